@@ -1,0 +1,53 @@
+"""Application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import ROOT, Config
+from .extensions import db, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    config = Config()
+    app.config.from_object(config)
+    app.config.setdefault("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+    if overrides:
+        app.config.update(overrides)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from . import models  # noqa: F401  (registers the tables)
+    from .workflow import Engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    # Definitions are validated at start-up: a broken file stops the app with its name and key.
+    app.extensions["workflow_engine"] = Engine.from_dir(app.config["STATES_DIR"])
+
+    from .api import register_api
+    from .auth import register_gate
+    from .errors import register_error_handlers
+    from .web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    register_api(app)
+    register_gate(app)
+    register_error_handlers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _engine_options(config) -> dict:
+    from .config import engine_options
+
+    options = dict(engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    options.update(config.get("EXTRA_ENGINE_OPTIONS", {}))
+    return options

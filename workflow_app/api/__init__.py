@@ -1,0 +1,22 @@
+"""The JSON API (/api/v1). flask-smorest generates the OpenAPI document from
+these views and schemas; errors use the CONTRACT's shape (see errors.py)."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+
+def register_api(app: Flask) -> Api:
+    # Its HTTP error handler is replaced by errors.register_error_handlers.
+    api = Api(app, spec_kwargs={
+        "info": {"description": "Hồ sơ công nhận nông thôn mới / NTM recognition dossiers. "
+                                "Authenticate with 'Authorization: Bearer <token>' (flask users token)."},
+    })
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from .dossiers import blp as dossiers_blp
+    from .reference import blp as reference_blp
+
+    for blp in (reference_blp, dossiers_blp):
+        api.register_blueprint(blp, url_prefix="/api/v1")
+    return api

@@ -1,0 +1,161 @@
+"""Dossier endpoints: thin views that load, call one service, commit, respond."""
+from __future__ import annotations
+
+import math
+
+from flask import request, send_file, url_for
+from flask_smorest import Blueprint
+
+from ..auth import acting_user
+from ..extensions import db
+from ..i18n import request_lang
+from ..models import Dossier, Unit
+from ..permissions import visible_unit_paths
+from ..services import (appraise_criterion, attach_evidence, create_dossier, find_attachment,
+                        fire_event, self_assess, set_fields)
+from ..services.common import load_dossier
+from ..services.decisions import decision_of
+from ..services.reference import find_unit
+from ..services.storage import path_of
+from ..workflow.errors import BadRequest, NotFound
+from . import schemas as s
+from .serialize import attachment_dict, dossier_full, dossier_summary
+
+blp = Blueprint("dossiers", __name__, description="Dossiers: create, assess, appraise, fire events")
+PER_PAGE = 20
+
+
+def _full(dossier: Dossier) -> dict:
+    return dossier_full(dossier, acting_user(), request_lang())
+
+
+@blp.route("/dossiers", methods=["GET"])
+@blp.arguments(s.DossierQuery, location="query")
+@blp.response(200, s.DossierPage)
+@blp.doc(security=[{"bearer": []}])
+def list_dossiers(query: dict):
+    """Dossiers visible to the caller, newest first (20 a page)."""
+    paths = visible_unit_paths(acting_user())
+    stmt = db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
+    stmt = stmt.where(db.or_(*[Unit.path.startswith(p) for p in paths]) if paths else db.false())
+    for key in ("kind", "state", "year"):
+        if query.get(key) is not None:
+            stmt = stmt.where(getattr(Dossier, key) == query[key])
+    if query.get("unit"):
+        unit = find_unit(query["unit"])
+        if unit is None:
+            raise NotFound("Không có đơn vị mã này.", "No unit with this code.")
+        stmt = stmt.where(Unit.path.startswith(unit.path))
+    total = db.session.execute(db.select(db.func.count()).select_from(stmt.subquery())).scalar_one()
+    page, pages = query["page"], max(1, math.ceil(total / PER_PAGE))
+    rows = db.session.execute(stmt.order_by(Dossier.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars()
+    nxt = None
+    if page < pages:
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        nxt = url_for("dossiers.list_dossiers", page=page + 1, _external=True, **args)
+    return {"items": [dossier_summary(d) for d in rows], "page": page, "pages": pages, "total": total, "next": nxt}
+
+
+@blp.route("/dossiers", methods=["POST"])
+@blp.arguments(s.DossierCreate)
+@blp.response(201, s.DossierOut)
+@blp.doc(security=[{"bearer": []}])
+def create(body: dict):
+    """Create a draft dossier for an applicant unit."""
+    dossier = create_dossier(acting_user(), body["kind"], body["unit"], body["year"])
+    db.session.commit()
+    return _full(dossier)
+
+
+@blp.route("/dossiers/<int:dossier_id>", methods=["GET"])
+@blp.response(200, s.DossierOut)
+@blp.doc(security=[{"bearer": []}])
+def get_dossier(dossier_id: int):
+    """One dossier with criteria, attachments, history and the caller's allowed events."""
+    return _full(load_dossier(dossier_id, acting_user()))
+
+
+@blp.route("/dossiers/<int:dossier_id>/criteria/<code>", methods=["PUT"])
+@blp.arguments(s.SelfAssessmentIn)
+@blp.response(200, s.DossierOut)
+@blp.doc(security=[{"bearer": []}])
+def put_self_assessment(body: dict, dossier_id: int, code: str):
+    """Self-assess one criterion (preparer or submitter, in draft or returned)."""
+    dossier = load_dossier(dossier_id, acting_user())
+    self_assess(acting_user(), dossier, code, body["self_assessment"], body.get("note"), body.get("version"))
+    db.session.commit()
+    return _full(dossier)
+
+
+@blp.route("/dossiers/<int:dossier_id>/criteria/<code>/appraisal", methods=["POST"])
+@blp.arguments(s.AppraisalIn)
+@blp.response(200, s.DossierOut)
+@blp.doc(security=[{"bearer": []}])
+def post_appraisal(body: dict, dossier_id: int, code: str):
+    """Record the appraiser's verdict on one criterion (in submitted)."""
+    dossier = load_dossier(dossier_id, acting_user())
+    appraise_criterion(acting_user(), dossier, code, body["verdict"], body.get("note"), body.get("version"))
+    db.session.commit()
+    return _full(dossier)
+
+
+@blp.route("/dossiers/<int:dossier_id>/fields", methods=["PUT"])
+@blp.arguments(s.FieldsIn)
+@blp.response(200, s.DossierOut)
+@blp.doc(security=[{"bearer": []}])
+def put_fields(body: dict, dossier_id: int):
+    """Set kind-specific fields declared in the definition, e.g. resident_satisfaction_pct."""
+    dossier = load_dossier(dossier_id, acting_user())
+    set_fields(acting_user(), dossier, body)
+    db.session.commit()
+    return _full(dossier)
+
+
+@blp.route("/dossiers/<int:dossier_id>/attachments", methods=["POST"])
+@blp.arguments(s.UploadIn, location="files")
+@blp.response(201, s.AttachmentOut)
+@blp.doc(security=[{"bearer": []}])
+def post_attachment(files: dict, dossier_id: int):
+    """Upload an evidence file (multipart 'file', optional form field 'criterion')."""
+    upload = files.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        raise BadRequest("Thiếu tệp: gửi multipart với trường 'file'.", "No file: send multipart with a 'file' field.")
+    dossier = load_dossier(dossier_id, acting_user())
+    criterion = request.form.get("criterion") or None
+    attachment = attach_evidence(acting_user(), dossier, upload.filename or "", upload.read(), criterion)
+    db.session.commit()
+    return attachment_dict(attachment)
+
+
+@blp.route("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>", methods=["GET"])
+@blp.doc(security=[{"bearer": []}], responses={200: {"description": "the file"}})
+def get_attachment(dossier_id: int, attachment_id: int):
+    """Download an evidence file."""
+    a = find_attachment(load_dossier(dossier_id, acting_user()), attachment_id)
+    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True, download_name=a.filename)
+
+
+@blp.route("/dossiers/<int:dossier_id>/events", methods=["POST"])
+@blp.arguments(s.EventIn)
+@blp.response(200, s.DossierOut)
+@blp.doc(security=[{"bearer": []}])
+def post_event(body: dict, dossier_id: int):
+    """Fire a workflow event (submit, return, appraise, reject, recognize, revoke)."""
+    dossier = load_dossier(dossier_id, acting_user())
+    fire_event(acting_user(), dossier, body["event"], body.get("comment"), body.get("version"))
+    db.session.commit()
+    return _full(dossier)
+
+
+@blp.route("/dossiers/<int:dossier_id>/decision.pdf", methods=["GET"])
+@blp.doc(security=[{"bearer": []}], responses={200: {"description": "the issued decision PDF"}})
+def decision_pdf(dossier_id: int):
+    """The issued decision, the same bytes on every download."""
+    dossier = load_dossier(dossier_id, acting_user())
+    decision = decision_of(dossier)
+    if decision is None:
+        raise NotFound("Hồ sơ này chưa có quyết định công nhận.", "This dossier has no decision yet.")
+    return send_file(path_of(decision.pdf_key), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"QD-{decision.number}-{decision.year}-{dossier.code}.pdf", etag=decision.pdf_sha256)
+
+

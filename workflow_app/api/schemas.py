@@ -1,0 +1,171 @@
+"""Marshmallow schemas: request validation and the OpenAPI description."""
+from __future__ import annotations
+
+from marshmallow import INCLUDE, Schema, fields, validate
+
+
+class UnitRef(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class UnitOut(UnitRef):
+    level = fields.String()
+    parent = fields.String(allow_none=True)
+
+
+class RoleOut(Schema):
+    role = fields.String()
+    unit = fields.Nested(UnitRef)
+    criteria = fields.List(fields.String(), allow_none=True)
+
+
+class MeOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.Nested(RoleOut))
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    criterion = fields.String(allow_none=True)
+    mime = fields.String()
+    round = fields.Integer()
+
+
+class CriterionOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    self_assessment = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True)
+    verdict_note = fields.String(allow_none=True)
+    evidence = fields.List(fields.Integer(), metadata={"description": "attachment ids"})
+
+
+class HistoryOut(Schema):
+    event = fields.String()
+    from_ = fields.String(data_key="from", allow_none=True)
+    to = fields.String(allow_none=True)
+    actor = fields.String()
+    role = fields.String()
+    unit = fields.String()
+    comment = fields.String(allow_none=True)
+    at = fields.String(metadata={"description": "ISO 8601 with offset"})
+
+
+class DecisionRef(Schema):
+    number = fields.Integer()
+    symbol = fields.String()
+    issued_on = fields.String()
+    status = fields.String()
+    pdf_url = fields.String()
+    verify_url = fields.String()
+    sha256 = fields.String()
+
+
+class DossierSummary(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    kind = fields.String()
+    unit = fields.Nested(UnitRef)
+    year = fields.Integer()
+    state = fields.String()
+    version = fields.Integer()
+    round = fields.Integer()
+
+
+class DossierOut(DossierSummary):
+    criteria = fields.List(fields.Nested(CriterionOut))
+    fields_ = fields.Dict(data_key="fields")
+    attachments = fields.List(fields.Nested(AttachmentOut))
+    history = fields.List(fields.Nested(HistoryOut))
+    allowed_events = fields.List(fields.String())
+    decision = fields.Nested(DecisionRef, allow_none=True)
+
+
+class Page(Schema):
+    page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer()
+    next = fields.String(allow_none=True)
+
+
+class DossierPage(Page):
+    items = fields.List(fields.Nested(DossierSummary))
+
+
+class UnitList(Schema):
+    items = fields.List(fields.Nested(UnitOut))
+
+
+class DossierQuery(Schema):
+    kind = fields.String()
+    state = fields.String()
+    unit = fields.String(metadata={"description": "unit code; its whole subtree"})
+    year = fields.Integer()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+class UnitQuery(Schema):
+    parent = fields.String()
+
+
+class DossierCreate(Schema):
+    kind = fields.String(required=True)
+    unit = fields.String(required=True, metadata={"description": "applicant unit code"})
+    year = fields.Integer(required=True)
+
+
+class SelfAssessmentIn(Schema):
+    self_assessment = fields.String(required=True, validate=validate.OneOf(["met", "not_met"]))
+    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    version = fields.Integer(allow_none=True)
+
+
+class AppraisalIn(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(["pass", "fail"]))
+    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    version = fields.Integer(allow_none=True)
+
+
+class FieldsIn(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class EventIn(Schema):
+    event = fields.String(required=True)
+    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    version = fields.Integer(allow_none=True, metadata={"description": "the version you last saw; 409 if it changed"})
+
+
+class UploadIn(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    criterion = fields.String()
+
+
+class RegisterQuery(Schema):
+    issuer = fields.String(required=True)
+    year = fields.Integer(required=True)
+
+
+class RegisterEntry(Schema):
+    number = fields.Integer()
+    symbol = fields.String()
+    issued_on = fields.String()
+    type = fields.String()
+    status = fields.String()
+    signer = fields.String()
+    subject = fields.String()
+    sha256 = fields.String()
+    verify_url = fields.String()
+    dossiers = fields.List(fields.Dict())
+
+
+class RegisterOut(Schema):
+    items = fields.List(fields.Nested(RegisterEntry))

@@ -1,0 +1,79 @@
+"""Dossiers and decisions as plain dicts, in the CONTRACT's shape."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import url_for
+
+from ..extensions import db
+from ..models import AuditRecord, Decision, Dossier, User
+from ..services.common import VN_TZ, definition_of
+from ..services.decisions import decision_of, verify_url
+from ..services.events import allowed_events
+
+
+def iso(dt: datetime | None) -> str | None:
+    """Stored naive UTC -> ISO 8601 in Vietnam time, with its offset."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc).astimezone(VN_TZ).isoformat(timespec="seconds")
+
+
+def unit_ref(unit) -> dict:
+    return {"code": unit.code, "name": unit.name}
+
+
+def dossier_summary(d: Dossier) -> dict:
+    return {"id": d.id, "code": d.code, "kind": d.kind, "unit": unit_ref(d.unit), "year": d.year,
+            "state": d.state, "version": d.version, "round": d.round}
+
+
+def history(dossier: Dossier) -> list[dict]:
+    records = db.session.execute(
+        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition)
+        .order_by(AuditRecord.seq)).scalars()
+    return [{"event": r.action, "from": r.from_state, "to": r.to_state, "actor": r.actor.username,
+             "role": r.role, "unit": r.unit.code, "comment": r.comment, "at": iso(r.at)} for r in records]
+
+
+def decision_ref(dossier: Dossier, decision: Decision | None) -> dict | None:
+    if decision is None:
+        return None
+    return {"number": decision.number, "symbol": decision.symbol,
+            "issued_on": decision.issued_on.isoformat(), "status": decision.status,
+            "pdf_url": url_for("dossiers.decision_pdf", dossier_id=dossier.id),
+            "verify_url": verify_url(decision.verify_token), "sha256": decision.pdf_sha256}
+
+
+def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
+    d = definition_of(dossier)
+    names = {c.code: c.name.get(lang, c.name["vi"]) for c in d.criteria}
+    evidence: dict[str, list[int]] = {}
+    for a in dossier.attachments:
+        if a.criterion_code:
+            evidence.setdefault(a.criterion_code, []).append(a.id)
+    out = dossier_summary(dossier)
+    out.update({
+        "criteria": [{"code": e.code, "name": names.get(e.code, e.code), "self_assessment": e.self_assessment,
+                      "note": e.note, "verdict": e.verdict, "verdict_note": e.verdict_note,
+                      "evidence": evidence.get(e.code, [])} for e in dossier.current_criteria()],
+        "fields": dict(dossier.fields or {}),
+        "attachments": [attachment_dict(a) for a in dossier.attachments],
+        "history": history(dossier),
+        "allowed_events": allowed_events(viewer, dossier),
+        "decision": decision_ref(dossier, decision_of(dossier)),
+    })
+    return out
+
+
+def attachment_dict(a) -> dict:
+    return {"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256,
+            "criterion": a.criterion_code, "mime": a.mime, "round": a.round}
+
+
+def register_entry(decision: Decision) -> dict:
+    return {"number": decision.number, "symbol": decision.symbol, "issued_on": decision.issued_on.isoformat(),
+            "type": decision.type, "status": decision.status, "signer": decision.signer_name,
+            "subject": decision.subject, "sha256": decision.pdf_sha256,
+            "verify_url": verify_url(decision.verify_token),
+            "dossiers": [{"id": x.id, "code": x.code, "unit": unit_ref(x.unit)} for x in decision.dossiers]}

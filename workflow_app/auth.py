@@ -1,0 +1,55 @@
+"""Who is calling: Bearer tokens for the API, a session for the pages.
+Deny by default: only the endpoints listed public are open."""
+from __future__ import annotations
+
+from flask import Flask, abort, g, request
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .models import User
+
+PUBLIC_ENDPOINTS = {"static", "web.index", "web.verify", "web.healthz", "api-docs.openapi_json"}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    uid, _, token = user_id.partition(":")
+    if not uid.isdigit():
+        return None
+    user = db.session.get(User, int(uid))
+    # A rotated session token (logout, password change) invalidates old cookies.
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def bearer_user() -> User | None:
+    from .services.users import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return user_for_token(token.strip())
+
+
+def acting_user() -> User:
+    return g.user
+
+
+def register_gate(app: Flask) -> None:
+    @app.before_request
+    def gate():
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if request.path.startswith("/api/"):
+            user = bearer_user()
+            if user is None:
+                abort(401)
+            g.user = user
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        g.user = current_user._get_current_object()
+        return None

@@ -1,0 +1,120 @@
+"""flask commands (names fixed by the CONTRACT)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+from .workflow.errors import DefinitionError, DomainError
+
+users_cli = AppGroup("users", help="Create users and API tokens.")
+states_cli = AppGroup("states", help="Check and draw workflow definitions.")
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the schema and load reference data (idempotent)."""
+    from .services.setup import init_db
+
+    added = init_db()
+    click.echo(f"Database ready; {added} new units loaded.")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """init-db, then demo users (one per role) and dossiers in every state (idempotent)."""
+    from .services.demo import seed_demo
+    from .services.setup import init_db
+
+    init_db()
+    logins, created = seed_demo()
+    click.echo(f"Demo data ready ({created} new dossiers). Demo logins (username / password / role @ unit):")
+    for login in logins:
+        click.echo(f"  {login.username:<18} {login.password:<14} {login.role} @ {login.unit}  — {login.note}")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--password", help="password (required for a new user)")
+@click.option("--role", required=True, help="preparer, submitter, appraiser, approver, viewer or admin")
+@click.option("--unit", "unit_code", required=True, help="unit code, e.g. na-tam")
+@click.option("--name", help="full name")
+@click.option("--capacity", help="how an approver signs: chairman, vice_chairman, on_behalf")
+@click.option("--criteria", help="limit an appraiser to these criterion codes, comma-separated")
+def users_create(username, password, role, unit_code, name, capacity, criteria) -> None:
+    """Create a user holding ROLE at UNIT; again for the same user adds a role."""
+    from .services.users import create_user
+
+    try:
+        user = create_user(username, password, role, unit_code, name, capacity,
+                           [c.strip() for c in criteria.split(",")] if criteria else None)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(exc.message("en"))
+    click.echo(f"User {user.username}: " + ", ".join(f"{ra.role}@{ra.unit.code}" for ra in user.roles))
+
+
+@users_cli.command("token")
+@click.argument("username")
+def users_token(username) -> None:
+    """Print a new API token (the last line of output)."""
+    from .services.users import find_user, issue_token
+
+    user = find_user(username)
+    if user is None:
+        _fail(f"No user '{username}'. Create one with: flask --app wsgi users create {username} ...")
+    token = issue_token(user)
+    db.session.commit()
+    click.echo(f"API token for {username} (use as 'Authorization: Bearer <token>'):")
+    click.echo(token)
+
+
+@states_cli.command("check")
+def states_check() -> None:
+    """Validate every definition in states/."""
+    from .workflow import load_all
+
+    try:
+        found = load_all(current_app.config["STATES_DIR"])
+    except DefinitionError as exc:
+        _fail(f"Invalid definition: {exc}")
+    for (kind, version), d in sorted(found.items()):
+        click.echo(f"ok  {kind} v{version}: {len(d.states)} states, {len(d.events)} events, {len(d.criteria)} criteria")
+
+
+@states_cli.command("diagram")
+@click.argument("kind")
+def states_diagram(kind) -> None:
+    """Print the workflow of KIND as a Mermaid state diagram."""
+    from .workflow.diagram import mermaid
+
+    d = current_app.extensions["workflow_engine"].definition(kind)
+    if d is None:
+        _fail(f"Unknown kind '{kind}'.")
+    click.echo(mermaid(d))
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when every dossier's audit chain is intact; 1 naming the first break."""
+    from .services.audit import verify_chains
+
+    checked, broken = verify_chains()
+    if broken:
+        _fail(f"Audit chain broken at record {broken.record_id} (dossier {broken.dossier_id}, seq {broken.seq}): {broken.problem}")
+    click.echo(f"Audit chain intact: {checked} records checked.")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli):
+        app.cli.add_command(command)

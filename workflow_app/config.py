@@ -1,0 +1,56 @@
+"""Configuration from the environment (names fixed by the CONTRACT)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _dev_secret_key() -> str:
+    # Development keeps one generated key in instance/ so sessions survive restarts.
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+class Config:
+    def __init__(self) -> None:
+        env = os.environ
+        self.APP_ENV = env.get("APP_ENV", "development")
+        self.SQLALCHEMY_DATABASE_URI = env.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE / 'app.db'}"
+        )
+        self.STORAGE_DIR = env.get("STORAGE_DIR", str(INSTANCE / "storage"))
+        self.REDIS_URL = env.get("REDIS_URL")
+        secret = env.get("SECRET_KEY")
+        if not secret:
+            if self.APP_ENV == "production":
+                raise RuntimeError(
+                    "SECRET_KEY is required when APP_ENV=production / "
+                    "Cần đặt biến môi trường SECRET_KEY khi APP_ENV=production"
+                )
+            secret = _dev_secret_key()
+        self.SECRET_KEY = secret
+        self.STATES_DIR = str(ROOT / "states")
+        self.MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # evidence files up to 20 MB
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        # OpenAPI document served at /api/v1/openapi.json (flask-smorest)
+        self.API_TITLE = "NTM dossiers API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "")
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # Writers wait for the lock instead of failing at once; compare-and-set
+        # UPDATEs (see services) decide the winner.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}

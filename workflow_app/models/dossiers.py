@@ -1,0 +1,98 @@
+"""The dossier aggregate: criteria entries per round and evidence attachments."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .times import utcnow
+from .units import Unit
+from .users import User
+
+
+class Dossier(db.Model):
+    __tablename__ = "dossiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    definition_version: Mapped[int]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    year: Mapped[int] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    # Compare-and-set: every UPDATE says WHERE version = <read version>; a
+    # concurrent writer finds 0 rows and gets a 409 (see services.common).
+    version: Mapped[int] = mapped_column(default=1)
+    round: Mapped[int] = mapped_column(default=1)
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    # "<kind>:<unit id>:<year>" while the dossier is open, NULL once closed:
+    # a unique index makes "one open dossier per kind, applicant, year" race-free.
+    open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship()
+    criteria: Mapped[list["CriterionEntry"]] = relationship(
+        back_populates="dossier", cascade="all, delete-orphan",
+        order_by="(CriterionEntry.round, CriterionEntry.position)",
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="dossier", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def current_criteria(self) -> list["CriterionEntry"]:
+        return [c for c in self.criteria if c.round == self.round]
+
+    def criterion(self, code: str) -> "CriterionEntry | None":
+        return next((c for c in self.current_criteria() if c.code == code), None)
+
+    def evidence_for(self, code: str) -> list["Attachment"]:
+        return [a for a in self.attachments if a.criterion_code == code]
+
+    def __repr__(self) -> str:
+        return f"<Dossier {self.code} {self.state} v{self.version}>"
+
+
+class CriterionEntry(db.Model):
+    __tablename__ = "criterion_entries"
+    __table_args__ = (UniqueConstraint("dossier_id", "round", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    round: Mapped[int]
+    code: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    self_assessment: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    verdict: Mapped[str | None] = mapped_column(String(10))
+    verdict_note: Mapped[str | None] = mapped_column(Text)
+    appraiser_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    appraised_at: Mapped[datetime | None]
+
+    dossier: Mapped[Dossier] = relationship(back_populates="criteria")
+    appraiser: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    criterion_code: Mapped[str | None] = mapped_column(String(20))
+    round: Mapped[int]
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    mime: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Bytes live under STORAGE_DIR, content-addressed, never under static/.
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="attachments")

@@ -1,0 +1,180 @@
+"""Facts of a recognition decision -> plain context for templates/pdf/decision.html.
+
+The wording (legal bases, articles, recipients, signing capacities) is data in
+states/decisions/<kind>.yaml, per kind with per-issuer overrides, because laws and
+issuers change (the 2025 reform removed districts) while signed decisions must keep
+their text. This module only picks texts, fills placeholders and fixes punctuation.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .render import vn_date_line
+
+DECISIONS_DIR = Path(__file__).resolve().parents[2] / "states" / "decisions"
+_KIND_RE = re.compile(r"[a-z][a-z0-9_]*")  # kind names a file: no paths, no dots
+REQUIRED_KEYS = (
+    "issuer_lines", "authority", "subject", "legal_bases", "consider",
+    "articles", "recipients", "archive", "capacities",
+)
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    """Everything the decision prints, already read from the database by the caller."""
+
+    kind: str  # "village_ntm" | "town_civilized": names states/decisions/<kind>.yaml
+    issuer_code: str  # "tam-duong": selects the per-issuer overrides
+    issuer_name: str  # "Huyện Tam Đường"
+    issuer_place: str  # "Tam Đường", for the place-date line
+    number: int
+    symbol: str  # "15/QĐ-UBND"
+    issued_on: date
+    year: int  # the dossier year, printed in "đạt chuẩn ... năm {year}"
+    units: list[tuple[str, str]]  # [(unit name, parent name)], printed verbatim
+    proposer: str  # "Ủy ban nhân dân xã Nà Tăm"
+    request_ref: str | None  # "Tờ trình số 12/TTr-UBND ngày 02/9/2024"
+    appraisal_ref: str | None
+    signer_name: str
+    signer_capacity: str  # "chairman" | "vice_chairman" | "on_behalf"
+    verify_url: str
+    dossier_codes: list[str]
+
+
+@lru_cache(maxsize=None)
+def _load_kind(kind: str) -> dict:
+    # Cached for the life of the process: the files change with a deploy, not at run time.
+    if not _KIND_RE.fullmatch(kind):
+        raise ValueError(f"invalid decision kind {kind!r}")
+    path = DECISIONS_DIR / f"{kind}.yaml"
+    if not path.is_file():
+        raise ValueError(f"no decision texts for kind {kind!r} ({path} missing)")
+    with path.open(encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    if not isinstance(document, dict) or not isinstance(document.get("default"), dict):
+        raise ValueError(f"{path}: expected a mapping with a 'default' section")
+    return document
+
+
+def merged_texts(document: dict, issuer_code: str) -> dict:
+    """The `default` section with the issuer's section laid over it, key by key.
+
+    Whole keys are replaced (no deep merge) so that each section reads complete: an
+    issuer with other legal bases lists all of its bases.
+    """
+    texts = dict(document["default"])
+    texts.update((document.get("issuers") or {}).get(issuer_code) or {})
+    missing = [key for key in REQUIRED_KEYS if key not in texts]
+    if missing:
+        raise ValueError(f"decision texts for {issuer_code!r} lack: {', '.join(missing)}")
+    return texts
+
+
+def decision_context(facts: DecisionFacts) -> dict:
+    """Plain values for templates/pdf/decision.html (see render.render_pdf)."""
+    _check(facts)
+    texts = merged_texts(_load_kind(facts.kind), facts.issuer_code)
+    single = len(facts.units) == 1
+    values = _placeholders(facts, single)
+
+    def fill(template: str) -> str:
+        try:
+            return " ".join(template.format_map(values).split())
+        except (KeyError, IndexError) as exc:
+            variant = "single" if single else "multiple"
+            raise ValueError(f"placeholder {exc} unknown ({variant} unit) in {template!r}")
+
+    preamble = [fill(line) for line in texts["legal_bases"]]
+    preamble.append(_consider_line(texts["consider"], facts, fill))
+
+    capacities = texts["capacities"]
+    if facts.signer_capacity not in capacities:
+        raise ValueError(f"unknown signer capacity {facts.signer_capacity!r}")
+
+    return {
+        "title": f"Quyết định số {facts.symbol}",
+        "issuer_lines": [fill(line) for line in texts["issuer_lines"]],
+        "number_line": f"Số: {facts.symbol}",
+        "date_line": vn_date_line(facts.issuer_place, facts.issued_on),
+        "subject": fill(_variant(texts["subject"], single)),
+        "authority": fill(texts["authority"]),
+        "preamble": _punctuate(preamble),
+        "articles": [
+            _article(index, spec, facts, single, fill)
+            for index, spec in enumerate(texts["articles"], start=1)
+        ],
+        "recipients": _punctuate([fill(r) for r in texts["recipients"]] + [texts["archive"]]),
+        "capacity_lines": list(capacities[facts.signer_capacity]),
+        "signer_name": facts.signer_name,
+        "verify_url": facts.verify_url,
+        "dossier_codes": list(facts.dossier_codes),
+    }
+
+
+def _check(facts: DecisionFacts) -> None:
+    if not facts.units:
+        raise ValueError("a decision recognises at least one unit")
+    # The symbol carries the number ("15/QĐ-UBND"); a mismatch would print two numbers.
+    head = facts.symbol.split("/", 1)[0]
+    if not head.isdigit() or int(head) != facts.number:
+        raise ValueError(f"symbol {facts.symbol!r} does not start with number {facts.number}")
+
+
+def _placeholders(facts: DecisionFacts, single: bool) -> dict:
+    parents = list(dict.fromkeys(parent for _, parent in facts.units))  # keep order, unique
+    values = {
+        "issuer_name": facts.issuer_name,
+        "issuer_upper": facts.issuer_name.upper(),
+        "issuer_lower": facts.issuer_name[:1].lower() + facts.issuer_name[1:],
+        "issuer_place": facts.issuer_place,
+        "year": facts.year,
+        "count": len(facts.units),
+        "proposer": facts.proposer,
+        "symbol": facts.symbol,
+        "parents": ", ".join(parents),
+    }
+    if single:  # {unit}/{parent} exist only when they name one thing
+        values["unit"], values["parent"] = facts.units[0]
+    return values
+
+
+def _variant(spec: str | list | dict, single: bool):
+    """A text may differ for one unit and several: {single: ..., multiple: ...}."""
+    if isinstance(spec, dict):
+        return spec["single" if single else "multiple"]
+    return spec
+
+
+def _consider_line(spec: dict, facts: DecisionFacts, fill) -> str:
+    # Fixed Vietnamese grammar of Decree 30 practice, so it lives here, not in the YAML:
+    # "Xét đề nghị của A tại <ref A>; của B tại <ref B>".
+    parties = [(spec["proposer"], facts.request_ref)]
+    if spec.get("appraiser"):
+        parties.append((spec["appraiser"], facts.appraisal_ref))
+    clauses = [fill(who) + (f" tại {ref}" if ref else "") for who, ref in parties]
+    return "Xét đề nghị của " + "; của ".join(clauses)
+
+
+def _article(index: int, spec, facts: DecisionFacts, single: bool, fill) -> dict:
+    paragraphs = _variant(spec, single)
+    if isinstance(paragraphs, str):
+        paragraphs = [paragraphs]
+    table = None
+    if not single and isinstance(spec, dict) and spec.get("units_table"):
+        table = {
+            "headers": list(spec["units_table"]),
+            "rows": [[n, unit, parent] for n, (unit, parent) in enumerate(facts.units, 1)],
+        }
+    return {"label": f"Điều {index}.", "paragraphs": [fill(p) for p in paragraphs], "table": table}
+
+
+def _punctuate(lines: list[str]) -> list[str]:
+    """Decree 30 lists: every line ends with ";" and the last one with "."."""
+    bare = [line.rstrip().rstrip(";.").rstrip() for line in lines]
+    return [line + ";" for line in bare[:-1]] + [bare[-1] + "."]

@@ -1,0 +1,169 @@
+"""Render a print template from plain data to PDF bytes, fetching only our own assets.
+
+Why the restrictions:
+- Templates get plain values only (``ensure_plain``): an ORM object in a template can
+  lazy-load, leak fields, or change between preview and signing. The caller builds a dict.
+- Autoescape is always on and the URL fetcher serves only ``assets/``: dossier data is
+  typed by commune clerks, so a village name like ``<img src="file:///etc/passwd">``
+  must print as text and must never make the server read a file or call a URL.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import mimetypes
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+# Relative URLs in print templates (``href="decision.css"``) resolve against this.
+ASSETS_URL = ASSETS_DIR.as_uri() + "/"
+
+# Exact types, not isinstance: subclasses carry behaviour we do not want in a
+# template. markupsafe.Markup is a str subclass that would switch escaping off;
+# str-enums and ORM column types render differently from what the caller checked.
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None), date, datetime})
+_SEQUENCE_TYPES = frozenset({list, tuple})
+_MAX_DEPTH = 32  # a context is a shallow tree; deeper means a cycle or a mistake
+
+# data: URIs are allowed for raster images only. They fetch nothing, and the coming
+# e-signature step needs the signer's signature and the seal, which live in the
+# database, not in assets/. Anything else (SVG, CSS, HTML in data:) is refused,
+# because SVG and CSS can themselves reference further URLs.
+_DATA_IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+
+
+class AssetFetchError(RuntimeError):
+    """A print template asked for a resource outside the asset folder."""
+
+
+def vn_date_line(place: str, d: date) -> str:
+    """Place-and-date line of Decree 30: "Tam Đường, ngày 05 tháng 9 năm 2024".
+
+    Decree 30 pads days below 10 and months 1 and 2 (so "tháng 01" cannot be
+    altered to "tháng 11" by hand); months 3-9 are written without a zero.
+    """
+    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
+    return f"{place}, ngày {d.day:02d} tháng {month} năm {d.year}"
+
+
+def ensure_plain(value: object, where: str = "context", _depth: int = 0) -> None:
+    """Raise ValueError unless ``value`` is built only from plain types."""
+    if _depth > _MAX_DEPTH:
+        raise ValueError(f"{where}: nested deeper than {_MAX_DEPTH} levels")
+    kind = type(value)
+    if kind in _SCALAR_TYPES:
+        return
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise ValueError(f"{where}: dict keys must be str, got {type(key).__name__}")
+            ensure_plain(item, f"{where}[{key!r}]", _depth + 1)
+        return
+    if kind in _SEQUENCE_TYPES:
+        for index, item in enumerate(value):  # type: ignore[call-overload]
+            ensure_plain(item, f"{where}[{index}]", _depth + 1)
+        return
+    raise ValueError(
+        f"{where} is a {kind.__module__}.{kind.__qualname__}; PDF templates take plain "
+        "values only (str, int, float, bool, None, date, datetime, list, tuple, dict)"
+    )
+
+
+class LocalAssetFetcher(URLFetcher):
+    """WeasyPrint fetcher that serves files under ASSETS_DIR and refuses the rest.
+
+    ``fail_on_errors=True`` turns a refusal into a failed render instead of a logged
+    warning: a decision that silently lost its stylesheet or seal is worse than none.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allow_redirects=False, fail_on_errors=True)
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        scheme = url.partition(":")[0].lower()
+        if scheme == "file":
+            return self._fetch_asset(url)
+        if scheme == "data":
+            return self._fetch_data_image(url)
+        raise PermissionError(f"refused to fetch {_short(url)}: only asset files are served")
+
+    @staticmethod
+    def _fetch_asset(url: str) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise PermissionError(f"refused to fetch {_short(url)}: remote file URL")
+        # resolve() follows symlinks and "..", so the containment check sees the real file.
+        path = Path(url2pathname(parts.path)).resolve()
+        root = ASSETS_DIR.resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise PermissionError(f"refused to fetch {_short(url)}: not a file in {root}")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+    @staticmethod
+    def _fetch_data_image(url: str) -> URLFetcherResponse:
+        header, _, payload = url[len("data:"):].partition(",")
+        mime, *params = header.split(";")
+        if mime.lower() not in _DATA_IMAGE_TYPES or params != ["base64"]:
+            raise PermissionError(f"refused data URI {_short(url)}: base64 PNG/JPEG only")
+        try:
+            body = base64.b64decode(unquote_to_bytes(payload), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise PermissionError("refused data URI: invalid base64") from exc
+        return URLFetcherResponse("data:", body, {"Content-Type": mime.lower()})
+
+
+def _short(url: str, limit: int = 120) -> str:
+    """Quote a URL for an error message without echoing a 20 kB hostile string."""
+    return repr(url if len(url) <= limit else url[:limit] + "…")
+
+
+@lru_cache(maxsize=1)
+def _jinja_env() -> jinja2.Environment:
+    # autoescape=True for every template, whatever its extension; StrictUndefined so a
+    # missing value fails the render instead of leaving a blank in an official document.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Lay out trusted template output; raises AssetFetchError on a refused URL."""
+    document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=LocalAssetFetcher())
+    try:
+        return document.write_pdf()
+    except FatalURLFetchingError as exc:  # a BaseException: convert before it escapes
+        raise AssetFetchError(str(exc)) from exc.__cause__
+
+
+def render_pdf(template_name: str, context: dict) -> bytes:
+    """Render ``templates/<template_name>`` with ``context`` to PDF bytes.
+
+    Only templates under ``pdf/`` are accepted: web templates may carry scripts and
+    external links that have no place in (and would fail) a print render.
+    """
+    if not template_name.startswith("pdf/"):
+        raise ValueError(f"not a print template: {template_name!r} (expected pdf/...)")
+    if type(context) is not dict:
+        raise ValueError(f"context must be a dict, got {type(context).__name__}")
+    ensure_plain(context)
+    html = _jinja_env().get_template(template_name).render(context)
+    pdf = html_to_pdf(html)
+    log.debug("rendered %s: %d bytes", template_name, len(pdf))
+    return pdf

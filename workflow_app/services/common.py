@@ -1,0 +1,131 @@
+"""Shared service plumbing: the engine, acting capacities, compare-and-set,
+audit records and gap-free counters."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..extensions import db
+from ..models import AuditRecord, Counter, Dossier, User, utcnow
+from ..models.audit import GENESIS
+from ..permissions import Capacity, capacities, can_view, has_acted
+from ..workflow import Definition, Engine
+from ..workflow.definitions import ActionDef, EventDef
+from ..workflow.errors import NotFound, NotPermitted, StaleVersion
+from ..workflow.guards import CriterionFacts, DossierFacts
+
+log = logging.getLogger(__name__)
+VN_TZ = timezone(timedelta(hours=7))
+
+
+def engine() -> Engine:
+    return current_app.extensions["workflow_engine"]
+
+
+def setting(name: str):
+    return current_app.config[name]
+
+
+def definition_of(dossier: Dossier) -> Definition:
+    d = engine().definition(dossier.kind, dossier.definition_version)
+    if d is None:  # a definition file was removed while dossiers still use it
+        raise RuntimeError(f"no definition for {dossier.kind} v{dossier.definition_version}")
+    return d
+
+
+def local_now() -> datetime:
+    return datetime.now(VN_TZ)
+
+
+def load_dossier(dossier_id: int, actor: User) -> Dossier:
+    """404 both when missing and when the actor may not see it (no existence leak)."""
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None or not can_view(actor, dossier):
+        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này. Hãy kiểm tra lại mã hồ sơ.",
+                       "No such dossier, or you may not see it. Check the dossier number.")
+    return dossier
+
+
+def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef) -> Capacity:
+    """The role the actor acts in, or 403 saying who may act."""
+    found = capacities(actor, dossier.unit, rule.by)
+    if not found:
+        who = ", ".join(f"{a.role}@{a.level}" for a in rule.by)
+        raise NotPermitted(
+            f"Bạn không có quyền '{rule.labels['vi']}' cho hồ sơ này (cần vai trò: {who}).",
+            f"You may not '{rule.labels['en']}' on this dossier (needs: {who}).")
+    if has_acted(dossier, actor, rule.not_by_actor_of):
+        raise NotPermitted(
+            f"Người đã nộp hồ sơ không được '{rule.labels['vi']}' chính hồ sơ đó (tách bạch nhiệm vụ). Hãy để cán bộ khác thực hiện.",
+            f"Whoever submitted a dossier may not '{rule.labels['en']}' it (separation of duties). Ask a colleague.")
+    # The most specific unit (deepest path) speaks for the act.
+    return max(found, key=lambda c: len(c.unit.path))
+
+
+def check_version(dossier: Dossier, expected: int | None) -> None:
+    if expected is not None and expected != dossier.version:
+        raise StaleVersion(
+            f"Hồ sơ đã được người khác thay đổi (phiên bản {dossier.version}, bạn gửi {expected}). Hãy tải lại và thử lại.",
+            f"The dossier changed since you loaded it (version {dossier.version}, you sent {expected}). Reload and try again.")
+
+
+def touch(dossier: Dossier) -> None:
+    """Every change bumps the version, so concurrent changes of one dossier
+    serialize on its row: the UPDATE ... WHERE version = n has one winner."""
+    dossier.updated_at = utcnow()
+
+
+def facts_of(dossier: Dossier, d: Definition) -> DossierFacts:
+    entries = {c.code: c for c in dossier.current_criteria()}
+    evidence: dict[str, int] = {}
+    for a in dossier.attachments:
+        if a.criterion_code:
+            evidence[a.criterion_code] = evidence.get(a.criterion_code, 0) + 1
+    criteria = []
+    for c in d.criteria:
+        e = entries.get(c.code)
+        criteria.append(CriterionFacts(
+            code=c.code, name_vi=c.name["vi"], name_en=c.name["en"],
+            self_assessment=e.self_assessment if e else None,
+            verdict=e.verdict if e else None, evidence_count=evidence.get(c.code, 0)))
+    return DossierFacts(state=dossier.state, criteria=tuple(criteria), fields=dict(dossier.fields or {}))
+
+
+def record(dossier: Dossier, actor: User, cap: Capacity, action: str, *,
+           from_state: str | None = None, to_state: str | None = None,
+           comment: str | None = None, data: dict | None = None,
+           is_transition: bool = False) -> AuditRecord:
+    """Append to the dossier's hash chain, in the caller's transaction."""
+    last = db.session.execute(
+        db.select(AuditRecord.seq, AuditRecord.hash).where(AuditRecord.dossier_id == dossier.id)
+        .order_by(AuditRecord.seq.desc()).limit(1)).first()
+    rec = AuditRecord(
+        dossier_id=dossier.id, seq=(last.seq + 1) if last else 1, action=action,
+        is_transition=is_transition, from_state=from_state, to_state=to_state,
+        actor_id=actor.id, role=cap.role, unit_id=cap.unit.id, comment=comment,
+        data=data or {}, at=utcnow(), prev_hash=last.hash if last else GENESIS, hash="")
+    rec.hash = rec.compute_hash()
+    db.session.add(rec)
+    log.info("dossier %s: %s by %s as %s@%s%s", dossier.code, action, actor.username, cap.role,
+             cap.unit.code, f" {from_state}->{to_state}" if is_transition else "")
+    return rec
+
+
+def next_number(scope: str) -> int:
+    """Gap-free counter: the UPDATE locks the row until commit, and a rollback
+    gives the number back. (Database sequences leave gaps; never used here.)"""
+    bump = (update(Counter).where(Counter.scope == scope)
+            .values(value=Counter.value + 1).returning(Counter.value)
+            .execution_options(synchronize_session=False))
+    value = db.session.execute(bump).scalar()
+    if value is None:
+        dialect = db.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        db.session.execute(insert(Counter).values(scope=scope, value=0).on_conflict_do_nothing())
+        value = db.session.execute(bump).scalar()
+    return int(value)

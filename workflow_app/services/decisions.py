@@ -1,0 +1,85 @@
+"""Issuing and revoking decisions. The number comes from the issuer-year
+counter in the same transaction as the state change: gap-free, never reused."""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from ..extensions import db
+from ..models import Decision, Dossier, Unit, User
+from ..permissions import Capacity
+from ..workflow.definitions import Definition
+from .common import local_now, next_number, setting
+from .storage import put_bytes
+
+log = logging.getLogger(__name__)
+LEVEL_WORDS = ("Tỉnh ", "Huyện ", "Thị trấn ", "Xã ", "Thành phố ", "Thị xã ")
+
+
+def place_name(unit: Unit) -> str:
+    """"Huyện Tam Đường" -> "Tam Đường" (the place line of a decision)."""
+    for word in LEVEL_WORDS:
+        if unit.name.startswith(word):
+            return unit.name[len(word):]
+    return unit.name
+
+
+def committee_of(unit: Unit) -> str:
+    """"Xã Nà Tăm" -> "Ủy ban nhân dân xã Nà Tăm"."""
+    return "Ủy ban nhân dân " + unit.name[:1].lower() + unit.name[1:]
+
+
+def verify_url(token: str) -> str:
+    base = (setting("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return f"{base}/verify/{token}"
+
+
+def issue_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Definition) -> Decision:
+    from ..pdf.decision import DecisionFacts, decision_context
+    from ..pdf.render import render_pdf
+
+    issuer = cap.unit
+    now = local_now()
+    number = next_number(f"decision:{issuer.code}:{now.year}")
+    token = secrets.token_urlsafe(16)  # 128 random bits
+    first = dossiers[0]
+    proposer_unit = first.unit.parent if d.applicant_level == "village" and first.unit.parent else first.unit
+    facts = DecisionFacts(
+        kind=d.kind, issuer_code=issuer.code, issuer_name=issuer.name, issuer_place=place_name(issuer),
+        number=number, symbol=f"{number}/QĐ-UBND", issued_on=now.date(), year=first.year,
+        units=[(x.unit.name, x.unit.parent.name if x.unit.parent else "") for x in dossiers],
+        proposer=committee_of(proposer_unit), request_ref=(first.fields or {}).get("request_ref"),
+        appraisal_ref=None, signer_name=actor.name,
+        signer_capacity=cap.assignment.capacity or "vice_chairman",
+        verify_url=verify_url(token), dossier_codes=[x.code for x in dossiers])
+    context = decision_context(facts)
+    pdf = render_pdf("pdf/decision.html", context)
+    key, digest = put_bytes(pdf, ".pdf")
+    decision = Decision(
+        issuer_id=issuer.id, issuer=issuer, year=now.year, number=number, symbol=facts.symbol,
+        type="recognition", issued_on=now.date(), signer_id=actor.id, signer_name=actor.name,
+        subject=context.get("subject", ""), pdf_key=key, pdf_sha256=digest, verify_token=token,
+        status="valid", dossiers=list(dossiers))
+    db.session.add(decision)
+    log.info("decision %s of %s issued for %s", decision.symbol, issuer.code, facts.dossier_codes)
+    return decision
+
+
+def revoke_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Definition) -> None:
+    for dossier in dossiers:
+        decision = decision_of(dossier)
+        if decision is not None and decision.status == "valid":
+            decision.status = "revoked"
+
+
+def decision_of(dossier: Dossier) -> Decision | None:
+    from ..models import decision_dossiers
+
+    stmt = (db.select(Decision).join(decision_dossiers, decision_dossiers.c.decision_id == Decision.id)
+            .where(decision_dossiers.c.dossier_id == dossier.id, Decision.type == "recognition")
+            .order_by(Decision.id.desc()).limit(1))
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+def find_by_token(token: str) -> Decision | None:
+    return db.session.execute(db.select(Decision).where(Decision.verify_token == token)).scalar_one_or_none()

@@ -1,0 +1,69 @@
+"""Firing a workflow event: permission, availability, guards, the move, the
+record, the effects — all in the caller's transaction."""
+from __future__ import annotations
+
+from ..models import CriterionEntry, Dossier, User
+from ..permissions import capacities, has_acted
+from ..workflow.errors import RuleRefused
+from .common import acting_capacity, check_version, definition_of, engine, facts_of, record, touch
+from .decisions import issue_decision, revoke_decision
+from .persist import flush_or_conflict
+
+EFFECTS = {"issue_decision": issue_decision, "revoke_decision": revoke_decision}
+
+
+def fire_event(actor: User, dossier: Dossier, event_name: str, comment: str | None = None,
+               expected_version: int | None = None) -> Dossier:
+    d = definition_of(dossier)
+    event = d.events.get(event_name)
+    if event is None:
+        known = ", ".join(d.events)
+        raise RuleRefused(f"Không có thao tác '{event_name}' (có: {known}).",
+                          f"There is no event '{event_name}' (known: {known}).")
+    # Order of refusals: who you are (403), then what the dossier is (409),
+    # then what it lacks (422) — the most useful answer first.
+    cap = acting_capacity(actor, dossier, event)
+    check_version(dossier, expected_version)
+    comment = (comment or "").strip() or None
+    from_state = dossier.state
+    to_state = engine().fire(d, from_state, event_name, facts_of(dossier, d), comment)
+    dossier.state = to_state
+    if d.states[to_state].closed:
+        dossier.open_key = None  # frees the (kind, applicant, year) slot
+    if event_name == "return":
+        _start_round(dossier)
+    touch(dossier)
+    record(dossier, actor, cap, event_name, from_state=from_state, to_state=to_state,
+           comment=comment, is_transition=True)
+    # The dossier row is updated (compare-and-set) before any effect takes a
+    # counter lock: one lock order everywhere, so no deadlocks.
+    flush_or_conflict()
+    for effect in event.effects:
+        EFFECTS[effect](actor, cap, [dossier], d)
+    flush_or_conflict()
+    return dossier
+
+
+def _start_round(dossier: Dossier) -> None:
+    """A return opens a new round: claims carry over, passed verdicts stay
+    passed, failed ones must be appraised again."""
+    old = dossier.current_criteria()
+    dossier.round += 1
+    for e in old:
+        keep = e.verdict == "pass"
+        dossier.criteria.append(CriterionEntry(
+            round=dossier.round, code=e.code, position=e.position,
+            self_assessment=e.self_assessment, note=e.note,
+            verdict=e.verdict if keep else None, verdict_note=e.verdict_note if keep else None,
+            appraiser_id=e.appraiser_id if keep else None, appraised_at=e.appraised_at if keep else None))
+
+
+def allowed_events(actor: User, dossier: Dossier) -> list[str]:
+    """Events the actor may fire in the dossier's state (guards are not run:
+    a refused guard says why when fired)."""
+    d = definition_of(dossier)
+    out = []
+    for event in d.events_from(dossier.state):
+        if capacities(actor, dossier.unit, event.by) and not has_acted(dossier, actor, event.not_by_actor_of):
+            out.append(event.name)
+    return out

@@ -1,0 +1,65 @@
+"""Users, role assignments and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from ..extensions import db
+from ..models import ApiToken, RoleAssignment, Unit, User, utcnow
+from ..models.users import ROLES
+from ..workflow.errors import RuleRefused
+
+CAPACITIES = ("chairman", "vice_chairman", "on_behalf")
+
+
+def create_user(username: str, password: str | None, role: str, unit_code: str,
+                name: str | None = None, capacity: str | None = None,
+                criteria: list[str] | None = None) -> User:
+    """Create the user, or add a role to an existing one (idempotent per role-unit)."""
+    if role not in ROLES:
+        raise RuleRefused(f"Vai trò '{role}' không tồn tại (có: {', '.join(ROLES)}).",
+                          f"Unknown role '{role}' (known: {', '.join(ROLES)}).")
+    if capacity is not None and capacity not in CAPACITIES:
+        raise RuleRefused(f"Thẩm quyền ký '{capacity}' không hợp lệ (có: {', '.join(CAPACITIES)}).",
+                          f"Unknown signing capacity '{capacity}' (known: {', '.join(CAPACITIES)}).")
+    unit = db.session.execute(db.select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
+    if unit is None:
+        raise RuleRefused(f"Không có đơn vị mã '{unit_code}'.", f"No unit with code '{unit_code}'.")
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        if not password:
+            raise RuleRefused("Người dùng mới cần mật khẩu (--password).", "A new user needs a password (--password).")
+        user = User(username=username, name=name or username, password_hash="")
+        user.set_password(password)
+        db.session.add(user)
+    else:
+        if password:
+            user.set_password(password)
+        if name:
+            user.name = name
+    if not any(ra.role == role and ra.unit_id == unit.id for ra in user.roles):
+        user.roles.append(RoleAssignment(role=role, unit=unit, unit_id=unit.id, capacity=capacity, criteria=criteria))
+    db.session.flush()
+    return user
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_hash(token)))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.execute(db.select(ApiToken).where(ApiToken.token_hash == _hash(token))).scalar_one_or_none()
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def find_user(username: str) -> User | None:
+    return db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()

@@ -1,0 +1,295 @@
+"""Load and validate workflow definitions (states/*.yaml) into plain dataclasses."""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DefinitionError
+
+ROLES = ("preparer", "submitter", "appraiser", "approver", "viewer", "admin")
+LEVELS = ("province", "district", "commune", "town", "village")
+FIELD_TYPES = ("number", "integer", "string")
+EFFECTS = ("issue_decision", "revoke_decision")
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str
+    level: str
+
+
+@dataclass(frozen=True)
+class GuardRef:
+    name: str
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class EventDef:
+    name: str
+    sources: tuple[str, ...]
+    dest: str
+    by: tuple[Actor, ...]
+    guards: tuple[GuardRef, ...]
+    comment_required: bool
+    not_by_actor_of: tuple[str, ...]
+    effects: tuple[str, ...]
+    labels: dict
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    name: str
+    by: tuple[Actor, ...]
+    states: tuple[str, ...] | None
+    not_by_actor_of: tuple[str, ...]
+    labels: dict
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str
+    by: tuple[Actor, ...]
+    states: tuple[str, ...]
+    labels: dict
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    code: str
+    name: dict
+    requirement: dict
+    owner: dict
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    closed: bool
+    labels: dict
+
+
+@dataclass
+class Definition:
+    kind: str
+    version: int
+    path: str
+    labels: dict
+    applicant_level: str
+    initial: str
+    states: dict[str, StateDef]
+    events: dict[str, EventDef]
+    actions: dict[str, ActionDef]
+    fields: dict[str, FieldDef]
+    criteria: list[Criterion]
+    criteria_set: str
+
+    def criterion(self, code: str) -> Criterion | None:
+        return next((c for c in self.criteria if c.code == code), None)
+
+    def events_from(self, state: str) -> list[EventDef]:
+        return [e for e in self.events.values() if state in e.sources]
+
+
+class _Reader:
+    """Walks one YAML document, naming file and key in every error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> DefinitionError:
+        return DefinitionError(f"{self.path.name}: {key}: {problem}")
+
+    def need(self, mapping: Any, key: str, where: str, kind: type | tuple = object) -> Any:
+        if not isinstance(mapping, dict) or key not in mapping:
+            raise self.fail(f"{where}.{key}" if where else key, "missing")
+        value = mapping[key]
+        if not isinstance(value, kind):
+            raise self.fail(f"{where}.{key}" if where else key, f"must be {_kind_name(kind)}")
+        return value
+
+    def labels(self, mapping: dict, where: str) -> dict:
+        labels = mapping.get("labels") or {}
+        if not isinstance(labels, dict) or not labels.get("vi") or not labels.get("en"):
+            raise self.fail(f"{where}.labels", "needs both 'vi' and 'en'")
+        return {"vi": str(labels["vi"]), "en": str(labels["en"])}
+
+    def actors(self, mapping: dict, where: str) -> tuple[Actor, ...]:
+        raw = mapping.get("by")
+        if not raw:
+            raise self.fail(f"{where}.by", "no role may act (give at least one 'role@level')")
+        actors = []
+        for item in _listify(raw):
+            role, _, level = str(item).partition("@")
+            if role not in ROLES:
+                raise self.fail(f"{where}.by", f"unknown role '{role}' (known: {', '.join(ROLES)})")
+            if level not in LEVELS:
+                raise self.fail(f"{where}.by", f"unknown level '{level}' in '{item}' (known: {', '.join(LEVELS)})")
+            actors.append(Actor(role, level))
+        return tuple(actors)
+
+    def states_list(self, value: Any, where: str, states: dict) -> tuple[str, ...]:
+        names = tuple(str(s) for s in _listify(value))
+        for name in names:
+            if name not in states:
+                raise self.fail(where, f"unknown state '{name}'")
+        return names
+
+
+def _listify(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _kind_name(kind: type | tuple) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {dict: "a mapping", list: "a list", str: "a text", int: "an integer"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_definition(path: Path, known_guards: set[str] | None = None) -> Definition:
+    from .guards import GUARDS  # registry of guard names
+
+    known_guards = known_guards if known_guards is not None else set(GUARDS)
+    r = _Reader(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DefinitionError(f"{path.name}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise r.fail("(top)", "must be a mapping")
+
+    kind = r.need(doc, "kind", "", str)
+    version = r.need(doc, "version", "", int)
+    applicant_level = r.need(doc, "applicant_level", "", str)
+    if applicant_level not in LEVELS:
+        raise r.fail("applicant_level", f"unknown level '{applicant_level}'")
+
+    states = {}
+    for name, body in r.need(doc, "states", "", dict).items():
+        body = body or {}
+        states[str(name)] = StateDef(str(name), bool(body.get("closed", False)), r.labels(body, f"states.{name}"))
+    initial = r.need(doc, "initial", "", str)
+    if initial not in states:
+        raise r.fail("initial", f"unknown state '{initial}'")
+
+    events = {}
+    for name, body in r.need(doc, "events", "", dict).items():
+        where = f"events.{name}"
+        if not isinstance(body, dict):
+            raise r.fail(where, "must be a mapping")
+        sources = r.states_list(r.need(body, "from", where), f"{where}.from", states)
+        dest = r.states_list(r.need(body, "to", where, str), f"{where}.to", states)[0]
+        guards = []
+        for g in _listify(body.get("guards") or []):
+            ref = GuardRef(g, {}) if isinstance(g, str) else GuardRef(
+                str(g.get("name")), {k: v for k, v in g.items() if k != "name"}
+            ) if isinstance(g, dict) else None
+            if ref is None or ref.name not in known_guards:
+                raise r.fail(f"{where}.guards", f"unknown guard '{g}' (known: {', '.join(sorted(known_guards))})")
+            guards.append(ref)
+        comment = body.get("comment", "optional")
+        if comment not in ("required", "optional"):
+            raise r.fail(f"{where}.comment", "must be 'required' or 'optional'")
+        effects = tuple(str(e) for e in _listify(body.get("effects") or []))
+        for effect in effects:
+            if effect not in EFFECTS:
+                raise r.fail(f"{where}.effects", f"unknown effect '{effect}'")
+        events[str(name)] = EventDef(
+            name=str(name), sources=sources, dest=dest, by=r.actors(body, where),
+            guards=tuple(guards), comment_required=comment == "required",
+            not_by_actor_of=tuple(_listify(body.get("not_by_actor_of") or [])),
+            effects=effects, labels=r.labels(body, where),
+        )
+
+    actions = {}
+    for name, body in (doc.get("actions") or {}).items():
+        where = f"actions.{name}"
+        st = body.get("states")
+        actions[str(name)] = ActionDef(
+            name=str(name), by=r.actors(body, where),
+            states=r.states_list(st, f"{where}.states", states) if st else None,
+            not_by_actor_of=tuple(_listify(body.get("not_by_actor_of") or [])),
+            labels=r.labels(body, where),
+        )
+    for needed in ("create", "self_assess", "attach", "appraise_criterion"):
+        if needed not in actions:
+            raise r.fail(f"actions.{needed}", "missing")
+
+    fields = {}
+    for name, body in (doc.get("fields") or {}).items():
+        where = f"fields.{name}"
+        ftype = r.need(body, "type", where, str)
+        if ftype not in FIELD_TYPES:
+            raise r.fail(f"{where}.type", f"unknown type '{ftype}' (known: {', '.join(FIELD_TYPES)})")
+        fields[str(name)] = FieldDef(
+            name=str(name), type=ftype, by=r.actors(body, where),
+            states=r.states_list(r.need(body, "states", where), f"{where}.states", states),
+            labels=r.labels(body, where), min=body.get("min"), max=body.get("max"),
+            max_length=body.get("max_length"),
+        )
+
+    criteria_file = r.need(doc, "criteria", "", str)
+    criteria, criteria_set = _load_criteria(path.parent / criteria_file, r)
+
+    definition = Definition(
+        kind=kind, version=version, path=str(path), labels=r.labels(doc, "(top)"),
+        applicant_level=applicant_level, initial=initial, states=states, events=events,
+        actions=actions, fields=fields, criteria=criteria, criteria_set=criteria_set,
+    )
+    _check_reachable(definition, r)
+    return definition
+
+
+def _load_criteria(path: Path, r: _Reader) -> tuple[list[Criterion], str]:
+    if not path.exists():
+        raise r.fail("criteria", f"file not found: {path.name}")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cr = _Reader(path)
+    items = cr.need(doc, "criteria", "", list)
+    out, seen = [], set()
+    for i, item in enumerate(items):
+        code = str(cr.need(item, "code", f"criteria[{i}]"))
+        if code in seen:
+            raise cr.fail(f"criteria[{i}].code", f"duplicate code '{code}'")
+        seen.add(code)
+        name = cr.need(item, "name", f"criteria[{i}]", dict)
+        out.append(Criterion(code, name, item.get("requirement") or {}, item.get("owner") or {}))
+    if not out:
+        raise cr.fail("criteria", "empty")
+    return out, str(doc.get("id", path.stem))
+
+
+def _check_reachable(d: Definition, r: _Reader) -> None:
+    seen, queue = {d.initial}, deque([d.initial])
+    while queue:
+        state = queue.popleft()
+        for event in d.events_from(state):
+            if event.dest not in seen:
+                seen.add(event.dest)
+                queue.append(event.dest)
+    for name in d.states:
+        if name not in seen:
+            raise r.fail(f"states.{name}", f"unreachable from '{d.initial}'")
+
+
+def load_all(states_dir: str | Path) -> dict[tuple[str, int], Definition]:
+    """Every definition in states/ (and states/archive/ for older versions)."""
+    root = Path(states_dir)
+    found: dict[tuple[str, int], Definition] = {}
+    for path in sorted(root.glob("*.yaml")) + sorted(root.glob("archive/*.yaml")):
+        definition = load_definition(path)
+        key = (definition.kind, definition.version)
+        if key in found:
+            raise DefinitionError(f"{path.name}: kind '{definition.kind}' version {definition.version} defined twice")
+        found[key] = definition
+    if not found:
+        raise DefinitionError(f"{root}: no definitions found")
+    return found

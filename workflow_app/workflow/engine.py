@@ -1,0 +1,99 @@
+"""The workflow engine: one `transitions` Machine per definition version, built
+once and shared; events fire on plain holder objects, never on database rows."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from transitions import Machine
+
+from .definitions import Definition, EventDef, load_all
+from .errors import EventNotAvailable, GuardFailed, RuleRefused, Text
+from .guards import GUARDS, DossierFacts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StateHolder:
+    """The object the machine moves: just a `state` attribute."""
+
+    state: str
+
+
+def build_machine(definition: Definition) -> Machine:
+    # Only the keys `transitions` understands; ours (by, guards, labels...) stay out.
+    transitions = [
+        {"trigger": e.name, "source": list(e.sources), "dest": e.dest}
+        for e in definition.events.values()
+    ]
+    return Machine(
+        model=None, states=list(definition.states), transitions=transitions,
+        initial=definition.initial, auto_transitions=False, send_event=True,
+        name=f"{definition.kind}-v{definition.version}",
+    )
+
+
+class Engine:
+    def __init__(self, definitions: dict[tuple[str, int], Definition]) -> None:
+        self.definitions = definitions
+        self.machines = {key: build_machine(d) for key, d in definitions.items()}
+        self.latest = {}
+        for (kind, version), d in definitions.items():
+            if kind not in self.latest or version > self.latest[kind].version:
+                self.latest[kind] = d
+
+    @classmethod
+    def from_dir(cls, states_dir: str | Path) -> "Engine":
+        return cls(load_all(states_dir))
+
+    def kinds(self) -> list[str]:
+        return sorted(self.latest)
+
+    def definition(self, kind: str, version: int | None = None) -> Definition | None:
+        if version is None:
+            return self.latest.get(kind)
+        return self.definitions.get((kind, version))
+
+    def refusals(self, d: Definition, state: str, event_name: str, facts: DossierFacts) -> list[Text]:
+        """Why the guards of an event refuse now (empty when they pass)."""
+        event = d.events[event_name]
+        reasons: list[Text] = []
+        for ref in event.guards:
+            reasons.extend(GUARDS[ref.name](facts, ref.params))
+        return reasons
+
+    def check(self, d: Definition, state: str, event_name: str, facts: DossierFacts,
+              comment: str | None) -> EventDef:
+        event = d.events.get(event_name)
+        if event is None:
+            known = ", ".join(d.events)
+            raise RuleRefused(f"Không có thao tác '{event_name}' cho loại hồ sơ này (có: {known}).",
+                              f"There is no event '{event_name}' for this dossier kind (known: {known}).")
+        if state not in event.sources:
+            label = d.states[state].labels
+            raise EventNotAvailable(
+                f"Không thể '{event.labels['vi']}' khi hồ sơ đang ở trạng thái '{label['vi']}'. Hãy tải lại trang để xem trạng thái mới nhất.",
+                f"'{event.labels['en']}' is not possible while the dossier is '{label['en']}'. Reload to see its current state.")
+        if event.comment_required and not (comment or "").strip():
+            raise RuleRefused(f"Thao tác '{event.labels['vi']}' cần ghi rõ lý do: hãy nhập nhận xét.",
+                              f"'{event.labels['en']}' needs a reason: enter a comment.")
+        reasons = self.refusals(d, state, event_name, facts)
+        if reasons:
+            raise GuardFailed(f"Chưa thể '{event.labels['vi']}'.", f"Cannot '{event.labels['en']}' yet.", reasons)
+        return event
+
+    def fire(self, d: Definition, state: str, event_name: str, facts: DossierFacts,
+             comment: str | None = None) -> str:
+        """Check, then move a holder through the shared machine; returns the new state."""
+        self.check(d, state, event_name, facts, comment)
+        holder = StateHolder(state)
+        machine = self.machines[(d.kind, d.version)]
+        if not machine.events[event_name].trigger(holder):
+            raise EventNotAvailable("Không thể thực hiện thao tác này.", "The event could not be fired.")
+        log.debug("%s: %s --%s--> %s", d.kind, state, event_name, holder.state)
+        return holder.state
+
+    def available_events(self, d: Definition, state: str) -> list[str]:
+        return [e.name for e in d.events_from(state)]
