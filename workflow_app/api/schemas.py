@@ -49,7 +49,7 @@ class CriterionOut(Schema):
 
 class HistoryOut(Schema):
     event = fields.String()
-    from_ = fields.String(data_key="from", allow_none=True)
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
     to = fields.String(allow_none=True)
     actor = fields.String()
     role = fields.String()
@@ -81,7 +81,7 @@ class DossierSummary(Schema):
 
 class DossierOut(DossierSummary):
     criteria = fields.List(fields.Nested(CriterionOut))
-    fields_ = fields.Dict(data_key="fields")
+    fields_ = fields.Dict(data_key="fields", attribute="fields")
     attachments = fields.List(fields.Nested(AttachmentOut))
     history = fields.List(fields.Nested(HistoryOut))
     allowed_events = fields.List(fields.String())

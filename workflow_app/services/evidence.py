@@ -56,8 +56,9 @@ def attach_evidence(actor: User, dossier: Dossier, filename: str, data: bytes,
     entry = _entry(d, dossier, criterion) if criterion else None
     key, digest = put_bytes(data)
     attachment = Attachment(
-        dossier=dossier, criterion_code=criterion, round=dossier.round, filename=name,
+        criterion_code=criterion, round=dossier.round, filename=name,
         size=len(data), mime=accepted[0], sha256=digest, storage_key=key, uploaded_by_id=actor.id)
+    dossier.attachments.append(attachment)
     if entry is not None and entry.verdict is not None:
         # New evidence reopens the appraisal of this criterion.
         entry.verdict = entry.verdict_note = entry.appraiser_id = entry.appraised_at = None

@@ -1,0 +1,115 @@
+"""A fresh app and database per test. SQLite by default; PostgreSQL when
+TEST_DATABASE_URL is set (make test runs the db tests a second time there)."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from workflow_app import create_app
+from workflow_app.extensions import db
+from workflow_app.services.reference import load_units
+from workflow_app.services.users import create_user, issue_token
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    # Every test that builds the app touches the database: mark it so the
+    # PostgreSQL pass can select exactly these (pytest -m db).
+    for item in items:
+        if {"app", "pg_app"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """One throw-away PostgreSQL database for the session."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"ntm_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, pg_database):
+    url = pg_database or f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "STORAGE_DIR": str(tmp_path / "storage"),
+        "SECRET_KEY": "test-secret-key",
+        "PUBLIC_BASE_URL": "http://ntm.test",
+        "WTF_CSRF_ENABLED": False,
+    })
+    with app.app_context():
+        if pg_database:
+            db.drop_all()
+        db.create_all()
+        load_units()
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_user(app):
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, unit: str, username: str | None = None, **kw):
+        user = create_user(username or f"{role}{next(counter)}", "pw-123456", role, unit,
+                           kw.pop("name", None), **kw)
+        db.session.commit()
+        return user
+    return make
+
+
+class ApiClient:
+    """The Flask test client speaking as one user through a Bearer token."""
+
+    def __init__(self, client, token: str, lang: str = "vi"):
+        self.client, self.token, self.lang = client, token, lang
+
+    def _headers(self, extra=None):
+        headers = {"Authorization": f"Bearer {self.token}", "Accept-Language": self.lang}
+        headers.update(extra or {})
+        return headers
+
+    def _call(self, method, path, **kw):
+        response = self.client.open(path, method=method, headers=self._headers(kw.pop("headers", None)), **kw)
+        response.get_data()  # read streamed files fully, then release them
+        response.close()
+        return response
+
+    def get(self, path, **kw):
+        return self._call("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self._call("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self._call("PUT", path, **kw)
+
+
+@pytest.fixture
+def api_as(app):
+    client = app.test_client()
+
+    def as_user(user, lang: str = "vi") -> ApiClient:
+        token = issue_token(user)
+        db.session.commit()
+        return ApiClient(client, token, lang)
+    return as_user

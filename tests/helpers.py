@@ -1,0 +1,39 @@
+"""Small builders shared by tests (real files, real services)."""
+from __future__ import annotations
+
+import io
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def upload(api, dossier_id: int, criterion: str | None, content: bytes = PDF, name: str = "minh-chung.pdf"):
+    data = {"file": (io.BytesIO(content), name)}
+    if criterion is not None:
+        data["criterion"] = criterion
+    return api.post(f"/api/v1/dossiers/{dossier_id}/attachments", data=data, content_type="multipart/form-data")
+
+
+def prepare_all(api, dossier: dict) -> dict:
+    """Evidence and a 'met' self-assessment for every criterion, via the API."""
+    for c in dossier["criteria"]:
+        assert upload(api, dossier["id"], c["code"]).status_code == 201
+        r = api.put(f"/api/v1/dossiers/{dossier['id']}/criteria/{c['code']}", json={"self_assessment": "met", "note": "ok"})
+        assert r.status_code == 200, r.json
+    return api.get(f"/api/v1/dossiers/{dossier['id']}").json
+
+
+def pass_all(api, dossier: dict) -> dict:
+    for c in dossier["criteria"]:
+        if c["verdict"] != "pass":
+            r = api.post(f"/api/v1/dossiers/{dossier['id']}/criteria/{c['code']}/appraisal", json={"verdict": "pass"})
+            assert r.status_code == 200, r.json
+    return api.get(f"/api/v1/dossiers/{dossier['id']}").json
+
+
+def fire(api, dossier_id: int, event: str, comment: str | None = None, version: int | None = None):
+    body = {"event": event}
+    if comment is not None:
+        body["comment"] = comment
+    if version is not None:
+        body["version"] = version
+    return api.post(f"/api/v1/dossiers/{dossier_id}/events", json=body)
