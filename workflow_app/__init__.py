@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from .config import ROOT, Config
+from .config import ROOT, Config, normalize_db_url
 from .extensions import db, login_manager, migrate
 
 
@@ -16,6 +16,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
     if overrides:
         app.config.update(overrides)
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

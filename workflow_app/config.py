@@ -22,8 +22,8 @@ class Config:
     def __init__(self) -> None:
         env = os.environ
         self.APP_ENV = env.get("APP_ENV", "development")
-        self.SQLALCHEMY_DATABASE_URI = env.get(
-            "DATABASE_URL", f"sqlite:///{INSTANCE / 'app.db'}"
+        self.SQLALCHEMY_DATABASE_URI = normalize_db_url(
+            env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'app.db'}")
         )
         self.STORAGE_DIR = env.get("STORAGE_DIR", str(INSTANCE / "storage"))
         self.REDIS_URL = env.get("REDIS_URL")
@@ -46,6 +46,14 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "")
+
+
+def normalize_db_url(url: str) -> str:
+    """Plain postgresql:// URLs use psycopg 3, the driver we install."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def engine_options(url: str) -> dict:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import logging
 import mimetypes
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,13 @@ _MAX_DEPTH = 32  # a context is a shallow tree; deeper means a cycle or a mistak
 # database, not in assets/. Anything else (SVG, CSS, HTML in data:) is refused,
 # because SVG and CSS can themselves reference further URLs.
 _DATA_IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+
+
+# WeasyPrint breaks a run with no break opportunity by laying out the rest of the run
+# again for every line: quadratic (a 20,000-character name took 45 s). A zero-width
+# space every _SOFT_WRAP characters gives it ordinary break points; it prints nothing.
+_SOFT_WRAP = 100
+_LONG_RUN = re.compile(r"\S{%d}(?=\S)" % _SOFT_WRAP)
 
 
 class AssetFetchError(RuntimeError):
@@ -130,6 +138,18 @@ def _short(url: str, limit: int = 120) -> str:
     return repr(url if len(url) <= limit else url[:limit] + "…")
 
 
+def _soft_wrap(value: object) -> object:
+    """Jinja ``finalize`` hook: add break opportunities to very long runs of text.
+
+    Only exact ``str`` (values from the context): Markup from filters is left alone, as
+    a zero-width space could land inside an HTML entity. Templates therefore loop
+    rather than ``join`` values.
+    """
+    if type(value) is str and len(value) > _SOFT_WRAP:
+        return _LONG_RUN.sub(lambda match: match.group(0) + "\u200b", value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def _jinja_env() -> jinja2.Environment:
     # autoescape=True for every template, whatever its extension; StrictUndefined so a
@@ -138,6 +158,7 @@ def _jinja_env() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_soft_wrap,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -1,0 +1,42 @@
+# Set-up and everyday commands. `make run` and `make test` work on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+FLASK  := $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-sqlite test-pg deps install bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+deps:
+	@bash scripts/system-deps.sh
+
+run: deps install
+	$(FLASK) seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The whole suite on SQLite, then every database test again on PostgreSQL
+# when one answers (CI always has one: there a missing server is a failure).
+test: deps install
+	$(VENV)/bin/pytest
+	@if $(VENV)/bin/python scripts/pg_ready.py "$(PG_URL)"; then \
+	  echo "== database tests again on PostgreSQL =="; \
+	  TEST_DATABASE_URL="$(PG_URL)" $(VENV)/bin/pytest -m "db or pg"; \
+	elif [ -n "$$CI" ]; then \
+	  echo "PostgreSQL does not answer at $(PG_URL); CI needs it." >&2; exit 1; \
+	else \
+	  echo "PostgreSQL does not answer at $(PG_URL): PostgreSQL pass skipped."; \
+	fi
+
+bench: deps install
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

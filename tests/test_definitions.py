@@ -1,0 +1,113 @@
+"""Definitions load, and a broken one fails naming its file and key."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from workflow_app.workflow import Engine, StateHolder, load_all, load_definition
+from workflow_app.workflow.diagram import mermaid
+from workflow_app.workflow.errors import DefinitionError, EventNotAvailable
+
+STATES = Path(__file__).resolve().parent.parent / "states"
+CONTRACT_STATES = {"draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked"}
+CONTRACT_EVENTS = {"submit", "return", "appraise", "reject", "recognize", "revoke"}
+
+
+@pytest.mark.parametrize("path", sorted(STATES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_definition_loads_with_contract_states_and_events(path):
+    d = load_definition(path)
+    assert CONTRACT_STATES <= set(d.states)
+    assert CONTRACT_EVENTS <= set(d.events)
+    assert d.criteria and all(c.name["vi"] and c.name["en"] for c in d.criteria)
+
+
+def test_criteria_sets_have_the_domain_sizes():
+    found = load_all(STATES)
+    assert len(found[("village_ntm", 1)].criteria) == 14
+    assert len(found[("town_civilized", 1)].criteria) == 9
+
+
+def _broken(tmp_path: Path, kind_file: str, mutate) -> Path:
+    """Copy states/ and break one key of one definition."""
+    target = tmp_path / "states"
+    shutil.copytree(STATES, target)
+    path = target / kind_file
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    mutate(doc)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+BROKEN = [
+    ("unknown guard", lambda d: d["events"]["submit"].update(guards=["no_such_guard"]),
+     "village_ntm.yaml: events.submit.guards: unknown guard 'no_such_guard'"),
+    ("unknown role", lambda d: d["events"]["submit"].update(by=["mayor@commune"]),
+     "village_ntm.yaml: events.submit.by: unknown role 'mayor'"),
+    ("unknown level", lambda d: d["events"]["submit"].update(by=["submitter@hamlet"]),
+     "village_ntm.yaml: events.submit.by: unknown level 'hamlet'"),
+    ("unknown state", lambda d: d["events"]["submit"].update(to="filed"),
+     "village_ntm.yaml: events.submit.to: unknown state 'filed'"),
+    ("event without a role", lambda d: d["events"]["reject"].pop("by"),
+     "village_ntm.yaml: events.reject.by: no role may act"),
+    ("unreachable state", lambda d: d["states"].update(archived={"labels": {"vi": "Lưu", "en": "Archived"}}),
+     "village_ntm.yaml: states.archived: unreachable"),
+    ("missing labels", lambda d: d["states"]["draft"].update(labels={"vi": "Nháp"}),
+     "village_ntm.yaml: states.draft.labels: needs both 'vi' and 'en'"),
+]
+
+
+@pytest.mark.parametrize("name,mutate,message", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_definition_names_file_and_key(tmp_path, name, mutate, message):
+    states = _broken(tmp_path, "village_ntm.yaml", mutate)
+    with pytest.raises(DefinitionError) as err:
+        load_all(states)
+    assert message in str(err.value)
+
+
+def test_states_check_cli_exits_1_naming_file_and_key(tmp_path, app):
+    states = _broken(tmp_path, "town_civilized.yaml", lambda d: d["events"]["appraise"].update(guards=["quorum_magic"]))
+    app.config["STATES_DIR"] = str(states)
+    result = CliRunner().invoke(app.cli, ["states", "check"])
+    assert result.exit_code == 1
+    assert "town_civilized.yaml: events.appraise.guards: unknown guard 'quorum_magic'" in result.output
+
+
+def test_states_check_cli_passes_on_the_shipped_definitions(app):
+    result = app.test_cli_runner().invoke(args=["states", "check"])
+    assert result.exit_code == 0, result.output
+    assert "village_ntm v1" in result.output and "town_civilized v1" in result.output
+
+
+def test_app_refuses_to_start_with_a_broken_definition(tmp_path):
+    from workflow_app import create_app
+
+    states = _broken(tmp_path, "village_ntm.yaml", lambda d: d["events"]["submit"].update(by=["submitter@moon"]))
+    with pytest.raises(DefinitionError, match="village_ntm.yaml: events.submit.by"):
+        create_app({"STATES_DIR": str(states), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+
+
+def test_engine_works_without_flask_on_a_plain_object():
+    engine = Engine.from_dir(STATES)
+    d = engine.definition("village_ntm")
+    machine = engine.machines[("village_ntm", 1)]
+    holder = StateHolder("appraised")
+    assert machine.events["recognize"].trigger(holder) and holder.state == "recognized"
+    # No auto-transitions: `to_<state>` would skip every rule.
+    assert not any(name.startswith("to_") for name in machine.events)
+    with pytest.raises(EventNotAvailable):
+        engine.fire(d, "draft", "recognize", facts=None)  # state check comes before guards
+
+
+def test_diagram_is_mermaid_drawn_from_the_definition(app):
+    d = load_definition(STATES / "village_ntm.yaml")
+    text = mermaid(d)
+    assert text.startswith("stateDiagram-v2")
+    for event in d.events.values():
+        for source in event.sources:
+            assert f"{source} --> {event.dest} : {event.name}" in text
+    out = app.test_cli_runner().invoke(args=["states", "diagram", "town_civilized"]).output
+    assert "appraised --> recognized : recognize" in out
