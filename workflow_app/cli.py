@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 from .workflow.errors import DefinitionError, DomainError
@@ -21,6 +21,7 @@ def _fail(message: str) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the schema and load reference data (idempotent)."""
     from .services.setup import init_db
@@ -30,6 +31,7 @@ def init_db_command() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """init-db, then demo users (one per role) and dossiers in every state (idempotent)."""
     from .services.demo import seed_demo

@@ -147,7 +147,10 @@ def _placeholders(facts: DecisionFacts, single: bool) -> dict:
 def _variant(spec: str | list | dict, single: bool):
     """A text may differ for one unit and several: {single: ..., multiple: ...}."""
     if isinstance(spec, dict):
-        return spec["single" if single else "multiple"]
+        variant = "single" if single else "multiple"
+        if variant not in spec:
+            raise ValueError(f"decision text has no {variant!r} variant: {spec!r}")
+        return spec[variant]
     return spec
 
 

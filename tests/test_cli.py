@@ -1,0 +1,143 @@
+"""The CONTRACT's command line, run as a user would run it."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from conftest import PG_URL
+from workflow_app import create_app
+from workflow_app.extensions import db
+from workflow_app.models import AuditRecord, Dossier, Unit, User
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def empty_app(tmp_path):
+    """An app on an empty database (no tables): what init-db meets on a fresh machine."""
+    admin, name = None, None
+    if PG_URL:
+        name = f"ntm_cli_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t",
+                      "STORAGE_DIR": str(tmp_path / "storage"), "PUBLIC_BASE_URL": "http://ntm.test"})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args), catch_exceptions=False)
+
+
+def test_init_db_creates_schema_by_migrations_and_is_idempotent(empty_app):
+    first = run(empty_app, "init-db")
+    assert first.exit_code == 0, first.output
+    assert "94 new units" in first.output
+    again = run(empty_app, "init-db")
+    assert again.exit_code == 0 and "0 new units" in again.output
+    with empty_app.app_context():
+        levels = dict(db.session.execute(db.select(Unit.level, db.func.count()).group_by(Unit.level)).all())
+        assert levels == {"province": 1, "district": 1, "town": 1, "commune": 12, "village": 79}
+        assert db.session.execute(db.select(db.func.count(User.id))).scalar() == 0
+        assert db.session.execute(db.select(db.func.count(Dossier.id))).scalar() == 0
+        # The migrations produce exactly the schema the models describe.
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == []
+
+
+def test_seed_demo_gives_a_living_district_and_is_idempotent(empty_app):
+    result = run(empty_app, "seed-demo")
+    assert result.exit_code == 0, result.output
+    for login in ("truongban", "canbo.natam", "thamdinh", "chutich", "xem", "quantri"):
+        assert login in result.output
+    assert "demo1234" in result.output
+    with empty_app.app_context():
+        states = {s for (s,) in db.session.execute(db.select(Dossier.state).distinct())}
+        assert states == {"draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked"}
+        roles = {ra.role for u in db.session.execute(db.select(User)).scalars() for ra in u.roles}
+        assert roles == {"preparer", "submitter", "appraiser", "approver", "viewer", "admin"}
+        count = db.session.execute(db.select(db.func.count(Dossier.id))).scalar()
+    again = run(empty_app, "seed-demo")
+    assert again.exit_code == 0 and "0 new dossiers" in again.output
+    with empty_app.app_context():
+        assert db.session.execute(db.select(db.func.count(Dossier.id))).scalar() == count
+    assert run(empty_app, "audit", "verify").exit_code == 0
+
+
+def test_users_create_adds_roles_and_token_is_the_last_line(app):
+    out = run(app, "users", "create", "mai", "--password", "secret-1", "--role", "submitter", "--unit", "na-tam",
+              "--name", "Tao Thị Mai")
+    assert out.exit_code == 0, out.output
+    out = run(app, "users", "create", "mai", "--role", "viewer", "--unit", "tam-duong")
+    assert "submitter@na-tam" in out.output and "viewer@tam-duong" in out.output
+    token = run(app, "users", "token", "mai").output.strip().splitlines()[-1]
+    me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json["username"] == "mai"
+    assert {(r["role"], r["unit"]["code"]) for r in me.json["roles"]} == {("submitter", "na-tam"), ("viewer", "tam-duong")}
+
+
+@pytest.mark.parametrize("args,message", [
+    (["users", "create", "x", "--password", "p", "--role", "mayor", "--unit", "na-tam"], "Unknown role 'mayor'"),
+    (["users", "create", "x", "--password", "p", "--role", "viewer", "--unit", "atlantis"], "No unit with code 'atlantis'"),
+    (["users", "create", "x", "--role", "viewer", "--unit", "na-tam"], "needs a password"),
+    (["users", "token", "nobody"], "No user 'nobody'"),
+])
+def test_cli_refusals_exit_1_with_a_message(app, args, message):
+    out = run(app, *args)
+    assert out.exit_code == 1 and message in out.output
+
+
+def test_audit_verify_finds_an_altered_record(app, make_user):
+    from workflow_app.services import create_dossier, self_assess
+
+    user = make_user("submitter", "na-tam")
+    dossier = create_dossier(user, "village_ntm", "na-tam-01", 2024)
+    self_assess(user, dossier, "1", "met", "ok")
+    self_assess(user, dossier, "2", "met", "ok")
+    db.session.commit()
+    assert run(app, "audit", "verify").exit_code == 0
+    second = db.session.execute(db.select(AuditRecord).where(AuditRecord.seq == 2)).scalar_one()
+    db.session.execute(text("UPDATE audit_records SET comment = 'sửa lén' WHERE id = :id"), {"id": second.id})
+    db.session.commit()
+    out = run(app, "audit", "verify")
+    assert out.exit_code == 1
+    assert f"record {second.id}" in out.output and "altered" in out.output
+
+
+def test_openapi_document_is_generated_and_public(app):
+    spec = app.test_client().get("/api/v1/openapi.json")
+    assert spec.status_code == 200
+    doc = spec.json
+    assert doc["openapi"].startswith("3.")
+    paths = set(doc["paths"])
+    for path in ("/api/v1/me", "/api/v1/units", "/api/v1/dossiers", "/api/v1/dossiers/{dossier_id}",
+                 "/api/v1/dossiers/{dossier_id}/criteria/{code}", "/api/v1/dossiers/{dossier_id}/criteria/{code}/appraisal",
+                 "/api/v1/dossiers/{dossier_id}/fields", "/api/v1/dossiers/{dossier_id}/attachments",
+                 "/api/v1/dossiers/{dossier_id}/attachments/{attachment_id}", "/api/v1/dossiers/{dossier_id}/events",
+                 "/api/v1/dossiers/{dossier_id}/decision.pdf", "/api/v1/decisions"):
+        assert path in paths, path
+    # Every API route of the app is described (nothing hand-listed is missing).
+    rules = {r.rule.replace("<int:", "{").replace("<", "{").replace(">", "}") for r in app.url_map.iter_rules()
+             if r.rule.startswith("/api/v1/") and not r.rule.endswith("openapi.json")}
+    assert rules <= paths
+
+
+def test_healthz(app):
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 200 and r.json == {"status": "ok"}
