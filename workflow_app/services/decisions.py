@@ -24,9 +24,17 @@ def place_name(unit: Unit) -> str:
     return unit.name
 
 
+def in_sentence(name: str) -> str:
+    """"Xã Nà Tăm" -> "xã Nà Tăm": the level word is lower case inside a sentence."""
+    for word in LEVEL_WORDS:
+        if name.startswith(word):
+            return word.lower() + name[len(word):]
+    return name
+
+
 def committee_of(unit: Unit) -> str:
     """"Xã Nà Tăm" -> "Ủy ban nhân dân xã Nà Tăm"."""
-    return "Ủy ban nhân dân " + unit.name[:1].lower() + unit.name[1:]
+    return "Ủy ban nhân dân " + in_sentence(unit.name)
 
 
 def verify_url(token: str) -> str:
@@ -47,7 +55,7 @@ def issue_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Defin
     facts = DecisionFacts(
         kind=d.kind, issuer_code=issuer.code, issuer_name=issuer.name, issuer_place=place_name(issuer),
         number=number, symbol=f"{number}/QĐ-UBND", issued_on=now.date(), year=first.year,
-        units=[(x.unit.name, x.unit.parent.name if x.unit.parent else "") for x in dossiers],
+        units=[(x.unit.name, in_sentence(x.unit.parent.name) if x.unit.parent else "") for x in dossiers],
         proposer=committee_of(proposer_unit), request_ref=(first.fields or {}).get("request_ref"),
         appraisal_ref=None, signer_name=actor.name,
         signer_capacity=cap.assignment.capacity or "vice_chairman",
