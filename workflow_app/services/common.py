@@ -15,7 +15,7 @@ from ..models import AuditRecord, Counter, Dossier, User, utcnow
 from ..models.audit import GENESIS
 from ..permissions import Capacity, capacities, can_view, has_acted
 from ..workflow import Definition, Engine
-from ..workflow.definitions import ActionDef, EventDef
+from ..workflow.definitions import ActionDef, EventDef, FieldDef
 from ..workflow.errors import NotFound, NotPermitted, StaleVersion
 from ..workflow.guards import CriterionFacts, DossierFacts
 
@@ -51,15 +51,16 @@ def load_dossier(dossier_id: int, actor: User) -> Dossier:
     return dossier
 
 
-def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef) -> Capacity:
-    """The role the actor acts in, or 403 saying who may act."""
+def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef | FieldDef) -> Capacity:
+    """The role the actor acts in, or 403 saying who may act. A dossier not
+    yet saved (creation) has no history, so only the role check applies."""
     found = capacities(actor, dossier.unit, rule.by)
     if not found:
         who = ", ".join(f"{a.role}@{a.level}" for a in rule.by)
         raise NotPermitted(
             f"Bạn không có quyền '{rule.labels['vi']}' cho hồ sơ này (cần vai trò: {who}).",
             f"You may not '{rule.labels['en']}' on this dossier (needs: {who}).")
-    if has_acted(dossier, actor, rule.not_by_actor_of):
+    if dossier.id is not None and has_acted(dossier, actor, getattr(rule, "not_by_actor_of", ())):
         raise NotPermitted(
             f"Người đã nộp hồ sơ không được '{rule.labels['vi']}' chính hồ sơ đó (tách bạch nhiệm vụ). Hãy để cán bộ khác thực hiện.",
             f"Whoever submitted a dossier may not '{rule.labels['en']}' it (separation of duties). Ask a colleague.")

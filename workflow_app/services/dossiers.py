@@ -2,14 +2,13 @@
 set kind fields, appraise a criterion. Each flushes; the caller commits."""
 from __future__ import annotations
 
-from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CriterionEntry, Dossier, Unit, User, utcnow
 from ..workflow.definitions import ActionDef, Definition
-from ..workflow.errors import BadRequest, Conflict, EventNotAvailable, NotFound, RuleRefused
+from ..workflow.errors import BadRequest, Conflict, EventNotAvailable, NotPermitted, RuleRefused
 from .common import (acting_capacity, check_version, definition_of, engine, local_now,
                      next_number, record, touch)
 from .persist import flush_or_conflict
@@ -42,8 +41,7 @@ def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier
     this_year = local_now().year
     if not isinstance(year, int) or not 2020 <= year <= this_year + 1:
         raise RuleRefused(f"Năm phải từ 2020 đến {this_year + 1}.", f"The year must be from 2020 to {this_year + 1}.")
-    probe = Dossier(unit=unit, kind=kind)  # permission is about the applicant only
-    cap = acting_capacity_for_new(actor, probe, d.actions["create"])
+    cap = acting_capacity(actor, Dossier(unit=unit, kind=kind), d.actions["create"])
     today = local_now()
     agency = agency_code(unit)
     seq = next_number(f"dossier:{agency}:{today:%y%m%d}")
@@ -66,19 +64,6 @@ def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier
            data={"kind": kind, "year": year})
     db.session.flush()
     return dossier
-
-
-def acting_capacity_for_new(actor: User, probe: Dossier, rule: ActionDef):
-    # A new dossier has no history, so only the role check applies.
-    from ..permissions import capacities
-    from ..workflow.errors import NotPermitted
-
-    found = capacities(actor, probe.unit, rule.by)
-    if not found:
-        who = ", ".join(f"{a.role}@{a.level}" for a in rule.by)
-        raise NotPermitted(f"Bạn không có quyền tạo hồ sơ cho {probe.unit.name} (cần vai trò: {who}).",
-                           f"You may not create a dossier for {probe.unit.name} (needs: {who}).")
-    return max(found, key=lambda c: len(c.unit.path))
 
 
 def _require_state(d: Definition, dossier: Dossier, action: ActionDef) -> None:
@@ -129,7 +114,6 @@ def appraise_criterion(actor: User, dossier: Dossier, code: str, verdict: str, n
     cap = acting_capacity(actor, dossier, action)
     limited = cap.assignment.criteria
     if limited and code not in limited:
-        from ..workflow.errors import NotPermitted
         raise NotPermitted(f"Bạn chỉ được thẩm định các tiêu chí {', '.join(limited)}.",
                            f"You may appraise only criteria {', '.join(limited)}.")
     check_version(dossier, expected_version)
@@ -158,16 +142,12 @@ def set_fields(actor: User, dossier: Dossier, values: dict, expected_version: in
             known = ", ".join(d.fields) or "—"
             raise RuleRefused(f"Loại hồ sơ này không có trường '{name}' (có: {known}).",
                               f"This dossier kind has no field '{name}' (known: {known}).")
-        from ..permissions import capacities
-        found = capacities(actor, dossier.unit, fd.by)
-        if not found:
-            from ..workflow.errors import NotPermitted
-            raise NotPermitted(f"Bạn không có quyền nhập '{fd.labels['vi']}'.", f"You may not set '{fd.labels['en']}'.")
+        field_cap = acting_capacity(actor, dossier, fd)
         if dossier.state not in fd.states:
             raise EventNotAvailable(f"Không thể nhập '{fd.labels['vi']}' ở trạng thái hiện tại của hồ sơ.",
                                     f"'{fd.labels['en']}' cannot be set in the dossier's current state.")
         new_fields[name] = _coerce(fd, value)
-        cap = cap or max(found, key=lambda c: len(c.unit.path))
+        cap = cap or field_cap
     check_version(dossier, expected_version)
     dossier.fields = new_fields
     touch(dossier)

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 
 from ..extensions import db
-from ..models import ApiToken, RoleAssignment, Unit, User, utcnow
+from ..models import ApiToken, RoleAssignment, Unit, User
 from ..models.users import ROLES
 from ..workflow.errors import RuleRefused
 
