@@ -29,7 +29,8 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
 # Words that only a Vietnamese message carries (an English one may quote a unit name).
 VI_WORDS = ("không", "hồ sơ", "hãy", "được", "của", "chưa", "tiêu chí", "quyền", "yêu cầu",
             "thao tác", "phải", "cần", "tệp", "đơn vị", "trạng thái", "thẩm định")
-EN_WORDS = re.compile(r"\b(the|not|no|is|you|a|an|or|to|this|must|needs?|has|may|cannot|check|send)\b")
+EN_WORDS = re.compile(r"\b(the|not|no|is|you|a|an|or|to|this|must|needs?|has|may|cannot|check|send|"
+                      r"unknown|known|dossier|criterion|file|event|field)\b")
 
 
 # --------------------------------------------------------------------------- checks
@@ -393,23 +394,32 @@ def test_list_with_malformed_query_is_400(w, query):
 
 # =========================================================================== 401
 
-@pytest.mark.parametrize("authorization", [
-    None, "", "Bearer", "Bearer ", "Bearer not-a-real-token", "Basic dXNlcjpwdy0xMjM0NTY=",
-    "VALID_TOKEN_WITHOUT_SCHEME", "Basic VALID_TOKEN", "Token VALID_TOKEN",
-])
-@pytest.mark.parametrize("target", ["me", "list", "event"])
-def test_no_or_bad_token_is_401(w, app, authorization, target):
+BAD_AUTHORIZATIONS = [None, "", "Bearer", "Bearer ", "Bearer not-a-real-token", "Basic dXNlcjpwdy0xMjM0NTY=",
+                      "VALID_TOKEN_WITHOUT_SCHEME", "Basic VALID_TOKEN", "Token VALID_TOKEN"]
+
+
+def _auth_headers(authorization, token):
+    if authorization is None:
+        return {}
+    return {"Authorization": authorization.replace("VALID_TOKEN_WITHOUT_SCHEME", token).replace("VALID_TOKEN", token)}
+
+
+@pytest.mark.parametrize("authorization", BAD_AUTHORIZATIONS)
+def test_event_with_no_or_bad_token_is_401(w, app, authorization):
     did = w.village("ready")
-    token = w.submitter.vi.token  # a real token, offered in the wrong way
-    headers = {}
-    if authorization is not None:
-        headers["Authorization"] = authorization.replace("VALID_TOKEN_WITHOUT_SCHEME", token).replace("VALID_TOKEN", token)
-    method, path, kw = {
-        "me": ("GET", "/api/v1/me", {}),
-        "list": ("GET", "/api/v1/dossiers", {}),
-        "event": ("POST", f"/api/v1/dossiers/{did}/events", {"json": {"event": "submit"}}),
-    }[target]
-    w.refused(lambda lang: anon(app, path, lang, method, headers, **kw), 401, "unauthorized", watch=did)
+    headers = _auth_headers(authorization, w.submitter.vi.token)  # a real token, offered the wrong way
+    w.refused(lambda lang: anon(app, f"/api/v1/dossiers/{did}/events", lang, "POST", headers,
+                                json={"event": "submit"}), 401, "unauthorized", watch=did)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/dossiers", "/api/v1/dossiers/DID", "/api/v1/units",
+                                  "/api/v1/decisions?issuer=tam-duong&year=2024"])
+def test_reads_with_no_or_bad_token_are_401(w, app, path):
+    did = w.village("draft")
+    path = path.replace("DID", str(did))
+    for authorization in BAD_AUTHORIZATIONS:
+        headers = _auth_headers(authorization, w.submitter.vi.token)
+        w.refused(lambda lang: anon(app, path, lang, headers=headers), 401, "unauthorized", watch=did)
 
 
 def test_token_of_a_deactivated_user_is_401(w, app):
@@ -590,7 +600,11 @@ def test_list_filtered_by_unknown_unit_is_404(w):
 
 
 @pytest.mark.parametrize("accept_language, lang", [
-    (None, "vi"), ("vi", "vi"), ("fr", "vi"), ("en", "en"), ("en-US,en;q=0.9", "en"), ("vi-VN,en;q=0.5", "vi"),
+    (None, "vi"), ("vi", "vi"), ("fr", "vi"), ("en", "en"), ("en-US,en;q=0.9", "en"),
+    ("vi-VN,vi;q=0.9,en;q=0.8", "vi"),
+    pytest.param("vi-VN,en;q=0.5", "vi", marks=pytest.mark.xfail(strict=True, reason=(
+        "BUG: i18n.request_lang uses best_match(['vi','en']); an exact 'en' at q=0.5 beats the "
+        "preferred 'vi-VN' (no exact 'vi'), so a Vietnamese-first client gets English"))),
 ])
 def test_error_language_negotiation(w, app, accept_language, lang):
     token = w.viewer.vi.token
@@ -648,31 +662,29 @@ def test_stale_version_is_409(w):
                  409, "stale_version", watch=did)
 
 
-def test_second_open_dossier_for_same_kind_unit_year_is_409_until_the_first_closes(w):
+def test_second_open_dossier_for_same_kind_unit_year_is_409(w):
     body = {"kind": "village_ntm", "unit": "na-tam-03", "year": YEAR}
     first = w.preparer.vi.post("/api/v1/dossiers", json=body)
     assert first.status_code == 201, first.json
     seq = int(first.json["code"].rsplit("-", 1)[1])
-
     for person in (w.preparer, w.submitter):
         vi, en = w.refused_as(person, lambda api: api.post("/api/v1/dossiers", json=body), 409, "conflict",
                               watch=first.json["id"])
         assert str(YEAR) in vi["message"] and str(YEAR) in en["message"]
-    # Another year or village is a different slot; the refusals consumed no dossier number.
+    # Another year is a different slot; the refusals consumed no dossier number.
     other = w.preparer.vi.post("/api/v1/dossiers", json={**body, "year": YEAR - 1})
     assert other.status_code == 201 and int(other.json["code"].rsplit("-", 1)[1]) == seq + 1
 
-    # Rejecting the first closes it: now a new one may be created.
-    d = w.dossier(first.json["id"])
-    w._prepare(w.submitter.user, d.id, (), ())
-    fire_event(w.submitter.user, w.dossier(d.id), "submit")
-    db.session.commit()
-    r = fire(w.approver.vi, d.id, "reject", "Chưa đạt tiêu chí 7")
-    assert r.status_code == 200 and r.json["state"] == "rejected"
+
+@pytest.mark.parametrize("close_by", ["reject", "revoke"])
+def test_after_the_open_dossier_closes_a_new_one_may_be_created(w, close_by):
+    body = {"kind": "village_ntm", "unit": "na-tam-03", "year": YEAR}
+    first = w.village("submitted" if close_by == "reject" else "recognized")
+    r = fire(w.approver.vi, first, close_by, "Chưa đạt tiêu chí 7")
+    assert r.status_code == 200 and r.json["state"] == {"reject": "rejected", "revoke": "revoked"}[close_by]
     again = w.preparer.vi.post("/api/v1/dossiers", json=body)
     assert again.status_code == 201, again.json
-    assert again.json["id"] != first.json["id"] and again.json["state"] == "draft"
-    w.refused_as(w.preparer, lambda api: api.post("/api/v1/dossiers", json=body), 409, "conflict")
+    assert again.json["id"] != first and again.json["state"] == "draft" and again.json["version"] == 1
 
 
 # =========================================================================== 413
@@ -771,16 +783,16 @@ def test_failing_verdict_without_a_note_is_422(w):
                  watch=did)
 
 
-@pytest.mark.parametrize("comment", [None, "", "   "])
 @pytest.mark.parametrize("state, who, event", [
     ("submitted", "appraiser", "return"),
     ("appraised", "approver", "return"),
     ("submitted", "approver", "reject"),
     ("appraised", "approver", "reject"),
 ])
-def test_return_or_reject_without_comment_is_422(w, state, who, event, comment):
+def test_return_or_reject_without_comment_is_422(w, state, who, event):
     did = w.village(state)
-    w.refused_as(getattr(w, who), lambda api: fire(api, did, event, comment), 422, "rule_refused", watch=did)
+    for comment in (None, "", "   "):
+        w.refused_as(getattr(w, who), lambda api: fire(api, did, event, comment), 422, "rule_refused", watch=did)
 
 
 def test_revoke_without_comment_is_422(w):
@@ -790,7 +802,7 @@ def test_revoke_without_comment_is_422(w):
     assert fire(w.approver.vi, did, "revoke", "Không còn đạt").json["state"] == "revoked"
 
 
-@pytest.mark.parametrize("code", ["99", "0", "7a", "x"])
+@pytest.mark.parametrize("code", ["99", "7a"])
 def test_unknown_criterion_code_is_422(w, code):
     draft = w.village("draft")
     w.refused_as(w.preparer, lambda api: api.put(f"/api/v1/dossiers/{draft}/criteria/{code}",

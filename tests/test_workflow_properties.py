@@ -1,7 +1,7 @@
 """Stateful property test of the workflow services (not the HTTP API).
 
-A Hypothesis RuleBasedStateMachine drives the real services against a fresh
-database per run with random actors - including people of other units and of
+A Hypothesis RuleBasedStateMachine drives the real services against fresh
+tables per run (its own app, SQLite file and storage folder) with random actors - including people of other units and of
 the wrong level - on a few dossiers (village_ntm for Nà Tăm / Giang Ma villages
 and town_civilized for tt-tam-duong). A small independent model, written from
 CONTRACT.md and states/*.yaml, predicts the outcome of every call (success or
@@ -23,24 +23,54 @@ from dataclasses import dataclass, field
 from unittest import mock
 
 import pytest
+from helpers import PDF
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from helpers import PDF
 from workflow_app import create_app
 from workflow_app.extensions import db
-from workflow_app.models import Attachment, AuditRecord, Decision, Dossier, Unit, User, decision_dossiers
-from workflow_app.services import (appraise_criterion, attach_evidence, create_dossier, fire_event,
-                                   self_assess, set_fields)
+from workflow_app.models import (
+    Attachment,
+    AuditRecord,
+    Decision,
+    Dossier,
+    Unit,
+    User,
+    decision_dossiers,
+)
+from workflow_app.services import (
+    appraise_criterion,
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+    set_fields,
+)
 from workflow_app.services.audit import verify_chains
 from workflow_app.services.common import local_now
 from workflow_app.services.reference import load_units
 from workflow_app.services.users import create_user
-from workflow_app.workflow.errors import (BadRequest, Conflict, DomainError, EventNotAvailable, GuardFailed,
-                                          NotPermitted, RuleRefused, StaleVersion, UnsupportedFileType)
+from workflow_app.workflow.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    EventNotAvailable,
+    GuardFailed,
+    NotPermitted,
+    RuleRefused,
+    StaleVersion,
+    UnsupportedFileType,
+)
 
 pytestmark = pytest.mark.db
 
@@ -71,6 +101,7 @@ def covers(unit: str, applicant: str) -> bool:
     return False
 
 
+# Who may act (role, level), from CONTRACT.md "Roles" and the `by:` lists of states/*.yaml.
 LOCAL_V = frozenset({("preparer", "village"), ("preparer", "commune"), ("submitter", "commune")})
 LOCAL_T = frozenset({("preparer", "town"), ("submitter", "town")})
 APPRAISER = frozenset({("appraiser", "district")})
@@ -183,7 +214,7 @@ CREATE_TARGETS = [
     ("village_ntm", "na-tam"),             # a commune is not an applicant of this kind
     ("town_civilized", "na-tam-01"),       # a village is not a town
 ]
-COMMENTS = [None, "", "   ", "Bổ sung biên bản họp dân và minh chứng tiêu chí 7"]
+COMMENTS = [None, "", "   ", "Bổ sung biên bản họp dân và minh chứng tiêu chí 7", "Hồ sơ chưa đạt yêu cầu"]
 
 
 def qualifies(actor: str, by: frozenset, applicant: str) -> bool:
@@ -217,6 +248,7 @@ class DossierModel:
     round: int = 1
     sa: dict = field(default_factory=dict)
     verdict: dict = field(default_factory=dict)
+    verdict_by: dict = field(default_factory=dict)     # who gave each standing verdict
     evidence: dict = field(default_factory=dict)
     fields: dict = field(default_factory=dict)
     submitters: set = field(default_factory=set)
@@ -293,6 +325,7 @@ def m_appraise(actor, dm, code, verdict, note, ev=None):
     if verdict == "fail" and not (note or "").strip():
         raise Expected(RuleRefused)
     dm.verdict[code] = verdict
+    dm.verdict_by[code] = actor
     m_changed(dm)
 
 
@@ -374,6 +407,10 @@ def m_fire(actor, dm, name, comment, ev, model: Model):
     dm.state = dest
     if name == "submit":
         dm.submitters.add(actor)
+        # Separation of duties: the submitter's own verdicts no longer stand.
+        for c in dm.codes:
+            if dm.verdict_by.get(c) == actor:
+                dm.verdict[c], dm.verdict_by[c] = None, None
     if name == "return":   # a new round: passes stay passed, the rest is appraised again
         dm.round += 1
         dm.verdict = {c: ("pass" if v == "pass" else None) for c, v in dm.verdict.items()}
@@ -429,6 +466,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.user_ids[key] = user.id
         engine = self.app.extensions["workflow_engine"]
         self.codes = {kind: tuple(c.code for c in engine.definition(kind).criteria) for kind in APPLICANT_LEVEL}
+        self.states = {kind: set(engine.definition(kind).states) for kind in APPLICANT_LEVEL}
         self.this_year = local_now().year
 
     def teardown(self):
@@ -474,7 +512,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         return counts, tuple(row), audit
 
     def attempt(self, label: str, actor: str, dossier_id: int | None, authorized: bool, predict, call):
-        """Predict with the model, call the service, commit or roll back, compare."""
+        """Predict with the model, call the service, commit or roll back, compare.
+        Returns whether the call succeeded (its result is kept in last_result)."""
         model = copy.deepcopy(self.model)
         try:
             predict(model)
@@ -495,7 +534,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert type(exc) is expected, (
                 f"{label} by {actor}: service refused with {type(exc).__name__} ({exc}); "
                 f"model expected {expected.__name__ if expected else 'success'}")
-            return False, None
+            return False
         db.session.commit()
         event(f"{label}: ok")
         if not authorized:
@@ -504,7 +543,8 @@ class WorkflowMachine(RuleBasedStateMachine):
                                  f"qualifying role at the right level over the applicant")
         assert expected is None, f"{label} by {actor}: service succeeded; model expected {expected.__name__}"
         self.model = model
-        return True, result
+        self.last_result = result
+        return True
 
     # ------------------------------------------------------------- operations
 
@@ -520,24 +560,26 @@ class WorkflowMachine(RuleBasedStateMachine):
                    for d in model.dossiers.values()):
                 raise Expected(Conflict)
 
+        def call():
+            return create_dossier(self.user(actor), kind, unit, year)
+
         authorized = qualifies(actor, WHO[kind]["create"], unit)
-        ok, dossier = self.attempt("create", actor, None, authorized, predict,
-                                   lambda: create_dossier(self.user(actor), kind, unit, year))
-        if ok:
+        if self.attempt("create", actor, None, authorized, predict, call):
+            dossier = self.last_result
             codes = self.codes[kind]
             self.model.dossiers[dossier.id] = DossierModel(
                 id=dossier.id, kind=kind, unit=unit, year=year, codes=codes,
                 sa=dict.fromkeys(codes), verdict=dict.fromkeys(codes), evidence=dict.fromkeys(codes, 0))
 
     def op_self_assess(self, actor, dm, code, assessment, note, ev):
-        self.attempt(
+        return self.attempt(
             "self_assess", actor, dm.id, qualifies(actor, WHO[dm.kind]["self_assess"], dm.unit),
             lambda m: m_self_assess(actor, m.dossiers[dm.id], code, assessment, ev),
             lambda: self_assess(self.user(actor), self.dossier(dm.id), code, assessment, note, ev))
 
     def op_attach(self, actor, dm, file, code, ev):
         filename, data, refusal = file
-        self.attempt(
+        return self.attempt(
             "attach", actor, dm.id, qualifies(actor, WHO[dm.kind]["attach"], dm.unit),
             lambda m: m_attach(actor, m.dossiers[dm.id], refusal, code, ev),
             lambda: attach_evidence(self.user(actor), self.dossier(dm.id), filename, data, code, ev))
@@ -555,10 +597,11 @@ class WorkflowMachine(RuleBasedStateMachine):
                 attach_evidence(user, dossier, f"minh-chung-{code}.pdf", PDF, code)
                 self_assess(user, dossier, code, "met", "Đạt theo báo cáo của bản")
 
-        self.attempt("prepare_all", actor, dm.id, qualifies(actor, WHO[dm.kind]["attach"], dm.unit), predict, call)
+        authorized = qualifies(actor, WHO[dm.kind]["attach"], dm.unit)
+        return self.attempt("prepare_all", actor, dm.id, authorized, predict, call)
 
     def op_appraise(self, actor, dm, code, verdict, note, ev):
-        self.attempt(
+        return self.attempt(
             "appraise_criterion", actor, dm.id, qualifies(actor, WHO[dm.kind]["appraise_criterion"], dm.unit),
             lambda m: m_appraise(actor, m.dossiers[dm.id], code, verdict, note, ev),
             lambda: appraise_criterion(self.user(actor), self.dossier(dm.id), code, verdict, note, ev))
@@ -573,19 +616,19 @@ class WorkflowMachine(RuleBasedStateMachine):
             for code in dm.codes:
                 appraise_criterion(user, dossier, code, "pass", None)
 
-        self.attempt("pass_all", actor, dm.id, qualifies(actor, WHO[dm.kind]["appraise_criterion"], dm.unit),
-                     predict, call)
+        authorized = qualifies(actor, WHO[dm.kind]["appraise_criterion"], dm.unit)
+        return self.attempt("pass_all", actor, dm.id, authorized, predict, call)
 
     def op_set_fields(self, actor, dm, values, ev):
         authorized = all(qualifies(actor, FIELDS[dm.kind][n].by, dm.unit) for n in values if n in FIELDS[dm.kind])
-        self.attempt(
+        return self.attempt(
             "set_fields", actor, dm.id, authorized,
             lambda m: m_set_fields(actor, m.dossiers[dm.id], values, ev),
             lambda: set_fields(self.user(actor), self.dossier(dm.id), dict(values), ev))
 
     def op_fire(self, actor, dm, name, comment, ev):
         authorized = name in EVENTS and qualifies(actor, WHO[dm.kind][name], dm.unit)
-        self.attempt(
+        return self.attempt(
             f"fire {name}", actor, dm.id, authorized,
             lambda m: m_fire(actor, m.dossiers[dm.id], name, comment, ev, m),
             lambda: fire_event(self.user(actor), self.dossier(dm.id), name, comment, ev))
@@ -595,7 +638,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def create(self, data):
         kind, unit = data.draw(st.sampled_from(CREATE_TARGETS), label="kind, unit")
-        year = data.draw(st.sampled_from([self.this_year, self.this_year - 1, 2019, self.this_year + 2]), label="year")
+        years = [self.this_year, self.this_year, self.this_year - 1, 2019, self.this_year + 2]
+        year = data.draw(st.sampled_from(years), label="year")
         candidates = [a for a in ACTOR_KEYS if qualifies(a, WHO[kind]["create"], unit)]
         self.op_create(self.draw_actor(data, candidates), kind, unit, year)
 
@@ -660,31 +704,63 @@ class WorkflowMachine(RuleBasedStateMachine):
         comment = data.draw(st.sampled_from(COMMENTS), label="comment")
         self.op_fire(actor, dm, name, comment, self.draw_version(data, dm))
 
+    @initialize(data=st.data())
+    def first_dossier(self, data):
+        kind, unit = data.draw(st.sampled_from(CREATE_TARGETS[:4]), label="kind, unit")
+        candidates = [a for a in ACTOR_KEYS if qualifies(a, WHO[kind]["create"], unit)]
+        self.op_create(data.draw(st.sampled_from(candidates), label="actor"), kind, unit, self.this_year)
+
     @precondition(lambda self: self.model.dossiers)
-    @rule(data=st.data())
-    def drive(self, data):
-        """Take the next step on the road to recognition, by someone entitled
-        to it (who may still be refused for separation of duties)."""
+    @rule(data=st.data(), steps=st.sampled_from([2, 4, 8]))
+    def drive(self, data, steps):
+        """Take the next steps on the road to recognition, each by someone
+        entitled to it (who may still be refused for separation of duties)."""
         dm = self.draw_dossier(data)
+        for _ in range(steps):
+            dm = self.model.dossiers[dm.id]
+            if not self.drive_one(data, dm):
+                break
+
+    def drive_one(self, data, dm: DossierModel) -> bool:
+        # Now and then a detour: a claim withdrawn, a criterion failed and the
+        # dossier returned, a rejection.
+        detour = data.draw(st.sampled_from([False, False, False, True]), label="detour")
+        reason = "Bổ sung biên bản họp dân và minh chứng tiêu chí 7"
         if dm.state in ("draft", "returned"):
+            local = WHO[dm.kind]["attach"]
+            if detour:
+                code = data.draw(st.sampled_from(dm.codes), label="criterion")
+                if dm.state == "returned" and data.draw(st.booleans(), label="new evidence"):
+                    return self.op_attach(self.draw_qualified(data, dm, local), dm, FILES[0], code, None)
+                return self.op_self_assess(self.draw_qualified(data, dm, local), dm, code, "not_met", "Chưa đạt", None)
             if not ready_to_submit(dm):
-                self.op_prepare_all(self.draw_qualified(data, dm, WHO[dm.kind]["attach"]), dm)
-            elif not satisfaction_ok(dm):
-                self.op_set_fields(self.draw_qualified(data, dm, LOCAL_T), dm, {"resident_satisfaction_pct": 95}, None)
-            else:
-                self.op_fire(self.draw_qualified(data, dm, WHO[dm.kind]["submit"]), dm, "submit", None, None)
-        elif dm.state == "submitted":
+                return self.op_prepare_all(self.draw_qualified(data, dm, local), dm)
+            if not satisfaction_ok(dm):
+                return self.op_set_fields(self.draw_qualified(data, dm, LOCAL_T), dm,
+                                          {"resident_satisfaction_pct": 95}, None)
+            return self.op_fire(self.draw_qualified(data, dm, WHO[dm.kind]["submit"]), dm, "submit", None, None)
+        if dm.state == "submitted":
+            if detour:
+                code = data.draw(st.sampled_from(dm.codes), label="criterion")
+                if data.draw(st.booleans(), label="reject"):
+                    return self.op_fire(self.draw_qualified(data, dm, APPROVER), dm, "reject", reason, None)
+                return (self.op_appraise(self.draw_qualified(data, dm, APPRAISER), dm, code, "fail", reason, None)
+                        and self.op_fire(self.draw_qualified(data, dm, APPRAISER | APPROVER), dm, "return",
+                                         reason, None))
             if any(dm.verdict[c] != "pass" for c in dm.codes):
-                self.op_pass_all(self.draw_qualified(data, dm, APPRAISER), dm)
-            elif dm.kind == "town_civilized" and not council_passes(dm.fields):
-                self.op_set_fields(self.draw_qualified(data, dm, APPRAISER), dm, COUNCIL_OK, None)
-            else:
-                self.op_fire(self.draw_qualified(data, dm, APPRAISER), dm, "appraise", None, dm.version)
-        elif dm.state == "appraised":
-            self.op_fire(self.draw_qualified(data, dm, APPROVER), dm, "recognize", None, None)
-        elif dm.state == "recognized":
-            self.op_fire(self.draw_qualified(data, dm, APPROVER), dm, "revoke",
-                         "Tiêu chí môi trường không còn đạt", dm.version)
+                return self.op_pass_all(self.draw_qualified(data, dm, APPRAISER), dm)
+            if dm.kind == "town_civilized" and not council_passes(dm.fields):
+                return self.op_set_fields(self.draw_qualified(data, dm, APPRAISER), dm, COUNCIL_OK, None)
+            return self.op_fire(self.draw_qualified(data, dm, APPRAISER), dm, "appraise", None, dm.version)
+        if dm.state == "appraised":
+            if detour:
+                name = data.draw(st.sampled_from(["return", "reject"]), label="event")
+                return self.op_fire(self.draw_qualified(data, dm, WHO[dm.kind][name]), dm, name, reason, None)
+            return self.op_fire(self.draw_qualified(data, dm, APPROVER), dm, "recognize", None, None)
+        if dm.state == "recognized":
+            return self.op_fire(self.draw_qualified(data, dm, APPROVER), dm, "revoke",
+                                "Tiêu chí môi trường không còn đạt", dm.version)
+        return False
 
     def draw_qualified(self, data, dm, by) -> str:
         return data.draw(st.sampled_from(self.qualified(dm, by)), label="actor")
@@ -700,7 +776,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert db.session.execute(select(func.count()).select_from(Dossier)).scalar() == len(self.model.dossiers)
         for dm in self.model.dossiers.values():
             d = self.dossier(dm.id)
-            assert d.state in STATES
+            assert d.state in self.states[d.kind] and d.state in STATES, d.state
             assert (d.kind, d.unit.code, d.year) == (dm.kind, dm.unit, dm.year)
             assert (d.state, d.version, d.round) == (dm.state, dm.version, dm.round), \
                 f"dossier {dm.id}: database {(d.state, d.version, d.round)} != model {(dm.state, dm.version, dm.round)}"
@@ -774,3 +850,15 @@ def test_workflow_services_state_machine(pg_database):
     WorkflowMachine.database_url = pg_database
     with mock.patch("workflow_app.models.users.generate_password_hash", _fast_hash):
         run_state_machine_as_test(WorkflowMachine, settings=SETTINGS)
+
+
+def test_second_open_dossier_is_a_conflict(app, make_user):
+    preparer = make_user("preparer", "na-tam-01")
+    create_dossier(preparer, "village_ntm", "na-tam-01", 2024)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        create_dossier(preparer, "village_ntm", "na-tam-01", 2024)
+    # The savepoint kept the transaction usable: other work still commits.
+    other = create_dossier(preparer, "village_ntm", "na-tam-01", 2025)
+    db.session.commit()
+    assert other.id is not None

@@ -6,7 +6,8 @@ import logging
 from flask import Flask
 
 from .config import ROOT, Config, normalize_db_url
-from .extensions import db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
+from .i18n import init_i18n
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -27,6 +28,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
+    csrf.init_app(app)
+    init_i18n(app)
     # Definitions are validated at start-up: a broken file stops the app with its name and key.
     app.extensions["workflow_engine"] = Engine.from_dir(app.config["STATES_DIR"])
 
@@ -34,9 +37,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth import register_gate
     from .errors import register_error_handlers
     from .web import bp as web_bp
+    from .web.helpers import register_template_helpers
 
     app.register_blueprint(web_bp)
+    register_template_helpers(app)
     register_api(app)
+    for name, blueprint in app.blueprints.items():  # Bearer-token API: no cookies, so no CSRF
+        if name != "web":
+            csrf.exempt(blueprint)
     register_gate(app)
     register_error_handlers(app)
 

@@ -8,7 +8,8 @@ from flask_login import current_user
 from .extensions import db, login_manager
 from .models import User
 
-PUBLIC_ENDPOINTS = {"static", "web.index", "web.verify", "web.healthz", "api-docs.openapi_json"}
+# Everything else needs a signed-in user (pages) or a Bearer token (API).
+PUBLIC_ENDPOINTS = {"static", "web.login", "web.verify", "web.healthz", "web.set_lang", "api-docs.openapi_json"}
 
 
 @login_manager.user_loader

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -45,7 +46,14 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
         if details:
             body["error"]["details"] = details
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, code=code, message=message), status
+    referrer = request.referrer or ""
+    back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
+    titles = {403: ("Bạn không có quyền", "Not permitted"), 404: ("Không tìm thấy", "Not found"),
+              409: ("Đã có người thao tác trước bạn", "Someone acted before you"),
+              413: ("Tệp quá lớn", "File too large"), 422: ("Chưa thể thực hiện", "Not possible yet")}
+    title = titles.get(status, (None, None))[1 if request_lang() == "en" else 0]
+    return render_template("errors/error.html", status=status, code=code, message=message,
+                           title=title, back=back), status
 
 
 def http_error(exc: HTTPException, details: dict | None = None):
@@ -61,6 +69,13 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(exc: DomainError):
         db.session.rollback()  # a refused request changes nothing
         return error_response(exc.status, exc.code, exc.message(request_lang()))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        db.session.rollback()
+        vi = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi gửi lại."
+        en = "The form has expired or is invalid. Reload the page and send it again."
+        return error_response(400, "csrf", en if request_lang() == "en" else vi)
 
     @app.errorhandler(HTTPException)
     def http_exception(exc: HTTPException):

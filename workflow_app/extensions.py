@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -23,3 +24,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
+login_manager.session_protection = "strong"
+login_manager.login_view = "web.login"
+login_manager.login_message = "Hãy đăng nhập để tiếp tục."
+csrf = CSRFProtect()

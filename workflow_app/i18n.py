@@ -1,11 +1,72 @@
-"""Which language to answer in: Vietnamese unless the client asks for English."""
+"""Language: Vietnamese by default, English on request. Page strings go
+through Flask-Babel with Vietnamese msgids, so a missing catalogue still
+shows Vietnamese; domain errors carry both languages themselves."""
 from __future__ import annotations
 
-from flask import request
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from flask import Flask, has_request_context, request, session
+from flask_babel import Babel
+
+LANGS = ("vi", "en")
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+VN_OFFSET = 7
 
 
 def request_lang() -> str:
-    if not request:
+    """Pages: Vietnamese unless the user switched to English (kept in the session).
+    API and JSON clients: Accept-Language, Vietnamese by default."""
+    if not has_request_context():
         return "vi"
-    best = request.accept_languages.best_match(["vi", "en"], default="vi")
-    return best or "vi"
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return request.accept_languages.best_match(LANGS, default="vi") or "vi"
+    chosen = session.get("lang")
+    return chosen if chosen in LANGS else "vi"
+
+
+def compile_catalogues() -> None:
+    """Compile .po to .mo when the .mo is missing or older (no build step to forget)."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog)
+        tmp.replace(mo)
+
+
+def vn_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy; datetimes (stored naive UTC) shown in Vietnam time with hh:mm."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        from datetime import timedelta
+
+        local = value.replace(tzinfo=timezone.utc).astimezone(timezone(timedelta(hours=VN_OFFSET)))
+        return local.strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def vn_number(value, digits: int = 0) -> str:
+    """Vietnamese separators: 1.234,5 (English pages: 1,234.5)."""
+    if value is None:
+        return "—"
+    fmt = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=fmt, locale="en" if request_lang() == "en" else "vi")
+
+
+def init_i18n(app: Flask) -> None:
+    compile_catalogues()
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(app, locale_selector=request_lang)
+    app.jinja_env.filters["vndate"] = vn_date
+    app.jinja_env.filters["vnnumber"] = vn_number
+    app.jinja_env.globals["current_lang"] = request_lang

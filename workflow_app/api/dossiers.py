@@ -1,19 +1,17 @@
 """Dossier endpoints: thin views that load, call one service, commit, respond."""
 from __future__ import annotations
 
-import math
-
 from flask import request, send_file, url_for
 from flask_smorest import Blueprint
 
 from ..auth import acting_user
 from ..extensions import db
 from ..i18n import request_lang
-from ..models import Dossier, Unit
-from ..permissions import visible_unit_paths
+from ..models import Dossier
 from ..services import (appraise_criterion, attach_evidence, create_dossier, find_attachment,
                         fire_event, self_assess, set_fields)
 from ..services.common import load_dossier
+from ..services.queries import search_dossiers
 from ..services.decisions import decision_of
 from ..services.reference import find_unit
 from ..services.storage import path_of
@@ -22,7 +20,6 @@ from . import schemas as s
 from .serialize import attachment_dict, dossier_full, dossier_summary
 
 blp = Blueprint("dossiers", __name__, description="Dossiers: create, assess, appraise, fire events")
-PER_PAGE = 20
 
 
 def _full(dossier: Dossier) -> dict:
@@ -35,25 +32,19 @@ def _full(dossier: Dossier) -> dict:
 @blp.doc(security=[{"bearer": []}])
 def list_dossiers(query: dict):
     """Dossiers visible to the caller, newest first (20 a page)."""
-    paths = visible_unit_paths(acting_user())
-    stmt = db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
-    stmt = stmt.where(db.or_(*[Unit.path.startswith(p) for p in paths]) if paths else db.false())
-    for key in ("kind", "state", "year"):
-        if query.get(key) is not None:
-            stmt = stmt.where(getattr(Dossier, key) == query[key])
+    unit = None
     if query.get("unit"):
         unit = find_unit(query["unit"])
         if unit is None:
             raise NotFound("Không có đơn vị mã này.", "No unit with this code.")
-        stmt = stmt.where(Unit.path.startswith(unit.path))
-    total = db.session.execute(db.select(db.func.count()).select_from(stmt.subquery())).scalar_one()
-    page, pages = query["page"], max(1, math.ceil(total / PER_PAGE))
-    rows = db.session.execute(stmt.order_by(Dossier.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars()
+    result = search_dossiers(acting_user(), kind=query.get("kind"), state=query.get("state"),
+                             unit=unit, year=query.get("year"), page=query["page"])
     nxt = None
-    if page < pages:
+    if result.page < result.pages:
         args = {k: v for k, v in request.args.items() if k != "page"}
-        nxt = url_for("dossiers.list_dossiers", page=page + 1, _external=True, **args)
-    return {"items": [dossier_summary(d) for d in rows], "page": page, "pages": pages, "total": total, "next": nxt}
+        nxt = url_for("dossiers.list_dossiers", page=result.page + 1, _external=True, **args)
+    return {"items": [dossier_summary(d) for d in result.items], "page": result.page,
+            "pages": result.pages, "total": result.total, "next": nxt}
 
 
 @blp.route("/dossiers", methods=["POST"])

@@ -52,14 +52,16 @@ def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier
     )
     for position, c in enumerate(d.criteria):
         dossier.criteria.append(CriterionEntry(round=1, code=c.code, position=position))
-    db.session.add(dossier)
+    unit_name = unit.name  # read before a failed flush expires it
     try:
+        # Only the new rows go inside the savepoint: a duplicate open_key rolls
+        # back to here and the caller's transaction stays usable.
         with db.session.begin_nested():
-            db.session.flush()
+            db.session.add(dossier)
     except IntegrityError as exc:
         raise Conflict(
-            f"Đã có một hồ sơ đang mở cho {unit.name} năm {year}. Hãy mở hồ sơ đó thay vì tạo mới.",
-            f"An open dossier already exists for {unit.name} in {year}. Open it instead of creating a new one.") from exc
+            f"Đã có một hồ sơ đang mở cho {unit_name} năm {year}. Hãy mở hồ sơ đó thay vì tạo mới.",
+            f"An open dossier already exists for {unit_name} in {year}. Open it instead of creating a new one.") from exc
     record(dossier, actor, cap, "create", to_state=dossier.state, is_transition=True,
            data={"kind": kind, "year": year})
     db.session.flush()

@@ -2,9 +2,11 @@
 record, the effects — all in the caller's transaction."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..models import CriterionEntry, Dossier, User
 from ..permissions import capacities, has_acted
-from ..workflow.errors import RuleRefused
+from ..workflow.errors import RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, engine, facts_of, record, touch
 from .decisions import issue_decision, revoke_decision
 from .persist import flush_or_conflict
@@ -32,6 +34,8 @@ def fire_event(actor: User, dossier: Dossier, event_name: str, comment: str | No
         dossier.open_key = None  # frees the (kind, applicant, year) slot
     if event_name == "return":
         _start_round(dossier)
+    if event_name in d.actions["appraise_criterion"].not_by_actor_of:
+        _drop_own_verdicts(dossier, actor)
     touch(dossier)
     record(dossier, actor, cap, event_name, from_state=from_state, to_state=to_state,
            comment=comment, is_transition=True)
@@ -58,6 +62,14 @@ def _start_round(dossier: Dossier) -> None:
             appraiser_id=e.appraiser_id if keep else None, appraised_at=e.appraised_at if keep else None))
 
 
+def _drop_own_verdicts(dossier: Dossier, actor: User) -> None:
+    """Verdicts given by whoever now submits no longer stand: separation of
+    duties holds even when an appraiser later becomes the submitter."""
+    for e in dossier.current_criteria():
+        if e.appraiser_id == actor.id:
+            e.verdict = e.verdict_note = e.appraiser_id = e.appraised_at = None
+
+
 def allowed_events(actor: User, dossier: Dossier) -> list[str]:
     """Events the actor may fire in the dossier's state (guards are not run:
     a refused guard says why when fired)."""
@@ -67,3 +79,48 @@ def allowed_events(actor: User, dossier: Dossier) -> list[str]:
         if capacities(actor, dossier.unit, event.by) and not has_acted(dossier, actor, event.not_by_actor_of):
             out.append(event.name)
     return out
+
+
+@dataclass
+class EventOption:
+    """An event of the dossier's current state as one user sees it: allowed
+    (a button) or not, with the short reasons why not."""
+
+    name: str
+    labels: dict
+    comment_required: bool
+    allowed: bool
+    reasons: list[Text] = field(default_factory=list)
+
+
+def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
+    d = definition_of(dossier)
+    facts = facts_of(dossier, d)
+    options = []
+    for event in d.events_from(dossier.state):
+        reasons: list[Text] = []
+        if not capacities(actor, dossier.unit, event.by):
+            who = " hoặc ".join(ROLE_LABELS.get(a.role, {}).get(a.level, f"{a.role}@{a.level}") for a in event.by)
+            reasons.append(Text(f"Chỉ {who} được thực hiện.", f"Only {_en_who(event)} may do this."))
+        elif has_acted(dossier, actor, event.not_by_actor_of):
+            reasons.append(Text("Bạn đã nộp hồ sơ này nên không được thực hiện bước này (tách bạch nhiệm vụ).",
+                                "You submitted this dossier, so you may not take this step (separation of duties)."))
+        else:
+            reasons.extend(engine().refusals(d, dossier.state, event.name, facts))
+        options.append(EventOption(event.name, event.labels, event.comment_required, not reasons, reasons))
+    return options
+
+
+# Who acts, in words a civil servant uses: role -> level -> name.
+ROLE_LABELS = {
+    "preparer": {"village": "trưởng bản", "town": "cán bộ thị trấn", "commune": "cán bộ xã"},
+    "submitter": {"commune": "cán bộ UBND xã", "town": "cán bộ UBND thị trấn", "district": "cán bộ huyện"},
+    "appraiser": {"district": "cán bộ thẩm định của huyện", "province": "cán bộ thẩm định của tỉnh"},
+    "approver": {"district": "lãnh đạo UBND huyện", "province": "lãnh đạo UBND tỉnh"},
+}
+ROLE_LABELS_EN = {"preparer": "the preparer", "submitter": "the submitting officer",
+                  "appraiser": "an appraiser", "approver": "the approving leader"}
+
+
+def _en_who(event) -> str:
+    return " or ".join(f"{ROLE_LABELS_EN.get(a.role, a.role)} ({a.level})" for a in event.by)

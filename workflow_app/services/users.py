@@ -7,7 +7,7 @@ import secrets
 from ..extensions import db
 from ..models import ApiToken, RoleAssignment, Unit, User
 from ..models.users import ROLES
-from ..workflow.errors import RuleRefused
+from ..workflow.errors import NotPermitted, RuleRefused
 
 CAPACITIES = ("chairman", "vice_chairman", "on_behalf")
 
@@ -63,3 +63,40 @@ def user_for_token(token: str) -> User | None:
 
 def find_user(username: str) -> User | None:
     return db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def authenticate(username: str, password: str) -> User:
+    """The user for a sign-in, or a refusal that says what to do."""
+    user = find_user((username or "").strip())
+    if user is None or not user.check_password(password or ""):
+        raise NotPermitted("Sai tên đăng nhập hoặc mật khẩu. Hãy kiểm tra lại (phân biệt chữ hoa, chữ thường).",
+                           "Wrong username or password. Check them (passwords are case-sensitive).")
+    if not user.active:
+        raise NotPermitted("Tài khoản này đã bị khóa. Hãy liên hệ quản trị viên của huyện để mở lại.",
+                           "This account is disabled. Ask the district administrator to enable it.")
+    return user
+
+
+def rotate_session(user: User) -> None:
+    """Old session cookies stop working (logout, password change, disable)."""
+    user.session_token = secrets.token_hex(16)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current or ""):
+        raise RuleRefused("Mật khẩu hiện tại không đúng.", "The current password is wrong.")
+    if len(new or "") < 8:
+        raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
+    user.set_password(new)
+    rotate_session(user)
+    db.session.flush()
+
+
+def set_active(admin: User, user: User, active: bool) -> None:
+    if not any(ra.role == "admin" for ra in admin.roles):
+        raise NotPermitted("Chỉ quản trị viên được khóa hoặc mở tài khoản.", "Only an administrator may disable or enable accounts.")
+    if admin.id == user.id and not active:
+        raise RuleRefused("Bạn không thể tự khóa tài khoản của mình.", "You cannot disable your own account.")
+    user.active = active
+    rotate_session(user)
+    db.session.flush()

@@ -1,43 +1,9 @@
-"""Server-rendered pages (public ones for now: home, verification, health)."""
+"""Server-rendered pages: thin views that load, call one service, commit,
+and redirect or render. Importing the view modules registers their routes."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
-from sqlalchemy import text
-
-from ..errors import wants_json
-from ..extensions import db
-from ..services.decisions import find_by_token
-from ..workflow.errors import NotFound
+from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-
-@bp.get("/")
-def index():
-    return render_template("web/index.html")
-
-
-@bp.get("/healthz")
-def healthz():
-    db.session.execute(text("SELECT 1"))
-    return jsonify({"status": "ok"})
-
-
-@bp.get("/verify/<token>")
-def verify(token: str):
-    decision = find_by_token(token) if len(token) <= 64 else None
-    if decision is None:
-        raise NotFound("Không tìm thấy quyết định với mã xác minh này. Hãy kiểm tra lại đường dẫn hoặc mã QR.",
-                       "No decision has this verification code. Check the link or QR code.")
-    info = {
-        "number": decision.number, "symbol": decision.symbol, "issued_on": decision.issued_on.isoformat(),
-        "issuer": {"code": decision.issuer.code, "name": decision.issuer.name},
-        "type": decision.type, "status": decision.status, "signer": decision.signer_name,
-        "subject": decision.subject, "sha256": decision.pdf_sha256,
-        "units": [{"code": d.unit.code, "name": d.unit.name,
-                   "parent": d.unit.parent.name if d.unit.parent else None, "dossier": d.code}
-                  for d in decision.dossiers],
-    }
-    if wants_json() or request.args.get("format") == "json":
-        return jsonify(info)
-    return render_template("web/verify.html", d=info)
+from . import admin_views, auth_views, dossier_views, public_views, queue_views  # noqa: E402,F401

@@ -1,0 +1,150 @@
+"""Everything a dossier page shows, gathered for one user in one place, so
+templates stay free of rules (what the user may do is decided here)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..extensions import db
+from ..models import Attachment, AuditRecord, Decision, Dossier, User
+from ..permissions import capacities, has_acted
+from ..workflow.definitions import Definition
+from .common import definition_of
+from .decisions import decision_of
+from .events import ROLE_LABELS, EventOption, event_options
+
+ACTION_LABELS = {
+    "create": ("Tạo hồ sơ", "Created"), "self_assess": ("Tự đánh giá", "Self-assessed"),
+    "attach": ("Tải minh chứng", "Uploaded evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
+    "set_fields": ("Cập nhật thông tin", "Updated fields"),
+}
+ROLE_NAMES = {"preparer": ("Người lập hồ sơ", "Preparer"), "submitter": ("Cán bộ nộp hồ sơ", "Submitting officer"),
+              "appraiser": ("Cán bộ thẩm định", "Appraiser"), "approver": ("Lãnh đạo phê duyệt", "Approver"),
+              "viewer": ("Người xem", "Viewer"), "admin": ("Quản trị", "Administrator")}
+
+
+@dataclass
+class CriterionRow:
+    code: str
+    name: str
+    requirement: str
+    owner: str
+    self_assessment: str | None
+    note: str | None
+    verdict: str | None
+    verdict_note: str | None
+    appraiser: str | None
+    evidence: list[Attachment]
+
+
+@dataclass
+class FieldRow:
+    name: str
+    label: str
+    type: str
+    value: object
+    display_raw: str
+    editable: bool
+    min: float | None
+    max: float | None
+
+
+@dataclass
+class HistoryRow:
+    at: datetime
+    actor: str
+    role: str
+    unit: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    comment: str | None
+    is_transition: bool
+    detail: str | None
+
+
+@dataclass
+class DossierPage:
+    dossier: Dossier
+    definition: Definition
+    kind_label: str
+    state_label: str
+    next_actors: list[str]
+    criteria: list[CriterionRow]
+    fields: list[FieldRow]
+    events: list[EventOption]
+    history: list[HistoryRow]
+    decision: Decision | None
+    can_self_assess: bool = False
+    can_upload: bool = False
+    can_appraise: bool = False
+    appraisable: set[str] = field(default_factory=set)
+
+
+def _can(actor: User, dossier: Dossier, d: Definition, action: str) -> bool:
+    a = d.actions[action]
+    return (not a.states or dossier.state in a.states) and bool(capacities(actor, dossier.unit, a.by)) \
+        and not has_acted(dossier, actor, a.not_by_actor_of)
+
+
+def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
+    d = definition_of(dossier)
+    entries = {e.code: e for e in dossier.current_criteria()}
+    rows = []
+    for c in d.criteria:
+        e = entries.get(c.code)
+        rows.append(CriterionRow(
+            code=c.code, name=c.name.get(lang, c.name["vi"]), requirement=(c.requirement or {}).get(lang, ""),
+            owner=(c.owner or {}).get(lang, ""), self_assessment=e.self_assessment if e else None,
+            note=e.note if e else None, verdict=e.verdict if e else None, verdict_note=e.verdict_note if e else None,
+            appraiser=e.appraiser.name if e and e.appraiser else None, evidence=dossier.evidence_for(c.code)))
+    fields = []
+    for fd in d.fields.values():
+        value = (dossier.fields or {}).get(fd.name)
+        editable = dossier.state in fd.states and bool(capacities(actor, dossier.unit, fd.by))
+        raw = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        fields.append(FieldRow(fd.name, fd.labels[lang], fd.type, value, raw, editable, fd.min, fd.max))
+    next_actors = []
+    for event in d.events_from(dossier.state):
+        who = " / ".join(ROLE_LABELS.get(a.role, {}).get(a.level, a.role) if lang == "vi"
+                         else f"{a.role} ({a.level})" for a in event.by)
+        next_actors.append(f"{who}: {event.labels[lang]}")
+    page = DossierPage(
+        dossier=dossier, definition=d, kind_label=d.labels[lang], state_label=d.states[dossier.state].labels[lang],
+        next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),
+        history=history_rows(dossier, d, lang), decision=decision_of(dossier),
+        can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
+        can_appraise=_can(actor, dossier, d, "appraise_criterion"))
+    if page.can_appraise:
+        caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
+        limits = [c.assignment.criteria for c in caps]
+        page.appraisable = {c.code for c in d.criteria} if any(not x for x in limits) else set().union(*limits)
+    return page
+
+
+def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]:
+    i = 0 if lang == "vi" else 1
+    records = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id)
+                                 .order_by(AuditRecord.seq)).scalars()
+    rows = []
+    for r in records:
+        if r.action in d.events:
+            action = d.events[r.action].labels[lang]
+        else:
+            action = ACTION_LABELS.get(r.action, (r.action, r.action))[i]
+        data = r.data or {}
+        detail = None
+        if data.get("criterion"):
+            detail = ("Tiêu chí " if lang == "vi" else "Criterion ") + str(data["criterion"])
+            for key in ("self_assessment", "verdict", "filename"):
+                if data.get(key):
+                    detail += f": {data[key]}"
+        elif data.get("fields"):
+            detail = ", ".join(f"{k} = {v}" for k, v in data["fields"].items())
+        label = (lambda s: d.states[s].labels[lang] if s in d.states else s)
+        rows.append(HistoryRow(
+            at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i], unit=r.unit.name,
+            action=action, from_state=label(r.from_state) if r.from_state else None,
+            to_state=label(r.to_state) if r.to_state else None, comment=r.comment,
+            is_transition=r.is_transition, detail=detail))
+    return rows

@@ -1,0 +1,94 @@
+"""Read-side queries shared by the API and the pages: the dossier list with
+filters and search, and the work queue of what needs a user's action now."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..extensions import db
+from ..models import Dossier, Unit, User
+from ..permissions import capacities, visible_unit_paths
+from .common import engine
+from .events import allowed_events
+
+PER_PAGE = 20
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+def visible_dossiers(user: User):
+    """A select of the dossiers in the user's subtrees (nothing for no roles)."""
+    paths = visible_unit_paths(user)
+    stmt = db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
+    return stmt.where(db.or_(*[Unit.path.startswith(p) for p in paths]) if paths else db.false())
+
+
+def search_dossiers(user: User, *, kind: str | None = None, state: str | None = None,
+                    unit: Unit | None = None, year: int | None = None, q: str | None = None,
+                    page: int = 1, per_page: int = PER_PAGE) -> Page:
+    stmt = visible_dossiers(user)
+    if kind:
+        stmt = stmt.where(Dossier.kind == kind)
+    if state:
+        stmt = stmt.where(Dossier.state == state)
+    if year:
+        stmt = stmt.where(Dossier.year == year)
+    if unit is not None:
+        stmt = stmt.where(Unit.path.startswith(unit.path))
+    if q:
+        # By dossier code or unit name, case-insensitive; commune names match their villages.
+        like = f"%{q.strip().lower()}%"
+        parent = db.aliased(Unit)
+        stmt = stmt.outerjoin(parent, Unit.parent_id == parent.id).where(db.or_(
+            db.func.lower(Dossier.code).like(like), db.func.lower(Unit.name).like(like),
+            db.func.lower(parent.name).like(like)))
+    total = db.session.execute(db.select(db.func.count()).select_from(stmt.subquery())).scalar_one()
+    pages = max(1, math.ceil(total / per_page))
+    rows = db.session.execute(stmt.order_by(Dossier.id.desc()).limit(per_page).offset((page - 1) * per_page)).scalars()
+    return Page(list(rows), page, pages, total)
+
+
+@dataclass
+class QueueItem:
+    dossier: Dossier
+    actions: list[str]  # event names and action names the user can take now
+    waiting_since: object
+
+
+def work_queue(user: User) -> list[QueueItem]:
+    """Open dossiers on which the user can act now, oldest waiting first."""
+    eng = engine()
+    roles = {ra.role for ra in user.roles}
+    # States where one of the user's roles acts at all, per kind (cheap SQL pre-filter).
+    wanted = []
+    for kind in eng.kinds():
+        d = eng.definition(kind)
+        states = set()
+        for e in d.events.values():
+            if roles & {a.role for a in e.by}:
+                states.update(e.sources)
+        for a in d.actions.values():
+            if a.states and roles & {x.role for x in a.by}:
+                states.update(a.states)
+        if states:
+            wanted.append(db.and_(Dossier.kind == kind, Dossier.state.in_(states)))
+    if not wanted:
+        return []
+    stmt = visible_dossiers(user).where(db.or_(*wanted)).order_by(Dossier.updated_at, Dossier.id)
+    items = []
+    for dossier in db.session.execute(stmt).scalars():
+        d = eng.definition(dossier.kind, dossier.definition_version)
+        actions = allowed_events(user, dossier)
+        for name in ("self_assess", "appraise_criterion"):
+            a = d.actions[name]
+            if a.states and dossier.state in a.states and capacities(user, dossier.unit, a.by):
+                actions.append(name)
+        if actions:
+            items.append(QueueItem(dossier, actions, dossier.updated_at))
+    return items

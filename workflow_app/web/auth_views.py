@@ -1,0 +1,68 @@
+"""Sign-in, sign-out and password change."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+
+from ..extensions import db
+from ..i18n import request_lang
+from ..services.users import authenticate, change_password, rotate_session
+from ..workflow.errors import DomainError
+from . import bp
+from .forms import LoginForm, PasswordForm, PostForm
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data, form.password.data)
+        except DomainError as exc:
+            error = exc.message(request_lang())
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        error = _("Hãy nhập tên đăng nhập và mật khẩu.")
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    if not PostForm().validate_on_submit():
+        abort(400)
+    rotate_session(g.user)  # the old cookie is now worthless, even if copied
+    db.session.commit()
+    logout_user()
+    flash(_("Bạn đã đăng xuất."))
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            change_password(g.user, form.current.data, form.new.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message(request_lang())
+        else:
+            login_user(g.user)  # stay signed in here; other sessions are signed out
+            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất."))
+            return redirect(url_for("web.index"))
+    elif request.method == "POST":
+        error = _("Mật khẩu mới cần ít nhất 8 ký tự.")
+    return render_template("auth/password.html", form=form, error=error), (422 if error else 200)

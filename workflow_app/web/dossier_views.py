@@ -1,0 +1,200 @@
+"""Dossier pages: create, read, self-assess, upload, appraise, fields, events."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..i18n import request_lang
+from ..models import Unit
+from ..permissions import capacities, visible_unit_paths
+from ..services import (appraise_criterion, attach_evidence, create_dossier, find_attachment, fire_event,
+                        self_assess, set_fields)
+from ..services.common import definition_of, engine, load_dossier, local_now
+from ..services.decisions import decision_of
+from ..services.dossier_view import dossier_page
+from ..services.evidence import ACCEPTED_LIST, max_bytes
+from ..services.storage import path_of
+from ..workflow.errors import BadRequest
+from ..workflow.diagram import svg
+from . import bp
+from .forms import EventForm, NewDossierForm, PostForm, UploadForm
+
+
+def _version() -> int | None:
+    raw = request.form.get("version")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _require_form(form) -> None:
+    if not form.validate_on_submit():
+        errors = "; ".join(f"{getattr(form, k).label.text}: {', '.join(v)}" for k, v in form.errors.items()
+                           if hasattr(form, k))
+        raise BadRequest(f"Biểu mẫu chưa hợp lệ: {errors}. Hãy quay lại, điền đủ và gửi lại.",
+                         f"The form is not valid: {errors}. Go back, complete it and send again.")
+
+
+def creatable(user) -> dict[str, list[Unit]]:
+    """Per kind, the applicant units this user may open a dossier for."""
+    paths = visible_unit_paths(user)
+    out = {}
+    for kind in engine().kinds():
+        d = engine().definition(kind)
+        units = db.session.execute(db.select(Unit).where(Unit.level == d.applicant_level).order_by(Unit.code)).scalars()
+        allowed = [u for u in units if any(u.path.startswith(p) for p in paths)
+                   and capacities(user, u, d.actions["create"].by)]
+        if allowed:
+            out[kind] = allowed
+    return out
+
+
+@bp.route("/dossiers/new", methods=["GET", "POST"])
+def dossier_new():
+    options = creatable(g.user)
+    if not options:
+        abort(403)
+    lang = request_lang()
+    form = NewDossierForm()
+    form.kind.choices = [(k, engine().definition(k).labels[lang]) for k in options]
+    form.unit.choices = [(u.code, f"{u.name}" + (f" — {u.parent.name}" if u.parent else ""))
+                         for units in options.values() for u in units]
+    this_year = local_now().year
+    form.year.choices = [(y, str(y)) for y in range(this_year + 1, 2019, -1)]
+    if request.method == "GET":
+        form.year.data = this_year
+    if request.method == "POST":
+        _require_form(form)
+        dossier = create_dossier(g.user, form.kind.data, form.unit.data, form.year.data)
+        db.session.commit()
+        flash(_("Đã tạo hồ sơ %(code)s.", code=dossier.code))
+        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+    return render_template("dossier/new.html", form=form)
+
+
+@bp.get("/dossiers/<int:dossier_id>")
+def dossier_detail(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    page = dossier_page(g.user, dossier, request_lang())
+    d = definition_of(dossier)
+    return render_template("dossier/detail.html", p=page, dossier=dossier, form=PostForm(),
+                           event_form=EventForm(), upload_form=UploadForm(),
+                           diagram=svg(d, dossier.state, request_lang()),
+                           accepted=ACCEPTED_LIST, max_mb=max_bytes() // (1024 * 1024))
+
+
+@bp.route("/dossiers/<int:dossier_id>/self-assessment", methods=["GET", "POST"])
+def dossier_self_assessment(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    if request.method == "POST":
+        _require_form(PostForm())
+        version = _version()
+        for entry in dossier.current_criteria():
+            value = request.form.get(f"sa-{entry.code}")
+            note = (request.form.get(f"note-{entry.code}") or "").strip() or None
+            if value and (value != entry.self_assessment or note != entry.note):
+                self_assess(g.user, dossier, entry.code, value, note, version)
+                version = None  # checked once, against the page the user saw
+        db.session.commit()
+        flash(_("Đã lưu tự đánh giá."))
+        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+    page = dossier_page(g.user, dossier, request_lang())
+    if not page.can_self_assess:
+        abort(403)
+    return render_template("dossier/self_assessment.html", p=page, dossier=dossier, form=PostForm())
+
+
+@bp.route("/dossiers/<int:dossier_id>/appraisal", methods=["GET", "POST"])
+def dossier_appraisal(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    if request.method == "POST":
+        _require_form(PostForm())
+        version = _version()
+        for entry in dossier.current_criteria():
+            verdict = request.form.get(f"verdict-{entry.code}")
+            note = (request.form.get(f"note-{entry.code}") or "").strip() or None
+            if verdict and (verdict != entry.verdict or note != entry.verdict_note):
+                appraise_criterion(g.user, dossier, entry.code, verdict, note, version)
+                version = None
+        db.session.commit()
+        flash(_("Đã lưu kết quả thẩm định."))
+        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+    page = dossier_page(g.user, dossier, request_lang())
+    if not page.can_appraise:
+        abort(403)
+    return render_template("dossier/appraisal.html", p=page, dossier=dossier, form=PostForm())
+
+
+@bp.route("/dossiers/<int:dossier_id>/fields", methods=["GET", "POST"])
+def dossier_fields(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    page = dossier_page(g.user, dossier, request_lang())
+    if request.method == "POST":
+        _require_form(PostForm())
+        values = {}
+        for f in page.fields:
+            raw = (request.form.get(f"field-{f.name}") or "").strip()
+            if f.editable and raw != f.display_raw:
+                values[f.name] = _parse_field(f.type, raw)
+        if values:
+            set_fields(g.user, dossier, values, _version())
+            db.session.commit()
+        flash(_("Đã lưu thông tin."))
+        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+    if not any(f.editable for f in page.fields):
+        abort(403)
+    return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm())
+
+
+def _parse_field(ftype: str, raw: str):
+    if raw == "":
+        return None
+    if ftype == "string":
+        return raw
+    try:
+        # Vietnamese decimal comma accepted: "92,5" -> 92.5
+        number = float(raw.replace(",", "."))
+    except ValueError:
+        raise BadRequest(f"'{raw}' không phải là số. Hãy nhập số, ví dụ 92,5.",
+                         f"'{raw}' is not a number. Enter a number, e.g. 92.5.") from None
+    return int(number) if ftype == "integer" and number.is_integer() else number
+
+
+@bp.post("/dossiers/<int:dossier_id>/attachments")
+def dossier_upload(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    form = UploadForm()
+    _require_form(form)
+    upload = form.file.data
+    attach_evidence(g.user, dossier, upload.filename or "", upload.read(), form.criterion.data or None, form.version.data)
+    db.session.commit()
+    flash(_("Đã tải lên %(name)s.", name=upload.filename))
+    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + (f"#c-{form.criterion.data}" if form.criterion.data else ""))
+
+
+@bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")
+def dossier_attachment(dossier_id: int, attachment_id: int):
+    a = find_attachment(load_dossier(dossier_id, g.user), attachment_id)
+    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True, download_name=a.filename)
+
+
+@bp.post("/dossiers/<int:dossier_id>/events")
+def dossier_event(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    form = EventForm()
+    _require_form(form)
+    event = form.event.data
+    fire_event(g.user, dossier, event, form.comment.data, form.version.data)
+    db.session.commit()
+    label = definition_of(dossier).events[event].labels[request_lang()]
+    flash(_("Đã thực hiện: %(label)s.", label=label))
+    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+
+
+@bp.get("/dossiers/<int:dossier_id>/decision.pdf")
+def dossier_decision(dossier_id: int):
+    dossier = load_dossier(dossier_id, g.user)
+    decision = decision_of(dossier)
+    if decision is None:
+        abort(404)
+    return send_file(path_of(decision.pdf_key), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"QD-{decision.number}-{decision.year}-{dossier.code}.pdf", etag=decision.pdf_sha256)

@@ -1,0 +1,29 @@
+"""Template helpers: labels from the definitions, in the page's language."""
+from __future__ import annotations
+
+from flask import Flask
+
+from ..i18n import request_lang
+from ..models import Dossier
+from ..services.common import engine
+
+
+def state_label(dossier: Dossier) -> str:
+    d = engine().definition(dossier.kind, dossier.definition_version)
+    return d.states[dossier.state].labels[request_lang()]
+
+
+def action_label(name: str, dossier: Dossier | None = None) -> str:
+    lang = request_lang()
+    definitions = [engine().definition(dossier.kind, dossier.definition_version)] if dossier else \
+        [engine().definition(k) for k in engine().kinds()]
+    for d in definitions:
+        if name in d.events:
+            return d.events[name].labels[lang]
+        if name in d.actions:
+            return d.actions[name].labels[lang]
+    return name
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(state_label=state_label, action_label=action_label)
