@@ -15,12 +15,18 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from helpers import PDF, fire, upload
+
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Counter, Decision, Dossier
-from workflow_app.services import (appraise_criterion, attach_evidence, create_dossier, fire_event,
-                                   self_assess, set_fields)
+from workflow_app.services import (
+    appraise_criterion,
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+    set_fields,
+)
 from workflow_app.services.common import local_now
 
 YEAR = local_now().year
@@ -419,7 +425,7 @@ def test_reads_with_no_or_bad_token_are_401(w, app, path):
     path = path.replace("DID", str(did))
     for authorization in BAD_AUTHORIZATIONS:
         headers = _auth_headers(authorization, w.submitter.vi.token)
-        w.refused(lambda lang: anon(app, path, lang, headers=headers), 401, "unauthorized", watch=did)
+        w.refused(lambda lang, headers=headers: anon(app, path, lang, headers=headers), 401, "unauthorized", watch=did)
 
 
 def test_token_of_a_deactivated_user_is_401(w, app):
@@ -454,7 +460,7 @@ def test_openapi_json_is_public(app):
 def test_wrong_role_firing_an_event_is_403(w, who, event, state):
     did = w.village(state)
     person = getattr(w, who)
-    vi, en = w.refused_as(person, lambda api: fire(api, did, event, "lý do / reason"), 403, "forbidden", watch=did)
+    w.refused_as(person, lambda api: fire(api, did, event, "lý do / reason"), 403, "forbidden", watch=did)
     assert event not in person.vi.get(f"/api/v1/dossiers/{did}").json["allowed_events"]
 
 
@@ -566,7 +572,7 @@ def test_dossier_of_another_commune_is_404_not_403(w, method, suffix, kw):
         if kw.get("upload"):
             return upload(api, did, "1")
         return api._call(method, path, **kw)
-    vi, en = w.refused_as(w.gm_submitter, send, 404, "not_found", watch=did)
+    vi, _ = w.refused_as(w.gm_submitter, send, 404, "not_found", watch=did)
     if suffix != "/decision.pdf":  # no existence leak: the same answer as for a dossier that does not exist
         missing = error_of(w.gm_submitter.vi.get("/api/v1/dossiers/987654"), 404, "not_found", "vi")
         assert vi["message"] == missing["message"]
@@ -577,7 +583,7 @@ def test_unknown_attachment_is_404(w):
     other = w.village("ready", unit="na-tam-04")
     foreign = w.dossier(other).attachments[0].id
     for aid in (987654, foreign):  # unknown, and one that belongs to another dossier
-        w.refused_as(w.preparer, lambda api: api.get(f"/api/v1/dossiers/{did}/attachments/{aid}"),
+        w.refused_as(w.preparer, lambda api, aid=aid: api.get(f"/api/v1/dossiers/{did}/attachments/{aid}"),
                      404, "not_found", watch=did)
 
 
@@ -651,9 +657,9 @@ def test_stale_version_is_409(w):
     did = w.village("ready")
     version = w.snapshot(did)["version"]
     for stale in (version - 1, version + 1, 0):
-        w.refused_as(w.submitter, lambda api: fire(api, did, "submit", version=stale), 409, "stale_version", watch=did)
-        w.refused_as(w.submitter, lambda api: api.put(f"/api/v1/dossiers/{did}/criteria/1",
-                                                      json={"self_assessment": "met", "note": "x", "version": stale}),
+        w.refused_as(w.submitter, lambda api, stale=stale: fire(api, did, "submit", version=stale), 409, "stale_version", watch=did)
+        w.refused_as(w.submitter, lambda api, stale=stale: api.put(f"/api/v1/dossiers/{did}/criteria/1", json={
+            "self_assessment": "met", "note": "x", "version": stale}),
                      409, "stale_version", watch=did)
     r = fire(w.submitter.vi, did, "submit", version=version)
     assert r.status_code == 200 and r.json["state"] == "submitted" and r.json["version"] > version
@@ -760,7 +766,7 @@ def test_submit_with_criterion_7_not_ready_is_422_naming_it(w, missing):
 
 def test_submit_of_an_empty_draft_names_every_criterion(w):
     did = w.village("draft")
-    vi, en = w.refused_as(w.submitter, lambda api: fire(api, did, "submit"), 422, "guard_failed", watch=did)
+    vi, _ = w.refused_as(w.submitter, lambda api: fire(api, did, "submit"), 422, "guard_failed", watch=did)
     for code in ("1", "7", "14"):
         assert f"tiêu chí {code} " in vi["message"].lower()
 
@@ -792,13 +798,13 @@ def test_failing_verdict_without_a_note_is_422(w):
 def test_return_or_reject_without_comment_is_422(w, state, who, event):
     did = w.village(state)
     for comment in (None, "", "   "):
-        w.refused_as(getattr(w, who), lambda api: fire(api, did, event, comment), 422, "rule_refused", watch=did)
+        w.refused_as(getattr(w, who), lambda api, comment=comment: fire(api, did, event, comment), 422, "rule_refused", watch=did)
 
 
 def test_revoke_without_comment_is_422(w):
     did = w.village("recognized")
     for comment in (None, "", " \n "):
-        w.refused_as(w.approver, lambda api: fire(api, did, "revoke", comment), 422, "rule_refused", watch=did)
+        w.refused_as(w.approver, lambda api, comment=comment: fire(api, did, "revoke", comment), 422, "rule_refused", watch=did)
     assert fire(w.approver.vi, did, "revoke", "Không còn đạt").json["state"] == "revoked"
 
 
