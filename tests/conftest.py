@@ -54,6 +54,8 @@ def build_app(storage: Path, pg_url: str | None):
         "SECRET_KEY": "test-secret-key",
         "PUBLIC_BASE_URL": "http://ntm.test",
         "WTF_CSRF_ENABLED": False,
+        # Passwords are not what these tests measure; scrypt costs ~0.15 s a user.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
     with app.app_context():
         if pg_url:

@@ -20,7 +20,6 @@ import copy
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from unittest import mock
 
 import pytest
 from helpers import PDF
@@ -35,7 +34,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from workflow_app import create_app
 from workflow_app.extensions import db
@@ -427,11 +425,6 @@ def m_fire(actor, dm, name, comment, ev, model: Model):
 # The machine.
 # --------------------------------------------------------------------------
 
-def _fast_hash(password: str) -> str:
-    # Passwords are not under test here; scrypt would cost ~0.2 s per user and run.
-    return generate_password_hash(password, method="pbkdf2:sha256:1")
-
-
 class WorkflowMachine(RuleBasedStateMachine):
     database_url: str | None = None   # PostgreSQL database to reuse, else SQLite per run
 
@@ -444,6 +437,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": url,
             "STORAGE_DIR": f"{self.tmp}/storage",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # passwords are not under test here
             "SECRET_KEY": "test-secret-key",
             "PUBLIC_BASE_URL": "http://ntm.test",
             "WTF_CSRF_ENABLED": False,
@@ -848,8 +842,7 @@ def test_workflow_services_state_machine(pg_database):
     # pg_database (conftest): one throw-away PostgreSQL database when
     # TEST_DATABASE_URL is set; every run of the machine drops and recreates its tables.
     WorkflowMachine.database_url = pg_database
-    with mock.patch("workflow_app.models.users.generate_password_hash", _fast_hash):
-        run_state_machine_as_test(WorkflowMachine, settings=SETTINGS)
+    run_state_machine_as_test(WorkflowMachine, settings=SETTINGS)
 
 
 def test_second_open_dossier_is_a_conflict(app, make_user):

@@ -41,6 +41,9 @@ def acting_user() -> User:
 def register_gate(app: Flask) -> None:
     @app.before_request
     def gate():
+        # Flask-Login caches the user in flask.g; a request must never inherit
+        # one from an outer app context (tests, scripts): read the cookie anew.
+        g.pop("_login_user", None)
         endpoint = request.endpoint
         if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
             return None

@@ -23,9 +23,18 @@ def request_lang() -> str:
     if not has_request_context():
         return "vi"
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return request.accept_languages.best_match(LANGS, default="vi") or "vi"
+        return header_lang()
     chosen = session.get("lang")
     return chosen if chosen in LANGS else "vi"
+
+
+def header_lang() -> str:
+    """The client's most preferred of vi/en by primary tag: "vi-VN,en;q=0.5" is vi."""
+    for tag, _quality in request.accept_languages:  # already sorted by preference
+        primary = tag.split("-")[0].lower()
+        if primary in LANGS:
+            return primary
+    return "vi"
 
 
 def compile_catalogues() -> None:

@@ -118,19 +118,19 @@ class UnitQuery(Schema):
 class DossierCreate(Schema):
     kind = fields.String(required=True)
     unit = fields.String(required=True, metadata={"description": "applicant unit code"})
-    year = fields.Integer(required=True)
+    year = fields.Integer(required=True, strict=True)
 
 
 class SelfAssessmentIn(Schema):
     self_assessment = fields.String(required=True, validate=validate.OneOf(["met", "not_met"]))
     note = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    version = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True, strict=True)
 
 
 class AppraisalIn(Schema):
     verdict = fields.String(required=True, validate=validate.OneOf(["pass", "fail"]))
     note = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    version = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True, strict=True)
 
 
 class FieldsIn(Schema):
@@ -141,7 +141,7 @@ class FieldsIn(Schema):
 class EventIn(Schema):
     event = fields.String(required=True)
     comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    version = fields.Integer(allow_none=True, metadata={"description": "the version you last saw; 409 if it changed"})
+    version = fields.Integer(allow_none=True, strict=True, metadata={"description": "the version you last saw; 409 if it changed"})
 
 
 class UploadIn(Schema):

@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from ..workflow.yamlfile import load_yaml
 
 from .render import vn_date_line
 
@@ -56,7 +56,7 @@ def _load_kind(kind: str) -> dict:
     if not path.is_file():
         raise ValueError(f"no decision texts for kind {kind!r} ({path} missing)")
     with path.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
+        document = load_yaml(handle.read())
     if not isinstance(document, dict) or not isinstance(document.get("default"), dict):
         raise ValueError(f"{path}: expected a mapping with a 'default' section")
     return document

@@ -122,7 +122,7 @@ def appraise_criterion(actor: User, dossier: Dossier, code: str, verdict: str, n
     _require_state(d, dossier, action)
     entry = _entry(d, dossier, code)
     if verdict == "fail" and not (note or "").strip():
-        raise RuleRefused("Tiêu chí không đạt cần ghi rõ lý do để xã bổ sung.",
+        raise RuleRefused("Tiêu chí không đạt cần ghi rõ lý do để đơn vị đề nghị bổ sung.",
                           "A failing verdict needs a note saying what is missing.")
     entry.verdict, entry.verdict_note = verdict, note
     entry.appraiser_id, entry.appraised_at = actor.id, utcnow()

@@ -27,6 +27,13 @@ ACCEPTED = {
 ACCEPTED_LIST = ", ".join(sorted(e.lstrip(".").upper() for e in ACCEPTED))
 
 
+def human_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        mb = n / (1024 * 1024)
+        return f"{mb:.0f} MB" if mb.is_integer() else f"{mb:.1f} MB"
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} byte"
+
+
 def max_bytes() -> int:
     return int(setting("EVIDENCE_MAX_BYTES"))
 
@@ -43,8 +50,9 @@ def attach_evidence(actor: User, dossier: Dossier, filename: str, data: bytes,
         raise RuleRefused("Tệp không có tên. Hãy chọn lại tệp.", "The file has no name. Choose the file again.")
     limit = max_bytes()
     if len(data) > limit:
-        raise FileTooLarge(f"Tệp '{name}' lớn hơn {limit // (1024 * 1024)} MB. Hãy nén hoặc chia nhỏ tệp rồi tải lại.",
-                           f"'{name}' is larger than {limit // (1024 * 1024)} MB. Compress or split it and upload again.")
+        size = human_size(limit)
+        raise FileTooLarge(f"Tệp '{name}' lớn hơn {size}. Hãy nén hoặc chia nhỏ tệp rồi tải lại.",
+                           f"'{name}' is larger than {size}. Compress or split it and upload again.")
     if not data:
         raise RuleRefused(f"Tệp '{name}' rỗng.", f"'{name}' is empty.")
     ext = PurePath(name).suffix.lower()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 
 from ..extensions import db
+from ..workflow.yamlfile import load_yaml
 from ..models import Unit
 
 UNITS_FILE = Path(__file__).resolve().parent.parent / "reference_data" / "units.yaml"
@@ -13,7 +13,7 @@ UNITS_FILE = Path(__file__).resolve().parent.parent / "reference_data" / "units.
 
 def load_units(path: Path = UNITS_FILE) -> int:
     """Insert missing units and update names of existing ones; returns how many were added."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_yaml(path)
     existing = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
     added = 0
     for item in doc["units"]:

@@ -30,17 +30,24 @@ def create_user(username: str, password: str | None, role: str, unit_code: str,
         if not password:
             raise RuleRefused("Người dùng mới cần mật khẩu (--password).", "A new user needs a password (--password).")
         user = User(username=username, name=name or username, password_hash="")
-        user.set_password(password)
+        user.set_password(password, _hash_method())
         db.session.add(user)
     else:
         if password:
-            user.set_password(password)
+            user.set_password(password, _hash_method())
         if name:
             user.name = name
     if not any(ra.role == role and ra.unit_id == unit.id for ra in user.roles):
         user.roles.append(RoleAssignment(role=role, unit=unit, unit_id=unit.id, capacity=capacity, criteria=criteria))
     db.session.flush()
     return user
+
+
+def _hash_method() -> str | None:
+    # Werkzeug's default (scrypt) unless configured: tests use a cheap one.
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
 
 
 def _hash(token: str) -> str:
@@ -87,7 +94,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise RuleRefused("Mật khẩu hiện tại không đúng.", "The current password is wrong.")
     if len(new or "") < 8:
         raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
-    user.set_password(new)
+    user.set_password(new, _hash_method())
     rotate_session(user)
     db.session.flush()
 

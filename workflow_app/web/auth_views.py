@@ -64,5 +64,5 @@ def password():
             flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất."))
             return redirect(url_for("web.index"))
     elif request.method == "POST":
-        error = _("Mật khẩu mới cần ít nhất 8 ký tự.")
+        error = _("Hãy nhập mật khẩu hiện tại và mật khẩu mới (ít nhất 8 ký tự).")
     return render_template("auth/password.html", form=form, error=error), (422 if error else 200)

@@ -128,6 +128,8 @@ def dossier_appraisal(dossier_id: int):
 def dossier_fields(dossier_id: int):
     dossier = load_dossier(dossier_id, g.user)
     page = dossier_page(g.user, dossier, request_lang())
+    if not any(f.editable for f in page.fields):
+        abort(403)
     if request.method == "POST":
         _require_form(PostForm())
         values = {}
@@ -140,8 +142,6 @@ def dossier_fields(dossier_id: int):
             db.session.commit()
         flash(_("Đã lưu thông tin."))
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
-    if not any(f.editable for f in page.fields):
-        abort(403)
     return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm())
 
 

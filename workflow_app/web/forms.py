@@ -23,8 +23,10 @@ class PostForm(FlaskForm):
 
 
 class NewDossierForm(FlaskForm):
-    kind = SelectField(_l("Loại hồ sơ"), validators=[DataRequired()])
-    unit = SelectField(_l("Đơn vị đề nghị công nhận"), validators=[DataRequired()])
+    # The service decides what may be created (403/422 with a reason); the
+    # choices only offer the likely ones.
+    kind = SelectField(_l("Loại hồ sơ"), validators=[DataRequired()], validate_choice=False)
+    unit = SelectField(_l("Đơn vị đề nghị công nhận"), validators=[DataRequired()], validate_choice=False)
     year = SelectField(_l("Năm"), coerce=int, validators=[InputRequired()])
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from .yamlfile import load_yaml
+
 from .errors import DefinitionError
 
 ROLES = ("preparer", "submitter", "appraiser", "approver", "viewer", "admin")
@@ -160,7 +162,7 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
     known_guards = known_guards if known_guards is not None else set(GUARDS)
     r = _Reader(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml(path)
     except yaml.YAMLError as exc:
         raise DefinitionError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
@@ -251,7 +253,7 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
 def _load_criteria(path: Path, r: _Reader) -> tuple[list[Criterion], str]:
     if not path.exists():
         raise r.fail("criteria", f"file not found: {path.name}")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_yaml(path)
     cr = _Reader(path)
     items = cr.need(doc, "criteria", "", list)
     out, seen = [], set()

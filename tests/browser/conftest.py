@@ -1,0 +1,211 @@
+"""Real-browser tests: Debian's chromium driven by Playwright (sync API)
+against the app served by a live werkzeug server in a thread.
+
+One server and one browser for the whole tests/browser package (seeding the
+demo district takes seconds); a fresh browser context per test, so no cookie
+or language choice leaks from one test into another."""
+from __future__ import annotations
+
+import os
+import random
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT, build_app
+from workflow_app.extensions import db
+from workflow_app.services.demo import DEMO_PASSWORD, seed_demo
+
+from .pageguard import PageGuard
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 360, "height": 740}
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PORTS = range(20000, 30000)  # below the kernel's ephemeral range, unlike port 0
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: real-browser tests (Debian chromium via Playwright)")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="package")
+def chromium():
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+        if _in_ci():
+            pytest.fail(f"{reason}; CI must run the browser tests.", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+    def run(self, fn, *args, **kw):
+        """Call fn inside the app's context and commit (set-up and look-ups
+        that are not what the test is about)."""
+        with self.app.app_context():
+            try:
+                result = fn(*args, **kw)
+                db.session.commit()
+                return result
+            finally:
+                db.session.remove()
+
+
+def _serve(app):
+    ports = list(PORTS)
+    start = random.randrange(len(ports))  # two runs at once rarely collide
+    for port in ports[start:] + ports[:start]:
+        try:
+            return make_server("127.0.0.1", port, app, threaded=True), port
+        except OSError:
+            continue
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+@pytest.fixture(scope="package")
+def live_server(chromium, tmp_path_factory, pg_database):
+    app = build_app(tmp_path_factory.mktemp("browser"), pg_database)
+    # The browser sends real CSRF tokens: test with the protection users get.
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        db.session.remove()
+    server, port = _serve(app)
+    thread = threading.Thread(target=server.serve_forever, name=f"live-server-{port}", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def tiny_pdf(text: str) -> bytes:
+    """PDF 1.4 with one page of Helvetica text and a correct xref table."""
+    safe = text.encode("ascii", "replace").replace(b"\\", b"").replace(b"(", b"").replace(b")", b"")
+    content = b"BT /F1 14 Tf 20 60 Td (" + safe + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 120] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+class Web:
+    """Pages for one test: each new page has its own context (cookies) and a
+    PageGuard; screenshots and the UI log-in / log-out the tests share."""
+
+    def __init__(self, browser, server: LiveServer, prefix: str, tmp: Path) -> None:
+        self.browser, self.server, self.prefix, self.tmp = browser, server, prefix, tmp
+        self.contexts, self.guards = [], []
+
+    def new_page(self, viewport: dict = PHONE):
+        context = self.browser.new_context(viewport=viewport, base_url=self.server.url, accept_downloads=True)
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        self.guards.append(PageGuard(page, self.server.url))
+        return page
+
+    def shot(self, page, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{self.prefix}-{name}.png"), full_page=True)
+
+    def login(self, page, username: str, password: str = DEMO_PASSWORD) -> None:
+        if "/login" not in page.url:
+            page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.locator("main button[type=submit]").click()  # "Đăng nhập" or "Sign in"
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    def logout(self, page) -> None:
+        page.get_by_role("button", name="Đăng xuất").click()
+        page.wait_for_url("**/login**")
+        assert page.locator(".flash").first.inner_text() == "Bạn đã đăng xuất."
+
+    def submit(self, page, button) -> None:
+        """Click a button that posts a form and wait for the page it leads to."""
+        with page.expect_navigation():
+            button.click()
+
+    def fire(self, page, event: str, comment: str | None = None) -> None:
+        """Use the form of one workflow event on the dossier page, as a user does:
+        reason, the confirmation box, the button."""
+        box = page.locator(f"#event-{event}")
+        if comment is not None:
+            box.locator("textarea[name=comment]").fill(comment)
+        box.get_by_role("checkbox").check()
+        self.submit(page, box.locator("button[type=submit]"))
+
+    def pdf(self, name: str, text: str) -> Path:
+        """A small but well-formed one-page PDF on disk, to upload."""
+        path = self.tmp / name
+        path.write_bytes(tiny_pdf(text))
+        return path
+
+    def assert_guards(self) -> None:
+        for guard in self.guards:
+            guard.assert_clean()
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def web(chromium, live_server, request, tmp_path):
+    prefix = request.node.name.removeprefix("test_").split("_")[0]  # village, town, other, ...
+    w = Web(chromium, live_server, prefix, tmp_path)
+    yield w
+    try:
+        # The tests assert their guards at the end; pages they opened after
+        # that (or a test that forgot) are checked here.
+        if not getattr(request.node, "browser_failed", False) and any(g.unchecked for g in w.guards):
+            w.assert_guards()
+    finally:
+        w.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.browser_failed = True
+    return report

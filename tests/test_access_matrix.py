@@ -1,0 +1,567 @@
+"""The access matrix: every route of the app x every kind of caller -> the outcome.
+
+Expectations are written from CONTRACT.md's roles, not from what the code does:
+- a role held at a unit covers that unit's whole subtree;
+- preparer (village) and submitter (commune) draft: create, self-assess, upload;
+  only the submitter sets the commune's fields (request_ref) and submits;
+- appraiser (district) gives verdicts, returns, marks appraised;
+- approver (district) returns, rejects, recognises, revokes;
+- viewer reads and downloads; admin manages users and has no dossier actions
+  (reading is not an action: admin@lai-chau reads like a viewer of the province);
+- "outsider" is a submitter of another commune (giang-ma): every na-tam dossier
+  is 404 to them (no existence leak), the rest of the app works as for anyone;
+- anonymous: pages redirect to /login?next=..., the API answers 401; the public
+  endpoints (auth.PUBLIC_ENDPOINTS) answer everyone.
+
+A new route without an entry here fails `test_every_route_has_a_matrix_entry`.
+Routes that deliberately have no entry go to EXCLUDED, with the reason.
+
+Pages are called with a session (POST /login), the API with Bearer tokens. The
+app and the fixture data are built once for the module; state-changing requests
+get a pristine dossier from a small pool (rebuilt through the services whenever
+a request changed it), so every case is independent of the order of the others.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+from conftest import build_app
+from helpers import PDF
+from sqlalchemy import func, select, update
+
+from workflow_app.extensions import db
+from workflow_app.models import Dossier, User
+from workflow_app.services import (
+    appraise_criterion,
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+)
+from workflow_app.services.common import local_now
+from workflow_app.services.decisions import decision_of
+from workflow_app.services.users import create_user, issue_token
+
+pytestmark = pytest.mark.db
+
+PASSWORD = "pw-123456"
+YEAR = local_now().year
+SUB_YEAR = YEAR - 1  # only the shared submitted dossier has this year: list filters find exactly it
+
+# ----------------------------------------------------------------------------- callers
+
+ANON, PREP, SUB, APPR, APV, VIEW, ADM, OUT = ROLES = (
+    "anonymous", "preparer", "submitter", "appraiser", "approver", "viewer", "admin", "outsider")
+# role -> (role held, unit); anonymous has no user.
+CAST = {
+    PREP: ("preparer", "na-tam-01"),
+    SUB: ("submitter", "na-tam"),
+    APPR: ("appraiser", "tam-duong"),
+    APV: ("approver", "tam-duong"),
+    VIEW: ("viewer", "tam-duong"),
+    ADM: ("admin", "lai-chau"),
+    OUT: ("submitter", "giang-ma"),
+}
+
+# ----------------------------------------------------------------------------- outcomes
+
+LOGIN = "login"  # 302 to /login?next=... (a page asked for without a session)
+SEES = "sees"    # 200, and the fixture dossier is in the list
+BLIND = "blind"  # 200, and the fixture dossier is not in the list
+
+
+@dataclass(frozen=True)
+class Bug:
+    """The outcome the role should get, which the app does not give today:
+    the case runs as xfail(strict=True), so a fix turns it into a failure
+    that asks for the Bug(...) wrapper to be removed."""
+
+    expected: int | str
+    reason: str
+
+
+# ----------------------------------------------------------------------------- cases
+
+@dataclass
+class Ctx:
+    """Concrete ids the URL and body builders fill in."""
+
+    sub: int = 0          # village_ntm, na-tam-01, submitted, with evidence
+    sub_code: str = ""
+    att: int = 0          # an attachment of `sub` (criterion 1)
+    draft: int = 0        # village_ntm, na-tam-01, draft (read-only pages)
+    rec: int = 0          # village_ntm, na-tam-01, recognized, with its decision
+    token: str = ""       # the decision's verification token
+    target: int = 0       # a user the admin enables (idempotent)
+    pool: int = 0         # the pristine dossier of this case (Case.pool)
+    me: str = ""          # the caller's username (a guest user for anonymous)
+
+
+@dataclass
+class Case:
+    url: Callable[[Ctx], str]
+    expect: dict
+    body: Callable[[Ctx], dict] | None = None  # keyword arguments of client.open
+    pool: str | None = None      # "draft" | "ready" | "submitted": a pristine dossier it may change
+    creates: bool = False        # allowed -> one more dossier; refused -> none
+    rotates_session: bool = False  # the caller's session cookie is worthless afterwards
+    listed: Callable | None = None  # (ctx, response) -> is the fixture dossier in the list?
+
+
+def _upload_form(c: Ctx) -> dict:
+    return {"data": {"file": (io.BytesIO(PDF), "minh-chung.pdf"), "criterion": "1"},
+            "content_type": "multipart/form-data"}
+
+
+def _web_lists(c: Ctx, r) -> bool:
+    return f'href="/dossiers/{c.sub}"' in r.get_data(as_text=True)
+
+
+def _api_lists(c: Ctx, r) -> bool:
+    return any(item["id"] == c.sub for item in r.get_json()["items"])
+
+
+# endpoint -> {"METHOD" or "METHOD variant": Case}; expect lists every caller.
+MATRIX: dict[str, dict[str, Case]] = {
+    # ------------------------------------------------------------------ public
+    "static": {
+        "GET": Case(url=lambda c: "/static/app.css", expect={
+            ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.healthz": {
+        "GET": Case(url=lambda c: "/healthz", expect={
+            ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.set_lang": {
+        "GET": Case(url=lambda c: "/lang/en?next=/dossiers", expect={
+            ANON: 302, PREP: 302, SUB: 302, APPR: 302, APV: 302, VIEW: 302, ADM: 302, OUT: 302}),
+    },
+    "web.verify": {
+        "GET": Case(url=lambda c: f"/verify/{c.token}", expect={
+            ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.login": {
+        "GET": Case(url=lambda c: "/login", expect={
+            ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+        # Each caller signs in as itself (anonymous as a guest user).
+        "POST": Case(url=lambda c: "/login", body=lambda c: {"data": {"username": c.me, "password": PASSWORD}},
+                     expect={ANON: 302, PREP: 302, SUB: 302, APPR: 302, APV: 302, VIEW: 302, ADM: 302, OUT: 302}),
+    },
+    "api-docs.openapi_json": {
+        "GET": Case(url=lambda c: "/api/v1/openapi.json", expect={
+            ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    # ------------------------------------------------------------------ pages: any signed-in user
+    "web.index": {
+        "GET": Case(url=lambda c: "/", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.dossier_list": {
+        "GET": Case(url=lambda c: f"/dossiers?q={c.sub_code}", listed=_web_lists, expect={
+            ANON: LOGIN, PREP: SEES, SUB: SEES, APPR: SEES, APV: SEES, VIEW: SEES, ADM: SEES, OUT: BLIND}),
+    },
+    "web.logout": {
+        "POST": Case(url=lambda c: "/logout", rotates_session=True, expect={
+            ANON: LOGIN, PREP: 302, SUB: 302, APPR: 302, APV: 302, VIEW: 302, ADM: 302, OUT: 302}),
+    },
+    "web.password": {
+        "GET": Case(url=lambda c: "/password", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+        # A valid change (to the same password, so later sign-ins still work).
+        "POST": Case(url=lambda c: "/password", rotates_session=True,
+                     body=lambda c: {"data": {"current": PASSWORD, "new": PASSWORD}},
+                     expect={ANON: LOGIN, PREP: 302, SUB: 302, APPR: 302, APV: 302, VIEW: 302, ADM: 302,
+                             OUT: 302}),
+    },
+    # ------------------------------------------------------------------ pages: administration
+    "web.admin_users": {
+        "GET": Case(url=lambda c: "/admin/users", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 403, APV: 403, VIEW: 403, ADM: 200, OUT: 403}),
+    },
+    "web.admin_set_active": {
+        # Enabling an enabled account: valid for the admin, changes nothing that matters.
+        "POST": Case(url=lambda c: f"/admin/users/{c.target}/active/1", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 403, APV: 403, VIEW: 403, ADM: 302, OUT: 403}),
+    },
+    # ------------------------------------------------------------------ pages: dossiers
+    "web.dossier_new": {
+        "GET": Case(url=lambda c: "/dossiers/new", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 200}),
+        "POST": Case(url=lambda c: "/dossiers/new", creates=True,
+                     body=lambda c: {"data": {"kind": "village_ntm", "unit": "na-tam-01", "year": str(YEAR)}},
+                     expect={ANON: LOGIN, PREP: 302, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 403}),
+    },
+    "web.dossier_detail": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.sub}", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "web.dossier_self_assessment": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.draft}/self-assessment", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/self-assessment", pool="draft",
+                     body=lambda c: {"data": {"sa-1": "met", "note-1": "Đạt"}},
+                     expect={ANON: LOGIN, PREP: 302, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_appraisal": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.sub}/appraisal", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/appraisal", pool="submitted",
+                     body=lambda c: {"data": {"verdict-1": "pass"}},
+                     expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 302, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_fields": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.draft}/fields", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/fields", pool="draft",
+                     body=lambda c: {"data": {"field-request_ref": "Tờ trình số 12/TTr-UBND ngày 02/9/2024"}},
+                     expect={ANON: LOGIN, PREP: 403, SUB: 302,
+                             APPR: 403, APV: 403,
+                             VIEW: 403, ADM: 403, OUT: 404}),
+    },
+    "web.dossier_upload": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/attachments", pool="draft", body=_upload_form, expect={
+            ANON: LOGIN, PREP: 302, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+    },
+    "web.dossier_attachment": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.sub}/attachments/{c.att}", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "web.dossier_event": {
+        "POST return": Case(url=lambda c: f"/dossiers/{c.pool}/events", pool="submitted",
+                            body=lambda c: {"data": {"event": "return", "comment": "Bổ sung minh chứng tiêu chí 7",
+                                                     "confirm": "y"}},
+                            expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 302, APV: 302, VIEW: 403, ADM: 403,
+                                    OUT: 404}),
+        "POST submit": Case(url=lambda c: f"/dossiers/{c.pool}/events", pool="ready",
+                            body=lambda c: {"data": {"event": "submit", "confirm": "y"}},
+                            expect={ANON: LOGIN, PREP: 403, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                                    OUT: 404}),
+    },
+    "web.dossier_decision": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.rec}/decision.pdf", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    # ------------------------------------------------------------------ API: reference
+    "reference.me": {
+        "GET": Case(url=lambda c: "/api/v1/me", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "reference.units": {
+        "GET": Case(url=lambda c: "/api/v1/units?parent=na-tam", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "reference.register": {
+        # The district's register of numbered decisions: public documents (each has a public
+        # verify page); every user of the district and province may read it.
+        "GET": Case(url=lambda c: f"/api/v1/decisions?issuer=tam-duong&year={YEAR}", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200,
+            APV: 200, VIEW: 200, ADM: 200,
+            OUT: 200}),
+    },
+    # ------------------------------------------------------------------ API: dossiers
+    "dossiers.list_dossiers": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers?unit=na-tam-01&year={SUB_YEAR}&state=submitted",
+                    listed=_api_lists, expect={
+                        ANON: 401, PREP: SEES, SUB: SEES, APPR: SEES, APV: SEES, VIEW: SEES, ADM: SEES,
+                        OUT: BLIND}),
+    },
+    "dossiers.create": {
+        "POST": Case(url=lambda c: "/api/v1/dossiers", creates=True,
+                     body=lambda c: {"json": {"kind": "village_ntm", "unit": "na-tam-01", "year": YEAR}},
+                     expect={ANON: 401, PREP: 201, SUB: 201, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 403}),
+    },
+    "dossiers.get_dossier": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.sub}", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "dossiers.put_self_assessment": {
+        "PUT": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/criteria/1", pool="draft",
+                    body=lambda c: {"json": {"self_assessment": "met", "note": "Đạt"}},
+                    expect={ANON: 401, PREP: 200, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+    },
+    "dossiers.post_appraisal": {
+        "POST": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/criteria/1/appraisal", pool="submitted",
+                     body=lambda c: {"json": {"verdict": "pass"}},
+                     expect={ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "dossiers.put_fields": {
+        "PUT": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/fields", pool="draft",
+                    body=lambda c: {"json": {"request_ref": "Tờ trình số 12/TTr-UBND ngày 02/9/2024"}},
+                    expect={ANON: 401, PREP: 403, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+    },
+    "dossiers.post_attachment": {
+        "POST": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/attachments", pool="draft", body=_upload_form,
+                     expect={ANON: 401, PREP: 201, SUB: 201, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "dossiers.get_attachment": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.sub}/attachments/{c.att}", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "dossiers.post_event": {
+        "POST return": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/events", pool="submitted",
+                            body=lambda c: {"json": {"event": "return", "comment": "Bổ sung minh chứng tiêu chí 7"}},
+                            expect={ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 403, ADM: 403,
+                                    OUT: 404}),
+        "POST submit": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/events", pool="ready",
+                            body=lambda c: {"json": {"event": "submit"}},
+                            expect={ANON: 401, PREP: 403, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                                    OUT: 404}),
+    },
+    "dossiers.decision_pdf": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rec}/decision.pdf", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+}
+
+# Endpoints of the url_map that deliberately have no matrix entry: endpoint -> reason.
+# (flask-smorest's Swagger UI / ReDoc / RapiDoc pages are not configured: OPENAPI_*_PATH unset.)
+EXCLUDED: dict[str, str] = {}
+
+
+def _method(label: str) -> str:
+    return label.split()[0]
+
+
+def _is_api(endpoint: str) -> bool:
+    return not (endpoint == "static" or endpoint.startswith("web."))
+
+
+# ----------------------------------------------------------------------------- the world
+
+@dataclass
+class World:
+    app: object
+    ctx: Ctx
+    usernames: dict
+    tokens: dict
+    builder: dict                      # role -> id of the helper user who builds the fixtures
+    cookies: dict = field(default_factory=dict)
+    pool: dict = field(default_factory=dict)
+
+    # --- dossiers, through the services
+    def build(self, state: str, year: int = YEAR) -> int:
+        """A village_ntm dossier of na-tam-01 in `state`, made by helper users
+        (so the matrix users have no history on it: no separation-of-duty effects)."""
+        sub, appr, apv = (db.session.get(User, self.builder[r]) for r in ("submitter", "appraiser", "approver"))
+        # Many fixtures share na-tam-01: free the (kind, applicant, year) uniqueness slot.
+        db.session.execute(update(Dossier).values(open_key=None))
+        dossier = create_dossier(sub, "village_ntm", "na-tam-01", year)
+        if state != "draft":
+            for entry in list(dossier.current_criteria()):
+                attach_evidence(sub, dossier, f"minh-chung-{entry.code}.pdf", PDF, entry.code)
+                self_assess(sub, dossier, entry.code, "met", "Đạt")
+        if state in ("submitted", "recognized"):
+            fire_event(sub, dossier, "submit")
+        if state == "recognized":
+            for entry in list(dossier.current_criteria()):
+                appraise_criterion(appr, dossier, entry.code, "pass", None)
+            fire_event(appr, dossier, "appraise")
+            fire_event(apv, dossier, "recognize")
+        db.session.commit()
+        assert dossier.state == ("draft" if state == "ready" else state)
+        return dossier.id
+
+    def pristine(self, kind: str) -> int:
+        with self.app.app_context():
+            if kind not in self.pool:
+                did = self.build(kind)
+                self.pool[kind] = (did, db.session.get(Dossier, did).version)
+            return self.pool[kind][0]
+
+    def pool_changed(self, kind: str) -> bool:
+        """Whether the last request changed the pool dossier; a changed one is dropped."""
+        did, version = self.pool[kind]
+        with self.app.app_context():
+            changed = db.session.get(Dossier, did).version != version
+        if changed:
+            del self.pool[kind]
+        return changed
+
+    def dossier_count(self) -> int:
+        with self.app.app_context():
+            return db.session.execute(select(func.count(Dossier.id))).scalar_one()
+
+    def free_slots(self) -> None:
+        with self.app.app_context():
+            db.session.execute(update(Dossier).values(open_key=None))
+            db.session.commit()
+
+    # --- callers
+    def web_client(self, role: str):
+        client = self.app.test_client()
+        if role == ANON:
+            return client
+        if role in self.cookies:
+            client.set_cookie("session", self.cookies[role])
+            return client
+        r = client.post("/login", data={"username": self.usernames[role], "password": PASSWORD})
+        r.close()
+        assert r.status_code == 302, f"cannot sign in as {role}: {r.status_code}"
+        self.cookies[role] = client.get_cookie("session").value
+        return client
+
+    def call(self, endpoint: str, label: str, role: str, ctx: Ctx):
+        case = MATRIX[endpoint][label]
+        kw = case.body(ctx) if case.body else {}
+        method, url = _method(label), case.url(ctx)
+        if _is_api(endpoint):
+            client = self.app.test_client()
+            headers = {} if role == ANON else {"Authorization": f"Bearer {self.tokens[role]}"}
+            r = client.open(url, method=method, headers=headers, **kw)
+        else:
+            r = self.web_client(role).open(url, method=method, **kw)
+        r.get_data()  # read streamed files fully, then release them
+        r.close()
+        return r
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, pg_database):
+    # No app context stays pushed while requests run: Flask would reuse it, and with it
+    # `g` (Flask-Login keeps the signed-in user there) and the SQLAlchemy session, so
+    # one client's login would leak into the next client's request.
+    app = build_app(tmp_path_factory.mktemp("access-matrix"), pg_database)
+    with app.app_context():
+        usernames, tokens = {}, {}
+        for role, (held, unit) in CAST.items():
+            user = create_user(f"m-{role}", PASSWORD, held, unit)
+            usernames[role], tokens[role] = user.username, issue_token(user)
+        guest = create_user("m-guest", PASSWORD, "viewer", "tam-duong")
+        target = create_user("m-target", PASSWORD, "viewer", "tam-duong")
+        builder = {
+            "submitter": create_user("m-build-sub", PASSWORD, "submitter", "na-tam"),
+            "appraiser": create_user("m-build-appr", PASSWORD, "appraiser", "tam-duong"),
+            "approver": create_user("m-build-apv", PASSWORD, "approver", "tam-duong"),
+        }
+        db.session.commit()
+        builder = {role: user.id for role, user in builder.items()}
+        usernames[ANON] = guest.username
+        w = World(app=app, ctx=Ctx(target=target.id), usernames=usernames, tokens=tokens, builder=builder)
+        sub = db.session.get(Dossier, w.build("submitted", SUB_YEAR))
+        w.ctx.sub, w.ctx.sub_code = sub.id, sub.code
+        w.ctx.att = next(a.id for a in sub.attachments if a.criterion_code == "1")
+        w.ctx.draft = w.build("draft", YEAR - 2)
+        rec = db.session.get(Dossier, w.build("recognized", YEAR - 3))
+        decision = decision_of(rec)
+        assert decision is not None and decision.status == "valid"
+        w.ctx.rec, w.ctx.token = rec.id, decision.verify_token
+        db.session.commit()
+        db.session.remove()
+    yield w
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+# ----------------------------------------------------------------------------- completeness
+
+def _routes(app) -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        routes.setdefault(rule.endpoint, set()).update(rule.methods - {"HEAD", "OPTIONS"})
+    return routes
+
+
+def test_every_route_has_a_matrix_entry(world):
+    routes = _routes(world.app)
+    problems = []
+    for endpoint in sorted(routes):
+        if endpoint in EXCLUDED:
+            continue
+        if endpoint not in MATRIX:
+            problems.append(f"{endpoint} ({', '.join(sorted(routes[endpoint]))}): no entry in MATRIX")
+            continue
+        covered = {_method(label) for label in MATRIX[endpoint]}
+        if covered != routes[endpoint]:
+            problems.append(f"{endpoint}: routes answer {sorted(routes[endpoint])}, MATRIX covers {sorted(covered)}")
+    for endpoint in sorted(set(MATRIX) | set(EXCLUDED)):
+        if endpoint not in routes:
+            where = "MATRIX" if endpoint in MATRIX else "EXCLUDED"
+            problems.append(f"{endpoint}: in {where} but no such endpoint any more")
+        elif endpoint in MATRIX and endpoint in EXCLUDED:
+            problems.append(f"{endpoint}: both in MATRIX and EXCLUDED")
+    for endpoint, cases in MATRIX.items():
+        for label, case in cases.items():
+            if set(case.expect) != set(ROLES):
+                problems.append(f"{endpoint} {label}: expectations for {sorted(case.expect)}, need {sorted(ROLES)}")
+    assert not problems, "access matrix out of date:\n  " + "\n  ".join(problems)
+
+
+def test_public_endpoints_are_exactly_those_anonymous_may_use():
+    """The gate's PUBLIC_ENDPOINTS agree with the matrix's anonymous column."""
+    from workflow_app.auth import PUBLIC_ENDPOINTS
+
+    def refused(outcome):
+        outcome = outcome.expected if isinstance(outcome, Bug) else outcome
+        return outcome in (LOGIN, 401)
+
+    open_to_anonymous = {e for e, cases in MATRIX.items() if not any(refused(c.expect[ANON]) for c in cases.values())}
+    assert open_to_anonymous == set(PUBLIC_ENDPOINTS)
+
+
+# ----------------------------------------------------------------------------- the matrix
+
+def _params():
+    for endpoint, cases in MATRIX.items():
+        for label, case in cases.items():
+            for role in ROLES:
+                outcome = case.expect[role]
+                marks = [pytest.mark.xfail(strict=True, reason=outcome.reason)] if isinstance(outcome, Bug) else []
+                yield pytest.param(endpoint, label, role, marks=marks, id=f"{endpoint}-{label.replace(' ', '_')}-{role}")
+
+
+def _describe(r) -> str:
+    body = r.get_data(as_text=True)
+    return f"{r.status_code} Location={r.headers.get('Location')!r} body={body[:300]!r}"
+
+
+@pytest.mark.parametrize(("endpoint", "label", "role"), list(_params()))
+def test_access(world, endpoint, label, role):
+    case = MATRIX[endpoint][label]
+    want = case.expect[role]
+    want = want.expected if isinstance(want, Bug) else want
+    allowed = want not in (LOGIN, 401, 403, 404)
+    ctx = Ctx(**{**world.ctx.__dict__, "me": world.usernames[role]})
+    if case.pool:
+        ctx.pool = world.pristine(case.pool)
+    if case.creates:
+        world.free_slots()
+        before = world.dossier_count()
+
+    r = world.call(endpoint, label, role, ctx)
+    if case.rotates_session:
+        world.cookies.pop(role, None)
+
+    request = f"{_method(label)} {case.url(ctx)} as {role}"
+    # What the request did to the data is checked first (and the pool refreshed)
+    # so a failing status assertion never leaves a changed dossier behind.
+    changed = world.pool_changed(case.pool) if case.pool else None
+    created = world.dossier_count() - before if case.creates else None
+
+    if want == LOGIN:
+        assert r.status_code == 302 and "/login?next=" in r.headers.get("Location", ""), \
+            f"{request}: want a redirect to /login, got {_describe(r)}"
+    elif want in (SEES, BLIND):
+        assert r.status_code == 200, f"{request}: want 200, got {_describe(r)}"
+        assert case.listed(ctx, r) == (want == SEES), \
+            f"{request}: the fixture dossier should {'' if want == SEES else 'not '}be listed"
+    else:
+        assert r.status_code == want, f"{request}: want {want}, got {_describe(r)}"
+        if want == 302:
+            assert "/login?next=" not in r.headers.get("Location", ""), f"{request}: sent to sign in"
+        if _is_api(endpoint) and not allowed:
+            assert r.is_json and "error" in r.get_json(), f"{request}: not the CONTRACT's error shape"
+
+    if changed is not None:
+        assert changed == allowed, f"{request}: {'nothing was saved' if allowed else 'a refused request changed the dossier'}"
+    if created is not None:
+        assert created == (1 if allowed else 0), f"{request}: {created} dossiers created"
