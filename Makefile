@@ -27,10 +27,10 @@ run: deps install
 # Browser tests drive Debian's chromium (never a downloaded browser).
 test: export EXTRA_DEBS = chromium
 test: deps install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -q
 	@if $(VENV)/bin/python scripts/pg_ready.py "$(PG_URL)"; then \
 	  echo "== database tests again on PostgreSQL =="; \
-	  TEST_DATABASE_URL="$(PG_URL)" $(VENV)/bin/pytest -m "db or pg"; \
+	  TEST_DATABASE_URL="$(PG_URL)" $(VENV)/bin/pytest -q -m "db or pg"; \
 	elif [ -n "$$CI" ]; then \
 	  echo "PostgreSQL does not answer at $(PG_URL); CI needs it." >&2; exit 1; \
 	else \

@@ -37,3 +37,24 @@ def fire(api, dossier_id: int, event: str, comment: str | None = None, version: 
     if version is not None:
         body["version"] = version
     return api.post(f"/api/v1/dossiers/{dossier_id}/events", json=body)
+
+
+def dossier_in(creator, unit: str, year: int, state: str):
+    """A village dossier ready for any event (evidence, claims, verdicts), put
+    straight into `state`: for tests about events, not about preparation."""
+    from workflow_app.extensions import db
+    from workflow_app.models import Attachment
+    from workflow_app.services import attach_evidence, create_dossier
+
+    dossier = create_dossier(creator, "village_ntm", unit, year)
+    attach_evidence(creator, dossier, "mc.pdf", PDF, "1")
+    first = dossier.attachments[0]
+    for entry in dossier.current_criteria():
+        entry.self_assessment, entry.verdict = "met", "pass"
+        if entry.code != "1":  # one stored file, referenced by every criterion
+            dossier.attachments.append(Attachment(
+                criterion_code=entry.code, round=1, filename="mc.pdf", size=first.size, mime=first.mime,
+                sha256=first.sha256, storage_key=first.storage_key, uploaded_by_id=creator.id))
+    dossier.state = state
+    db.session.commit()
+    return dossier

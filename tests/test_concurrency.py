@@ -8,28 +8,15 @@ from collections import Counter
 import pytest
 
 from conftest import PG_URL
-from helpers import PDF
+from helpers import dossier_in
 from workflow_app.extensions import db
-from workflow_app.models import Attachment
-from workflow_app.services import attach_evidence, create_dossier
 from workflow_app.services.users import issue_token
 
 THREADS = 20
 
 
-def _ready(creator, unit: str, state: str):
-    dossier = create_dossier(creator, "village_ntm", unit, 2024)
-    attach_evidence(creator, dossier, "mc.pdf", PDF, "1")
-    first = dossier.attachments[0]
-    for entry in dossier.current_criteria():
-        entry.self_assessment, entry.verdict = "met", "pass"
-        if entry.code != "1":
-            dossier.attachments.append(Attachment(
-                criterion_code=entry.code, round=1, filename="mc.pdf", size=first.size, mime=first.mime,
-                sha256=first.sha256, storage_key=first.storage_key, uploaded_by_id=creator.id))
-    dossier.state = state
-    db.session.commit()
-    return dossier.id
+def _ready(creator, unit: str, state: str) -> int:
+    return dossier_in(creator, unit, 2024, state).id
 
 
 def _race(app, calls):

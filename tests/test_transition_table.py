@@ -6,10 +6,9 @@ import itertools
 
 import pytest
 
-from helpers import PDF
+from helpers import dossier_in
 from workflow_app.extensions import db
-from workflow_app.models import Attachment
-from workflow_app.services import attach_evidence, create_dossier, fire_event
+from workflow_app.services import fire_event
 from workflow_app.services.users import create_user
 from workflow_app.workflow.errors import DomainError
 
@@ -55,21 +54,8 @@ def table(tmp_path_factory, pg_database):
 
 
 def _dossier_in(state: str, creator, slots):
-    """A dossier ready for any event (evidence, claims, verdicts), put in `state`."""
     unit, year = next(slots)
-    dossier = create_dossier(creator, "village_ntm", unit, year)
-    attach_evidence(creator, dossier, "mc.pdf", PDF, "1")
-    first = dossier.attachments[0]
-    for entry in dossier.current_criteria():
-        # Set straight on the rows: this table is about events, not preparation.
-        entry.self_assessment, entry.verdict = "met", "pass"
-        if entry.code != "1":
-            dossier.attachments.append(Attachment(
-                criterion_code=entry.code, round=1, filename="mc.pdf", size=first.size, mime=first.mime,
-                sha256=first.sha256, storage_key=first.storage_key, uploaded_by_id=creator.id))
-    dossier.state = state
-    db.session.commit()
-    return dossier
+    return dossier_in(creator, unit, year, state)
 
 
 @pytest.mark.parametrize("role", ROLES)

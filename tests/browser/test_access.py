@@ -10,7 +10,12 @@ from playwright.sync_api import expect
 
 from workflow_app.extensions import db
 from workflow_app.models import Dossier
-from workflow_app.services import attach_evidence, create_dossier, fire_event, self_assess
+from workflow_app.services import (
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+)
 from workflow_app.services.demo import demo_evidence_pdf
 from workflow_app.services.reference import find_unit
 from workflow_app.services.users import create_user, find_user

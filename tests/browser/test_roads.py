@@ -78,7 +78,7 @@ def _set_fields(web, page, values: dict[str, str], shot: str | None = None) -> N
     expect(page.locator(".flash")).to_have_text("Đã lưu thông tin.")
 
 
-def _open_from_queue(web, page, dossier_id: int, action: str) -> None:
+def _open_from_queue(page, dossier_id: int, action: str) -> None:
     """The dossier is in the user's work queue with what they must do."""
     row = page.locator("tr", has=page.locator(f"a[href='/dossiers/{dossier_id}']"))
     expect(row).to_contain_text(action)
@@ -95,7 +95,7 @@ def _history(page) -> list[str]:
 
 
 def _one(steps: list[str], *parts: str) -> str:
-    """The one history line holding all parts (the last, when several do)."""
+    """The history line holding all parts (the last, when several do)."""
     found = [s for s in steps if all(p in s for p in parts)]
     assert found, f"no history line with {parts}:\n" + "\n".join(steps)
     return found[-1]
@@ -116,7 +116,7 @@ def _decision_matches_verification(web, page) -> str:
     return digest
 
 
-def test_village_dossier_whole_road_with_return_round(web, live_server):
+def test_village_dossier_whole_road_with_return_round(web):
     page = web.new_page()
     page.goto("/")
     page.wait_for_url("**/login?next=%2F")
@@ -127,8 +127,8 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
     expect(page.locator("h1")).to_have_text("Việc cần làm")
     web.shot(page, "queue-truongban")
     dossier_id = _create(web, page, "village_ntm", "na-tam-01")
-    code = page.locator("dl.facts dd").first.inner_text()
-    assert code.startswith("TD-"), code
+    dossier_code = page.locator("dl.facts dt:text-is('Mã hồ sơ') + dd").inner_text()
+    assert dossier_code.startswith("TD-"), dossier_code
     codes = _criteria(page)
     assert len(codes) == 14
     web.shot(page, "dossier-draft-empty")
@@ -148,11 +148,11 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
     web.shot(page, "queue-officer")
     page.get_by_role("navigation").get_by_role("link", name="Hồ sơ", exact=True).click()
     page.wait_for_url("**/dossiers")
-    row = page.locator("tr", has=page.get_by_role("link", name=code, exact=True))
+    row = page.locator("tr", has=page.get_by_role("link", name=dossier_code, exact=True))
     expect(row).to_contain_text("Đang soạn")
     web.shot(page, "list")
     page.go_back()
-    _open_from_queue(web, page, dossier_id, "Nộp hồ sơ lên huyện")
+    _open_from_queue(page, dossier_id, "Nộp hồ sơ lên huyện")
     _set_fields(web, page, {"request_ref": "Tờ trình số 31/TTr-UBND ngày 05/9/2025"}, shot="fields-cover-request")
     expect(page.locator("#h-fields + dl")).to_contain_text("Tờ trình số 31/TTr-UBND ngày 05/9/2025")
     web.fire(page, "submit", "Kính trình huyện thẩm định.")
@@ -162,7 +162,7 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
 
     # The district appraiser fails criterion 7 and returns the dossier with reasons.
     web.login(page, "thamdinh")
-    _open_from_queue(web, page, dossier_id, "Thẩm định tiêu chí")
+    _open_from_queue(page, dossier_id, "Thẩm định tiêu chí")
     _appraise(web, page, {"7": ("fail", "Thiếu danh sách lao động có việc làm thường xuyên.")},
               shot="appraisal-round1")
     expect(page.locator("#event-appraise form")).to_have_count(0)  # criterion 7 has not passed
@@ -177,7 +177,7 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
 
     # The officer adds evidence for criterion 7 and resubmits.
     web.login(page, "canbo.natam")
-    _open_from_queue(web, page, dossier_id, "Nộp hồ sơ lên huyện")
+    _open_from_queue(page, dossier_id, "Nộp hồ sơ lên huyện")
     expect(page.locator("ol.timeline")).to_contain_text(reason)
     _upload(web, page, "7", "bo-sung-tieu-chi-7.pdf")
     web.fire(page, "submit", "Đã bổ sung minh chứng tiêu chí 7.")
@@ -187,7 +187,9 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
 
     # The appraiser passes criterion 7 (the others stayed passed) and marks it appraised.
     web.login(page, "thamdinh")
-    _open_from_queue(web, page, dossier_id, "Thẩm định tiêu chí")
+    _open_from_queue(page, dossier_id, "Thẩm định tiêu chí")
+    passed = page.locator("div.crit", has_text=re.compile(r"Thẩm định:\s*Đạt"))
+    expect(passed).to_have_count(13)  # round 1's passes stand; only 7 is open again
     _appraise(web, page, {"7": ("pass", "Đã đủ danh sách.")}, default=None, shot="appraisal-round2")
     web.fire(page, "appraise")
     expect(page.locator("#state")).to_have_text("Đã thẩm định")
@@ -196,7 +198,7 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
 
     # The district vice-chairman recognises; the PDF verifies.
     web.login(page, "chutich")
-    _open_from_queue(web, page, dossier_id, "Công nhận và ban hành quyết định")
+    _open_from_queue(page, dossier_id, "Công nhận và ban hành quyết định")
     web.fire(page, "recognize")
     expect(page.locator("#state")).to_have_text("Đã công nhận")
     web.shot(page, "dossier-recognized")
@@ -227,7 +229,7 @@ def test_village_dossier_whole_road_with_return_round(web, live_server):
     web.assert_guards()
 
 
-def test_town_dossier_with_satisfaction_and_council_vote(web, live_server):
+def test_town_dossier_with_satisfaction_and_council_vote(web):
     page = web.new_page()
     page.goto("/login")
 

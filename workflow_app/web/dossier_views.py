@@ -82,46 +82,41 @@ def dossier_detail(dossier_id: int):
                            accepted=ACCEPTED_LIST, max_mb=max_bytes() // (1024 * 1024))
 
 
-@bp.route("/dossiers/<int:dossier_id>/self-assessment", methods=["GET", "POST"])
-def dossier_self_assessment(dossier_id: int):
+def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr: str, note_attr: str,
+                   service, template: str, saved: str):
+    """One form for every criterion (self-assessment or appraisal): each changed
+    row goes through the service; the version is checked against the page seen."""
     dossier = load_dossier(dossier_id, g.user)
     if request.method == "POST":
         _require_form(PostForm())
         version = _version()
         for entry in dossier.current_criteria():
-            value = request.form.get(f"sa-{entry.code}")
+            value = request.form.get(f"{value_key}-{entry.code}")
             note = (request.form.get(f"note-{entry.code}") or "").strip() or None
-            if value and (value != entry.self_assessment or note != entry.note):
-                self_assess(g.user, dossier, entry.code, value, note, version)
-                version = None  # checked once, against the page the user saw
+            if value and (value != getattr(entry, value_attr) or note != getattr(entry, note_attr)):
+                service(g.user, dossier, entry.code, value, note, version)
+                version = None
         db.session.commit()
-        flash(_("Đã lưu tự đánh giá."))
+        flash(saved)
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
     page = dossier_page(g.user, dossier, request_lang())
-    if not page.can_self_assess:
+    if not getattr(page, allowed):
         abort(403)
-    return render_template("dossier/self_assessment.html", p=page, dossier=dossier, form=PostForm())
+    return render_template(template, p=page, dossier=dossier, form=PostForm())
+
+
+@bp.route("/dossiers/<int:dossier_id>/self-assessment", methods=["GET", "POST"])
+def dossier_self_assessment(dossier_id: int):
+    return _criteria_form(dossier_id, allowed="can_self_assess", value_key="sa", value_attr="self_assessment",
+                          note_attr="note", service=self_assess, template="dossier/self_assessment.html",
+                          saved=_("Đã lưu tự đánh giá."))
 
 
 @bp.route("/dossiers/<int:dossier_id>/appraisal", methods=["GET", "POST"])
 def dossier_appraisal(dossier_id: int):
-    dossier = load_dossier(dossier_id, g.user)
-    if request.method == "POST":
-        _require_form(PostForm())
-        version = _version()
-        for entry in dossier.current_criteria():
-            verdict = request.form.get(f"verdict-{entry.code}")
-            note = (request.form.get(f"note-{entry.code}") or "").strip() or None
-            if verdict and (verdict != entry.verdict or note != entry.verdict_note):
-                appraise_criterion(g.user, dossier, entry.code, verdict, note, version)
-                version = None
-        db.session.commit()
-        flash(_("Đã lưu kết quả thẩm định."))
-        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
-    page = dossier_page(g.user, dossier, request_lang())
-    if not page.can_appraise:
-        abort(403)
-    return render_template("dossier/appraisal.html", p=page, dossier=dossier, form=PostForm())
+    return _criteria_form(dossier_id, allowed="can_appraise", value_key="verdict", value_attr="verdict",
+                          note_attr="verdict_note", service=appraise_criterion, template="dossier/appraisal.html",
+                          saved=_("Đã lưu kết quả thẩm định."))
 
 
 @bp.route("/dossiers/<int:dossier_id>/fields", methods=["GET", "POST"])
