@@ -18,6 +18,7 @@ from ..workflow import Definition, Engine
 from ..workflow.definitions import ActionDef, EventDef, FieldDef
 from ..workflow.errors import NotFound, NotPermitted, StaleVersion
 from ..workflow.guards import CriterionFacts, DossierFacts
+from .wording import who
 
 log = logging.getLogger(__name__)
 VN_TZ = timezone(timedelta(hours=7))
@@ -56,10 +57,9 @@ def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef | 
     yet saved (creation) has no history, so only the role check applies."""
     found = capacities(actor, dossier.unit, rule.by)
     if not found:
-        who = ", ".join(f"{a.role}@{a.level}" for a in rule.by)
         raise NotPermitted(
-            f"Bạn không có quyền '{rule.labels['vi']}' cho hồ sơ này (cần vai trò: {who}).",
-            f"You may not '{rule.labels['en']}' on this dossier (needs: {who}).")
+            f"Bạn không có quyền '{rule.labels['vi']}' cho hồ sơ này: chỉ {who(rule.by, 'vi')} được làm việc này.",
+            f"You may not '{rule.labels['en']}' on this dossier: only {who(rule.by, 'en')} may.")
     if dossier.id is not None and has_acted(dossier, actor, getattr(rule, "not_by_actor_of", ())):
         raise NotPermitted(
             f"Người đã nộp hồ sơ không được '{rule.labels['vi']}' chính hồ sơ đó (tách bạch nhiệm vụ). Hãy để cán bộ khác thực hiện.",

@@ -11,13 +11,16 @@ from ..permissions import capacities, has_acted
 from ..workflow.definitions import Definition
 from .common import definition_of
 from .decisions import decision_of
-from .events import ROLE_LABELS, EventOption, event_options
+from .events import EventOption, event_options
+from .wording import who
 
 ACTION_LABELS = {
     "create": ("Tạo hồ sơ", "Created"), "self_assess": ("Tự đánh giá", "Self-assessed"),
     "attach": ("Tải minh chứng", "Uploaded evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
     "set_fields": ("Cập nhật thông tin", "Updated fields"),
 }
+VALUE_WORDS = {"met": ("đạt", "met"), "not_met": ("chưa đạt", "not met"),
+               "pass": ("đạt", "pass"), "fail": ("không đạt", "fail")}
 ROLE_NAMES = {"preparer": ("Người lập hồ sơ", "Preparer"), "submitter": ("Cán bộ nộp hồ sơ", "Submitting officer"),
               "appraiser": ("Cán bộ thẩm định", "Appraiser"), "approver": ("Lãnh đạo phê duyệt", "Approver"),
               "viewer": ("Người xem", "Viewer"), "admin": ("Quản trị", "Administrator")}
@@ -103,12 +106,12 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         value = (dossier.fields or {}).get(fd.name)
         editable = dossier.state in fd.states and bool(capacities(actor, dossier.unit, fd.by))
         raw = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        if lang == "vi" and isinstance(value, float):
+            raw = raw.replace(".", ",")  # what a Vietnamese user types, and what the form accepts
         fields.append(FieldRow(fd.name, fd.labels[lang], fd.type, value, raw, editable, fd.min, fd.max))
-    next_actors = []
-    for event in d.events_from(dossier.state):
-        who = " / ".join(ROLE_LABELS.get(a.role, {}).get(a.level, a.role) if lang == "vi"
-                         else f"{a.role} ({a.level})" for a in event.by)
-        next_actors.append(f"{who}: {event.labels[lang]}")
+    # The next step: events that move the dossier on (not rejection or revocation).
+    next_actors = [f"{who(e.by, lang)}: {e.labels[lang]}" for e in d.events_from(dossier.state)
+                   if not d.states[e.dest].closed]
     page = DossierPage(
         dossier=dossier, definition=d, kind_label=d.labels[lang], state_label=d.states[dossier.state].labels[lang],
         next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),
@@ -120,6 +123,13 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         limits = [c.assignment.criteria for c in caps]
         page.appraisable = {c.code for c in d.criteria} if any(not x for x in limits) else set().union(*limits)
     return page
+
+
+def _shown(value, lang: str) -> str:
+    if isinstance(value, float):
+        text = f"{value:g}"
+        return text.replace(".", ",") if lang == "vi" else text
+    return str(value)
 
 
 def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]:
@@ -138,9 +148,10 @@ def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]
             detail = ("Tiêu chí " if lang == "vi" else "Criterion ") + str(data["criterion"])
             for key in ("self_assessment", "verdict", "filename"):
                 if data.get(key):
-                    detail += f": {data[key]}"
+                    detail += ": " + VALUE_WORDS.get(data[key], (data[key], data[key]))[i]
         elif data.get("fields"):
-            detail = ", ".join(f"{k} = {v}" for k, v in data["fields"].items())
+            detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: {_shown(v, lang)}"
+                               for k, v in data["fields"].items())
         label = (lambda s: d.states[s].labels[lang] if s in d.states else s)
         rows.append(HistoryRow(
             at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i], unit=r.unit.name,

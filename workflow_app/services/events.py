@@ -9,6 +9,7 @@ from ..permissions import capacities, has_acted
 from ..workflow.errors import RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, engine, facts_of, record, touch
 from .decisions import issue_decision, revoke_decision
+from .wording import who
 from .persist import flush_or_conflict
 
 EFFECTS = {"issue_decision": issue_decision, "revoke_decision": revoke_decision}
@@ -100,8 +101,7 @@ def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
     for event in d.events_from(dossier.state):
         reasons: list[Text] = []
         if not capacities(actor, dossier.unit, event.by):
-            who = " hoặc ".join(ROLE_LABELS.get(a.role, {}).get(a.level, f"{a.role}@{a.level}") for a in event.by)
-            reasons.append(Text(f"Chỉ {who} được thực hiện.", f"Only {_en_who(event)} may do this."))
+            reasons.append(Text(f"Chỉ {who(event.by, 'vi')} được thực hiện.", f"Only {who(event.by, 'en')} may do this."))
         elif has_acted(dossier, actor, event.not_by_actor_of):
             reasons.append(Text("Bạn đã nộp hồ sơ này nên không được thực hiện bước này (tách bạch nhiệm vụ).",
                                 "You submitted this dossier, so you may not take this step (separation of duties)."))
@@ -109,18 +109,3 @@ def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
             reasons.extend(engine().refusals(d, dossier.state, event.name, facts))
         options.append(EventOption(event.name, event.labels, event.comment_required, not reasons, reasons))
     return options
-
-
-# Who acts, in words a civil servant uses: role -> level -> name.
-ROLE_LABELS = {
-    "preparer": {"village": "trưởng bản", "town": "cán bộ thị trấn", "commune": "cán bộ xã"},
-    "submitter": {"commune": "cán bộ UBND xã", "town": "cán bộ UBND thị trấn", "district": "cán bộ huyện"},
-    "appraiser": {"district": "cán bộ thẩm định của huyện", "province": "cán bộ thẩm định của tỉnh"},
-    "approver": {"district": "lãnh đạo UBND huyện", "province": "lãnh đạo UBND tỉnh"},
-}
-ROLE_LABELS_EN = {"preparer": "the preparer", "submitter": "the submitting officer",
-                  "appraiser": "an appraiser", "approver": "the approving leader"}
-
-
-def _en_who(event) -> str:
-    return " or ".join(f"{ROLE_LABELS_EN.get(a.role, a.role)} ({a.level})" for a in event.by)
