@@ -51,6 +51,7 @@ def build_app(storage: Path, pg_url: str | None):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "STORAGE_DIR": str(storage / "storage"),
+        "SIGNING_DIR": str(storage / "signing"),  # empty: unsigned unless a test makes keys
         "SECRET_KEY": "test-secret-key",
         "PUBLIC_BASE_URL": "http://ntm.test",
         "WTF_CSRF_ENABLED": False,

@@ -29,7 +29,8 @@ def empty_app(tmp_path):
     else:
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t",
-                      "STORAGE_DIR": str(tmp_path / "storage"), "PUBLIC_BASE_URL": "http://ntm.test"})
+                      "STORAGE_DIR": str(tmp_path / "storage"), "SIGNING_DIR": str(tmp_path / "signing"),
+                      "PUBLIC_BASE_URL": "http://ntm.test"})
     yield app
     with app.app_context():
         db.session.remove()

@@ -6,6 +6,7 @@ test-artifacts/pdf/ for a human look at the layout.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import shutil
@@ -17,7 +18,12 @@ import pytest
 from markupsafe import Markup
 
 from workflow_app.pdf import render
-from workflow_app.pdf.decision import DecisionFacts, decision_context, merged_texts
+from workflow_app.pdf.decision import (
+    DecisionFacts,
+    decision_context,
+    merged_texts,
+    qr_data_uri,
+)
 from workflow_app.pdf.render import (
     AssetFetchError,
     LocalAssetFetcher,
@@ -33,6 +39,7 @@ needs_poppler = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in POPPLER),
     reason="poppler-utils not installed (make deps)",
 )
+needs_zbar = pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbar-tools not installed (make deps)")
 # A 1x1 transparent PNG: the one kind of data: URI the fetcher accepts.
 PNG_1X1 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -373,7 +380,9 @@ def test_hostile_values_print_as_text_and_fetch_nothing(unit, monkeypatch, tmp_p
 
     monkeypatch.setattr(LocalAssetFetcher, "fetch", spy)
     pdf = write_pdf(tmp_path, "hostile", make_facts(units=[unit]))
-    assert requested and all(url.startswith(render.ASSETS_URL) for url in requested)
+    # Asset files, and the QR code's own data: URI (it is built from the verify URL only).
+    qr = qr_data_uri(make_facts().verify_url)
+    assert requested and all(url.startswith(render.ASSETS_URL) or url == qr for url in requested)
     text = flat(pdf_text(pdf))
     assert flat(f"{unit[0]}, {unit[1]}") in text
     assert run("pdfinfo", "-url", str(pdf)).strip().splitlines()[1:] == []  # no links
@@ -384,3 +393,53 @@ def test_a_20000_character_value_prints_whole(tmp_path):
     # Z occurs nowhere else in the document, so counting it proves nothing was clipped.
     pdf = write_pdf(tmp_path, "long", make_facts(request_ref="Z" * 20_000))
     assert run("pdftotext", str(pdf), "-").count("Z") == 20_000
+
+
+# --- the QR code on page 1 -----------------------------------------------------------
+
+def zbar(png: Path) -> list[str]:
+    """Every QR code zbarimg finds in an image, one decoded text each."""
+    out = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(png)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode in (0, 4), out.stderr  # 4: no code found
+    return out.stdout.splitlines()
+
+
+def test_qr_data_uri_is_a_png_the_fetcher_accepts():
+    uri = qr_data_uri("https://ntm.example.vn/xac-thuc/TD-2024-15")
+    assert uri.startswith("data:image/png;base64,")
+    assert LocalAssetFetcher().fetch(uri).read().startswith(b"\x89PNG")
+    with pytest.raises(ValueError):
+        qr_data_uri("")
+
+
+@needs_zbar
+@pytest.mark.parametrize("url", [
+    "https://ntm.example.vn/xac-thuc/TD-2024-15",
+    "http://ntm.test/verify/wKVd_fw7wbjgI9rZhnU2mg",
+])
+def test_qr_encodes_exactly_the_verify_url(url, tmp_path):
+    png = tmp_path / "qr.png"
+    png.write_bytes(base64.b64decode(qr_data_uri(url).partition(",")[2]))
+    assert zbar(png) == [url]
+
+
+@needs_poppler
+def test_qr_is_embedded_on_page_1_only(one_pdf, twelve_pdf):
+    for pdf in (one_pdf, twelve_pdf):
+        rows = run("pdfimages", "-list", str(pdf)).splitlines()[2:]
+        assert [row.split()[0] for row in rows] == ["1"], rows  # one image, on page 1
+    # Still one page for one unit, with the QR in the 28 mm bottom margin (see test above).
+    assert page_count(one_pdf) == 1
+
+
+@needs_poppler
+@needs_zbar
+def test_qr_on_printed_page_1_reads_back_the_verify_url(one_pdf, tmp_path):
+    run("pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", str(one_pdf), str(tmp_path / "p1"))
+    assert zbar(tmp_path / "p1.png") == ["https://ntm.example.vn/xac-thuc/TD-2024-15"]
+    # It sits in the bottom-left of the page: crop to that corner and it is still found.
+    run("pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile",
+        "-x", "0", "-y", str(int(150 * (297 - 40) / 25.4)), "-W", str(int(150 * 90 / 25.4)),
+        "-H", str(int(150 * 40 / 25.4)), str(one_pdf), str(tmp_path / "corner"))
+    assert zbar(tmp_path / "corner.png") == ["https://ntm.example.vn/xac-thuc/TD-2024-15"]

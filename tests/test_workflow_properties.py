@@ -437,6 +437,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": url,
             "STORAGE_DIR": f"{self.tmp}/storage",
+            "SIGNING_DIR": f"{self.tmp}/signing",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # passwords are not under test here
             "SECRET_KEY": "test-secret-key",
             "PUBLIC_BASE_URL": "http://ntm.test",

@@ -118,5 +118,7 @@ def audit_verify() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli):
+    from .signing.cli import signing_cli
+
+    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli, signing_cli):
         app.cli.add_command(command)

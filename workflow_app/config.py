@@ -26,6 +26,8 @@ class Config:
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'app.db'}")
         )
         self.STORAGE_DIR = env.get("STORAGE_DIR", str(INSTANCE / "storage"))
+        # Per issuer <code>.key.pem + <code>.cert.pem (+ root.pem): decisions are PAdES-signed.
+        self.SIGNING_DIR = env.get("SIGNING_DIR", str(INSTANCE / "signing"))
         self.REDIS_URL = env.get("REDIS_URL")
         secret = env.get("SECRET_KEY")
         if not secret:

@@ -13,6 +13,8 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import segno
+
 from ..workflow.yamlfile import load_yaml
 
 from .render import vn_date_line
@@ -113,8 +115,21 @@ def decision_context(facts: DecisionFacts) -> dict:
         "capacity_lines": list(capacities[facts.signer_capacity]),
         "signer_name": facts.signer_name,
         "verify_url": facts.verify_url,
+        "qr_data_uri": qr_data_uri(facts.verify_url),
         "dossier_codes": list(facts.dossier_codes),
     }
+
+
+def qr_data_uri(url: str) -> str:
+    """QR code of ``url`` as a base64 PNG data: URI (the one data: kind render.py fetches).
+
+    Error level M (segno raises it when the version has room to spare); a 2-module quiet
+    zone, as the page margin around it is white anyway. Scale 10 px per module keeps
+    the edges sharp at ~22 mm; the print size itself is set in decision.css.
+    """
+    if not url:
+        raise ValueError("a decision needs a verify URL for its QR code")
+    return segno.make(url, error="m", micro=False).png_data_uri(scale=10, border=2)
 
 
 def _check(facts: DecisionFacts) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from pathlib import Path
 
 from ..extensions import db
 from ..models import Decision, Dossier, Unit, User
@@ -61,7 +62,8 @@ def issue_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Defin
         signer_capacity=cap.assignment.capacity or "vice_chairman",
         verify_url=verify_url(token), dossier_codes=[x.code for x in dossiers])
     context = decision_context(facts)
-    pdf = render_pdf("pdf/decision.html", context)
+    pdf = sign_if_configured(render_pdf("pdf/decision.html", context), issuer, actor.name,
+                             " - ".join(context["capacity_lines"]), now)
     key, digest = put_bytes(pdf, ".pdf")
     decision = Decision(
         issuer_id=issuer.id, issuer=issuer, year=now.year, number=number, symbol=facts.symbol,
@@ -71,6 +73,29 @@ def issue_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Defin
     db.session.add(decision)
     log.info("decision %s of %s issued for %s", decision.symbol, issuer.code, facts.dossier_codes)
     return decision
+
+
+def signing_material(issuer: Unit) -> tuple[Path, Path, list[Path]] | None:
+    """SIGNING_DIR/<issuer>.key.pem and .cert.pem, chained to root.pem (what
+    `flask signing init-dev` writes; a real issuer's files go in the same place)."""
+    folder = Path(setting("SIGNING_DIR"))
+    key, cert, root = folder / f"{issuer.code}.key.pem", folder / f"{issuer.code}.cert.pem", folder / "root.pem"
+    if not (key.exists() and cert.exists()):
+        return None
+    return key, cert, [root] if root.exists() else []
+
+
+def sign_if_configured(pdf: bytes, issuer: Unit, signer: str, capacity: str, when) -> bytes:
+    """PAdES-sign once at issue; the signed bytes are what is stored and served."""
+    material = signing_material(issuer)
+    if material is None:
+        log.warning("no signing key for %s in %s: decision stored unsigned", issuer.code, setting("SIGNING_DIR"))
+        return pdf
+    from ..signing.pades import sign_pdf
+
+    key, cert, chain = material
+    return sign_pdf(pdf, key, cert, chain, signer_name=signer, capacity=capacity,
+                    issuer_name=committee_of(issuer), signing_time=when)
 
 
 def revoke_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Definition) -> None:

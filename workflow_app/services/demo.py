@@ -48,6 +48,7 @@ def demo_evidence_pdf() -> bytes:
 
 
 def seed_demo() -> tuple[list[DemoLogin], int]:
+    _dev_signing_key()
     for u in DEMO_USERS:
         create_user(u.username, u.password if find_user(u.username) is None else None,
                     u.role, u.unit, u.name, u.capacity)
@@ -69,6 +70,16 @@ def seed_demo() -> tuple[list[DemoLogin], int]:
     created += 1
     db.session.commit()
     return DEMO_USERS, created
+
+
+def _dev_signing_key() -> None:
+    """Demo decisions are signed with a development CA (never for production)."""
+    from pathlib import Path
+
+    from ..signing.devca import init_dev
+    from .common import setting
+
+    init_dev(Path(setting("SIGNING_DIR")), "tam-duong", "Ủy ban nhân dân huyện Tam Đường", "Trần Quốc Khánh")
 
 
 def _ready(users, dossier: Dossier, preparer: str) -> None:
