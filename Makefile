@@ -25,7 +25,7 @@ run: deps install
 # The whole suite on SQLite, then every database test again on PostgreSQL
 # when one answers (CI always has one: there a missing server is a failure).
 # Browser tests drive Debian's chromium (never a downloaded browser).
-test: export EXTRA_DEBS = chromium
+test: export EXTRA_DEBS = chromium zbar-tools
 test: deps install
 	$(VENV)/bin/pytest -q
 	@if $(VENV)/bin/python scripts/pg_ready.py "$(PG_URL)"; then \

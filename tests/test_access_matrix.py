@@ -143,6 +143,10 @@ MATRIX: dict[str, dict[str, Case]] = {
         "GET": Case(url=lambda c: f"/verify/{c.token}", expect={
             ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
+    "web.verify_upload": {
+        "POST": Case(url=lambda c: f"/verify/{c.token}", body=_upload_form, expect={
+            ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
     "web.login": {
         "GET": Case(url=lambda c: "/login", expect={
             ANON: 200, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),

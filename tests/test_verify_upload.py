@@ -128,9 +128,19 @@ def test_unknown_token_is_404(app, issued):
 def test_the_verify_page_offers_the_upload_form(app, issued):
     token, _ = issued
     page = app.test_client().get(f"/verify/{token}").get_data(as_text=True)
-    assert 'enctype="multipart/form-data"' in page and 'type="file"' in page and 'name="csrf_token"' in page
+    assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
+    # A read-only public check: no CSRF token, so no session cookie for visitors.
+    assert 'name="csrf_token"' not in page
     assert "Chọn tệp PDF quyết định bạn đang có để kiểm tra" in page
     assert f'action="/verify/{token}#check"' in page
+
+
+def test_a_script_may_check_without_a_session(app, issued):
+    token, pdf = issued
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = app.test_client().post(f"/verify/{token}", data={"file": (io.BytesIO(pdf), "qd.pdf")},
+                               headers={"Accept": "application/json"}, content_type="multipart/form-data")
+    assert r.status_code == 200 and r.json["match"] is True
 
 
 def test_the_upload_is_not_stored(app, issued, tmp_path):

@@ -9,7 +9,8 @@ from .extensions import db, login_manager
 from .models import User
 
 # Everything else needs a signed-in user (pages) or a Bearer token (API).
-PUBLIC_ENDPOINTS = {"static", "web.login", "web.verify", "web.healthz", "web.set_lang", "api-docs.openapi_json"}
+PUBLIC_ENDPOINTS = {"static", "web.login", "web.verify", "web.verify_upload", "web.healthz", "web.set_lang",
+                    "api-docs.openapi_json"}
 
 
 @login_manager.user_loader

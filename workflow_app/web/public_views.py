@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 
 from ..errors import error_response, wants_json
-from ..extensions import db
+from ..extensions import csrf, db
 from ..i18n import LANGS
 from ..services.decisions import find_by_token
 from ..workflow.errors import NotFound
@@ -72,6 +72,7 @@ _CHUNK = 64 * 1024
 
 
 @bp.post("/verify/<token>")
+@csrf.exempt  # a read-only check anyone (or any script) may run: it changes nothing
 def verify_upload(token: str):
     """Is the uploaded file byte for byte the issued PDF? Compares SHA-256 digests.
 
