@@ -173,3 +173,22 @@ def test_cli_init_dev_prints_paths_and_config(tmp_path):
     assert "SIGNING_CERT_NA_TAM=" in result.output and "SIGNING_ROOT=" in result.output
     again = CliRunner().invoke(signing_cli, ["init-dev", "--folder", str(folder), "--issuer", "na-tam"])
     assert again.exit_code == 0 and "(kept)" in again.output and "(created)" not in again.output
+
+
+def test_signing_works_inside_a_running_event_loop(tmp_path):
+    """pyHanko's sync API uses asyncio.run(); callers inside an event loop
+    (the browser tests seed signed demo decisions under Playwright) must work."""
+    import asyncio
+
+    paths = init_dev(tmp_path / "ca", "tam-duong", "Ủy ban nhân dân huyện Tam Đường", "Trần Quốc Khánh")
+    from weasyprint import HTML
+
+    pdf = HTML(string="<p>Quyết định</p>").write_pdf()
+
+    async def inside_loop():
+        return sign_pdf(pdf, paths["key"], paths["cert"], paths["chain"], signer_name="Trần Quốc Khánh",
+                        capacity="PHÓ CHỦ TỊCH", issuer_name="Ủy ban nhân dân huyện Tam Đường",
+                        signing_time=datetime(2024, 9, 5, 10, 15))
+
+    signed = asyncio.run(inside_loop())
+    assert verify_pdf(signed, paths["root"]).valid

@@ -8,6 +8,9 @@ capacity, issuing body and the signing time in ISO 8601 with +07:00. It is set
 in Tinos through HarfBuzz (pyHanko's default stamp font has no Vietnamese)."""
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import io
 import logging
 import subprocess
@@ -154,13 +157,25 @@ def stamp_box(writer: IncrementalPdfFileWriter) -> tuple[int, int, int, int]:
     return (right - STAMP_W, bottom, right, bottom + STAMP_H)
 
 
-def sign_pdf(pdf: bytes, key_path, cert_path, chain_paths: Iterable = (), *,
-             signer_name: str, capacity: str, issuer_name: str, signing_time: datetime,
-             box: tuple[int, int, int, int] | None = None, reason: str | None = None,
-             key_passphrase: bytes | None = None) -> bytes:
+def sign_pdf(pdf: bytes, key_path, cert_path, chain_paths: Iterable = (), **kw) -> bytes:
     """Return ``pdf`` with a PAdES B-B signature (incremental update) in field
     Signature1 and a visible stamp on the last page (``box`` in PDF points,
-    default bottom right)."""
+    default bottom right). Keyword arguments: see _sign_pdf."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _sign_pdf(pdf, key_path, cert_path, chain_paths, **kw)
+    # pyHanko's synchronous API calls asyncio.run(), which cannot run inside a
+    # running event loop (e.g. a caller driven by an async framework): sign in
+    # a worker thread of our own instead.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_sign_pdf, pdf, key_path, cert_path, chain_paths, **kw).result()
+
+
+def _sign_pdf(pdf: bytes, key_path, cert_path, chain_paths: Iterable = (), *,
+              signer_name: str, capacity: str, issuer_name: str, signing_time: datetime,
+              box: tuple[int, int, int, int] | None = None, reason: str | None = None,
+              key_passphrase: bytes | None = None) -> bytes:
     if signing_time.tzinfo is None:
         signing_time = signing_time.replace(tzinfo=VN_TZ)
     signing_time = signing_time.astimezone(VN_TZ)
