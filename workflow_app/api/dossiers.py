@@ -1,20 +1,18 @@
 """Dossier endpoints: thin views that load, call one service, commit, respond."""
 from __future__ import annotations
 
-from flask import request, send_file, url_for
+from flask import request, url_for
 from flask_smorest import Blueprint
 
 from ..auth import acting_user
+from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import Dossier
-from ..services import (appraise_criterion, attach_evidence, create_dossier, find_attachment,
-                        fire_event, self_assess, set_fields)
+from ..services import (appraise_criterion, attach_evidence, create_dossier, fire_event, self_assess, set_fields)
 from ..services.common import load_dossier
 from ..services.queries import search_dossiers
-from ..services.decisions import decision_of
 from ..services.reference import find_unit
-from ..services.storage import path_of
 from ..workflow.errors import BadRequest, NotFound
 from . import schemas as s
 from .serialize import attachment_dict, dossier_full, dossier_summary
@@ -122,8 +120,7 @@ def post_attachment(files: dict, dossier_id: int):
 @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the file"}})
 def get_attachment(dossier_id: int, attachment_id: int):
     """Download an evidence file."""
-    a = find_attachment(load_dossier(dossier_id, acting_user()), attachment_id)
-    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True, download_name=a.filename)
+    return send_attachment(load_dossier(dossier_id, acting_user()), attachment_id)
 
 
 @blp.route("/dossiers/<int:dossier_id>/events", methods=["POST"])
@@ -142,11 +139,6 @@ def post_event(body: dict, dossier_id: int):
 @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the issued decision PDF"}})
 def decision_pdf(dossier_id: int):
     """The issued decision, the same bytes on every download."""
-    dossier = load_dossier(dossier_id, acting_user())
-    decision = decision_of(dossier)
-    if decision is None:
-        raise NotFound("Hồ sơ này chưa có quyết định công nhận.", "This dossier has no decision yet.")
-    return send_file(path_of(decision.pdf_key), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"QD-{decision.number}-{decision.year}-{dossier.code}.pdf", etag=decision.pdf_sha256)
+    return send_decision(load_dossier(dossier_id, acting_user()))
 
 

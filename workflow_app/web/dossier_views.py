@@ -1,20 +1,19 @@
 """Dossier pages: create, read, self-assess, upload, appraise, fields, events."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import Unit
 from ..permissions import capacities, visible_unit_paths
-from ..services import (appraise_criterion, attach_evidence, create_dossier, find_attachment, fire_event,
+from ..services import (appraise_criterion, attach_evidence, create_dossier, fire_event,
                         self_assess, set_fields)
 from ..services.common import definition_of, engine, load_dossier, local_now
-from ..services.decisions import decision_of
 from ..services.dossier_view import dossier_page
 from ..services.evidence import ACCEPTED_LIST, max_bytes
-from ..services.storage import path_of
 from ..workflow.errors import BadRequest
 from ..workflow.diagram import svg
 from . import bp
@@ -168,8 +167,7 @@ def dossier_upload(dossier_id: int):
 
 @bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")
 def dossier_attachment(dossier_id: int, attachment_id: int):
-    a = find_attachment(load_dossier(dossier_id, g.user), attachment_id)
-    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True, download_name=a.filename)
+    return send_attachment(load_dossier(dossier_id, g.user), attachment_id)
 
 
 @bp.post("/dossiers/<int:dossier_id>/events")
@@ -187,9 +185,4 @@ def dossier_event(dossier_id: int):
 
 @bp.get("/dossiers/<int:dossier_id>/decision.pdf")
 def dossier_decision(dossier_id: int):
-    dossier = load_dossier(dossier_id, g.user)
-    decision = decision_of(dossier)
-    if decision is None:
-        abort(404)
-    return send_file(path_of(decision.pdf_key), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"QD-{decision.number}-{decision.year}-{dossier.code}.pdf", etag=decision.pdf_sha256)
+    return send_decision(load_dossier(dossier_id, g.user))
