@@ -1,13 +1,13 @@
 """One module per aggregate; importing this registers every table."""
 from .audit import AuditRecord
-from .decisions import Counter, Decision, decision_dossiers
+from .decisions import Counter, Decision, Document, VerificationCheck, decision_dossiers
 from .dossiers import Attachment, CriterionEntry, Dossier
 from .times import utcnow
 from .units import LEVELS, Unit
 from .users import ROLES, ApiToken, RoleAssignment, User
 
 __all__ = [
-    "AuditRecord", "Counter", "Decision", "decision_dossiers", "Attachment",
+    "AuditRecord", "Counter", "Decision", "Document", "VerificationCheck", "decision_dossiers", "Attachment",
     "CriterionEntry", "Dossier", "utcnow", "LEVELS", "Unit", "ROLES", "ApiToken",
     "RoleAssignment", "User",
 ]

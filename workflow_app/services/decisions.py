@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ..extensions import db
 from ..models import Decision, Dossier, Unit, User
-from ..permissions import Capacity
-from ..workflow.definitions import Definition
+from .effects import Act, effect
 from .common import local_now, next_number, setting
 from .storage import put_bytes
 
@@ -43,7 +42,9 @@ def verify_url(token: str) -> str:
     return f"{base}/verify/{token}"
 
 
-def issue_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Definition) -> Decision:
+@effect("issue_decision")
+def issue_decision(act: Act) -> Decision:
+    actor, cap, dossiers, d = act.actor, act.cap, act.dossiers, act.definition
     from ..pdf.decision import DecisionFacts, decision_context
     from ..pdf.render import render_pdf
 
@@ -98,8 +99,9 @@ def sign_if_configured(pdf: bytes, issuer: Unit, signer: str, capacity: str, whe
                     issuer_name=committee_of(issuer), signing_time=when)
 
 
-def revoke_decision(actor: User, cap: Capacity, dossiers: list[Dossier], d: Definition) -> None:
-    for dossier in dossiers:
+@effect("revoke_decision")
+def revoke_decision(act: Act) -> None:
+    for dossier in act.dossiers:
         decision = decision_of(dossier)
         if decision is not None and decision.status == "valid":
             decision.status = "revoked"

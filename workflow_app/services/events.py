@@ -8,15 +8,54 @@ from ..models import CriterionEntry, Dossier, User
 from ..permissions import capacities, has_acted
 from ..workflow.errors import RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, engine, facts_of, record, touch
-from .decisions import issue_decision, revoke_decision
+from . import decisions as _decisions  # noqa: F401  (registers its effects)
+from .effects import Act, run_effects
 from .wording import who
 from .persist import flush_or_conflict
-
-EFFECTS = {"issue_decision": issue_decision, "revoke_decision": revoke_decision}
 
 
 def fire_event(actor: User, dossier: Dossier, event_name: str, comment: str | None = None,
                expected_version: int | None = None) -> Dossier:
+    comment = (comment or "").strip() or None
+    cap, event, d = _move(actor, dossier, event_name, comment, expected_version)
+    run_effects(event.effects, Act(actor, cap, [dossier], d, event_name, comment))
+    flush_or_conflict()
+    return dossier
+
+
+def fire_batch(actor: User, items: list[tuple[Dossier, int | None]], event_name: str,
+               comment: str | None = None) -> list[Dossier]:
+    """One act on several dossiers of one kind: every dossier moves, then the
+    effects run once for all of them (one decision listing every village).
+    The caller's transaction makes it all or nothing: the first refusal
+    raises, and the caller rolls back whatever moved before it."""
+    if not items:
+        raise RuleRefused("Hãy chọn ít nhất một hồ sơ.", "Choose at least one dossier.")
+    dossiers = [dossier for dossier, _ in items]
+    if len({x.id for x in dossiers}) != len(dossiers):
+        raise RuleRefused("Một hồ sơ được chọn hai lần. Hãy bỏ chọn bản trùng.",
+                          "A dossier was chosen twice. Remove the duplicate.")
+    kinds = {(x.kind, x.definition_version) for x in dossiers}
+    if len(kinds) != 1:
+        raise RuleRefused("Các hồ sơ được chọn phải cùng một loại (cùng một quyết định). Hãy chọn lại.",
+                          "The chosen dossiers must be of one kind (one decision). Choose again.")
+    comment = (comment or "").strip() or None
+    acted = [_move(actor, dossier, event_name, comment, version) for dossier, version in items]
+    issuers = {cap.unit.id for cap, _, _ in acted}
+    if len(issuers) != 1:
+        raise RuleRefused("Các hồ sơ được chọn thuộc thẩm quyền của nhiều cơ quan khác nhau: mỗi quyết định "
+                          "chỉ do một cơ quan ban hành. Hãy chọn các hồ sơ của cùng một cơ quan.",
+                          "The chosen dossiers fall to different issuing bodies: one decision has one "
+                          "issuer. Choose dossiers of one body.")
+    cap, event, d = acted[0]
+    run_effects(event.effects, Act(actor, cap, dossiers, d, event_name, comment))
+    flush_or_conflict()
+    return dossiers
+
+
+def _move(actor: User, dossier: Dossier, event_name: str, comment: str | None,
+          expected_version: int | None):
+    """Permission, availability, guards, the move and its record; no effects."""
     d = definition_of(dossier)
     event = d.events.get(event_name)
     if event is None:
@@ -27,7 +66,6 @@ def fire_event(actor: User, dossier: Dossier, event_name: str, comment: str | No
     # then what it lacks (422) — the most useful answer first.
     cap = acting_capacity(actor, dossier, event)
     check_version(dossier, expected_version)
-    comment = (comment or "").strip() or None
     from_state = dossier.state
     to_state = engine().fire(d, from_state, event_name, facts_of(dossier, d), comment)
     dossier.state = to_state
@@ -43,10 +81,7 @@ def fire_event(actor: User, dossier: Dossier, event_name: str, comment: str | No
     # The dossier row is updated (compare-and-set) before any effect takes a
     # counter lock: one lock order everywhere, so no deadlocks.
     flush_or_conflict()
-    for effect in event.effects:
-        EFFECTS[effect](actor, cap, [dossier], d)
-    flush_or_conflict()
-    return dossier
+    return cap, event, d
 
 
 def _start_round(dossier: Dossier) -> None:

@@ -15,7 +15,7 @@ from .errors import DefinitionError
 ROLES = ("preparer", "submitter", "appraiser", "approver", "viewer", "admin")
 LEVELS = ("province", "district", "commune", "town", "village")
 FIELD_TYPES = ("number", "integer", "string")
-EFFECTS = ("issue_decision", "revoke_decision")
+EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report")
 
 
 @dataclass(frozen=True)
