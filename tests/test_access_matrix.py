@@ -8,6 +8,8 @@ Expectations are written from CONTRACT.md's roles, not from what the code does:
 - approver (district) returns, rejects, recognises, revokes;
 - viewer reads and downloads; admin manages users and has no dossier actions
   (reading is not an action: admin@lai-chau reads like a viewer of the province);
+- the viewer is also a steering-committee member (xã Nà Tăm); the committee's standing office
+  is the appraiser (district, no criteria limit);
 - "outsider" is a submitter of another commune (giang-ma): every na-tam dossier
   is 404 to them (no existence leak), the rest of the app works as for anyone;
 - anonymous: pages redirect to /login?next=..., the API answers 401; the public
@@ -30,6 +32,7 @@ from typing import Callable
 import pytest
 from conftest import build_app
 from helpers import PDF
+from test_clocks import backdate
 from sqlalchemy import func, select, update
 
 from workflow_app.extensions import db
@@ -43,6 +46,7 @@ from workflow_app.services import (
 )
 from workflow_app.services.common import local_now
 from workflow_app.services.decisions import decision_of
+from workflow_app.services.documents import documents_of
 from workflow_app.services.users import create_user, issue_token
 
 pytestmark = pytest.mark.db
@@ -95,6 +99,8 @@ class Ctx:
     draft: int = 0        # village_ntm, na-tam-01, draft (read-only pages)
     rec: int = 0          # village_ntm, na-tam-01, recognized, with its decision
     token: str = ""       # the decision's verification token
+    report: int = 0       # the appraisal report of `rec` (a dossier paper, services/documents.py)
+    rev: int = 0          # village_ntm, na-tam-01, recognized then revoked (two decisions)
     target: int = 0       # a user the admin enables (idempotent)
     pool: int = 0         # the pristine dossier of this case (Case.pool)
     me: str = ""          # the caller's username (a guest user for anonymous)
@@ -247,9 +253,66 @@ MATRIX: dict[str, dict[str, Case]] = {
                             expect={ANON: LOGIN, PREP: 403, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
                                     OUT: 404}),
     },
+    # ------------------------------------------------------------------ pages: the decision register
+    # The API's rule (reference.register): every user whose units meet the issuer's reads it;
+    # the navigation links it for approver, appraiser, viewer and admin only.
+    "web.register_page": {
+        "GET": Case(url=lambda c: f"/decisions?issuer=tam-duong&year={YEAR}", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.register_xlsx_download": {
+        "GET": Case(url=lambda c: f"/decisions.xlsx?issuer=tam-duong&year={YEAR}", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
     "web.dossier_decision": {
         "GET": Case(url=lambda c: f"/dossiers/{c.rec}/decision.pdf", expect={
             ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "web.dossier_document": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.rec}/documents/{c.report}.pdf", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "web.outbox": {
+        # Everyone signed in reads the outbox: an admin every message, others their own.
+        "GET": Case(url=lambda c: "/outbox", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.batch_decision": {
+        "GET": Case(url=lambda c: "/decisions/batch", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.batch_decision_post": {
+        "POST": Case(url=lambda c: "/decisions/batch", pool="appraised",
+                     body=lambda c: {"data": {"dossier": str(c.pool), "confirm": "y"}},
+                     expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 403, APV: 302, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_revocation": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.rev}/revocation.pdf", expect={
+            ANON: LOGIN, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    # ------------------------------------------------------------------ pages: progress dashboard, monthly report
+    # Officials above village level, each over their own subtree (a commune officer sees
+    # their commune; the outsider sees Giang Ma); a village head follows their own dossiers.
+    "web.dashboard_page": {
+        "GET": Case(url=lambda c: f"/dashboard?year={SUB_YEAR}", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.dashboard_xlsx": {
+        "GET": Case(url=lambda c: f"/dashboard.xlsx?year={SUB_YEAR}", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.monthly_report_page": {
+        "GET": Case(url=lambda c: "/reports/monthly", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.monthly_report_xlsx": {
+        "GET": Case(url=lambda c: "/reports/monthly.xlsx", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.monthly_report_pdf": {
+        "GET": Case(url=lambda c: "/reports/monthly.pdf", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
     # ------------------------------------------------------------------ API: reference
     "reference.me": {
@@ -267,6 +330,11 @@ MATRIX: dict[str, dict[str, Case]] = {
             ANON: 401, PREP: 200, SUB: 200, APPR: 200,
             APV: 200, VIEW: 200, ADM: 200,
             OUT: 200}),
+    },
+    "reference.register_xlsx_file": {
+        # The same register as a workbook, under the same rule.
+        "GET": Case(url=lambda c: f"/api/v1/decisions.xlsx?issuer=tam-duong&year={YEAR}", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
     # ------------------------------------------------------------------ API: dossiers
     "dossiers.list_dossiers": {
@@ -324,7 +392,89 @@ MATRIX: dict[str, dict[str, Case]] = {
         "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rec}/decision.pdf", expect={
             ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
     },
+    "documents.list_documents": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rec}/documents", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "documents.document_pdf": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rec}/documents/{c.report}.pdf", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "batch.post_decision": {
+        "POST": Case(url=lambda c: "/api/v1/decisions", pool="appraised",
+                     body=lambda c: {"json": {"dossiers": [c.pool]}},
+                     expect={ANON: 401, PREP: 403, SUB: 403, APPR: 403, APV: 201, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "dossiers.revocation_pdf": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rev}/revocation.pdf", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    # Apology slip of a late step: whoever may act on the step (appraiser, approver on
+    # `submitted`), on a dossier submitted 40 days ago (pool "overdue").
+    "apology.post_apology": {
+        "POST": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/apology", pool="overdue",
+                     body=lambda c: {"json": {"new_date": _apology_date(), "reason": "Chưa đi thực địa được"}},
+                     expect={ANON: 401, PREP: 403, SUB: 403, APPR: 201, APV: 201, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_apology": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/apology", pool="overdue",
+                     body=lambda c: {"data": {"new_date": _apology_date(), "reason": "Chưa đi thực địa được",
+                                              "confirm": "y"}},
+                     expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 302, APV: 302, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    # Steering committee (services/committee.py): the viewer is also a member (xã Nà Tăm,
+    # village criterion 1); the standing office is the district appraiser without a criteria limit.
+    "web.committee_home": {
+        "GET": Case(url=lambda c: "/committee", expect={  # the standing office is sent to its own page
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 302, APV: 403, VIEW: 200, ADM: 403, OUT: 403}),
+    },
+    "web.committee_visit": {
+        "POST": Case(url=lambda c: "/committee/visits", body=lambda c: {"data": {
+            "commune": "na-tam", "visited_on": local_now().date().isoformat(), "notes": "Kiểm tra bản 01"}},
+            expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 403, APV: 403, VIEW: 302, ADM: 403, OUT: 403}),
+    },
+    "web.committee_report": {
+        "POST": Case(url=lambda c: "/committee/reports", body=lambda c: {"data": {
+            "commune": "na-tam", "month": local_now().strftime("%Y-%m"), "body": "Tình hình tháng",
+            "status-village_ntm-1": "met"}},
+            expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 403, APV: 403, VIEW: 302, ADM: 403, OUT: 403}),
+    },
+    "web.committee_office": {
+        "GET": Case(url=lambda c: "/committee/office", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 403, VIEW: 403, ADM: 403, OUT: 403}),
+    },
+    "web.admin_committee": {
+        "GET": Case(url=lambda c: "/admin/committee", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 403, VIEW: 403, ADM: 200, OUT: 403}),
+    },
+    "committee.me": {
+        "GET": Case(url=lambda c: "/api/v1/committee/me", expect={  # member: null for non-members
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "committee.post_visit": {
+        "POST": Case(url=lambda c: "/api/v1/committee/visits", body=lambda c: {"json": {
+            "commune": "na-tam", "visited_on": local_now().date().isoformat(), "notes": "Kiểm tra bản 02"}},
+            expect={ANON: 401, PREP: 403, SUB: 403, APPR: 403, APV: 403, VIEW: 201, ADM: 403, OUT: 403}),
+    },
+    "committee.put_report": {
+        "PUT": Case(url=lambda c: f"/api/v1/committee/reports/na-tam/{local_now():%Y-%m}", body=lambda c: {"json": {
+            "body": "Tình hình tháng", "criteria": {"village_ntm": {"1": {"status": "in_progress"}}}}},
+            expect={ANON: 401, PREP: 403, SUB: 403, APPR: 403, APV: 403, VIEW: 200, ADM: 403, OUT: 403}),
+    },
+    "committee.reports": {
+        "GET": Case(url=lambda c: "/api/v1/committee/reports", expect={
+            ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 403, VIEW: 403, ADM: 403, OUT: 403}),
+    },
 }
+
+def _apology_date() -> str:
+    from workflow_app.workdays import add_working_days
+
+    return add_working_days(local_now().date(), 2).isoformat()
+
 
 # Endpoints of the url_map that deliberately have no matrix entry: endpoint -> reason.
 # (flask-smorest's Swagger UI / ReDoc / RapiDoc pages are not configured: OPENAPI_*_PATH unset.)
@@ -363,15 +513,20 @@ class World:
             for entry in list(dossier.current_criteria()):
                 attach_evidence(sub, dossier, f"minh-chung-{entry.code}.pdf", PDF, entry.code)
                 self_assess(sub, dossier, entry.code, "met", "Đạt")
-        if state in ("submitted", "recognized"):
+        if state in ("submitted", "overdue", "appraised", "recognized", "revoked"):
             fire_event(sub, dossier, "submit")
-        if state == "recognized":
+        if state in ("appraised", "recognized", "revoked"):
             for entry in list(dossier.current_criteria()):
                 appraise_criterion(appr, dossier, entry.code, "pass", None)
             fire_event(appr, dossier, "appraise")
+        if state in ("recognized", "revoked"):
             fire_event(apv, dossier, "recognize")
+        if state == "revoked":
+            fire_event(apv, dossier, "revoke", "Tiêu chí 8 (Thu nhập) không còn đạt")
         db.session.commit()
-        assert dossier.state == ("draft" if state == "ready" else state)
+        if state == "overdue":  # submitted 40 days ago: past its 15 working days
+            backdate(dossier.id, 40)
+        assert dossier.state == {"ready": "draft", "overdue": "submitted"}.get(state, state)
         return dossier.id
 
     def pristine(self, kind: str) -> int:
@@ -439,6 +594,11 @@ def world(tmp_path_factory, pg_database):
         for role, (held, unit) in CAST.items():
             user = create_user(f"m-{role}", PASSWORD, held, unit)
             usernames[role], tokens[role] = user.username, issue_token(user)
+        # The viewer is also a steering-committee member: the member-only routes have a caller.
+        from workflow_app.models import CommitteeMember
+        from workflow_app.services.users import find_user
+        db.session.add(CommitteeMember(user_id=find_user(usernames[VIEW]).id, title="Thành viên Ban chỉ đạo",
+                                       criteria={"village_ntm": ["1"]}, communes=["na-tam"]))
         guest = create_user("m-guest", PASSWORD, "viewer", "tam-duong")
         target = create_user("m-target", PASSWORD, "viewer", "tam-duong")
         builder = {
@@ -458,6 +618,8 @@ def world(tmp_path_factory, pg_database):
         decision = decision_of(rec)
         assert decision is not None and decision.status == "valid"
         w.ctx.rec, w.ctx.token = rec.id, decision.verify_token
+        w.ctx.report = next(d.id for d in documents_of(rec) if d.kind == "appraisal_report")
+        w.ctx.rev = w.build("revoked", YEAR - 4)
         db.session.commit()
         db.session.remove()
     yield w

@@ -3,6 +3,7 @@ road, including a return round, to a decision PDF that verifies."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 
 from helpers import fire, pass_all, prepare_all, upload
@@ -68,6 +69,13 @@ def test_village_dossier_whole_road_with_return_round(make_user, api_as, app):
     assert digest == decision["sha256"]
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf1.data, capture_output=True, check=True).stdout.decode()
     assert "1/QĐ-UBND" in text and "Trần Quốc Khánh" in text
+    # The consider line cites the commune's cover request and the numbered appraisal report.
+    line = " ".join(text.split())
+    report = preparer.get(f"/api/v1/dossiers/{dossier['id']}/documents").json["items"]
+    symbol = next(x["symbol"] for x in report if x["kind"] == "appraisal_report")
+    assert re.search(r"Xét đề nghị của Ủy ban nhân dân xã Nà Tăm tại Tờ trình số 12/TTr-UBND ngày 02/9/2024; "
+                     rf"của Trưởng phòng Nông nghiệp và Phát triển nông thôn huyện tại Báo cáo thẩm định số "
+                     rf"{re.escape(symbol)} ngày \d\d/\d\d?/\d{{4}}", line), line
 
     token = decision["verify_url"].rsplit("/", 1)[1]
     public = app.test_client()
@@ -78,12 +86,13 @@ def test_village_dossier_whole_road_with_return_round(make_user, api_as, app):
     page = public.get(f"/verify/{token}")
     assert page.status_code == 200 and digest in page.get_data(as_text=True)
 
-    # Revocation keeps the number and flips the verification status.
+    # Revocation keeps the number, flips the verification status and takes the next number itself.
     r = fire(approver, dossier["id"], "revoke", "Tiêu chí môi trường không còn đạt")
     assert r.status_code == 200 and r.json["state"] == "revoked"
     assert public.get(f"/verify/{token}", headers={"Accept": "application/json"}).json["status"] == "revoked"
     register = approver.get("/api/v1/decisions?issuer=tam-duong&year=" + decision["issued_on"][:4]).json["items"]
-    assert [(d["number"], d["status"]) for d in register] == [(1, "revoked")]
+    assert [(d["number"], d["type"], d["status"]) for d in register] == [
+        (1, "recognition", "revoked"), (2, "revocation", "valid")]
 
 
 def test_town_dossier_whole_road_with_council_vote(make_user, api_as, app):

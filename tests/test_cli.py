@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from conftest import PG_URL
 from workflow_app import create_app
 from workflow_app.extensions import db
-from workflow_app.models import AuditRecord, Dossier, Unit, User
+from workflow_app.models import AuditRecord, Decision, Dossier, Unit, User
 
 pytestmark = pytest.mark.db
 
@@ -74,6 +74,9 @@ def test_seed_demo_gives_a_living_district_and_is_idempotent(empty_app):
         roles = {ra.role for u in db.session.execute(db.select(User)).scalars() for ra in u.roles}
         assert roles == {"preparer", "submitter", "appraiser", "approver", "viewer", "admin"}
         count = db.session.execute(db.select(db.func.count(Dossier.id))).scalar()
+        # One decision for three Giang Ma villages; the revoked village has its revocation decision.
+        kinds = sorted((d.type, len(d.dossiers)) for d in db.session.execute(db.select(Decision)).scalars())
+        assert kinds == [("recognition", 1), ("recognition", 1), ("recognition", 3), ("revocation", 1)]
     again = run(empty_app, "seed-demo")
     assert again.exit_code == 0 and "0 new dossiers" in again.output
     with empty_app.app_context():
@@ -142,3 +145,15 @@ def test_openapi_document_is_generated_and_public(app):
 def test_healthz(app):
     r = app.test_client().get("/healthz")
     assert r.status_code == 200 and r.json == {"status": "ok"}
+
+
+def test_users_create_sets_the_reminder_address_and_refuses_a_bad_one(empty_app):
+    run(empty_app, "init-db")
+    ok = run(empty_app, "users", "create", "mai", "--password", "pw-123456", "--role", "submitter",
+             "--unit", "na-tam", "--email", "mai@natam.gov.vn")
+    assert ok.exit_code == 0, ok.output
+    bad = run(empty_app, "users", "create", "mai", "--role", "viewer", "--unit", "na-tam", "--email", "mai-at-natam")
+    assert bad.exit_code == 1 and "Invalid e-mail address" in bad.output
+    with empty_app.app_context():
+        user = db.session.execute(db.select(User).where(User.username == "mai")).scalar_one()
+        assert user.email == "mai@natam.gov.vn" and [ra.role for ra in user.roles] == ["submitter"]

@@ -57,6 +57,18 @@ BROKEN = [
      "village_ntm.yaml: states.archived: unreachable"),
     ("missing labels", lambda d: d["states"]["draft"].update(labels={"vi": "Nháp"}),
      "village_ntm.yaml: states.draft.labels: needs both 'vi' and 'en'"),
+    ("time limit unit", lambda d: d["states"]["submitted"].update(time_limit={"days": 15, "unit": "business"}),
+     "village_ntm.yaml: states.submitted.time_limit.unit: must be one of working, calendar (got 'business')"),
+    ("time limit days", lambda d: d["states"]["appraised"].update(time_limit={"days": 0, "unit": "working"}),
+     "village_ntm.yaml: states.appraised.time_limit.days: must be a whole number of days, at least 1 (got 0)"),
+    ("time limit days as text", lambda d: d["states"]["appraised"].update(time_limit={"days": "5", "unit": "working"}),
+     "village_ntm.yaml: states.appraised.time_limit.days: must be a whole number of days, at least 1 (got '5')"),
+    ("time limit typo", lambda d: d["states"]["submitted"].update(time_limit={"day": 15, "unit": "working"}),
+     "village_ntm.yaml: states.submitted.time_limit.day: unknown key (known: days, unit)"),
+    ("time limit not a mapping", lambda d: d["states"]["submitted"].update(time_limit=15),
+     "village_ntm.yaml: states.submitted.time_limit: must be a mapping"),
+    ("time limit on a closed state", lambda d: d["states"]["rejected"].update(time_limit={"days": 5, "unit": "working"}),
+     "village_ntm.yaml: states.rejected.time_limit: a closed state has no time limit"),
 ]
 
 
@@ -74,6 +86,23 @@ def test_states_check_cli_exits_1_naming_file_and_key(tmp_path, app):
     result = CliRunner().invoke(app.cli, ["states", "check"])
     assert result.exit_code == 1
     assert "town_civilized.yaml: events.appraise.guards: unknown guard 'quorum_magic'" in result.output
+
+
+def test_states_check_cli_names_a_bad_time_limit(tmp_path, app):
+    states = _broken(tmp_path, "town_civilized.yaml",
+                     lambda d: d["states"]["submitted"].update(time_limit={"days": 8, "unit": "weeks"}))
+    app.config["STATES_DIR"] = str(states)
+    result = CliRunner().invoke(app.cli, ["states", "check"])
+    assert result.exit_code == 1
+    assert "town_civilized.yaml: states.submitted.time_limit.unit: must be one of working, calendar" in result.output
+
+
+def test_shipped_time_limits():
+    found = load_all(STATES)
+    limits = {kind: {s: (x.time_limit.days, x.time_limit.unit) for s, x in d.states.items() if x.time_limit}
+              for (kind, _), d in found.items()}
+    assert limits == {"village_ntm": {"submitted": (15, "working"), "appraised": (5, "working")},
+                      "town_civilized": {"submitted": (8, "working"), "appraised": (5, "working")}}
 
 
 def test_states_check_cli_passes_on_the_shipped_definitions(app):

@@ -11,6 +11,7 @@ import dataclasses
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
@@ -92,6 +93,28 @@ def page_count(pdf: Path) -> int:
 
 def first_line(text: str) -> str:
     return next(line.strip() for line in text.splitlines() if line.strip())
+
+
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+MM = 72 / 25.4  # points per millimetre
+
+
+def text_lines(pdf: Path, page: int) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Lines of page ``page`` (1-based) as (text, (x0, top, x1, bottom)) in points from
+    the top left of the page, as poppler reads them (pdftotext -bbox-layout)."""
+    root = ET.fromstring(run("pdftotext", "-bbox-layout", "-f", str(page), "-l", str(page), str(pdf), "-"))
+    lines = []
+    for line in root.iter(f"{_XHTML}line"):
+        text = " ".join(word.text or "" for word in line.iter(f"{_XHTML}word"))
+        lines.append((text, tuple(float(line.get(k)) for k in ("xMin", "yMin", "xMax", "yMax"))))
+    return lines
+
+
+def line_box(lines, text: str, *, right_half: bool = False) -> tuple[float, float, float, float]:
+    """The topmost line reading exactly ``text`` (optionally right of the page's middle)."""
+    boxes = [box for line, box in lines if line == text and (not right_half or box[0] > 595 / 2)]
+    assert boxes, f"no line {text!r} in {[line for line, _ in lines]}"
+    return min(boxes, key=lambda box: box[1])
 
 
 def write_pdf(directory: Path, name: str, facts: DecisionFacts) -> Path:
@@ -379,7 +402,9 @@ def test_hostile_values_print_as_text_and_fetch_nothing(unit, monkeypatch, tmp_p
         return original(self, url, headers)
 
     monkeypatch.setattr(LocalAssetFetcher, "fetch", spy)
-    pdf = write_pdf(tmp_path, "hostile", make_facts(units=[unit]))
+    # Laid out in this process (render_pdf uses a worker process the spy cannot see).
+    pdf = tmp_path / "hostile.pdf"
+    pdf.write_bytes(html_to_pdf(render.render_html(TEMPLATE, decision_context(make_facts(units=[unit])))))
     # Asset files, and the QR code's own data: URI (it is built from the verify URL only).
     qr = qr_data_uri(make_facts().verify_url)
     assert requested and all(url.startswith(render.ASSETS_URL) or url == qr for url in requested)
@@ -443,3 +468,44 @@ def test_qr_on_printed_page_1_reads_back_the_verify_url(one_pdf, tmp_path):
         "-x", "0", "-y", str(int(150 * (297 - 40) / 25.4)), "-W", str(int(150 * 90 / 25.4)),
         "-H", str(int(150 * 40 / 25.4)), str(one_pdf), str(tmp_path / "corner"))
     assert zbar(tmp_path / "corner.png") == ["https://ntm.example.vn/xac-thuc/TD-2024-15"]
+
+
+# --- the signing slot ----------------------------------------------------------------
+
+@needs_poppler
+@pytest.mark.parametrize(("units", "capacity", "page"), [
+    ([("Bản Nà Tăm 01", "xã Nà Tăm")], "vice_chairman", 0),
+    (twelve_units(), "chairman", 1),
+])
+def test_signature_slot_is_reported_between_capacity_and_name(units, capacity, page, tmp_path):
+    """render_document measures the slot after layout, in PDF points (origin bottom
+    left); poppler finds the capacity lines above it and the name below, same page."""
+    facts = make_facts(units=units, signer_capacity=capacity)
+    context = decision_context(facts)
+    rendered = render.render_document(TEMPLATE, context)
+    pdf = tmp_path / "slot.pdf"
+    pdf.write_bytes(rendered.pdf)
+    assert page_count(pdf) == page + 1  # one unit still fits one page with the slot
+    slot, text_area = rendered.slots["signature"], rendered.slots["signature-text"]
+    assert slot.page == text_area.page == page
+    height = 841.89
+    top, bottom = height - slot.y1, height - slot.y0
+    assert 24.5 * MM < bottom - top < 25.5 * MM  # decision.css: 25 mm
+    lines = text_lines(pdf, page + 1)
+    capacity_box = line_box(lines, context["capacity_lines"][-1], right_half=True)
+    name_box = line_box(lines, facts.signer_name, right_half=True)
+    assert capacity_box[3] <= top + 1 and bottom <= name_box[1] + 1
+    assert slot.x0 <= name_box[0] and name_box[2] <= slot.x1  # the name is centred under it
+    # The text area is inside the slot, right of the images.
+    assert slot.x0 < text_area.x0 < text_area.x1 <= slot.x1 + 0.01
+    assert slot.y0 <= text_area.y0 < text_area.y1 <= slot.y1
+    assert text_area.x0 - slot.x0 > 45 * MM
+
+
+def test_slot_images_appear_only_when_given(tmp_path):
+    context = decision_context(make_facts())
+    html = render.render_html(TEMPLATE, context)
+    assert "sign-image" not in html and "seal-image" not in html
+    png = f"data:image/png;base64,{PNG_1X1}"
+    html = render.render_html(TEMPLATE, {**context, "seal_image": png, "signature_image": png})
+    assert html.count(png) == 2

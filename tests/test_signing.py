@@ -98,7 +98,13 @@ def test_signature_is_pades_with_a_visible_stamp_on_the_last_page(signed):
     assert widget["/P"].get_object() is last_page or widget["/P"] == reader.root["/Pages"]["/Kids"][-1]
     width = float(last_page["/MediaBox"][2])
     assert x1 > width / 2 and y2 < 200  # bottom right
-    # the appearance stream carries the stamp text (as glyph ids + /ActualText in UTF-16BE)
+    stamp = stamp_text(widget)
+    for piece in (f"Ký bởi: {SIGNER}", CAPACITY, ISSUER, "Thời gian ký: 2024-09-05T10:15:00+07:00"):
+        assert piece in stamp
+
+
+def stamp_text(widget) -> str:
+    """The text of a signature widget's appearance stream (glyph ids + /ActualText in UTF-16BE)."""
     texts = b""
     stack = [widget["/AP"]["/N"]]
     while stack:
@@ -107,9 +113,7 @@ def test_signature_is_pades_with_a_visible_stamp_on_the_last_page(signed):
         stack += list(xobj.get("/Resources", {}).get("/XObject", {}).values())
     actual = b"".join(re.findall(rb"/ActualText \((.*?)\)\s*>>", texts, re.DOTALL))
     decoded = actual.decode("latin-1").encode("latin-1").decode("unicode_escape").encode("latin-1")
-    stamp = decoded.replace(b"\xfe\xff", b"").decode("utf-16-be")
-    for piece in (f"Ký bởi: {SIGNER}", CAPACITY, ISSUER, "Thời gian ký: 2024-09-05T10:15:00+07:00"):
-        assert piece in stamp
+    return decoded.replace(b"\xfe\xff", b"").decode("utf-16-be")
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
@@ -192,3 +196,234 @@ def test_signing_works_inside_a_running_event_loop(tmp_path):
 
     signed = asyncio.run(inside_loop())
     assert verify_pdf(signed, paths["root"]).valid
+
+
+# --- official decisions: render_signed_pdf (stamp in the signature slot, images) ----------
+
+from test_pdf_render import MM, decision_context, line_box, make_facts, text_lines, twelve_units  # noqa: E402
+
+from workflow_app.signing.issuing import render_signed_pdf  # noqa: E402
+from workflow_app.signing.material import seal_path, signature_path  # noqa: E402
+
+TEMPLATE = "pdf/decision.html"
+A4_HEIGHT = 841.89
+SEAL_SIZE, SIGNATURE_SIZE = (600, 600), (900, 420)  # specimen PNGs, pixels
+needs_poppler = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("pdftotext", "pdfimages", "pdftoppm")),
+    reason="poppler-utils not installed (make deps)")
+CASES = {  # name: (units, capacity, expected pages)
+    "1-unit": ([("Bản Nà Tăm 01", "xã Nà Tăm")], "vice_chairman", 1),
+    "12-units": (twelve_units(), "chairman", 2),
+}
+
+
+def issue(folder: Path, units, capacity: str, username: str = "chutich") -> tuple[bytes, dict]:
+    context = decision_context(make_facts(units=units, signer_capacity=capacity, signer_name=SIGNER))
+    pdf = render_signed_pdf(
+        TEMPLATE, context, issuer_code="tam-duong", issuer_name=ISSUER, signer_username=username,
+        signer_name=SIGNER, capacity=" - ".join(context["capacity_lines"]), when=WHEN,
+        signing_dir=folder)
+    return pdf, context
+
+
+@pytest.fixture(scope="module")
+def signing_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("signing-dir")
+    init_dev(folder, "tam-duong", ISSUER, SIGNER, usernames=["chutich"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def decisions(signing_dir, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("signed-decisions")
+    made = {}
+    for name, (units, capacity, pages) in CASES.items():
+        pdf, context = issue(signing_dir, units, capacity)
+        path = out / f"decision-{name}.pdf"
+        path.write_bytes(pdf)
+        made[name] = (path, context, pages)
+    return made
+
+
+def widget_of(pdf: bytes):
+    """(widget dictionary, 0-based page index, page count) of the one signature."""
+    reader = PdfFileReader(__import__("io").BytesIO(pdf))
+    (emb,) = reader.embedded_signatures
+    widget = emb.sig_field
+    kids = [ref.get_object() for ref in reader.root["/Pages"]["/Kids"]]
+    page = next(i for i, kid in enumerate(kids) if kid is widget["/P"].get_object() or kid == widget["/P"])
+    return widget, page, len(kids)
+
+
+def images_by_page(pdf: Path) -> dict[int, list[tuple[int, int]]]:
+    """pdfimages -list: page -> [(width, height)] of the images (not their soft masks)."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    for row in subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
+                              check=True).stdout.splitlines()[2:]:
+        page, _num, kind, width, height, *_ = row.split()
+        if kind == "image":
+            found.setdefault(int(page), []).append((int(width), int(height)))
+    return found
+
+
+@needs_poppler
+@pytest.mark.parametrize("name", list(CASES))
+def test_signature_widget_sits_in_the_slot_between_capacity_and_name(decisions, signing_dir, name):
+    path, context, pages = decisions[name]
+    pdf = path.read_bytes()
+    widget, page, count = widget_of(pdf)
+    assert count == pages and page == pages - 1  # the signature block's page
+    x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+    top, bottom = A4_HEIGHT - y1, A4_HEIGHT - y0
+    assert 24.5 * MM < bottom - top < 25.5 * MM and x1 - x0 > 80 * MM
+    lines = text_lines(path, page + 1)
+    capacity = line_box(lines, context["capacity_lines"][-1], right_half=True)
+    signer = line_box(lines, SIGNER, right_half=True)
+    assert capacity[3] <= top + 1, "stamp overlaps the capacity lines"
+    assert bottom <= signer[1] + 1, "stamp overlaps the signer's name"
+    # Inside the page's text area: left 30 mm, right 15 mm, top 20 mm, bottom 20 mm
+    # (28 mm on page 1, where the QR code and verification line are).
+    assert x0 >= 30 * MM - 0.5 and x1 <= 595.28 - 15 * MM + 0.5
+    assert top >= 20 * MM and bottom <= A4_HEIGHT - (28 if page == 0 else 20) * MM + 0.5
+    if page == 0:
+        verification = next(box for line, box in lines if line.startswith("Tra cứu, xác thực văn bản"))
+        assert bottom < verification[1]
+    # The stamp's own text (poppler reads the widget's appearance too) is in the slot,
+    # above the name, right of the images.
+    for piece in (f"Ký bởi: {SIGNER}", " - ".join(context["capacity_lines"]), ISSUER,
+                  "Thời gian ký:", "2024-09-05T10:15:00+07:00"):
+        boxes = [box for line, box in lines if line == piece and box[0] > x0 + 45 * MM]
+        assert len(boxes) == 1, f"stamp line {piece!r} not right of the images"
+        (box,) = boxes
+        assert box[2] <= x1 + 0.5 and top - 0.5 <= box[1] and box[3] < signer[1]
+    # Still a valid PAdES signature against the development root; one byte changed breaks it.
+    check = verify_pdf(pdf, signing_dir / "root.pem")
+    assert check.valid and check.intact and check.trusted, check.reason
+    assert check.signer == SIGNER and check.signing_time == WHEN
+    tampered = bytearray(pdf)
+    tampered[len(pdf) // 3] ^= 0x01
+    assert not verify_pdf(bytes(tampered), signing_dir / "root.pem").valid
+
+
+@needs_poppler
+@pytest.mark.parametrize("name", list(CASES))
+def test_seal_and_signature_images_are_on_the_signature_page(decisions, name):
+    path, _context, pages = decisions[name]
+    images = images_by_page(path)
+    on_signature_page = images[pages]
+    assert SEAL_SIZE in on_signature_page and SIGNATURE_SIZE in on_signature_page
+    assert len(on_signature_page) == (3 if pages == 1 else 2)  # + the QR code on page 1
+    if pages == 2:
+        assert len(images[1]) == 1  # page 1: the QR code only
+
+
+@needs_poppler
+def test_without_images_the_decision_still_renders_and_signs(tmp_path):
+    folder = tmp_path / "signing"
+    init_dev(folder, "tam-duong", ISSUER, SIGNER)  # no --username: no signature image
+    seal_path(folder, "tam-duong").unlink()
+    pdf, context = issue(folder, *CASES["1-unit"][:2])
+    path = tmp_path / "no-images.pdf"
+    path.write_bytes(pdf)
+    assert [len(found) for found in images_by_page(path).values()] == [1]  # the QR code
+    assert verify_pdf(pdf, folder / "root.pem").valid
+    widget, page, _count = widget_of(pdf)
+    # On the slot the template reports (the same layout rendered without signing).
+    from workflow_app.pdf.render import render_document
+
+    context = {**context, "seal_image": None, "signature_image": None}
+    slot = render_document(TEMPLATE, context).slots["signature"]
+    assert page == slot.page == 0
+    assert [float(v) for v in widget["/Rect"]] == pytest.approx(list(slot.box), abs=0.01)
+
+
+@pytest.fixture
+def issuing_log(caplog):
+    """caplog for the issuing module. Alembic's fileConfig (migrations/env.py, run by
+    tests that migrate) disables every logger that exists at that moment; undo that
+    for this module's logger so the test does not depend on test order."""
+    import logging
+
+    for name in ("workflow_app.signing.issuing", "workflow_app.signing.material"):
+        logging.getLogger(name).disabled = False
+    with caplog.at_level("WARNING"):
+        yield caplog
+
+
+@needs_poppler
+def test_without_a_key_the_pdf_is_unsigned_and_shows_no_images(tmp_path, issuing_log):
+    folder = tmp_path / "signing"
+    init_dev(folder, "tam-duong", ISSUER, SIGNER, usernames=["chutich"])
+    for name in ("tam-duong.key.pem", "tam-duong.cert.pem"):
+        (folder / name).unlink()
+    pdf, _context = issue(folder, *CASES["1-unit"][:2])
+    assert pdf.startswith(b"%PDF") and b"/ByteRange" not in pdf
+    assert "no signing key for tam-duong" in issuing_log.text
+    path = tmp_path / "unsigned.pdf"
+    path.write_bytes(pdf)
+    # An unsigned decision must not look signed: no seal, no signature image.
+    assert [len(found) for found in images_by_page(path).values()] == [1]
+
+
+def test_a_broken_image_file_is_left_out(tmp_path, issuing_log):
+    folder = tmp_path / "signing"
+    init_dev(folder, "tam-duong", ISSUER, SIGNER, usernames=["chutich"])
+    seal_path(folder, "tam-duong").write_bytes(b"<svg onload=alert(1)>")  # not a PNG
+    pdf, _context = issue(folder, *CASES["1-unit"][:2])
+    assert verify_pdf(pdf, folder / "root.pem").valid
+    assert "is not a PNG" in issuing_log.text
+    # A username that cannot name a file has no image, and no error either.
+    pdf, _context = issue(folder, *CASES["1-unit"][:2], username="../../etc/passwd")
+    assert verify_pdf(pdf, folder / "root.pem").valid
+
+
+@needs_poppler
+@pytest.mark.parametrize("name", list(CASES))
+def test_signature_page_renders_for_review(decisions, name):
+    """Look at these: test-artifacts/signing/decision-*-signed*.png."""
+    path, _context, pages = decisions[name]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"decision-{name}-signed.pdf").write_bytes(path.read_bytes())
+    widget, page, _count = widget_of(path.read_bytes())
+    x0, _y0, _x1, y1 = (float(v) for v in widget["/Rect"])
+    subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", str(pages), "-l", str(pages), "-singlefile",
+                    str(path), str(ARTIFACTS / f"decision-{name}-signed")], check=True, timeout=60)
+    dpi = 250  # the slot with a line of context above and below, close up
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", str(pages), "-l", str(pages), "-singlefile",
+                    "-x", str(int((x0 - 10) * dpi / 72)), "-y", str(int((A4_HEIGHT - y1 - 40) * dpi / 72)),
+                    "-W", str(int(250 * dpi / 72)), "-H", str(int(140 * dpi / 72)),
+                    str(path), str(ARTIFACTS / f"decision-{name}-signed-slot")], check=True, timeout=60)
+    assert (ARTIFACTS / f"decision-{name}-signed-slot.png").stat().st_size > 1000
+
+
+def test_init_dev_draws_specimen_images(tmp_path):
+    from PIL import Image
+
+    paths = init_dev(tmp_path, "tam-duong", ISSUER, SIGNER, usernames=["chutich", "pho.chutich"])
+    assert paths["seal"] == seal_path(tmp_path, "tam-duong")
+    assert paths["signatures"] == {u: signature_path(tmp_path, u) for u in ("chutich", "pho.chutich")}
+    with Image.open(paths["seal"]) as seal:
+        assert seal.format == "PNG" and seal.mode == "RGBA" and seal.size == SEAL_SIZE
+        assert seal.getpixel((0, 0))[3] == 0  # transparent background
+        red = [p for p in seal.get_flattened_data() if p[3] > 200 and p[0] > 150 and p[2] < 80]
+        assert len(red) > 10_000  # a red seal
+    with Image.open(paths["signatures"]["chutich"]) as signature:
+        assert signature.mode == "RGBA" and signature.size == SIGNATURE_SIZE
+        blue = [p for p in signature.get_flattened_data() if p[3] > 200 and p[2] > 120 and p[0] < 80]
+        assert len(blue) > 5_000  # blue ink
+    # Kept on a second run, redrawn with --force; different users sign differently.
+    before = paths["signatures"]["chutich"].read_bytes()
+    assert init_dev(tmp_path, "tam-duong", ISSUER, SIGNER, usernames=["chutich"])["created"] == []
+    assert before != paths["signatures"]["pho.chutich"].read_bytes()
+    with pytest.raises(ValueError):
+        init_dev(tmp_path, "tam-duong", ISSUER, SIGNER, usernames=["../evil"])
+
+
+def test_cli_init_dev_draws_signatures_for_usernames(tmp_path):
+    folder = tmp_path / "signing"
+    result = CliRunner().invoke(signing_cli, ["init-dev", "--folder", str(folder), "--username", "chutich",
+                                              "--username", "pho.chutich"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (folder / "tam-duong.seal.png").is_file()
+    assert (folder / "signatures" / "chutich.png").is_file() and (folder / "signatures" / "pho.chutich.png").is_file()
+    assert "signature chutich" in result.output and "(created)" in result.output

@@ -259,7 +259,7 @@ class DossierModel:
 @dataclass
 class Model:
     dossiers: dict[int, DossierModel] = field(default_factory=dict)
-    recognitions: int = 0
+    recognitions: int = 0  # numbers issued by the district: recognitions and revocations
     unauthorized_attempts: int = 0
     unauthorized_successes: list = field(default_factory=list)
 
@@ -415,7 +415,8 @@ def m_fire(actor, dm, name, comment, ev, model: Model):
     if name == "recognize":
         model.recognitions += 1
         dm.decision, dm.decision_status = model.recognitions, "valid"
-    if name == "revoke":
+    if name == "revoke":  # a revocation is a numbered decision of its own
+        model.recognitions += 1
         dm.decision_status = "revoked"
     dm.transitions.append((name, source, dest))
     m_changed(dm)

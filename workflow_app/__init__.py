@@ -47,6 +47,9 @@ def create_app(overrides: dict | None = None) -> Flask:
             csrf.exempt(blueprint)
     register_gate(app)
     register_error_handlers(app)
+    from .ratelimit import init_rate_limits
+
+    init_rate_limits(app)  # GET and POST /verify/<token> only
 
     from .cli import register_cli
 

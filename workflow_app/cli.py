@@ -52,13 +52,14 @@ def seed_demo_command() -> None:
 @click.option("--name", help="full name")
 @click.option("--capacity", help="how an approver signs: chairman, vice_chairman, on_behalf")
 @click.option("--criteria", help="limit an appraiser to these criterion codes, comma-separated")
-def users_create(username, password, role, unit_code, name, capacity, criteria) -> None:
+@click.option("--email", help="e-mail address for reminders")
+def users_create(username, password, role, unit_code, name, capacity, criteria, email) -> None:
     """Create a user holding ROLE at UNIT; again for the same user adds a role."""
     from .services.users import create_user
 
     try:
         user = create_user(username, password, role, unit_code, name, capacity,
-                           [c.strip() for c in criteria.split(",")] if criteria else None)
+                           [c.strip() for c in criteria.split(",")] if criteria else None, email)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -118,7 +119,11 @@ def audit_verify() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .reminders_cli import reminders_cli
     from .signing.cli import signing_cli
 
-    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli, signing_cli):
+    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli, signing_cli, reminders_cli):
         app.cli.add_command(command)
+    from .committee_cli import committee_cli
+
+    app.cli.add_command(committee_cli)

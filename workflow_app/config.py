@@ -28,7 +28,17 @@ class Config:
         self.STORAGE_DIR = env.get("STORAGE_DIR", str(INSTANCE / "storage"))
         # Per issuer <code>.key.pem + <code>.cert.pem (+ root.pem): decisions are PAdES-signed.
         self.SIGNING_DIR = env.get("SIGNING_DIR", str(INSTANCE / "signing"))
+        # PDFs are laid out in worker processes (workflow_app/pdf/worker.py): a time
+        # limit per render, and a worker replaced after so many renders (memory).
+        self.PDF_RENDER_TIMEOUT = float(env.get("PDF_RENDER_TIMEOUT", "60"))
+        self.PDF_RENDER_RECYCLE = int(env.get("PDF_RENDER_RECYCLE", "50"))
+        self.PDF_RENDER_WORKERS = int(env.get("PDF_RENDER_WORKERS", "1"))
         self.REDIS_URL = env.get("REDIS_URL")
+        # Public decision checks per client address (flask-limiter syntax: "30/minute", "100/hour;10/minute").
+        self.VERIFY_RATE_LIMIT = env.get("VERIFY_RATE_LIMIT", "30/minute")
+        self.VERIFY_UPLOAD_RATE_LIMIT = env.get("VERIFY_UPLOAD_RATE_LIMIT", "10/minute")
+        # A step clock with this many days left or fewer is flagged "due soon" (services/clocks.py).
+        self.STEP_DUE_SOON_DAYS = int(env.get("STEP_DUE_SOON_DAYS", "2"))
         secret = env.get("SECRET_KEY")
         if not secret:
             if self.APP_ENV == "production":
@@ -48,6 +58,14 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "")
+        # Reminder e-mails (flask reminders send). Without SMTP_HOST nothing is sent:
+        # the outbox is read in the app at /outbox (development).
+        self.SMTP_HOST = env.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
+        self.SMTP_USER = env.get("SMTP_USER", "")
+        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
+        self.SMTP_FROM = env.get("SMTP_FROM", "")
+        self.SMTP_STARTTLS = env.get("SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no", "off", "")
 
 
 def normalize_db_url(url: str) -> str:

@@ -50,7 +50,8 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
     titles = {403: ("Bạn không có quyền", "Not permitted"), 404: ("Không tìm thấy", "Not found"),
               409: ("Đã có người thao tác trước bạn", "Someone acted before you"),
-              413: ("Tệp quá lớn", "File too large"), 422: ("Chưa thể thực hiện", "Not possible yet")}
+              413: ("Tệp quá lớn", "File too large"), 422: ("Chưa thể thực hiện", "Not possible yet"),
+              429: ("Quá nhiều yêu cầu", "Too many requests")}
     title = titles.get(status, (None, None))[1 if request_lang() == "en" else 0]
     return render_template("errors/error.html", status=status, code=code, message=message,
                            title=title, back=back), status

@@ -139,6 +139,13 @@ def post_event(body: dict, dossier_id: int):
 @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the issued decision PDF"}})
 def decision_pdf(dossier_id: int):
     """The issued decision, the same bytes on every download."""
-    return send_decision(load_dossier(dossier_id, acting_user()))
+    return send_decision(dossier_id, acting_user())
+
+
+@blp.route("/dossiers/<int:dossier_id>/revocation.pdf", methods=["GET"])
+@blp.doc(security=[{"bearer": []}], responses={200: {"description": "the revocation decision PDF"}})
+def revocation_pdf(dossier_id: int):
+    """The decision that revoked this dossier's recognition (revoked dossiers)."""
+    return send_decision(dossier_id, acting_user(), "revocation")
 
 

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+import io
+
+from flask import send_file
+
 from ..auth import acting_user
 from ..extensions import db
-from ..models import Decision, Unit
-from ..permissions import visible_unit_paths
+from ..models import Unit
 from ..services.reference import find_unit
-from ..workflow.errors import NotFound, NotPermitted
+from ..services.register import XLSX_MIME, register_issuer, register_rows, register_xlsx, xlsx_filename
+from ..workflow.errors import NotFound
 from . import schemas as s
-from .serialize import register_entry, unit_ref
+from .serialize import unit_ref
 
 blp = Blueprint("reference", __name__, description="The caller, units and the decision register")
 
@@ -48,11 +52,18 @@ def units(query: dict):
 @blp.doc(security=[{"bearer": []}])
 def register(query: dict):
     """The numbering register of an issuer for a year: every number issued, in order."""
-    issuer = find_unit(query["issuer"])
-    if issuer is None:
-        raise NotFound("Không có cơ quan ban hành mã này.", "No issuer with this code.")
-    if not any(issuer.path.startswith(p) or p.startswith(issuer.path) for p in visible_unit_paths(acting_user())):
-        raise NotPermitted("Bạn không có quyền xem sổ đăng ký của cơ quan này.", "You may not read this issuer's register.")
-    rows = db.session.execute(db.select(Decision).where(Decision.issuer_id == issuer.id, Decision.year == query["year"])
-                              .order_by(Decision.number)).scalars()
-    return {"items": [register_entry(d) for d in rows]}
+    issuer = register_issuer(acting_user(), query["issuer"])
+    return {"items": register_rows(issuer, query["year"])}
+
+
+@blp.route("/decisions.xlsx", methods=["GET"])
+@blp.arguments(s.RegisterQuery, location="query")
+@blp.doc(security=[{"bearer": []}], responses={200: {
+    "description": "the register as an XLSX workbook (sheet 'Sổ đăng ký', one row per number)",
+    "content": {XLSX_MIME: {"schema": {"type": "string", "format": "binary"}}}}})
+def register_xlsx_file(query: dict):
+    """The same register as an XLSX workbook."""
+    issuer = register_issuer(acting_user(), query["issuer"])
+    data = register_xlsx(issuer, query["year"], register_rows(issuer, query["year"]))
+    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
+                     download_name=xlsx_filename(issuer, query["year"]))

@@ -68,6 +68,45 @@ class DecisionRef(Schema):
     sha256 = fields.String()
 
 
+class DocumentOut(Schema):
+    """A paper of the dossier other than a decision (see api/documents.py)."""
+
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "receipt | appraisal_report | apology:<state>"})
+    round = fields.Integer()
+    number = fields.Integer(allow_none=True, metadata={"description": "null for receipts (the dossier code identifies them)"})
+    symbol = fields.String(allow_none=True)
+    issued_at = fields.String(metadata={"description": "ISO 8601 with offset"})
+    issuer = fields.Nested(UnitRef)
+    pdf_url = fields.String()
+
+
+class ClockOut(Schema):
+    """The step clock of the dossier's state (states with a time limit only)."""
+
+    state = fields.String()
+    started_on = fields.String(metadata={"description": "YYYY-MM-DD (+07:00): entered the state"})
+    due_on = fields.String(allow_none=True, metadata={
+        "description": "YYYY-MM-DD; an apology's new date replaces it; null when a holiday calendar is missing"})
+    unit = fields.String(metadata={"description": "working | calendar"})
+    limit = fields.Integer(metadata={"description": "days of the time limit"})
+    days_left = fields.Integer(allow_none=True, metadata={"description": "in `unit` days; negative when late"})
+    overdue = fields.Boolean()
+    due_soon = fields.Boolean()
+    paused_days = fields.Integer(metadata={"description": "days spent returned (clock paused)"})
+    apology = fields.String(allow_none=True, metadata={"description": "the latest apology's new date"})
+    calendar_gap = fields.Integer(allow_none=True, metadata={"description": "a year without a holiday file"})
+
+
+class FilingOut(Schema):
+    """The dossier against its campaign's filing deadline (states/campaigns/<year>.yaml)."""
+
+    deadline = fields.String(metadata={"description": "YYYY-MM-DD"})
+    days_left = fields.Integer(metadata={"description": "calendar days to the deadline (from today, or from filing); negative: late"})
+    filed_on = fields.String(allow_none=True, metadata={"description": "first submission day, null while unfiled"})
+    late = fields.Boolean()
+
+
 class DossierSummary(Schema):
     id = fields.Integer()
     code = fields.String()
@@ -85,7 +124,14 @@ class DossierOut(DossierSummary):
     attachments = fields.List(fields.Nested(AttachmentOut))
     history = fields.List(fields.Nested(HistoryOut))
     allowed_events = fields.List(fields.String())
+    documents = fields.List(fields.Nested(DocumentOut), metadata={"description": "receipts and appraisal reports"})
     decision = fields.Nested(DecisionRef, allow_none=True)
+    revocation = fields.Nested(DecisionRef, allow_none=True, metadata={
+        "description": "the decision that revoked the recognition (revoked dossiers), else null"})
+    clock = fields.Nested(ClockOut, allow_none=True, metadata={
+        "description": "the step clock of the present state, null for states without a time limit"})
+    filing = fields.Nested(FilingOut, allow_none=True, metadata={
+        "description": "the filing deadline of the dossier's campaign, null without a campaign"})
 
 
 class Page(Schema):
@@ -154,6 +200,17 @@ class RegisterQuery(Schema):
     year = fields.Integer(required=True)
 
 
+class DecisionLink(Schema):
+    number = fields.Integer()
+    symbol = fields.String()
+    issued_on = fields.String()
+    verify_url = fields.String()
+
+
+class RevocationLink(DecisionLink):
+    units = fields.List(fields.Dict(), metadata={"description": "the units whose recognition it revoked"})
+
+
 class RegisterEntry(Schema):
     number = fields.Integer()
     symbol = fields.String()
@@ -165,6 +222,17 @@ class RegisterEntry(Schema):
     sha256 = fields.String()
     verify_url = fields.String()
     dossiers = fields.List(fields.Dict())
+    reason = fields.String(allow_none=True, metadata={"description": "revocations: the written reason"})
+    revokes = fields.Nested(DecisionLink, allow_none=True, metadata={
+        "description": "revocations: the decision revoked; else null"})
+    revoked_by = fields.List(fields.Nested(RevocationLink), metadata={
+        "description": "the revocation decisions citing this one (a partial revocation leaves it valid)"})
+
+
+class BatchIn(Schema):
+    dossiers = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "dossier ids, or {id, version} objects (409 if a version changed)"})
+    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
 
 
 class RegisterOut(Schema):

@@ -7,8 +7,11 @@ from flask import url_for
 
 from ..extensions import db
 from ..models import AuditRecord, Decision, Dossier, User
+from ..services.campaigns import filing_dict, filing_status
+from ..services.clocks import clock_dict, step_clock
 from ..services.common import VN_TZ, definition_of
 from ..services.decisions import decision_of, verify_url
+from ..services.documents import documents_of
 from ..services.events import allowed_events
 
 
@@ -36,12 +39,12 @@ def history(dossier: Dossier) -> list[dict]:
              "role": r.role, "unit": r.unit.code, "comment": r.comment, "at": iso(r.at)} for r in records]
 
 
-def decision_ref(dossier: Dossier, decision: Decision | None) -> dict | None:
+def decision_ref(dossier: Dossier, decision: Decision | None, pdf_endpoint: str = "dossiers.decision_pdf") -> dict | None:
     if decision is None:
         return None
     return {"number": decision.number, "symbol": decision.symbol,
             "issued_on": decision.issued_on.isoformat(), "status": decision.status,
-            "pdf_url": url_for("dossiers.decision_pdf", dossier_id=dossier.id),
+            "pdf_url": url_for(pdf_endpoint, dossier_id=dossier.id),
             "verify_url": verify_url(decision.verify_token), "sha256": decision.pdf_sha256}
 
 
@@ -61,7 +64,11 @@ def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
         "attachments": [attachment_dict(a) for a in dossier.attachments],
         "history": history(dossier),
         "allowed_events": allowed_events(viewer, dossier),
+        "documents": [document_dict(doc) for doc in documents_of(dossier)],
         "decision": decision_ref(dossier, decision_of(dossier)),
+        "revocation": decision_ref(dossier, decision_of(dossier, "revocation"), "dossiers.revocation_pdf"),
+        "clock": clock_dict(step_clock(dossier)),
+        "filing": filing_dict(filing_status(dossier)),
     })
     return out
 
@@ -77,3 +84,10 @@ def register_entry(decision: Decision) -> dict:
             "subject": decision.subject, "sha256": decision.pdf_sha256,
             "verify_url": verify_url(decision.verify_token),
             "dossiers": [{"id": x.id, "code": x.code, "unit": unit_ref(x.unit)} for x in decision.dossiers]}
+
+
+def document_dict(doc) -> dict:
+    """A receipt or appraisal report of a dossier (GET /dossiers/{id}/documents)."""
+    return {"id": doc.id, "kind": doc.kind, "round": doc.round, "number": doc.number, "symbol": doc.symbol,
+            "issued_at": iso(doc.issued_at), "issuer": unit_ref(doc.issuer),
+            "pdf_url": url_for("documents.document_pdf", dossier_id=doc.dossier_id, document_id=doc.id)}

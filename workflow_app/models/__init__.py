@@ -2,11 +2,13 @@
 from .audit import AuditRecord
 from .decisions import Counter, Decision, Document, VerificationCheck, decision_dossiers
 from .dossiers import Attachment, CriterionEntry, Dossier
+from .progress import CommitteeMember, CommitteeVisit, MonthlyReport, OutboxMessage
 from .times import utcnow
 from .units import LEVELS, Unit
 from .users import ROLES, ApiToken, RoleAssignment, User
 
 __all__ = [
+    "CommitteeMember", "CommitteeVisit", "MonthlyReport", "OutboxMessage",
     "AuditRecord", "Counter", "Decision", "Document", "VerificationCheck", "decision_dossiers", "Attachment",
     "CriterionEntry", "Dossier", "utcnow", "LEVELS", "Unit", "ROLES", "ApiToken",
     "RoleAssignment", "User",

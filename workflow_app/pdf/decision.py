@@ -47,6 +47,13 @@ class DecisionFacts:
     signer_capacity: str  # "chairman" | "vice_chairman" | "on_behalf"
     verify_url: str
     dossier_codes: list[str]
+    # "recognition" reads states/decisions/<kind>.yaml; "revocation" reads
+    # <kind>_revocation.yaml and cites the decision it revokes.
+    document: str = "recognition"
+    original_symbol: str | None = None  # "15/QĐ-UBND"
+    original_date: date | None = None
+    original_subject: str | None = None  # "Về việc công nhận ..."
+    reason: str | None = None  # the approver's written reason
 
 
 @lru_cache(maxsize=None)
@@ -81,7 +88,8 @@ def merged_texts(document: dict, issuer_code: str) -> dict:
 def decision_context(facts: DecisionFacts) -> dict:
     """Plain values for templates/pdf/decision.html (see render.render_pdf)."""
     _check(facts)
-    texts = merged_texts(_load_kind(facts.kind), facts.issuer_code)
+    name = facts.kind if facts.document == "recognition" else f"{facts.kind}_{facts.document}"
+    texts = merged_texts(_load_kind(name), facts.issuer_code)
     single = len(facts.units) == 1
     values = _placeholders(facts, single)
 
@@ -132,9 +140,18 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m", micro=False).png_data_uri(scale=10, border=2)
 
 
+def long_date(d: date) -> str:
+    """"ngày 05 tháng 9 năm 2024", padded as on the place-date line."""
+    return vn_date_line("", d).removeprefix(", ")
+
+
 def _check(facts: DecisionFacts) -> None:
     if not facts.units:
         raise ValueError("a decision recognises at least one unit")
+    if facts.document not in ("recognition", "revocation"):
+        raise ValueError(f"unknown decision document {facts.document!r}")
+    if facts.document == "revocation" and not (facts.original_symbol and facts.original_date and facts.reason):
+        raise ValueError("a revocation decision cites the original (symbol, date) and gives a reason")
     # The symbol carries the number ("15/QĐ-UBND"); a mismatch would print two numbers.
     head = facts.symbol.split("/", 1)[0]
     if not head.isdigit() or int(head) != facts.number:
@@ -154,6 +171,15 @@ def _placeholders(facts: DecisionFacts, single: bool) -> dict:
         "symbol": facts.symbol,
         "parents": ", ".join(parents),
     }
+    if facts.document == "revocation":
+        subject = facts.original_subject or ""
+        values.update(
+            original_symbol=facts.original_symbol,
+            original_date=long_date(facts.original_date),
+            # "Về việc công nhận ..." is quoted mid-sentence as "về việc công nhận ...".
+            original_subject=subject[:1].lower() + subject[1:],
+            reason=" ".join((facts.reason or "").split()).rstrip(" .;"),
+        )
     if single:  # {unit}/{parent} exist only when they name one thing
         values["unit"], values["parent"] = facts.units[0]
     return values

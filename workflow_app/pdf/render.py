@@ -14,6 +14,7 @@ import binascii
 import logging
 import mimetypes
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -52,8 +53,37 @@ _SOFT_WRAP = 100
 _LONG_RUN = re.compile(r"\S{%d}(?=\S)" % _SOFT_WRAP)
 
 
+# An element with data-pdf-slot="NAME" is measured after layout (see layout_pdf): the
+# decision's signature slot tells the signer where to put the PAdES widget.
+SLOT_ATTRIBUTE = "data-pdf-slot"
+_PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
+
+
 class AssetFetchError(RuntimeError):
     """A print template asked for a resource outside the asset folder."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Border box of a marked element: page index (0-based) and PDF points, origin at
+    the bottom left of the page, as pyHanko wants a field's box."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    pdf: bytes
+    slots: dict[str, Slot]
+    worker_pid: int  # the process that laid it out
 
 
 def vn_date_line(place: str, d: date) -> str:
@@ -165,16 +195,52 @@ def _jinja_env() -> jinja2.Environment:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """Lay out trusted template output; raises AssetFetchError on a refused URL."""
-    document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=LocalAssetFetcher())
+    """Lay out trusted template output in this process; raises AssetFetchError on a
+    refused URL. The app renders through the worker (render_pdf) instead."""
+    return layout_pdf(html)[0]
+
+
+def layout_pdf(html: str) -> tuple[bytes, dict[str, Slot]]:
+    """Lay out trusted template output: the PDF and the position of every slot."""
     try:
-        return document.write_pdf()
+        document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=LocalAssetFetcher()).render()
+        slots = find_slots(document)
+        return document.write_pdf(), slots
     except FatalURLFetchingError as exc:  # a BaseException: convert before it escapes
         raise AssetFetchError(str(exc)) from exc.__cause__
 
 
-def render_pdf(template_name: str, context: dict) -> bytes:
-    """Render ``templates/<template_name>`` with ``context`` to PDF bytes.
+def find_slots(document) -> dict[str, Slot]:
+    """Border boxes of the elements marked with data-pdf-slot, read from WeasyPrint's
+    laid-out boxes (CSS px from the page's top left) and turned into PDF points.
+
+    A slot split over two pages keeps its first part: slots are meant to be kept whole
+    (break-inside: avoid) and the signature block is.
+    """
+    slots: dict[str, Slot] = {}
+    for index, page in enumerate(document.pages):
+        height = page.height
+        for box in page._page_box.descendants():  # no public API for laid-out positions
+            element = getattr(box, "element", None)
+            if element is None or getattr(box, "element_tag", None) is None:
+                continue
+            name = element.get(SLOT_ATTRIBUTE)
+            if not name or name in slots or not hasattr(box, "border_box_x"):
+                continue
+            x, y = box.border_box_x(), box.border_box_y()
+            width, box_height = box.border_width(), box.border_height()
+            slots[name] = Slot(
+                page=index,
+                x0=round(x * _PX_TO_PT, 2),
+                y0=round((height - y - box_height) * _PX_TO_PT, 2),
+                x1=round((x + width) * _PX_TO_PT, 2),
+                y1=round((height - y) * _PX_TO_PT, 2),
+            )
+    return slots
+
+
+def render_html(template_name: str, context: dict) -> str:
+    """``templates/<template_name>`` with ``context``, checked, as HTML text.
 
     Only templates under ``pdf/`` are accepted: web templates may carry scripts and
     external links that have no place in (and would fail) a print render.
@@ -184,7 +250,23 @@ def render_pdf(template_name: str, context: dict) -> bytes:
     if type(context) is not dict:
         raise ValueError(f"context must be a dict, got {type(context).__name__}")
     ensure_plain(context)
-    html = _jinja_env().get_template(template_name).render(context)
-    pdf = html_to_pdf(html)
-    log.debug("rendered %s: %d bytes", template_name, len(pdf))
-    return pdf
+    return _jinja_env().get_template(template_name).render(context)
+
+
+def render_document(template_name: str, context: dict, *, timeout: float | None = None,
+                    recycle: int | None = None) -> RenderedPdf:
+    """Render in a worker process (time limit, bounded memory: see worker.py); the
+    PDF with its slots. Settings default to the app's PDF_RENDER_* configuration.
+    Raises worker.RenderTimeout / RenderFailed (503) besides the errors of render_html."""
+    from . import worker
+
+    html = render_html(template_name, context)
+    reply = worker.run("layout", html, timeout=timeout, recycle=recycle)
+    pdf, slots = reply.result
+    log.debug("rendered %s in worker %d: %d bytes", template_name, reply.pid, len(pdf))
+    return RenderedPdf(pdf, slots, reply.pid)
+
+
+def render_pdf(template_name: str, context: dict) -> bytes:
+    """Render ``templates/<template_name>`` with ``context`` to PDF bytes (in a worker)."""
+    return render_document(template_name, context).pdf

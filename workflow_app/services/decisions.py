@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
 
 from ..extensions import db
-from ..models import Decision, Dossier, Unit, User
+from ..models import Decision, Dossier, Unit
 from .effects import Act, effect
 from .common import local_now, next_number, setting
 from .storage import put_bytes
@@ -44,76 +43,105 @@ def verify_url(token: str) -> str:
 
 @effect("issue_decision")
 def issue_decision(act: Act) -> Decision:
-    actor, cap, dossiers, d = act.actor, act.cap, act.dossiers, act.definition
-    from ..pdf.decision import DecisionFacts, decision_context
-    from ..pdf.render import render_pdf
+    """One recognition decision for every dossier of the act (a batch lists them all)."""
+    return _issue(act, act.dossiers, "recognition")
 
+
+@effect("revoke_decision")
+def revoke_decision(act: Act) -> list[Decision]:
+    """Revocation is a numbered decision of its own, citing the recognition it
+    ends (one per original decision concerned). The original keeps its number;
+    it is marked revoked once none of its units remains recognised."""
+    by_original: dict[int, tuple[Decision, list[Dossier]]] = {}
+    for dossier in act.dossiers:
+        original = decision_of(dossier)
+        if original is None:  # recognised before decisions were kept: nothing to cite
+            log.warning("dossier %s revoked without a recognition decision on record", dossier.code)
+            continue
+        by_original.setdefault(original.id, (original, []))[1].append(dossier)
+    issued = []
+    for original, dossiers in by_original.values():
+        issued.append(_issue(act, dossiers, "revocation", original=original))
+        if all(x.state == "revoked" for x in original.dossiers):
+            original.status = "revoked"
+    return issued
+
+
+def _issue(act: Act, dossiers: list[Dossier], document: str, original: Decision | None = None) -> Decision:
+    from ..pdf.decision import DecisionFacts, decision_context
+    from ..signing.issuing import render_signed_pdf
+    from .documents import appraisal_ref  # documents imports this module's wording helpers
+
+    actor, cap, d = act.actor, act.cap, act.definition
     issuer = cap.unit
     now = local_now()
     number = next_number(f"decision:{issuer.code}:{now.year}")
     token = secrets.token_urlsafe(16)  # 128 random bits
     first = dossiers[0]
-    proposer_unit = first.unit.parent if d.applicant_level == "village" and first.unit.parent else first.unit
+    # Who proposed: the commune(s) of the villages, or the town itself; a batch
+    # across communes names them all, and cites every cover request and report.
+    proposers = list(dict.fromkeys(
+        (x.unit.parent if d.applicant_level == "village" and x.unit.parent else x.unit) for x in dossiers))
+    proposer = committee_of(proposers[0]) if len(proposers) == 1 else \
+        "Ủy ban nhân dân các xã " + ", ".join(place_name(u) for u in proposers)
+    request_refs = _distinct((x.fields or {}).get("request_ref") for x in dossiers)
+    appraisal_refs = _distinct(appraisal_ref(x) for x in dossiers) if document == "recognition" else None
     facts = DecisionFacts(
         kind=d.kind, issuer_code=issuer.code, issuer_name=issuer.name, issuer_place=place_name(issuer),
         number=number, symbol=f"{number}/QĐ-UBND", issued_on=now.date(), year=first.year,
         units=[(x.unit.name, in_sentence(x.unit.parent.name) if x.unit.parent else "") for x in dossiers],
-        proposer=committee_of(proposer_unit), request_ref=(first.fields or {}).get("request_ref"),
-        appraisal_ref=None, signer_name=actor.name,
+        proposer=proposer, request_ref=request_refs if document == "recognition" else None,
+        appraisal_ref=appraisal_refs, signer_name=actor.name,
         signer_capacity=cap.assignment.capacity or "vice_chairman",
-        verify_url=verify_url(token), dossier_codes=[x.code for x in dossiers])
+        verify_url=verify_url(token), dossier_codes=[x.code for x in dossiers],
+        document=document, reason=act.comment,
+        original_symbol=original.symbol if original else None,
+        original_date=original.issued_on if original else None,
+        original_subject=original.subject if original else None)
     context = decision_context(facts)
-    pdf = sign_if_configured(render_pdf("pdf/decision.html", context), issuer, actor.name,
-                             " - ".join(context["capacity_lines"]), now)
+    # Rendered in a recycled worker (time limit), signed once (PAdES) when the
+    # issuer has a key; these stored bytes are what every download returns.
+    pdf = render_signed_pdf("pdf/decision.html", context, issuer_code=issuer.code,
+                            issuer_name=committee_of(issuer), signer_username=actor.username,
+                            signer_name=actor.name, capacity=" - ".join(context["capacity_lines"]), when=now)
     key, digest = put_bytes(pdf, ".pdf")
     decision = Decision(
         issuer_id=issuer.id, issuer=issuer, year=now.year, number=number, symbol=facts.symbol,
-        type="recognition", issued_on=now.date(), signer_id=actor.id, signer_name=actor.name,
+        type=document, issued_on=now.date(), signer_id=actor.id, signer_name=actor.name,
         subject=context.get("subject", ""), pdf_key=key, pdf_sha256=digest, verify_token=token,
-        status="valid", dossiers=list(dossiers))
+        status="valid", dossiers=list(dossiers), revokes=original,
+        reason=act.comment if document == "revocation" else None)
     db.session.add(decision)
-    log.info("decision %s of %s issued for %s", decision.symbol, issuer.code, facts.dossier_codes)
+    log.info("%s decision %s of %s issued for %s", document, decision.symbol, issuer.code, facts.dossier_codes)
     return decision
 
 
-def signing_material(issuer: Unit) -> tuple[Path, Path, list[Path]] | None:
-    """SIGNING_DIR/<issuer>.key.pem and .cert.pem, chained to root.pem (what
-    `flask signing init-dev` writes; a real issuer's files go in the same place)."""
-    folder = Path(setting("SIGNING_DIR"))
-    key, cert, root = folder / f"{issuer.code}.key.pem", folder / f"{issuer.code}.cert.pem", folder / "root.pem"
-    if not (key.exists() and cert.exists()):
-        return None
-    return key, cert, [root] if root.exists() else []
+def _distinct(refs) -> str | None:
+    """"A, B" of the distinct non-empty references, in order; None when there are none."""
+    found = list(dict.fromkeys(r.strip() for r in refs if r and r.strip()))
+    return ", ".join(found) or None
 
 
-def sign_if_configured(pdf: bytes, issuer: Unit, signer: str, capacity: str, when) -> bytes:
-    """PAdES-sign once at issue; the signed bytes are what is stored and served."""
-    material = signing_material(issuer)
-    if material is None:
-        log.warning("no signing key for %s in %s: decision stored unsigned", issuer.code, setting("SIGNING_DIR"))
-        return pdf
-    from ..signing.pades import sign_pdf
-
-    key, cert, chain = material
-    return sign_pdf(pdf, key, cert, chain, signer_name=signer, capacity=capacity,
-                    issuer_name=committee_of(issuer), signing_time=when)
-
-
-@effect("revoke_decision")
-def revoke_decision(act: Act) -> None:
-    for dossier in act.dossiers:
-        decision = decision_of(dossier)
-        if decision is not None and decision.status == "valid":
-            decision.status = "revoked"
-
-
-def decision_of(dossier: Dossier) -> Decision | None:
+def decision_of(dossier: Dossier, document: str = "recognition") -> Decision | None:
+    """The dossier's latest decision of that type (recognition or revocation)."""
     from ..models import decision_dossiers
 
     stmt = (db.select(Decision).join(decision_dossiers, decision_dossiers.c.decision_id == Decision.id)
-            .where(decision_dossiers.c.dossier_id == dossier.id, Decision.type == "recognition")
+            .where(decision_dossiers.c.dossier_id == dossier.id, Decision.type == document)
             .order_by(Decision.id.desc()).limit(1))
     return db.session.execute(stmt).scalar_one_or_none()
+
+
+def decision_file_of(dossier: Dossier, document: str = "recognition"):
+    """Only what a download needs (number, year, file, digest): no ORM object,
+    no eager loads of the issuer and every listed dossier."""
+    from ..models import decision_dossiers
+
+    stmt = (db.select(Decision.number, Decision.year, Decision.pdf_key, Decision.pdf_sha256)
+            .join(decision_dossiers, decision_dossiers.c.decision_id == Decision.id)
+            .where(decision_dossiers.c.dossier_id == dossier.id, Decision.type == document)
+            .order_by(Decision.id.desc()).limit(1))
+    return db.session.execute(stmt).first()
 
 
 def find_by_token(token: str) -> Decision | None:

@@ -3,7 +3,7 @@ templates stay free of rules (what the user may do is decided here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from ..extensions import db
 from ..models import Attachment, AuditRecord, Decision, Dossier, User
@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "create": ("Tạo hồ sơ", "Created"), "self_assess": ("Tự đánh giá", "Self-assessed"),
     "attach": ("Tải minh chứng", "Uploaded evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
     "set_fields": ("Cập nhật thông tin", "Updated fields"),
+    "apology": ("Lập phiếu xin lỗi và hẹn lại ngày trả kết quả", "Issued an apology slip with a new date"),
 }
 VALUE_WORDS = {"met": ("đạt", "met"), "not_met": ("chưa đạt", "not met"),
                "pass": ("đạt", "pass"), "fail": ("không đạt", "fail")}
@@ -78,6 +79,7 @@ class DossierPage:
     events: list[EventOption]
     history: list[HistoryRow]
     decision: Decision | None
+    revocation: Decision | None
     can_self_assess: bool = False
     can_upload: bool = False
     can_appraise: bool = False
@@ -116,6 +118,7 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         dossier=dossier, definition=d, kind_label=d.labels[lang], state_label=d.states[dossier.state].labels[lang],
         next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),
         history=history_rows(dossier, d, lang), decision=decision_of(dossier),
+        revocation=decision_of(dossier, "revocation"),
         can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
         can_appraise=_can(actor, dossier, d, "appraise_criterion"))
     if page.can_appraise:
@@ -149,6 +152,11 @@ def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]
             for key in ("self_assessment", "verdict", "filename"):
                 if data.get(key):
                     detail += ": " + VALUE_WORDS.get(data[key], (data[key], data[key]))[i]
+        elif r.action == "apology" and data.get("new_due"):
+            step = d.states[data["state"]].labels[lang] if data.get("state") in d.states else data.get("state")
+            old, new = (date.fromisoformat(data[k]).strftime("%d/%m/%Y") for k in ("old_due", "new_due"))
+            detail = (f"{data.get('symbol', '')} · {step}: hạn {old} → hẹn lại {new}" if lang == "vi"
+                      else f"{data.get('symbol', '')} · {step}: due {old} → new date {new}")
         elif data.get("fields"):
             detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: {_shown(v, lang)}"
                                for k, v in data["fields"].items())

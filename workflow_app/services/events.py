@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 from ..models import CriterionEntry, Dossier, User
 from ..permissions import capacities, has_acted
-from ..workflow.errors import RuleRefused, Text
+from ..workflow.errors import DomainError, RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, engine, facts_of, record, touch
 from . import decisions as _decisions  # noqa: F401  (registers its effects)
+from . import documents as _documents  # noqa: F401  (registers its effects)
+from . import reminders as _reminders  # noqa: F401  (registers its effects)
 from .effects import Act, run_effects
 from .wording import who
 from .persist import flush_or_conflict
@@ -40,7 +42,14 @@ def fire_batch(actor: User, items: list[tuple[Dossier, int | None]], event_name:
         raise RuleRefused("Các hồ sơ được chọn phải cùng một loại (cùng một quyết định). Hãy chọn lại.",
                           "The chosen dossiers must be of one kind (one decision). Choose again.")
     comment = (comment or "").strip() or None
-    acted = [_move(actor, dossier, event_name, comment, version) for dossier, version in items]
+    acted = []
+    for dossier, version in items:
+        try:
+            acted.append(_move(actor, dossier, event_name, comment, version))
+        except DomainError as exc:  # same status and code, naming the dossier that failed
+            exc.text = Text(f"Hồ sơ {dossier.code} ({dossier.unit.name}): {exc.text.vi} Không hồ sơ nào được xử lý.",
+                            f"Dossier {dossier.code} ({dossier.unit.name}): {exc.text.en} No dossier was processed.")
+            raise
     issuers = {cap.unit.id for cap, _, _ in acted}
     if len(issuers) != 1:
         raise RuleRefused("Các hồ sơ được chọn thuộc thẩm quyền của nhiều cơ quan khác nhau: mỗi quyết định "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..extensions import db
 from ..models import Dossier, Unit, User
 from ..permissions import capacities, visible_unit_paths
+from .clocks import step_clocks
 from .common import engine
 from .events import allowed_events
 
@@ -59,6 +60,7 @@ class QueueItem:
     dossier: Dossier
     actions: list[str]  # event names and action names the user can take now
     waiting_since: object
+    clock: object = None  # services.clocks.StepClock of the dossier's state, or None
 
 
 def work_queue(user: User) -> list[QueueItem]:
@@ -91,4 +93,23 @@ def work_queue(user: User) -> list[QueueItem]:
                 actions.append(name)
         if actions:
             items.append(QueueItem(dossier, actions, dossier.updated_at))
+    clocks = step_clocks([item.dossier for item in items])  # one query for the whole queue
+    for item in items:
+        item.clock = clocks.get(item.dossier.id)
     return items
+
+
+def batch_candidates(user: User, event: str = "recognize") -> dict[str, list[Dossier]]:
+    """Dossiers the user may `event` now, by kind: what a batch decision can list.
+    Guards are not run here; a dossier that fails one is named when fired."""
+    eng = engine()
+    kinds = [k for k in eng.kinds() if event in eng.definition(k).events]
+    out: dict[str, list[Dossier]] = {}
+    for kind in kinds:
+        sources = eng.definition(kind).events[event].sources
+        stmt = (visible_dossiers(user).where(Dossier.kind == kind, Dossier.state.in_(sources))
+                .order_by(Unit.path, Dossier.id))
+        found = [x for x in db.session.execute(stmt).scalars() if event in allowed_events(user, x)]
+        if found:
+            out[kind] = found
+    return out

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import ApiToken, RoleAssignment, Unit, User
@@ -14,8 +17,11 @@ CAPACITIES = ("chairman", "vice_chairman", "on_behalf")
 
 def create_user(username: str, password: str | None, role: str, unit_code: str,
                 name: str | None = None, capacity: str | None = None,
-                criteria: list[str] | None = None) -> User:
+                criteria: list[str] | None = None, email: str | None = None) -> User:
     """Create the user, or add a role to an existing one (idempotent per role-unit)."""
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise RuleRefused(f"Địa chỉ thư điện tử '{email}' không hợp lệ (ví dụ: ten@donvi.gov.vn).",
+                          f"Invalid e-mail address '{email}' (e.g. name@agency.gov.vn).")
     if role not in ROLES:
         raise RuleRefused(f"Vai trò '{role}' không tồn tại (có: {', '.join(ROLES)}).",
                           f"Unknown role '{role}' (known: {', '.join(ROLES)}).")
@@ -37,6 +43,8 @@ def create_user(username: str, password: str | None, role: str, unit_code: str,
             user.set_password(password, _hash_method())
         if name:
             user.name = name
+    if email is not None:
+        user.email = email
     if not any(ra.role == role and ra.unit_id == unit.id for ra in user.roles):
         user.roles.append(RoleAssignment(role=role, unit=unit, unit_id=unit.id, capacity=capacity, criteria=criteria))
     db.session.flush()
@@ -61,11 +69,20 @@ def issue_token(user: User) -> str:
     return token
 
 
+# Built once: a statement object memoizes its cache key, so executing it again skips
+# SQLAlchemy's per-call statement analysis. One round trip for token, user and roles
+# (each role's unit is joined too): every API request starts here.
+_USER_FOR_TOKEN = (
+    db.select(User).join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == db.bindparam("token_hash"))
+    .options(joinedload(User.roles)))
+
+
 def user_for_token(token: str) -> User | None:
-    row = db.session.execute(db.select(ApiToken).where(ApiToken.token_hash == _hash(token))).scalar_one_or_none()
-    if row is None or not row.user.active:
+    user = db.session.execute(_USER_FOR_TOKEN, {"token_hash": _hash(token)}).unique().scalar_one_or_none()
+    if user is None or not user.active:
         return None
-    return row.user
+    return user
 
 
 def find_user(username: str) -> User | None:

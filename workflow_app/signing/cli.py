@@ -42,17 +42,22 @@ def signing_cli() -> None:
               help="Issuing body: the certificate's O.")
 @click.option("--signer", "signer_name", default="Trần Quốc Khánh", show_default=True,
               help="Signer's full name: the certificate's CN.")
+@click.option("--username", "usernames", multiple=True, metavar="USERNAME",
+              help="Also draw a specimen signature image for this user (repeatable).")
 @click.option("--force", is_flag=True, help="Replace existing files (a new root invalidates other issuers).")
-def init_dev_command(folder: Path, issuer_code: str, issuer_name: str, signer_name: str, force: bool) -> None:
-    """Create a DEVELOPMENT root CA and an issuer signing certificate (never for production)."""
+def init_dev_command(folder: Path, issuer_code: str, issuer_name: str, signer_name: str,
+                     usernames: tuple[str, ...], force: bool) -> None:
+    """Create a DEVELOPMENT root CA, an issuer signing certificate and specimen
+    ("MẪU") seal and signature images (never for production)."""
     try:
-        paths = init_dev(folder, issuer_code, issuer_name, signer_name, force=force)
+        paths = init_dev(folder, issuer_code, issuer_name, signer_name, force=force, usernames=usernames)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     created = set(paths["created"])
-    for label in ("root", "root_key", "key", "cert"):
-        path = Path(paths[label])
-        state = "created" if path.name in created else "kept"
+    rows = [(label, Path(paths[label])) for label in ("root", "root_key", "key", "cert", "seal")]
+    rows += [(f"signature {name}", Path(path)) for name, path in paths["signatures"].items()]
+    for label, path in rows:
+        state = "created" if str(path.relative_to(paths["root"].parent)) in created else "kept"
         click.echo(f"{label:<9} {path}  ({state})")
     click.echo("Configuration (environment or instance config):")
     for line in config_lines(paths, issuer_code):

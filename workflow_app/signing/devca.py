@@ -1,15 +1,19 @@
 """A development certificate authority: one self-signed root and, per issuing
-body, a signing certificate for its signer. For local use and tests only —
-production keys come from a real (licensed) CA / USB token / HSM."""
+body, a signing certificate for its signer, plus specimen seal and signature
+images. For local use and tests only — production keys come from a real
+(licensed) CA / USB token / HSM, and real images from the body."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .material import check_name, key_paths, seal_path, signature_path
 
 ROOT_CERT = "root.pem"
 ROOT_KEY = "root.key.pem"
@@ -86,21 +90,26 @@ def _make_signer(key, root_key, root: x509.Certificate, now: dt.datetime,
 
 
 def init_dev(folder: Path, issuer_code: str, issuer_name: str, signer_name: str,
-             *, force: bool = False) -> dict:
+             *, force: bool = False, usernames: Iterable[str] = ()) -> dict:
     """Create (if missing) the development root CA and the signing key +
-    certificate of one issuer under ``folder``. Existing files are kept unless
-    ``force``; a forced run replaces the issuer's key and certificate (and the
-    root too, which invalidates every other issuer's certificate in the folder).
+    certificate of one issuer under ``folder``, the issuer's specimen seal image
+    and a specimen signature image for each of ``usernames``. Existing files are
+    kept unless ``force``; a forced run replaces the issuer's key and certificate
+    (and the root too, which invalidates every other issuer's certificate in the
+    folder) and redraws the images.
 
     Returns {"root": Path, "root_key": Path, "key": Path, "cert": Path,
-    "chain": [Path], "created": [names of files written]}.
+    "chain": [Path], "seal": Path, "signatures": {username: Path},
+    "created": [names of files written]}.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     if not issuer_code or "/" in issuer_code or issuer_code.startswith("."):
         raise ValueError(f"bad issuer code {issuer_code!r}")
+    for username in usernames:
+        check_name(username, "username")
+    folder.mkdir(parents=True, exist_ok=True)
     root_path, root_key_path = folder / ROOT_CERT, folder / ROOT_KEY
-    key_path, cert_path = folder / f"{issuer_code}.key.pem", folder / f"{issuer_code}.cert.pem"
+    key_path, cert_path = key_paths(folder, issuer_code)
     now = dt.datetime.now(dt.UTC)
     created: list[str] = []
 
@@ -121,5 +130,17 @@ def init_dev(folder: Path, issuer_code: str, issuer_name: str, signer_name: str,
         _write_cert(cert_path, _make_signer(key, root_key, root, now, issuer_name, signer_name))
         created += [key_path.name, cert_path.name]
 
+    from .specimen import seal_png, signature_png  # Pillow, only when images are drawn
+
+    images = [(seal_path(folder, issuer_code), lambda: seal_png(issuer_name))]
+    signatures = {username: signature_path(folder, username) for username in usernames}
+    images += [(path, lambda name=username: signature_png(name)) for username, path in signatures.items()]
+    for path, draw in images:
+        if force or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(draw())
+            created.append(str(path.relative_to(folder)))
+
     return {"root": root_path, "root_key": root_key_path, "key": key_path, "cert": cert_path,
-            "chain": [root_path], "created": created}
+            "chain": [root_path], "seal": seal_path(folder, issuer_code), "signatures": signatures,
+            "created": created}

@@ -185,4 +185,9 @@ def dossier_event(dossier_id: int):
 
 @bp.get("/dossiers/<int:dossier_id>/decision.pdf")
 def dossier_decision(dossier_id: int):
-    return send_decision(load_dossier(dossier_id, g.user))
+    return send_decision(dossier_id, g.user)
+
+
+@bp.get("/dossiers/<int:dossier_id>/revocation.pdf")
+def dossier_revocation(dossier_id: int):
+    return send_decision(dossier_id, g.user, "revocation")

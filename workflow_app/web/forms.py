@@ -41,3 +41,29 @@ class UploadForm(FlaskForm):
     criterion = HiddenField()
     version = IntegerField(validators=[Optional()])
     file = FileField(_l("Tệp minh chứng"), validators=[FileRequired()])
+
+
+class BatchForm(FlaskForm):
+    """The dossiers come as repeated `dossier` fields "<id>:<version>" (read by the view)."""
+
+    comment = TextAreaField(_l("Nhận xét (không bắt buộc)"), validators=[Optional(), Length(max=5000)])
+    confirm = BooleanField(_l("Tôi xác nhận ban hành một quyết định công nhận các hồ sơ đã chọn"),
+                           validators=[DataRequired()])
+
+
+# --- steering committee (web/committee_views.py); length and date rules are the service's (422)
+from wtforms import DateField
+
+
+class VisitForm(FlaskForm):
+    commune = SelectField(_l("Xã / thị trấn"), validators=[DataRequired()], validate_choice=False)
+    visited_on = DateField(_l("Ngày đi cơ sở"), validators=[InputRequired()])
+    notes = TextAreaField(_l("Ghi chép"), validators=[Optional()])
+
+
+class ReportForm(FlaskForm):
+    """The criteria come as `status-<kind>-<code>` and `note-<kind>-<code>` fields (read by the view)."""
+
+    commune = HiddenField(_l("Xã / thị trấn"), validators=[DataRequired()])
+    month = HiddenField(_l("Tháng"), validators=[DataRequired()])
+    body = TextAreaField(_l("Tình hình trong tháng"), validators=[Optional()])

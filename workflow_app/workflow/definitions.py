@@ -15,7 +15,9 @@ from .errors import DefinitionError
 ROLES = ("preparer", "submitter", "appraiser", "approver", "viewer", "admin")
 LEVELS = ("province", "district", "commune", "town", "village")
 FIELD_TYPES = ("number", "integer", "string")
-EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report")
+TIME_UNITS = ("working", "calendar")
+EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report",
+           "notify_returned", "notify_decision")
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,20 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class TimeLimit:
+    """How long a dossier may stay in a state: `days` working or calendar days,
+    counted from the day after it entered the state (see services/clocks.py)."""
+
+    days: int
+    unit: str  # one of TIME_UNITS
+
+
+@dataclass(frozen=True)
 class StateDef:
     name: str
     closed: bool
     labels: dict
+    time_limit: TimeLimit | None = None
 
 
 @dataclass
@@ -177,7 +189,9 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
     states = {}
     for name, body in r.need(doc, "states", "", dict).items():
         body = body or {}
-        states[str(name)] = StateDef(str(name), bool(body.get("closed", False)), r.labels(body, f"states.{name}"))
+        closed = bool(body.get("closed", False))
+        states[str(name)] = StateDef(str(name), closed, r.labels(body, f"states.{name}"),
+                                     _time_limit(body, f"states.{name}", closed, r))
     initial = r.need(doc, "initial", "", str)
     if initial not in states:
         raise r.fail("initial", f"unknown state '{initial}'")
@@ -248,6 +262,28 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
     )
     _check_reachable(definition, r)
     return definition
+
+
+def _time_limit(body: dict, where: str, closed: bool, r: _Reader) -> TimeLimit | None:
+    """`time_limit: {days: N, unit: working|calendar}` of a state, or None."""
+    raw = body.get("time_limit")
+    if raw is None:
+        return None
+    where = f"{where}.time_limit"
+    if not isinstance(raw, dict):
+        raise r.fail(where, "must be a mapping like {days: 5, unit: working}")
+    unknown = sorted(set(map(str, raw)) - {"days", "unit"})
+    if unknown:
+        raise r.fail(f"{where}.{unknown[0]}", "unknown key (known: days, unit)")
+    if closed:
+        raise r.fail(where, "a closed state has no time limit")
+    days = raw.get("days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise r.fail(f"{where}.days", f"must be a whole number of days, at least 1 (got {days!r})")
+    unit = raw.get("unit")
+    if unit not in TIME_UNITS:
+        raise r.fail(f"{where}.unit", f"must be one of {', '.join(TIME_UNITS)} (got {unit!r})")
+    return TimeLimit(days, unit)
 
 
 def _load_criteria(path: Path, r: _Reader) -> tuple[list[Criterion], str]:

@@ -1,0 +1,148 @@
+"""Benchmarks of issue 4, as ratios against a baseline measured in the same run.
+
+    .venv/bin/python bench/run.py            # full run (about two minutes)
+    .venv/bin/python bench/run.py --quick    # short run (under a minute)
+    make bench                               # the full run
+
+1. Issue time: the recognize event through the services (numbering, render,
+   signing, storage, audit) vs WeasyPrint alone laying out the same decision
+   HTML. Goal: ratio of medians <= 1.3.
+2. Download throughput: an issued decision through the real app (API route,
+   Bearer token) vs a bare Flask endpoint serving the same bytes, same server,
+   same client. Goal: ratio of medians >= 0.5.
+
+Prints a table and writes bench/results/latest.json. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import BENCH, machine_info
+
+PROFILES = {
+    #          issue pairs, warm-up | download rounds, seconds each, warm-up seconds
+    "quick": {"pairs": 6, "issue_warmup": 2, "rounds": 2, "seconds": 2.0, "dl_warmup": 1.0},
+    "full": {"pairs": 25, "issue_warmup": 3, "rounds": 6, "seconds": 5.0, "dl_warmup": 2.0},
+}
+
+
+def parse(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short run (under a minute)")
+    p.add_argument("--only", choices=("issue", "download"), help="run one benchmark only")
+    p.add_argument("--pairs", type=int, help="timed issue/WeasyPrint pairs")
+    p.add_argument("--rounds", type=int, help="download rounds (each: app and bare)")
+    p.add_argument("--seconds", type=float, help="seconds per download measurement")
+    p.add_argument("--client", choices=("python", "wrk"), default="python",
+                   help="load client: http.client threads in subprocesses (default) or wrk if installed")
+    p.add_argument("--bare", choices=("bytes", "send_file"), default="bytes",
+                   help="download baseline: the bytes from memory (default) or send_file of the same file")
+    p.add_argument("--client-procs", type=int, default=2, help="client processes (wrk: threads)")
+    p.add_argument("--client-threads", type=int, default=4, help="keep-alive connections per client process")
+    p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (database, PDFs, server logs)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    profile = dict(PROFILES["quick" if args.quick else "full"])
+    for key, value in (("pairs", args.pairs), ("rounds", args.rounds), ("seconds", args.seconds)):
+        if value is not None:
+            profile[key] = value
+    if args.only == "download":
+        profile["pairs"], profile["issue_warmup"] = 1, 0  # one decision to download
+
+    folder = Path(tempfile.mkdtemp(prefix="ntm-bench-"))
+    t_start = time.perf_counter()
+    info = machine_info()
+    print(f"NTM benchmarks ({'quick' if args.quick else 'full'}): {info['cpu_count']} CPUs, "
+          f"Python {info['python']}, WeasyPrint {info['versions']['weasyprint']}; temp folder {folder}")
+    busy = info["loadavg_at_start"] and info["cpus_usable"] and info["loadavg_at_start"][0] > 0.75 * info["cpus_usable"]
+    if busy:
+        print(f"note: the machine is busy (load {info['loadavg_at_start'][0]:.1f} on {info['cpus_usable']} CPUs): "
+              "figures will be noisier; the ratios less so")
+    result = {"profile": "quick" if args.quick else "full", "machine": info, "settings": profile}
+    try:
+        import download
+        import issue
+        import world
+
+        w = world.make_world(folder)
+        print("[1/2] issue time: recognize through the services vs WeasyPrint alone")
+        iss = issue.run(w, profile["pairs"], profile["issue_warmup"])
+        if args.only != "download":
+            result["issue"] = iss
+        if args.only != "issue":
+            print("[2/2] download throughput: issued decision through the app vs bare Flask")
+            from workflow_app.services.decisions import decision_of
+            from workflow_app.services.storage import path_of
+
+            dossier_id = iss["first_dossier_id"] or iss["dossier_ids"][0]
+            pdf = path_of(decision_of(world.dossier(dossier_id)).pdf_key).read_bytes()
+            token = world.token_for(w, w.viewer_id)
+            from workflow_app.extensions import db
+            db.session.remove()
+            result["download"] = download.run(
+                folder, dossier_id, token, pdf, rounds=profile["rounds"], duration=profile["seconds"],
+                warmup=profile["dl_warmup"], procs=args.client_procs, threads=args.client_threads,
+                client=args.client, bare=args.bare)
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    result["machine"]["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    result["wall_s"] = round(time.perf_counter() - t_start, 1)
+
+    print()
+    print(table(result))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(f"\nwritten {args.out.relative_to(BENCH.parent) if args.out.is_relative_to(BENCH.parent) else args.out}"
+          f" ({result['wall_s']} s)")
+    return 0
+
+
+def table(r: dict) -> str:
+    rows = [("benchmark", "measured (A)", "baseline (B)", "A/B", "goal", "")]
+    if "issue" in r:
+        i = r["issue"]
+        ms = lambda s: f"{s * 1000:.0f} ms"
+        rows.append(("issue one decision, median", ms(i["issue_s"]["median"]), ms(i["weasyprint_s"]["median"]),
+                     f"{i['ratio_of_medians']:.2f}x", "<= 1.3x", "PASS" if i["pass"] else "MISS"))
+        rows.append(("                    p90", ms(i["issue_s"]["p90"]), ms(i["weasyprint_s"]["p90"]),
+                     f"{i['issue_s']['p90'] / i['weasyprint_s']['p90']:.2f}x", "", ""))
+    if "download" in r:
+        d = r["download"]
+        rows.append(("download decision PDF, req/s", f"{d['app_rps']['median']:.0f}", f"{d['bare_rps']['median']:.0f}",
+                     f"{d['ratio_of_medians']:.2f}x", ">= 0.5x", "PASS" if d["pass"] else "MISS"))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[c]) if c == 0 else cell.rjust(widths[c]) for c, cell in enumerate(row))
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    notes = []
+    if "issue" in r:
+        i = r["issue"]
+        notes.append(f"A = fire_event('recognize') + commit ({'signed' if i['signed'] else 'UNSIGNED'}), "
+                     f"B = weasyprint.HTML(string).write_pdf() of the same HTML; {i['pairs']} interleaved pairs "
+                     f"after {i['warmup']} warm-up")
+    if "download" in r:
+        d = r["download"]
+        notes.append(f"A = GET /api/v1/dossiers/ID/decision.pdf (Bearer), B = bare Flask /file "
+                     f"[{d['bare_endpoint']}], same bytes "
+                     f"({d['pdf_bytes']} B); {d['connections']} keep-alive connections, {d['rounds']} rounds "
+                     f"x {d['seconds_each']:.0f} s each, alternating")
+    return "\n".join(lines + [""] + notes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""The monthly report: states at month ends from the audit trail, the month's
+moves, overdue dossiers, the committee's reports; XLSX and PDF.
+
+The dossiers here are dedicated to these tests and moved through the real
+services; then their audit records are re-dated on purpose (a month ago is
+not something a test can wait for). Re-dating changes the records' content,
+so each dossier's hash chain is recomputed in full, honestly, and every test
+ends by checking that `audit verify` still finds the chain intact.
+"""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from helpers import PDF
+from openpyxl import load_workbook
+
+from workflow_app.extensions import db
+from workflow_app.models import AuditRecord, CommitteeMember, Dossier
+from workflow_app.models.audit import GENESIS
+from workflow_app.services import (
+    appraise_criterion,
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+)
+from workflow_app.services.audit import verify_chains
+from workflow_app.services.clocks import step_clock
+from workflow_app.services.committee import file_report
+from workflow_app.services.monthly_report import (
+    month_bounds,
+    monthly_report,
+    parse_month,
+)
+from workflow_app.services.progress_export import (
+    MONTHLY_SHEETS,
+    monthly_pdf_context,
+    monthly_xlsx,
+)
+from workflow_app.workflow.errors import BadRequest
+
+pytestmark = pytest.mark.db
+
+VN = timezone(timedelta(hours=7))
+TODAY = date(2024, 10, 15)
+
+
+def vn(*args) -> datetime:
+    """A Vietnam wall-clock time as stored: naive UTC."""
+    return datetime(*args, tzinfo=VN).astimezone(UTC).replace(tzinfo=None)
+
+
+def retime(dossier: Dossier, schedule: list[datetime]) -> None:
+    """Give the dossier's transitions the times of `schedule`, in order (creation
+    first); other records follow the transition before them by a second each.
+    Then recompute the whole hash chain of this dossier."""
+    records = list(db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id)
+                                      .order_by(AuditRecord.seq)).scalars())
+    times = iter(schedule)
+    prev_hash, at = GENESIS, None
+    for rec in records:
+        at = next(times) if rec.is_transition else at + timedelta(seconds=1)
+        rec.at = at
+        rec.prev_hash = prev_hash
+        rec.hash = rec.compute_hash()
+        prev_hash = rec.hash
+    assert next(times, None) is None, "schedule longer than the transitions"
+    db.session.commit()
+
+
+@pytest.fixture
+def world(app, make_user):
+    officer = make_user("submitter", "na-tam")
+    gm_officer = make_user("submitter", "giang-ma")
+    appraiser = make_user("appraiser", "tam-duong")
+    approver = make_user("approver", "tam-duong")
+    viewer = make_user("viewer", "tam-duong")
+
+    def ready(creator, unit):
+        d = create_dossier(creator, "village_ntm", unit, 2024)
+        for entry in list(d.current_criteria()):
+            attach_evidence(creator, d, f"mc-{entry.code}.pdf", PDF + entry.code.encode(), entry.code)
+            self_assess(creator, d, entry.code, "met", None)
+        return d
+
+    # D1: submitted in August, appraised and recognised in September (the last second of it).
+    d1 = ready(officer, "na-tam-01")
+    fire_event(officer, d1, "submit")
+    for entry in list(d1.current_criteria()):
+        appraise_criterion(appraiser, d1, entry.code, "pass", None)
+    fire_event(appraiser, d1, "appraise")
+    fire_event(approver, d1, "recognize")
+    retime(d1, [vn(2024, 8, 10, 9), vn(2024, 8, 20, 9), vn(2024, 9, 10, 9), vn(2024, 9, 30, 23, 59, 58)])
+    # D2: created in August, submitted at 00:00 on 1 October (Vietnam time): still a draft in September.
+    d2 = ready(officer, "na-tam-02")
+    fire_event(officer, d2, "submit")
+    retime(d2, [vn(2024, 8, 25, 9), vn(2024, 10, 1, 0, 0)])
+    # D3: created at 23:59 on 31 August, submitted at 00:00 on 1 September, returned in September.
+    d3 = ready(officer, "na-tam-03")
+    fire_event(officer, d3, "submit")
+    appraise_criterion(appraiser, d3, "7", "fail", "Thiếu danh sách lao động")
+    fire_event(appraiser, d3, "return", "Bổ sung minh chứng tiêu chí 7 (Lao động)")
+    retime(d3, [vn(2024, 8, 31, 23, 59), vn(2024, 9, 1, 0, 0), vn(2024, 9, 15, 10)])
+    # D5: submitted on 4 September and never appraised: overdue by mid-October.
+    d5 = ready(officer, "na-tam-05")
+    fire_event(officer, d5, "submit")
+    retime(d5, [vn(2024, 8, 28, 9), vn(2024, 9, 4, 9)])
+    # D4: created in October, never filed: late against the 30/09 filing deadline.
+    d4 = create_dossier(gm_officer, "village_ntm", "giang-ma-01", 2024)
+    db.session.commit()
+    retime(d4, [vn(2024, 10, 5, 9)])
+
+    # Committee: one member on Nà Tăm (on time) and Giang Ma (missing), one on Sơn Bình (late).
+    m1 = make_user("viewer", "tam-duong", name="Lê Văn Hải")
+    m2 = make_user("viewer", "tam-duong", name="Phạm Thị Hoa")
+    db.session.add(CommitteeMember(user_id=m1.id, title="Phó trưởng phòng NN&PTNT", criteria={},
+                                   communes=["na-tam", "giang-ma"]))
+    db.session.add(CommitteeMember(user_id=m2.id, title="Trưởng phòng Văn hóa", criteria={}, communes=["son-binh"]))
+    db.session.commit()
+    file_report(m1, "na-tam", "2024-09", "Nà Tăm: 3 bản hoàn thiện hồ sơ.", {}, now=vn(2024, 9, 20, 10))
+    file_report(m2, "son-binh", "2024-09", "Sơn Bình: chậm tiêu chí 7.", {}, now=vn(2024, 9, 27, 10))
+    db.session.commit()
+    return {"officer": officer, "viewer": viewer, "appraiser": appraiser,
+            "d": {"d1": d1.id, "d2": d2.id, "d3": d3.id, "d4": d4.id, "d5": d5.id}}
+
+
+def chains_intact():
+    checked, broken = verify_chains()
+    assert broken is None, broken
+    assert checked > 0
+
+
+def village(report):
+    return {r.state: (r.end, r.previous, r.change) for r in
+            next(k for k in report.kinds if k.kind == "village_ntm").rows}
+
+
+# ----------------------------------------------------------------------------- month arithmetic
+
+def test_month_boundaries_are_vietnam_midnight():
+    start, end = month_bounds(2024, 9)
+    assert (start, end) == (datetime(2024, 8, 31, 17), datetime(2024, 9, 30, 17))
+    assert month_bounds(2024, 12) == (datetime(2024, 11, 30, 17), datetime(2024, 12, 31, 17))
+
+
+@pytest.mark.parametrize("raw", ["2024-13", "2024-00", "24-09", "2024/09", "abc", "2024-9-1", "1999-05", "2024-11"])
+def test_bad_months_are_refused_with_what_to_enter(raw):
+    with pytest.raises(BadRequest) as info:
+        parse_month(raw, TODAY)
+    assert "month=" in info.value.text.vi
+
+
+def test_no_month_means_this_month():
+    assert parse_month(None, TODAY) == (2024, 10)
+
+
+# ----------------------------------------------------------------------------- the figures
+
+def test_counts_at_month_ends_come_from_the_history(world):
+    report = monthly_report(world["viewer"], "2024-09", TODAY)
+    got = village(report)
+    # End of August: D1 submitted; D2, D3 and D5 drafts (D3 created at 23:59 on 31/8). D4 did not exist.
+    # End of September: D1 recognised (at 23:59:58 on 30/9), D2 still a draft (filed at 00:00 on 1/10),
+    # D3 returned, D5 submitted.
+    assert got["draft"] == (1, 3, -2)
+    assert got["submitted"] == (1, 1, 0)
+    assert got["returned"] == (1, 0, 1)
+    assert got["appraised"] == (0, 0, 0)
+    assert got["recognized"] == (1, 0, 1)
+    assert report.total("end") == 4 and report.total("previous") == 4
+    # The dossiers' states today differ: the report is history, not a snapshot.
+    assert db.session.get(Dossier, world["d"]["d2"]).state == "submitted"
+    october = village(monthly_report(world["viewer"], "2024-10", TODAY))
+    assert october["draft"] == (1, 1, 0)  # D4 appeared, D2 left
+    assert october["submitted"] == (2, 1, 1)
+    chains_intact()
+
+
+def test_counts_equal_an_independent_replay_of_the_audit_trail(world):
+    """The same counts by replaying every dossier's records in Python."""
+    def replay(moment):
+        counts = {}
+        for d in db.session.execute(db.select(Dossier)).scalars():
+            state = None
+            for rec in sorted(d_records(d.id), key=lambda r: r.seq):
+                if rec.is_transition and rec.at < moment:
+                    state = rec.to_state
+            if state and d.kind == "village_ntm":
+                counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    def d_records(dossier_id):
+        return db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier_id)).scalars()
+
+    for month in ("2024-08", "2024-09", "2024-10"):
+        report = monthly_report(world["viewer"], month, TODAY)
+        start, end = month_bounds(int(month[:4]), int(month[5:]))
+        got = village(report)
+        assert {s: v[0] for s, v in got.items() if v[0]} == replay(end), month
+        assert {s: v[1] for s, v in got.items() if v[1]} == replay(start), month
+
+
+def test_moves_during_the_month(world):
+    report = monthly_report(world["viewer"], "2024-09", TODAY)
+    assert [(m.event, m.code) for m in report.moves] == [
+        ("submit", db.session.get(Dossier, world["d"]["d3"]).code),     # 00:00 on 1/9
+        ("submit", db.session.get(Dossier, world["d"]["d5"]).code),
+        ("appraise", db.session.get(Dossier, world["d"]["d1"]).code),
+        ("return", db.session.get(Dossier, world["d"]["d3"]).code),
+        ("recognize", db.session.get(Dossier, world["d"]["d1"]).code),  # 23:59:58 on 30/9
+    ]
+    assert report.move_counts == {"submit": 2, "return": 1, "recognize": 1, "appraise": 1}
+    na_tam = next(c for c in report.communes if c.code == "na-tam")
+    assert na_tam.moves == {"submit": 2, "appraise": 1, "return": 1, "recognize": 1}
+    assert na_tam.end == {"draft": 1, "submitted": 1, "returned": 1, "recognized": 1}
+
+
+def test_overdue_dossiers_say_who_must_act_and_why(world):
+    report = monthly_report(world["viewer"], "2024-09", TODAY)
+    by_id = {o.dossier_id: o for o in report.overdue}
+    d5 = db.session.get(Dossier, world["d"]["d5"])
+    clock = step_clock(d5, TODAY)
+    assert clock.overdue
+    row = by_id[d5.id]
+    assert (row.state, row.due_on, row.days_late, row.day_unit) == ("submitted", clock.due_on, clock.days_late, "working")
+    assert row.who == "cán bộ thẩm định của huyện"
+    # D4: a draft after the 30/09 filing deadline, 15 calendar days late on 15/10.
+    row = by_id[world["d"]["d4"]]
+    assert (row.state, row.due_on, row.days_late, row.day_unit) == ("draft", date(2024, 9, 30), 15, "calendar")
+    assert "30/09/2024" in row.why and row.who == "cán bộ UBND xã"
+    # D2 was filed on 1/10: its 15 working days have not run out. D3 is with the village (no clock).
+    assert set(by_id) == {d5.id, world["d"]["d4"]}
+    assert report.overdue[0].days_late >= report.overdue[-1].days_late or report.overdue[0].day_unit != "calendar"
+
+
+def test_members_reports_received_late_and_missing(world):
+    report = monthly_report(world["viewer"], "2024-09", TODAY)
+    assert [(r.member, r.commune, r.status) for r in report.reports] == [
+        ("Lê Văn Hải", "Xã Giang Ma", "missing"),
+        ("Phạm Thị Hoa", "Xã Sơn Bình", "late"),
+        ("Lê Văn Hải", "Xã Nà Tăm", "on_time"),
+    ]
+    assert (report.reports_received, report.reports_late, report.reports_missing) == (2, 1, 1)
+    assert all(r.due_on == date(2024, 9, 25) for r in report.reports)
+
+
+def test_a_commune_officer_gets_their_commune_only(world):
+    report = monthly_report(world["officer"], "2024-09", TODAY)
+    assert [c.code for c in report.communes] == ["na-tam"]
+    assert village(report)["draft"] == (1, 3, -2)  # D4 is in Giang Ma: not here
+    assert [(r.commune, r.status) for r in report.reports] == [("Xã Nà Tăm", "on_time")]
+    assert {o.dossier_id for o in report.overdue} == {world["d"]["d5"]}
+    assert report.scope_name == "Xã Nà Tăm"
+
+
+# ----------------------------------------------------------------------------- files
+
+def test_the_workbook_holds_the_expected_sheets_and_figures(world):
+    report = monthly_report(world["viewer"], "2024-09", TODAY)
+    wb = load_workbook(io.BytesIO(monthly_xlsx(report)))
+    assert tuple(wb.sheetnames) == MONTHLY_SHEETS
+    assert {"Tổng hợp", "Theo xã", "Theo tiêu chí", "Hồ sơ quá hạn", "Báo cáo thành viên BCĐ"} <= set(wb.sheetnames)
+    summary = list(wb["Tổng hợp"].iter_rows(min_row=3, values_only=True))
+    village_rows = {r[1]: r[2:5] for r in summary if r[0] == "Hồ sơ công nhận bản đạt chuẩn nông thôn mới"}
+    assert village_rows["Đang soạn"] == (1, 3, -2)
+    assert village_rows["Đã công nhận"] == (1, 0, 1)
+    assert village_rows["Cộng"] == (4, 4, 0)
+    facts = {r[0]: r[1] for r in summary if r[0] and r[1] is not None and r[2] is None}
+    assert facts["Hồ sơ quá hạn (ngày lập báo cáo)"] == 2
+    assert facts["Báo cáo thành viên BCĐ đã nhận"] == 2
+    assert facts["Báo cáo thành viên BCĐ chưa nộp (quá hạn)"] == 1
+    overdue = list(wb["Hồ sơ quá hạn"].iter_rows(min_row=3, values_only=True))
+    assert {r[0] for r in overdue} == {o.code for o in report.overdue}
+    members = list(wb["Báo cáo thành viên BCĐ"].iter_rows(min_row=3, values_only=True))
+    assert [(r[0], r[2], r[5]) for r in members] == [
+        ("Lê Văn Hải", "Xã Giang Ma", "Chưa nộp (quá hạn)"), ("Phạm Thị Hoa", "Xã Sơn Bình", "Muộn"),
+        ("Lê Văn Hải", "Xã Nà Tăm", "Đúng hạn")]
+    by_commune = {r[0]: r for r in wb["Theo xã"].iter_rows(min_row=3, values_only=True)}
+    headings = [c.value for c in wb["Theo xã"][2]]
+    na_tam = dict(zip(headings, by_commune["Xã Nà Tăm"]))
+    assert na_tam["Đã công nhận (cuối tháng)"] == 1 and na_tam["Công nhận và ban hành quyết định trong tháng"] == 1
+
+
+def test_the_pdf_holds_the_month_and_the_totals(world, tmp_path):
+    from workflow_app.pdf.render import render_pdf
+
+    report = monthly_report(world["viewer"], "2024-09", TODAY)
+    pdf = render_pdf("pdf/monthly_report.html", monthly_pdf_context(report, "Hoàng Thị Lan"))
+    path = tmp_path / "bao-cao.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "BÁO CÁO" in text and "Tiến độ xây dựng nông thôn mới tháng 09/2024" in text
+    assert "ỦY BAN NHÂN DÂN" in text and "HUYỆN TAM ĐƯỜNG" in text
+    assert "Tam Đường, ngày 15 tháng 10 năm 2024" in text
+    # The village table's total row: 4 at the end of September, 4 at the end of August, change 0.
+    assert re.search(r"Cộng\s+4\s+4\s+0", text)
+    assert re.search(r"Đang soạn\s+1\s+3\s+-2", text)
+    assert re.search(r"Công nhận và ban hành quyết định: 1 lượt", text)
+    assert "Chưa nộp, đã quá hạn: 1" in text
+    assert "Nơi nhận:" in text and "Lưu: VT, NN." in text
+
+
+# ----------------------------------------------------------------------------- pages
+
+def login(app, user):
+    client = app.test_client()
+    assert client.post("/login", data={"username": user.username, "password": "pw-123456"}).status_code == 302
+    return client
+
+
+def test_pages_and_downloads(app, world):
+    client = login(app, world["viewer"])
+    r = client.get("/reports/monthly?month=2024-09")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "tháng 09/2024" in html and "<script" not in html and len(r.data) < 200 * 1024
+    assert re.search(r'<tr data-state="draft">.*?<td data-n="end">1</td><td data-n="previous">3</td>', html, re.DOTALL)
+    assert 'href="/reports/monthly.xlsx?month=2024-09"' in html and 'href="/reports/monthly.pdf?month=2024-09"' in html
+    r = client.get("/reports/monthly.xlsx?month=2024-09")
+    assert r.status_code == 200 and "bao-cao-tien-do-ntm-2024-09.xlsx" in r.headers["Content-Disposition"]
+    assert tuple(load_workbook(io.BytesIO(r.data)).sheetnames) == MONTHLY_SHEETS
+    r = client.get("/reports/monthly.pdf?month=2024-09")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    chains_intact()
+
+
+@pytest.mark.parametrize("month", ["2024-13", "abc", "2024-9x", "9999-01"])
+def test_bad_month_is_a_400_page(app, world, month):
+    client = login(app, world["viewer"])
+    for path in ("/reports/monthly", "/reports/monthly.xlsx", "/reports/monthly.pdf"):
+        r = client.get(f"{path}?month={month}")
+        assert r.status_code == 400, (path, month)
+        assert "month=" in r.get_data(as_text=True)

@@ -1,0 +1,196 @@
+"""The numbering register (sổ đăng ký): JSON, XLSX and page agree with the
+database; numbers run 1..n with no gap through recognitions and a revocation;
+a reader outside the issuer's tree sees nothing of it."""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from helpers import dossier_in, fire
+from workflow_app.extensions import db
+from workflow_app.models import Decision, Unit
+from workflow_app.services import fire_batch
+from workflow_app.services.common import local_now
+from workflow_app.services.reference import find_unit
+from workflow_app.services.register import HEADINGS, SHEET_TITLE, gaps
+
+pytestmark = pytest.mark.db
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+YEAR = local_now().year  # numbers are assigned at signing: the year of today
+
+
+@pytest.fixture
+def issued(app, make_user, api_as):
+    """Three recognitions (one listing two villages) and one revocation, through the API
+    and the batch service; returns (approver API client, {name: dossier id})."""
+    preparer = make_user("preparer", "na-tam")
+    approver_user = make_user("approver", "tam-duong", name="Trần Quốc Khánh", capacity="vice_chairman")
+    approver = api_as(approver_user)
+    ids = {}
+    for village in ("na-tam-01", "na-tam-02"):
+        dossier = dossier_in(preparer, village, 2024, "appraised")
+        r = fire(approver, dossier.id, "recognize")
+        assert r.status_code == 200, r.json
+        ids[village] = dossier.id
+    pair = [dossier_in(preparer, v, 2024, "appraised") for v in ("na-tam-03", "na-tam-04")]
+    fire_batch(approver_user, [(d, None) for d in pair], "recognize")
+    db.session.commit()
+    ids.update({"na-tam-03": pair[0].id, "na-tam-04": pair[1].id})
+    r = fire(approver, ids["na-tam-02"], "revoke", "Tiêu chí 8 (Thu nhập) không còn đạt")
+    assert r.status_code == 200, r.json
+    return approver, ids
+
+
+def _session(app, username: str):
+    client = app.test_client()
+    with app.app_context():
+        r = client.post("/login", data={"username": username, "password": "pw-123456"})
+    assert r.status_code == 302
+    return client
+
+
+def _get(app, client, url):
+    with app.app_context():  # a fresh context per request, as in production
+        return client.get(url)
+
+
+def _db_rows():
+    district = find_unit("tam-duong")
+    return list(db.session.execute(db.select(Decision).where(Decision.issuer_id == district.id,
+                                                             Decision.year == YEAR)
+                                   .order_by(Decision.number)).scalars())
+
+
+def test_numbers_run_one_to_n_without_gaps(app, issued):
+    approver, _ = issued
+    rows = _db_rows()
+    assert [d.number for d in rows] == [1, 2, 3, 4]
+    assert [d.type for d in rows] == ["recognition", "recognition", "recognition", "revocation"]
+    assert gaps(find_unit("tam-duong"), YEAR) == []
+    # The revoked decision keeps its number; the revocation cites it.
+    assert rows[1].status == "revoked" and rows[3].revokes_id == rows[1].id
+
+
+def test_gaps_names_a_missing_number(app, issued):
+    """gaps() is a real check, not a constant: remove a row and it names the number."""
+    moved = _db_rows()[2]
+    moved.number = 13  # as if numbers 3 and 5..12 had been lost
+    db.session.commit()
+    assert gaps(find_unit("tam-duong"), YEAR) == [3, 5, 6, 7, 8, 9, 10, 11, 12]
+
+
+def test_json_register_agrees_with_the_database(app, issued):
+    approver, ids = issued
+    r = approver.get(f"/api/v1/decisions?issuer=tam-duong&year={YEAR}")
+    assert r.status_code == 200
+    items = r.json["items"]
+    rows = _db_rows()
+    assert len(items) == len(rows) == 4
+    for item, d in zip(items, rows):
+        # The CONTRACT's keys stay, with the database's values.
+        assert item["number"] == d.number and item["symbol"] == d.symbol
+        assert item["issued_on"] == d.issued_on.isoformat() and item["type"] == d.type
+        assert item["status"] == d.status and item["signer"] == d.signer_name == "Trần Quốc Khánh"
+        assert item["sha256"] == d.pdf_sha256 and item["verify_url"].endswith(f"/verify/{d.verify_token}")
+        assert sorted(x["id"] for x in item["dossiers"]) == sorted(x.id for x in d.dossiers)
+        assert "token" not in item  # only inside verify_url
+    first, revoked, pair, revocation = items
+    assert revoked["status"] == "revoked" and revoked["revoked_by"][0]["symbol"] == revocation["symbol"]
+    assert [u["code"] for u in revoked["revoked_by"][0]["units"]] == ["na-tam-02"]
+    assert revocation["revokes"]["symbol"] == revoked["symbol"] and revocation["reason"].startswith("Tiêu chí 8")
+    assert first["revoked_by"] == [] and first["revokes"] is None
+    assert sorted(u["unit"]["code"] for u in pair["dossiers"]) == ["na-tam-03", "na-tam-04"]
+
+
+def test_xlsx_agrees_with_the_database(app, issued):
+    approver, _ = issued
+    r = approver.get(f"/api/v1/decisions.xlsx?issuer=tam-duong&year={YEAR}")
+    assert r.status_code == 200 and r.mimetype == XLSX
+    assert f"so-dang-ky-tam-duong-{YEAR}.xlsx" in r.headers["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(r.data))
+    assert wb.sheetnames == [SHEET_TITLE] == ["Sổ đăng ký"]
+    ws = wb[SHEET_TITLE]
+    assert "TAM ĐƯỜNG" in ws["A1"].value and str(YEAR) in ws["A1"].value
+    headings = [c.value for c in ws[2]]
+    assert headings == list(HEADINGS)
+    assert headings[:3] == ["Số", "Ký hiệu", "Ngày ban hành"] and headings[3] == "Loại"
+    assert ws.freeze_panes == "A3"
+    body = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+    rows = _db_rows()
+    assert len(body) == len(rows) == 4  # one row per number
+    for line, d in zip(body, rows):
+        number, symbol, issued_on, kind, subject, units, signer, status, links = line
+        assert (number, symbol, subject, signer) == (d.number, d.symbol, d.subject, d.signer_name)
+        assert isinstance(issued_on, datetime) and issued_on.date() == d.issued_on  # a real date cell
+        assert kind == {"recognition": "Công nhận", "revocation": "Thu hồi"}[d.type]
+        for x in d.dossiers:
+            assert x.unit.name in units
+    assert [line[7] for line in body] == ["Còn hiệu lực", "Đã thu hồi", "Còn hiệu lực", "Còn hiệu lực"]
+    assert body[1][8].startswith(f"Thu hồi bởi QĐ {rows[3].symbol}")
+    assert body[3][8].startswith(f"Thu hồi QĐ {rows[1].symbol}")
+    assert ws.column_dimensions["E"].width >= 40  # the subject column is wide
+
+
+def test_the_page_and_its_xlsx_link(app, issued, make_user):
+    make_user("viewer", "tam-duong", username="xem")
+    client = _session(app, "xem")
+    page = _get(app, client, "/decisions")  # defaults: the user's issuer, this year
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Sổ đăng ký quyết định" in html and 'href="/decisions"' in html  # in the navigation too
+    for d in _db_rows():
+        assert f'id="so-{d.number}"' in html and f'href="/verify/{d.verify_token}"' in html
+    assert "Tải Excel (XLSX)" in html and f'href="/decisions.xlsx?issuer=tam-duong&amp;year={YEAR}"' in html
+    assert 'id="gaps"' not in html and "<script" not in html
+    x = _get(app, client, f"/decisions.xlsx?issuer=tam-duong&year={YEAR}")
+    assert x.status_code == 200 and x.mimetype == XLSX
+    assert load_workbook(io.BytesIO(x.data))[SHEET_TITLE].max_row == 2 + 4
+    empty = _get(app, client, "/decisions?issuer=tam-duong&year=2021").get_data(as_text=True)
+    assert "Chưa có quyết định nào được cấp số trong năm này." in empty
+
+
+def test_the_page_in_english(app, issued, make_user):
+    make_user("approver", "tam-duong", username="ky")
+    client = _session(app, "ky")
+    with app.app_context():
+        client.get("/lang/en")
+    html = _get(app, client, f"/decisions?issuer=tam-duong&year={YEAR}").get_data(as_text=True)
+    assert "Decision register" in html and "Download Excel (XLSX)" in html and "Revoked" in html
+
+
+def test_navigation_offers_the_register_to_officials_only(app, make_user):
+    make_user("appraiser", "tam-duong", username="td")
+    make_user("preparer", "na-tam-01", username="tb")
+    assert 'href="/decisions"' in _get(app, _session(app, "td"), "/").get_data(as_text=True)
+    assert 'href="/decisions"' not in _get(app, _session(app, "tb"), "/").get_data(as_text=True)
+
+
+def test_another_district_sees_nothing(app, issued, make_user, api_as):
+    province = find_unit("lai-chau")
+    db.session.add(Unit(code="phong-tho", name="Huyện Phong Thổ", level="district", parent=province,
+                        path=f"{province.path}phong-tho/"))
+    db.session.commit()
+    other = make_user("viewer", "phong-tho", username="xem.phongtho")
+    api = api_as(other)
+    for url in (f"/api/v1/decisions?issuer=tam-duong&year={YEAR}",
+                f"/api/v1/decisions.xlsx?issuer=tam-duong&year={YEAR}"):
+        r = api.get(url)
+        assert r.status_code == 403 and r.json["error"]["code"] == "forbidden", url
+    assert api.get(f"/api/v1/decisions?issuer=no-such-unit&year={YEAR}").status_code == 404
+    client = _session(app, "xem.phongtho")
+    assert _get(app, client, f"/decisions?issuer=tam-duong&year={YEAR}").status_code == 403
+    assert _get(app, client, f"/decisions.xlsx?issuer=tam-duong&year={YEAR}").status_code == 403
+    page = _get(app, client, "/decisions")  # its own defaults: nothing of Tam Đường
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Tam Đường" not in html.split("<main>")[1]
+    assert not any(d.verify_token in html for d in _db_rows())
+
+
+def test_a_bad_query_is_400(app, issued):
+    approver, _ = issued
+    assert approver.get("/api/v1/decisions.xlsx?issuer=tam-duong").status_code == 400
+    assert approver.get("/api/v1/decisions.xlsx?issuer=tam-duong&year=abc").status_code == 400

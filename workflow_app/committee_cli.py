@@ -1,0 +1,63 @@
+"""`flask committee ...`: the steering committee's membership as data."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+
+from .extensions import db
+
+committee_cli = AppGroup("committee", help="The steering committee (Ban chỉ đạo): members, reports.")
+
+
+@committee_cli.command("load")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def committee_load(file) -> None:
+    """Load the members from FILE (default reference_data/committee.yaml); idempotent."""
+    from .services.committee import COMMITTEE_FILE, CommitteeFileError, load_committee
+
+    path = file or str(COMMITTEE_FILE)
+    try:
+        result = load_committee(path)
+        db.session.commit()
+    except CommitteeFileError as exc:
+        db.session.rollback()
+        click.echo(f"Committee file refused, nothing changed ({len(exc.problems)} problem(s)):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"Committee loaded from {path}: {result.members} members "
+               f"({result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+               f"{len(result.removed)} removed{': ' + ', '.join(result.removed) if result.removed else ''}).")
+
+
+@committee_cli.command("status")
+@click.option("--month", help="YYYY-MM (default: the current month, +07:00)")
+def committee_status(month) -> None:
+    """Print each member x commune's report status for a month."""
+    from .services.committee import (
+        counts,
+        current_month,
+        month_label,
+        parse_month,
+        report_status,
+    )
+    from .services.common import local_now
+    from .workflow.errors import DomainError
+
+    today: date = local_now().date()
+    try:
+        month = parse_month(month) if month else current_month(today)
+    except DomainError as exc:
+        click.echo(exc.message("en"), err=True)
+        sys.exit(1)
+    rows = report_status(month, today)
+    c = counts(rows)
+    click.echo(f"Reports for {month_label(month)} (due {rows[0].due:%d/%m/%Y}):" if rows else
+               f"Reports for {month_label(month)}: no committee members.")
+    for r in rows:
+        filed = f" filed {r.filed_on:%d/%m/%Y}" if r.filed_on else ""
+        click.echo(f"  {r.user.username:<16} {r.commune.code:<14} {r.status}{filed}")
+    click.echo(f"on time {c['on_time']}, late {c['late']}, missing {c['missing']}, pending {c['pending']}")

@@ -1,0 +1,287 @@
+"""Lay out PDFs in recycled worker processes, with a time limit.
+
+Why not in the app process:
+- WeasyPrint's resident memory grows by ~0.3 MB per render and never shrinks (caches in
+  Pango/fontconfig/cairo). A worker that renders PDF_RENDER_RECYCLE documents and then
+  exits returns that memory to the system; the app process stays flat.
+- A hostile or pathological document can lay out for minutes. After PDF_RENDER_TIMEOUT
+  seconds the worker is killed (SIGKILL: a render cannot be interrupted politely) and
+  RenderTimeout (503) is raised, so the request's transaction rolls back.
+
+Why not ProcessPoolExecutor: it cannot kill one stuck task, and with
+``max_tasks_per_child`` on Python 3.11 a worker that exits while work is queued may not
+be replaced until the next submit (cpython gh-115634). The pool here is a queue of
+``size`` slots, each holding a worker process or None (started on demand).
+
+Workers come from a forkserver that has imported WeasyPrint once, so a replacement
+starts in milliseconds instead of re-importing everything (spawn), and no worker is a
+fork of a multi-threaded app process (fork).
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+from dataclasses import dataclass
+
+from ..workflow.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 60.0  # seconds for one render
+DEFAULT_RECYCLE = 50  # renders per worker process
+DEFAULT_WORKERS = 1  # worker processes per app process
+START_TIMEOUT = 60.0  # a new worker must say "ready" within this (imports, forkserver start)
+_PRELOAD = ["workflow_app.pdf.render"]
+
+
+class RenderTimeout(DomainError):
+    status, code = 503, "render_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"Tạo tệp PDF quá thời gian cho phép ({seconds:g} giây); chưa có gì thay đổi. "
+            "Vui lòng thử lại sau ít phút.",
+            f"Producing the PDF took longer than allowed ({seconds:g} s); nothing was changed. "
+            "Please try again in a few minutes.",
+        )
+
+
+class RenderFailed(DomainError):
+    """The worker died (killed for memory, crashed) or could not start."""
+
+    status, code = 503, "render_failed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "Không tạo được tệp PDF do lỗi máy chủ; chưa có gì thay đổi. Vui lòng thử lại.",
+            "The PDF could not be produced (server error); nothing was changed. Please try again.",
+        )
+        self.detail = detail
+
+
+class _WorkerGone(Exception):
+    """The worker was dead before the job could be sent (internal: retried)."""
+
+
+@dataclass(frozen=True)
+class WorkerReply:
+    result: object  # what the job returned
+    pid: int  # the worker process that ran it (tests watch it change on recycling)
+    renders: int  # how many jobs that worker has run, this one included
+
+
+# --- the worker process ------------------------------------------------------------
+
+def _serve(conn) -> None:
+    """Worker main loop: receive (function name, argument), reply ("ok", result) or
+    ("error", exception); None or a closed pipe ends the process."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from . import render  # already imported in the forkserver: costs nothing here
+
+    jobs = {"layout": render.layout_pdf}
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        name, argument = message
+        try:
+            reply = ("ok", jobs[name](argument))
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
+            conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}; ({exc})")))
+
+
+# --- the app side ------------------------------------------------------------------
+
+def _context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)  # no effect once the forkserver runs
+    return ctx
+
+
+class _Worker:
+    def __init__(self) -> None:
+        ctx = _context()
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_serve, args=(child,), name="pdf-render", daemon=True)
+        self.process.start()
+        child.close()
+        self.renders = 0
+        if not self.conn.poll(START_TIMEOUT):
+            self.kill()
+            raise RenderFailed(f"render worker did not start within {START_TIMEOUT:g} s")
+        try:
+            _tag, self.pid = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise RenderFailed(f"render worker died at start: {exc}") from exc
+        log.debug("render worker %d started", self.pid)
+
+    def run(self, name: str, argument, timeout: float) -> WorkerReply:
+        try:
+            self.conn.send((name, argument))
+        except OSError as exc:  # died while idle (OOM killer, an operator): nothing was done
+            self.kill()
+            raise _WorkerGone(str(exc)) from exc
+        try:
+            ready = self.conn.poll(timeout)
+        except (OSError, EOFError) as exc:
+            self.kill()
+            raise RenderFailed(f"render worker {self.pid} is gone: {exc}") from exc
+        if not ready:
+            log.warning("render worker %d exceeded %g s: killed", self.pid, timeout)
+            self.kill()
+            raise RenderTimeout(timeout)
+        try:
+            status, value = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            code = self.kill()
+            log.error("render worker %d died (exit code %s)", self.pid, code)
+            raise RenderFailed(f"render worker {self.pid} died (exit code {code})") from exc
+        self.renders += 1
+        if status == "error":
+            raise value
+        return WorkerReply(value, self.pid, self.renders)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self) -> None:
+        """Let the worker exit on its own (recycling); kill it if it does not."""
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(5)
+        self.kill()
+
+    def kill(self) -> int | None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+        code = self.process.exitcode
+        self.process.close()
+        return code
+
+
+class RenderPool:
+    """``size`` worker slots shared by the app's threads; workers start on demand."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("PDF_RENDER_WORKERS must be at least 1")
+        self.size = size
+        self._slots: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
+        for _ in range(size):
+            self._slots.put(None)
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+
+    def run(self, name: str, argument, *, timeout: float, recycle: int) -> WorkerReply:
+        try:
+            # Waiting for a free worker counts against the same limit: a queue behind a
+            # stuck render must not hold the request forever either.
+            worker = self._slots.get(timeout=timeout)
+        except queue.Empty:
+            raise RenderTimeout(timeout) from None
+        try:
+            if worker is not None and not worker.alive():
+                self._forget(worker, kill=True)
+                worker = None
+            for attempt in (1, 2):
+                if worker is None:
+                    worker = _Worker()
+                    with self._lock:
+                        self._all.add(worker)
+                try:
+                    reply = worker.run(name, argument, timeout)
+                    break
+                except _WorkerGone:
+                    # Its death may not have been noticed yet when we picked it; the
+                    # job never reached it, so a new worker may safely take it, once.
+                    self._forget(worker, kill=False)
+                    worker = None
+                    if attempt == 2:
+                        raise RenderFailed("render worker gone before the job reached it") from None
+                except (RenderTimeout, RenderFailed):
+                    self._forget(worker, kill=False)  # already killed
+                    worker = None
+                    raise
+            if worker.renders >= recycle:
+                log.debug("render worker %d recycled after %d renders", worker.pid, worker.renders)
+                self._forget(worker, kill=False)
+                worker.stop()
+                worker = None
+            return reply
+        finally:
+            self._slots.put(worker)
+
+    def _forget(self, worker: _Worker, *, kill: bool) -> None:
+        with self._lock:
+            self._all.discard(worker)
+        if kill:
+            worker.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            try:
+                worker.stop()
+            except ValueError:  # already closed by a concurrent kill
+                pass
+
+
+_pool: RenderPool | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def pool(size: int = DEFAULT_WORKERS) -> RenderPool:
+    """This process's pool, made on first use. A forked child (gunicorn --preload) gets
+    its own: pipes to the parent's workers must not be shared."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = RenderPool(size), os.getpid()
+        return _pool
+
+
+def run(name: str, argument, *, timeout: float | None = None, recycle: int | None = None,
+        workers: int | None = None) -> WorkerReply:
+    """Run job ``name`` in a worker. Settings default to the current app's
+    PDF_RENDER_TIMEOUT / PDF_RENDER_RECYCLE / PDF_RENDER_WORKERS, else to the module
+    defaults (scripts and tests without an app)."""
+    config = _app_config()
+    timeout = float(timeout if timeout is not None else config.get("PDF_RENDER_TIMEOUT") or DEFAULT_TIMEOUT)
+    recycle = int(recycle if recycle is not None else config.get("PDF_RENDER_RECYCLE") or DEFAULT_RECYCLE)
+    workers = int(workers if workers is not None else config.get("PDF_RENDER_WORKERS") or DEFAULT_WORKERS)
+    if timeout <= 0 or recycle < 1:
+        raise ValueError("PDF_RENDER_TIMEOUT must be > 0 and PDF_RENDER_RECYCLE >= 1")
+    return pool(workers).run(name, argument, timeout=timeout, recycle=recycle)
+
+
+def _app_config():
+    from flask import current_app, has_app_context
+
+    return current_app.config if has_app_context() else {}
+
+
+@atexit.register
+def _shutdown() -> None:
+    if _pool is not None and _pool_pid == os.getpid():
+        _pool.close()

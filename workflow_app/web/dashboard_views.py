@@ -1,0 +1,125 @@
+"""The progress dashboard and the monthly report: pages and downloads.
+
+Who may see them: officials with a role above village level — district (and
+province) viewers, appraisers, approvers and admins over their subtree,
+commune and town officers over their own unit (the same services, scoped by
+the units the user may see). Village heads get 403: they follow their own
+dossiers. Bad parameters are 400 pages that say what to enter."""
+from __future__ import annotations
+
+import io
+
+from flask import g, render_template, request, send_file
+from flask_babel import gettext as _
+
+from ..charts import (
+    PairRow,
+    Series,
+    StackedRow,
+    paired_bars,
+    stacked_bars,
+    state_colour,
+)
+from ..i18n import request_lang
+from ..services import progress_export as export
+from ..services.common import engine, local_now
+from ..services.dashboard import (
+    Dashboard,
+    can_see_progress,
+    check_kind,
+    dashboard,
+    default_year,
+    parse_year,
+    scope_paths,
+    village_kinds,
+)
+from ..services.monthly_report import monthly_report, overdue_now
+from ..workflow.errors import NotPermitted
+from . import bp
+
+
+@bp.app_template_global()
+def shows_progress(user) -> bool:
+    """Whether the navigation offers "Tiến độ" to this user."""
+    return can_see_progress(user)
+
+
+def _require_progress() -> None:
+    if not can_see_progress(g.user):
+        raise NotPermitted(
+            "Trang tiến độ dành cho cán bộ xã, thị trấn, huyện và tỉnh. Hồ sơ của bản bạn xem ở trang Hồ sơ.",
+            "The progress pages are for commune, town, district and province officials. "
+            "See your village's dossiers on the Dossiers page.")
+
+
+def _selection(lang: str) -> Dashboard:
+    _require_progress()
+    this_year = local_now().year
+    kind = check_kind(request.args.get("kind") or "village_ntm")
+    year = parse_year(request.args.get("year"), default_year(g.user, kind, this_year))
+    return dashboard(g.user, year, kind, lang)
+
+
+def _charts(dash: Dashboard) -> dict:
+    states = [s for s in dash.states if dash.total.by_state.get(s)] or dash.states
+    series = [Series(s, dash.state_labels[s], state_colour(s, i)) for i, s in enumerate(states)]
+    rows = [StackedRow(c.name, c.by_state) for c in dash.communes]
+    by_state = stacked_bars(
+        "chart-states", _("Hồ sơ bản theo trạng thái, từng xã (năm %(year)s)", year=dash.year),
+        _("Mỗi thanh là một xã; các đoạn màu là số bản có hồ sơ ở từng trạng thái, con số cuối thanh là tổng."),
+        rows, series, _("Chưa có hồ sơ nào."))
+    criteria = paired_bars(
+        "chart-criteria", _("Số bản đạt từng tiêu chí, tiêu chí yếu nhất trước"),
+        _("Thanh trên: số bản tự đánh giá đạt trên số bản có hồ sơ; thanh dưới: số bản đạt theo thẩm định "
+          "trên số hồ sơ đã thẩm định."),
+        [PairRow(f"{c.code}. {c.name}", c.self_met, c.passed, c.of, c.appraised_of) for c in dash.criteria],
+        Series("self", _("Tự đánh giá đạt"), "#9cc3e6"), Series("passed", _("Đạt theo thẩm định"), "#2e7d4f"),
+        _("Chưa có hồ sơ nào."))
+    return {"states": by_state, "criteria": criteria}
+
+
+@bp.get("/dashboard")
+def dashboard_page():
+    lang = request_lang()
+    dash = _selection(lang)
+    today = local_now().date()
+    overdue = overdue_now(scope_paths(g.user), today, lang)
+    this_year = today.year
+    return render_template("web/dashboard.html", dash=dash, charts=_charts(dash), overdue=overdue, today=today,
+                           years=list(range(this_year + 1, 2019, -1)),
+                           kinds=[(k, engine().definition(k).labels[lang]) for k in village_kinds()])
+
+
+@bp.get("/dashboard.xlsx")
+def dashboard_xlsx():
+    dash = _selection("vi")  # workbooks are in Vietnamese, like the official papers
+    return send_file(io.BytesIO(export.dashboard_xlsx(dash)), mimetype=export.XLSX_MIME, as_attachment=True,
+                     download_name=export.dashboard_filename(dash))
+
+
+def _report(lang: str):
+    _require_progress()
+    return monthly_report(g.user, request.args.get("month"), local_now().date(), lang)
+
+
+@bp.get("/reports/monthly")
+def monthly_report_page():
+    report = _report(request_lang())
+    return render_template("web/monthly_report.html", report=report)
+
+
+@bp.get("/reports/monthly.xlsx")
+def monthly_report_xlsx():
+    report = _report("vi")
+    return send_file(io.BytesIO(export.monthly_xlsx(report)), mimetype=export.XLSX_MIME, as_attachment=True,
+                     download_name=export.monthly_filename(report))
+
+
+@bp.get("/reports/monthly.pdf")
+def monthly_report_pdf():
+    from ..pdf.render import render_pdf
+
+    report = _report("vi")
+    pdf = render_pdf("pdf/monthly_report.html", export.monthly_pdf_context(report, g.user.name))
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                     download_name=export.monthly_pdf_filename(report))

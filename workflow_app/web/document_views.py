@@ -1,0 +1,43 @@
+"""A dossier's papers on the pages: the receipt slip and the appraisal report.
+
+The PDF is rendered on first download and kept (services.documents.ensure_pdf), so a
+download may write the stored file's key: the view commits, like any other."""
+from __future__ import annotations
+
+from flask import g, send_file
+
+from ..extensions import db
+from ..models import Document, Dossier
+from ..services.common import load_dossier
+from ..services.documents import documents_of, ensure_pdf, find_document
+from ..services.storage import path_of
+from . import bp
+
+# File names people see in their downloads folder, per kind.
+FILE_PREFIX = {"receipt": "Giay-tiep-nhan", "appraisal_report": "Bao-cao-tham-dinh"}
+
+
+def send_document(dossier: Dossier, document_id: int):
+    """The stored bytes of one paper of a visible dossier (the pages and the API)."""
+    doc = ensure_pdf(find_document(dossier, document_id))
+    db.session.commit()
+    return send_file(path_of(doc.pdf_key), mimetype="application/pdf", as_attachment=True,
+                     download_name=download_name(doc, dossier), etag=doc.pdf_sha256)
+
+
+def download_name(doc: Document, dossier: Dossier) -> str:
+    prefix = FILE_PREFIX.get(doc.kind, doc.kind)
+    if doc.number is not None:
+        return f"{prefix}-{doc.number}-{doc.issued_at.year}-{dossier.code}.pdf"
+    return f"{prefix}-{dossier.code}-lan-{doc.round}.pdf"
+
+
+@bp.app_template_global()
+def dossier_documents(dossier: Dossier) -> list[Document]:
+    """The papers listed on the dossier page ("Giấy tờ")."""
+    return documents_of(dossier)
+
+
+@bp.get("/dossiers/<int:dossier_id>/documents/<int:document_id>.pdf")
+def dossier_document(dossier_id: int, document_id: int):
+    return send_document(load_dossier(dossier_id, g.user), document_id)
