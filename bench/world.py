@@ -28,6 +28,7 @@ ISSUER = "tam-duong"
 ISSUER_NAME = "Ủy ban nhân dân huyện Tam Đường"
 SIGNER = "Trần Quốc Khánh"
 COMMUNE = "na-tam"
+APPROVER = "bench.approver"
 VILLAGES = [f"na-tam-{i:02d}" for i in range(1, 9)]
 FIRST_YEAR = 2020
 # A tiny valid PDF: evidence content is not what is measured.
@@ -78,12 +79,13 @@ def make_world(folder: Path) -> World:
     load_units()
     # The project's own `flask signing init-dev` code: a development CA and the
     # district's key, so recognition signs exactly as it does in production.
-    init_dev(Path(app.config["SIGNING_DIR"]), ISSUER, ISSUER_NAME, SIGNER)
+    # The approver's specimen signature image too, as `make run` draws one for the demo's.
+    init_dev(Path(app.config["SIGNING_DIR"]), ISSUER, ISSUER_NAME, SIGNER, usernames=[APPROVER])
     pw = "bench-pw-123"
     w = World(folder, app)
     w.submitter_id = create_user("bench.submitter", pw, "submitter", COMMUNE, "Tao Thị Mai").id
     w.appraiser_id = create_user("bench.appraiser", pw, "appraiser", ISSUER, "Nguyễn Văn Bình").id
-    w.approver_id = create_user("bench.approver", pw, "approver", ISSUER, SIGNER, "vice_chairman").id
+    w.approver_id = create_user(APPROVER, pw, "approver", ISSUER, SIGNER, "vice_chairman").id
     w.viewer_id = create_user("bench.viewer", pw, "viewer", ISSUER, "Hoàng Thị Lan").id
     db.session.commit()
     import datetime as dt

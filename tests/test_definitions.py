@@ -109,6 +109,7 @@ def test_states_check_cli_passes_on_the_shipped_definitions(app):
     result = app.test_cli_runner().invoke(args=["states", "check"])
     assert result.exit_code == 0, result.output
     assert "village_ntm v1" in result.output and "town_civilized v1" in result.output
+    assert "ok  campaigns" in result.output
 
 
 def test_app_refuses_to_start_with_a_broken_definition(tmp_path):
@@ -140,3 +141,15 @@ def test_diagram_is_mermaid_drawn_from_the_definition(app):
             assert f"{source} --> {event.dest} : {event.name}" in text
     out = app.test_cli_runner().invoke(args=["states", "diagram", "town_civilized"]).output
     assert "appraised --> recognized : recognize" in out
+
+
+def test_states_check_cli_names_bad_campaign_data(tmp_path, app):
+    states = tmp_path / "states"
+    shutil.copytree(STATES, states)
+    path = states / "campaigns" / "2024.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("deadline: 2024-09-30", "deadline: 2024-09-31", 1),
+                    encoding="utf-8")
+    app.config["STATES_DIR"] = str(states)
+    result = CliRunner().invoke(app.cli, ["states", "check"])
+    assert result.exit_code == 1
+    assert "Invalid campaign data" in result.output and "2024.yaml" in result.output

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -165,7 +166,11 @@ def test_submit_issues_a_receipt_from_the_receiving_body(road):
     assert facts["sender"] == "Ủy ban nhân dân xã Nà Tăm"
     assert facts["submitted_at"].endswith("+07:00")
     assert len(facts["attachments"]) == 14
-    assert facts["due_date"] is None
+    # "Hẹn trả kết quả": the submitted step's limit (15 working days) from the day of receipt.
+    from workflow_app.workdays import add_working_days
+
+    received = date.fromisoformat(facts["submitted_at"][:10])
+    assert facts["due_date"] == add_working_days(received, 15).isoformat()
     assert receipt.data["texts"]["title"] == "GIẤY TIẾP NHẬN HỒ SƠ"  # a copy of the texts in force
     assert receipt.pdf_key is None  # rendered on first download
 
@@ -218,7 +223,8 @@ def test_receipt_prints_every_element(road, tmp_path):
     for n in range(1, 15):
         assert f"minh-chung-{n}.pdf" in text
     assert "Lần nộp thứ" not in text  # first submission
-    assert "hẹn trả" not in text  # no working-day clock yet
+    due = date.fromisoformat(receipt.data["facts"]["due_date"])
+    assert f"Ngày hẹn trả kết quả: {due.day:02d}/{due.month:02d}/{due.year}" in text
 
 
 @needs_poppler

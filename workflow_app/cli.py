@@ -93,6 +93,12 @@ def states_check() -> None:
         _fail(f"Invalid definition: {exc}")
     for (kind, version), d in sorted(found.items()):
         click.echo(f"ok  {kind} v{version}: {len(d.states)} states, {len(d.events)} events, {len(d.criteria)} criteria")
+    from .services.campaigns import check_campaigns
+
+    problems = check_campaigns(current_app.config["STATES_DIR"], {kind for kind, _ in found})
+    if problems:
+        _fail("Invalid campaign data: " + "; ".join(problems))
+    click.echo("ok  campaigns")
 
 
 @states_cli.command("diagram")

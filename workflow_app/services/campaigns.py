@@ -96,7 +96,7 @@ def load_campaign_file(path: Path, known_kinds: set[str] | None = None,
     year = int(m.group(1))
     try:
         doc = load_yaml(path)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date like 2024-09-31
         raise _fail(path, "(top)", f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise _fail(path, "(top)", "must be a mapping")

@@ -132,17 +132,5 @@ def decision_of(dossier: Dossier, document: str = "recognition") -> Decision | N
     return db.session.execute(stmt).scalar_one_or_none()
 
 
-def decision_file_of(dossier: Dossier, document: str = "recognition"):
-    """Only what a download needs (number, year, file, digest): no ORM object,
-    no eager loads of the issuer and every listed dossier."""
-    from ..models import decision_dossiers
-
-    stmt = (db.select(Decision.number, Decision.year, Decision.pdf_key, Decision.pdf_sha256)
-            .join(decision_dossiers, decision_dossiers.c.decision_id == Decision.id)
-            .where(decision_dossiers.c.dossier_id == dossier.id, Decision.type == document)
-            .order_by(Decision.id.desc()).limit(1))
-    return db.session.execute(stmt).first()
-
-
 def find_by_token(token: str) -> Decision | None:
     return db.session.execute(db.select(Decision).where(Decision.verify_token == token)).scalar_one_or_none()

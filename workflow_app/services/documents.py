@@ -43,9 +43,12 @@ KINDS = ("receipt", "appraisal_report")
 
 @effect("issue_receipt")
 def issue_receipt(act: Act) -> list[Document]:
+    from .clocks import step_clock  # the submitted step's time limit gives "hẹn trả kết quả"
+
     now = local_now()
     made = []
     for dossier in act.dossiers:
+        clock = step_clock(dossier, now.date())
         receiver = receiving_unit(dossier, act.definition, act.cap.unit)
         facts = _dossier_facts(dossier, act.definition, receiver)
         facts.update({
@@ -56,7 +59,7 @@ def issue_receipt(act: Act) -> list[Document]:
             "sender": committee_of(act.cap.unit),
             "attachments": [_attachment(a, facts["criterion_names"]) for a in dossier.attachments],
             "comment": act.comment,
-            "due_date": None,  # "hẹn trả kết quả": set once working-day clocks exist
+            "due_date": clock.due_on.isoformat() if clock and clock.due_on else None,
         })
         made.append(_add(dossier, "receipt", act.actor, receiver, facts, now))
     return made

@@ -17,26 +17,26 @@ import logging
 import subprocess
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from asn1crypto import pem
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder_data
 from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
-from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
-from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -121,13 +121,14 @@ def _cut_font(font_file: str) -> tuple[bytes, frozenset[int]]:
     return out.getvalue(), covered
 
 
-def _stamp_font_bytes(font_file: str, text: str | None) -> bytes:
-    """The cut copy when it covers every character of ``text``, else the full font."""
+def _stamp_font(font_file: str, text: str | None) -> tuple[bytes, tuple[str, str]]:
+    """The cut copy when it covers every character of ``text``, else the full font;
+    with a key naming which (for the cache of embedded subsets)."""
     if text is not None:
         cut, covered = _cut_font(font_file)
         if all(ord(ch) in covered for ch in text if ch not in "\r\n"):
-            return cut
-    return _font_bytes(font_file)
+            return cut, (font_file, "cut")
+    return _font_bytes(font_file), (font_file, "full")
 
 
 class _ThousandthsGlyphAccumulator(GlyphAccumulator):
@@ -139,12 +140,18 @@ class _ThousandthsGlyphAccumulator(GlyphAccumulator):
     comes out letter-spaced and overflowing. Shaping at scale 1000 and scaling
     the hmtx widths makes both consistent."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, font_key=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._font_upem = self.units_per_em
         if self._font_upem != 1000:
             self.hb_font.scale = (1000, 1000)
             self.units_per_em = 1000
+        self._font_key = font_key
+        self._subset_options = None
+        if font_key is not None and isinstance(self.cidfont_obj, CIDFontType2):
+            base_ps_name = self.cidfont_obj.name.split("+", 1)[1]
+            self.cidfont_obj = _ProgramCIDFontType2(self.tt, base_ps_name, self.subset_prefix,
+                                                    program=self._font_program)
 
     def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
         try:
@@ -157,10 +164,59 @@ class _ThousandthsGlyphAccumulator(GlyphAccumulator):
         return result
 
     def _extract_subset(self, options=None):
+        if self._font_key is not None:  # deferred to _font_program, skipped when cached
+            self._subset_options = options
+            return
+        self._subset(options)
+
+    def _subset(self, options=None):
         for tag in _LAYOUT_TABLES:  # dropped from the subset anyway: do not parse them
             if tag in self.tt:
                 del self.tt[tag]
         super()._extract_subset(options)
+
+    def _font_program(self) -> bytes:
+        """The embedded font file (FlateDecode-encoded) of the glyphs used. The subset
+        depends only on the font and the glyph ids, and a district's stamps use the
+        same few dozen glyphs: made once per process and glyph set."""
+        key = (self._font_key, frozenset(self._glyphs))
+        with _programs_lock:
+            program = _FONT_PROGRAMS.get(key)
+            if program is not None:
+                _FONT_PROGRAMS.move_to_end(key)
+                return program
+        self._subset(self._subset_options)
+        out = io.BytesIO()
+        self.tt.save(out)
+        stream = generic.StreamObject(stream_data=out.getvalue())
+        stream.compress()
+        program = stream.encoded_data
+        with _programs_lock:
+            _FONT_PROGRAMS[key] = program
+            while len(_FONT_PROGRAMS) > _FONT_PROGRAMS_MAX:
+                _FONT_PROGRAMS.popitem(last=False)
+        return program
+
+
+_FONT_PROGRAMS: OrderedDict[tuple, bytes] = OrderedDict()
+_FONT_PROGRAMS_MAX = 64  # a subset of Tinos for a stamp is ~23 kB compressed
+_programs_lock = threading.Lock()
+
+
+class _ProgramCIDFontType2(CIDFontType2):
+    """CIDFontType2 whose font file comes from ``program()`` (already encoded)
+    instead of saving the (subset) TTFont on every signature."""
+
+    def __init__(self, tt, base_ps_name, subset_prefix, *, program):
+        super().__init__(tt, base_ps_name, subset_prefix)
+        self._program = program
+
+    def set_font_file(self, writer):
+        font_stream = generic.StreamObject({generic.NameObject("/Filter"): generic.NameObject("/FlateDecode")},
+                                           encoded_data=self._program())
+        font_stream_ref = writer.add_object(font_stream)
+        self._font_descriptor[generic.NameObject("/FontFile2")] = font_stream_ref
+        return font_stream_ref
 
 
 @dataclass(frozen=True)
@@ -175,8 +231,9 @@ class InMemoryGlyphAccumulatorFactory(GlyphAccumulatorFactory):
     def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()
+        font, key = _stamp_font(self.font_file, self.text)
         return _ThousandthsGlyphAccumulator(
-            writer=writer, font_handle=io.BytesIO(_stamp_font_bytes(self.font_file, self.text)),
+            writer=writer, font_handle=io.BytesIO(font), font_key=key,
             font_size=self.font_size, ot_script_tag=self.ot_script_tag,
             ot_language_tag=self.ot_language_tag, writing_direction=self.writing_direction,
             bcp47_lang_code=self.bcp47_lang_code, obj_stream=obj_stream)
@@ -297,8 +354,8 @@ def _loaded_signer(key_path, cert_path, chain_paths: Sequence, key_passphrase: b
             _SIGNERS.move_to_end(cache_key)
             return loaded
     try:
-        load = serialization.load_pem_private_key if blobs[0].lstrip().startswith(b"-----") \
-            else serialization.load_der_private_key
+        # As pyHanko's SimpleSigner.load reads a key (PEM or DER), but once.
+        load = serialization.load_pem_private_key if pem.detect(blobs[0]) else serialization.load_der_private_key
         private_key = load(blobs[0], password=key_passphrase)
         cert = next(iter(load_certs_from_pemder_data(blobs[1])))
         chain = [c for blob in blobs[2:] for c in load_certs_from_pemder_data(blob)]

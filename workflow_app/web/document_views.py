@@ -14,7 +14,7 @@ from ..services.storage import path_of
 from . import bp
 
 # File names people see in their downloads folder, per kind.
-FILE_PREFIX = {"receipt": "Giay-tiep-nhan", "appraisal_report": "Bao-cao-tham-dinh"}
+FILE_PREFIX = {"receipt": "Giay-tiep-nhan", "appraisal_report": "Bao-cao-tham-dinh", "apology": "Phieu-xin-loi"}
 
 
 def send_document(dossier: Dossier, document_id: int):
@@ -26,7 +26,9 @@ def send_document(dossier: Dossier, document_id: int):
 
 
 def download_name(doc: Document, dossier: Dossier) -> str:
-    prefix = FILE_PREFIX.get(doc.kind, doc.kind)
+    # "apology:submitted" -> "Phieu-xin-loi-submitted": no colon in a file name.
+    kind, _, step = doc.kind.partition(":")
+    prefix = FILE_PREFIX.get(kind, kind) + (f"-{step}" if step else "")
     if doc.number is not None:
         return f"{prefix}-{doc.number}-{doc.issued_at.year}-{dossier.code}.pdf"
     return f"{prefix}-{dossier.code}-lan-{doc.round}.pdf"
