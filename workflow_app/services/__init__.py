@@ -6,4 +6,4 @@ from .events import allowed_events, fire_batch, fire_event
 from .evidence import attach_evidence, find_attachment
 
 __all__ = ["appraise_criterion", "create_dossier", "self_assess", "set_fields",
-           "allowed_events", "fire_event", "attach_evidence", "find_attachment"]
+           "allowed_events", "fire_batch", "fire_event", "attach_evidence", "find_attachment"]
