@@ -201,13 +201,44 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def layout_pdf(html: str) -> tuple[bytes, dict[str, Slot]]:
-    """Lay out trusted template output: the PDF and the position of every slot."""
+    """Lay out trusted template output: the PDF and the position of every slot.
+
+    Laid out once: the slots are read from the same rendered document that is written.
+    In a render worker (``enable_process_caches``) the font configuration is shared by
+    the process's documents, as an in-process renderer would keep it.
+    """
     try:
-        document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=LocalAssetFetcher()).render()
+        document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=LocalAssetFetcher()).render(
+            font_config=_process_font_config())
         slots = find_slots(document)
         return document.write_pdf(), slots
     except FatalURLFetchingError as exc:  # a BaseException: convert before it escapes
         raise AssetFetchError(str(exc)) from exc.__cause__
+
+
+# --- per-process caches of a render worker ---------------------------------------------
+#
+# A worker lays out one document after another until it is recycled. Left alone,
+# WeasyPrint builds a new FontConfiguration (fontconfig + Pango font map, ~4 ms, and
+# every font looked up again) for every document. enable_process_caches() keeps one for
+# the life of the process (render(font_config=...) is WeasyPrint's public way to share
+# it). The app process never enables it (its memory must stay flat, see worker.py); the
+# worker's lifetime bounds what it holds.
+
+_font_config = None
+
+
+def _process_font_config():
+    return _font_config
+
+
+def enable_process_caches() -> None:
+    """Called once by a render worker at start; see the comment above."""
+    global _font_config
+    from weasyprint.text.fonts import FontConfiguration
+
+    if _font_config is None:
+        _font_config = FontConfiguration()
 
 
 def find_slots(document) -> dict[str, Slot]:

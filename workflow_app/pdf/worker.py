@@ -20,6 +20,7 @@ fork of a multi-threaded app process (fork).
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import multiprocessing
 import os
@@ -85,6 +86,14 @@ def _serve(conn) -> None:
     from . import render  # already imported in the forkserver: costs nothing here
 
     jobs = {"layout": render.layout_pdf}
+    render.enable_process_caches()
+    # Garbage collection happens between jobs, not during one: a layout makes ~200,000
+    # objects and would trigger several collections (5-8 ms) while the caller waits.
+    # What the imports made is frozen out of every collection. A job's memory is
+    # bounded (one document) and the whole process goes away after PDF_RENDER_RECYCLE.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -102,6 +111,8 @@ def _serve(conn) -> None:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
             conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}; ({exc})")))
+        del reply
+        gc.collect()  # the caller has its reply: idle time
 
 
 # --- the app side ------------------------------------------------------------------
