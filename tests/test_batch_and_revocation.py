@@ -105,7 +105,11 @@ def test_one_bad_dossier_leaves_all_five_untouched(app, cast, api_as, spoiler):
     r = api_as(approver).post("/api/v1/decisions", json={"dossiers": items})
     assert r.status_code in (409, 422), r.json
     message = r.json["error"]["message"]
-    assert "Không hồ sơ nào được xử lý" in message or "cùng một loại" in message
+    if spoiler == "other_kind":
+        assert r.status_code == 422 and "cùng một loại" in message
+    else:  # the refusal names the failing dossier
+        failing = dossiers[3 if spoiler == "not_appraised" else 4]
+        assert r.status_code == 409 and failing.code in message and "Không hồ sơ nào được xử lý" in message
     assert snapshot(ids) == before  # no move, no record, no decision, no number used
     # The number was not consumed: the next decision of the issuer is still No. 1.
     again = [x for x in items if x["id"] in {d.id for d in dossiers[:2]}]

@@ -8,9 +8,9 @@ from ..extensions import db
 from ..services import fire_batch
 from ..services.common import load_dossier
 from ..services.decisions import decision_of
+from ..services.register import register_row
 from ..workflow.errors import BadRequest
 from . import schemas as s
-from .serialize import register_entry
 
 blp = Blueprint("batch", __name__, description="Batch decisions: several dossiers in one decision")
 
@@ -34,4 +34,4 @@ def post_decision(body: dict):
     dossiers = fire_batch(user, items, "recognize", body.get("comment"))
     decision = decision_of(dossiers[0])
     db.session.commit()
-    return register_entry(decision)
+    return register_row(decision)  # the decision as the register lists it

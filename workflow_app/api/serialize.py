@@ -78,14 +78,6 @@ def attachment_dict(a) -> dict:
             "criterion": a.criterion_code, "mime": a.mime, "round": a.round}
 
 
-def register_entry(decision: Decision) -> dict:
-    return {"number": decision.number, "symbol": decision.symbol, "issued_on": decision.issued_on.isoformat(),
-            "type": decision.type, "status": decision.status, "signer": decision.signer_name,
-            "subject": decision.subject, "sha256": decision.pdf_sha256,
-            "verify_url": verify_url(decision.verify_token),
-            "dossiers": [{"id": x.id, "code": x.code, "unit": unit_ref(x.unit)} for x in decision.dossiers]}
-
-
 def document_dict(doc) -> dict:
     """A receipt or appraisal report of a dossier (GET /dossiers/{id}/documents)."""
     return {"id": doc.id, "kind": doc.kind, "round": doc.round, "number": doc.number, "symbol": doc.symbol,
