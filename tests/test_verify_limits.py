@@ -197,3 +197,50 @@ def test_two_apps_share_one_budget_through_redis(tmp_path, pg_database, monkeypa
             with a.app_context():
                 db.session.remove()
                 db.engine.dispose()
+
+
+# ----------------------------------------------------------------------------- behind a reverse proxy
+
+def check_addresses(app) -> list[str | None]:
+    from workflow_app.models import VerificationCheck
+
+    with app.app_context():
+        return list(db.session.execute(db.select(VerificationCheck.remote_addr)
+                                       .order_by(VerificationCheck.id)).scalars())
+
+
+def test_behind_a_proxy_each_client_has_its_own_budget(tmp_path, pg_database, monkeypatch):
+    """PROXY_HOPS=1: the address our proxy appended to X-Forwarded-For is the client;
+    whatever the client itself put before it is not believed."""
+    monkeypatch.setenv("PROXY_HOPS", "1")
+    proxied = build_app(tmp_path, pg_database)
+    try:
+        proxied.config.update(VERIFY_RATE_LIMIT=LIMIT)
+        token = issue_decision(proxied)
+        first = {"X-Forwarded-For": "203.0.113.5"}
+        for spoof in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # a client varying its own header
+            assert get(proxied, f"/verify/{token}", **{"X-Forwarded-For": f"{spoof}, 203.0.113.5"}).status_code == 200
+        assert get(proxied, f"/verify/{token}", **first).status_code == 429
+        assert get(proxied, f"/verify/{token}", **{"X-Forwarded-For": "198.51.100.7"}).status_code == 200
+        assert check_addresses(proxied) == ["203.0.113.5"] * 3 + ["198.51.100.7"]
+    finally:
+        with proxied.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_without_proxy_hops_forwarded_for_is_ignored(app, limited):
+    """The default: no proxy is trusted, so a client cannot buy a new budget by
+    sending a new X-Forwarded-For; the log keeps the connection's address."""
+    for n in range(3):
+        assert get(app, f"/verify/{limited}", **{"X-Forwarded-For": f"203.0.113.{n}"}).status_code == 200
+    assert get(app, f"/verify/{limited}", **{"X-Forwarded-For": "198.51.100.7"}).status_code == 429
+    assert check_addresses(app) == ["127.0.0.1"] * 3
+
+
+def test_proxy_hops_must_be_a_count(monkeypatch):
+    from workflow_app.config import Config
+
+    monkeypatch.setenv("PROXY_HOPS", "one")
+    with pytest.raises(RuntimeError, match="PROXY_HOPS must be a whole number"):
+        Config()

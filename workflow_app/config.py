@@ -34,6 +34,10 @@ class Config:
         self.PDF_RENDER_RECYCLE = int(env.get("PDF_RENDER_RECYCLE", "50"))
         self.PDF_RENDER_WORKERS = int(env.get("PDF_RENDER_WORKERS", "1"))
         self.REDIS_URL = env.get("REDIS_URL")
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto to believe
+        # (0: none, the connection's address is the client's). Rate limits and the
+        # verification log use the client address this gives.
+        self.PROXY_HOPS = _count(env.get("PROXY_HOPS", "0"), "PROXY_HOPS")
         # Public decision checks per client address (flask-limiter syntax: "30/minute", "100/hour;10/minute").
         self.VERIFY_RATE_LIMIT = env.get("VERIFY_RATE_LIMIT", "30/minute")
         self.VERIFY_UPLOAD_RATE_LIMIT = env.get("VERIFY_UPLOAD_RATE_LIMIT", "10/minute")
@@ -66,6 +70,17 @@ class Config:
         self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
         self.SMTP_FROM = env.get("SMTP_FROM", "")
         self.SMTP_STARTTLS = env.get("SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _count(value: str, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise RuntimeError(f"{name} must be a whole number of 0 or more, not {value!r} / "
+                           f"{name} phải là số nguyên từ 0 trở lên, không phải {value!r}")
+    return number
 
 
 def normalize_db_url(url: str) -> str:

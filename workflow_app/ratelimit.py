@@ -30,8 +30,8 @@ EXTENSION = "verify_limiter"
 
 
 def client_address() -> str:
-    """The budget is per client address (behind a proxy, configure ProxyFix so
-    that remote_addr is the client's, not the proxy's)."""
+    """The budget is per client address: behind reverse proxies, PROXY_HOPS makes
+    remote_addr the client's rather than the proxy's (create_app)."""
     return request.remote_addr or "unknown"
 
 
