@@ -67,6 +67,31 @@ def test_timeout_kills_the_worker_raises_503_and_the_next_render_works(context):
     assert after.pdf.startswith(b"%PDF") and after.worker_pid != before
 
 
+def long_table(rows: int) -> str:
+    cells = "".join(f"<tr><td>{i}</td><td>Bản Nà Tăm {i}</td><td>xã Bản Bo</td></tr>" for i in range(rows))
+    return f"<table>{cells}</table>"
+
+
+def test_a_render_past_the_memory_cap_fails_with_503_and_the_worker_is_replaced(context):
+    """PDF_RENDER_MAX_MB: the worker's data segment is capped per job. A long table
+    that lays out in ~180 MB fails under a 150 MB cap (a fresh worker holds ~100 MB
+    after its imports), renders without it, and the next small render still works."""
+    document = long_table(1500)
+    before = render_document(TEMPLATE, context).worker_pid
+    with pytest.raises(worker.RenderFailed) as caught:
+        worker.run("layout", document, max_mb=150)
+    error = caught.value
+    # Python code gets a MemoryError; C code (GLib) aborts the process: both are this refusal.
+    assert error.status == 503 and error.code == "render_failed"
+    assert "out of memory" in error.detail or "memory cap 150 MB" in error.detail, error.detail
+    assert "thử lại" in error.message("vi") and "nothing was changed" in error.message("en")
+    assert gone(before)
+    uncapped = worker.run("layout", document, max_mb=0)
+    assert uncapped.result[0].startswith(b"%PDF") and uncapped.pid != before
+    after = render_document(TEMPLATE, context)  # the configured default cap (1024 MB)
+    assert after.pdf.startswith(b"%PDF")
+
+
 def test_worker_is_replaced_after_recycle_renders(context):
     fresh_worker(context)
     pids = [render_document(TEMPLATE, context, recycle=3).worker_pid for _ in range(7)]

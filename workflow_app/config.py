@@ -33,6 +33,8 @@ class Config:
         self.PDF_RENDER_TIMEOUT = float(env.get("PDF_RENDER_TIMEOUT", "60"))
         self.PDF_RENDER_RECYCLE = int(env.get("PDF_RENDER_RECYCLE", "50"))
         self.PDF_RENDER_WORKERS = int(env.get("PDF_RENDER_WORKERS", "1"))
+        # Memory (data segment) a worker may use for one render; 0 lifts the cap.
+        self.PDF_RENDER_MAX_MB = _count(env.get("PDF_RENDER_MAX_MB", "1024"), "PDF_RENDER_MAX_MB")
         self.REDIS_URL = env.get("REDIS_URL")
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto to believe
         # (0: none, the connection's address is the client's). Rate limits and the

@@ -285,14 +285,14 @@ def render_html(template_name: str, context: dict) -> str:
 
 
 def render_document(template_name: str, context: dict, *, timeout: float | None = None,
-                    recycle: int | None = None) -> RenderedPdf:
+                    recycle: int | None = None, max_mb: int | None = None) -> RenderedPdf:
     """Render in a worker process (time limit, bounded memory: see worker.py); the
     PDF with its slots. Settings default to the app's PDF_RENDER_* configuration.
     Raises worker.RenderTimeout / RenderFailed (503) besides the errors of render_html."""
     from . import worker
 
     html = render_html(template_name, context)
-    reply = worker.run("layout", html, timeout=timeout, recycle=recycle)
+    reply = worker.run("layout", html, timeout=timeout, recycle=recycle, max_mb=max_mb)
     pdf, slots = reply.result
     log.debug("rendered %s in worker %d: %d bytes", template_name, reply.pid, len(pdf))
     return RenderedPdf(pdf, slots, reply.pid)

@@ -4,6 +4,9 @@ Why not in the app process:
 - WeasyPrint's resident memory grows by ~0.3 MB per render and never shrinks (caches in
   Pango/fontconfig/cairo). A worker that renders PDF_RENDER_RECYCLE documents and then
   exits returns that memory to the system; the app process stays flat.
+- Memory is also capped: each job runs under a data-segment limit (RLIMIT_DATA,
+  PDF_RENDER_MAX_MB). A document that needs more fails with RenderFailed (503) and
+  that worker is replaced, instead of the machine swapping or the OOM killer choosing.
 - A hostile or pathological document can lay out for minutes. After PDF_RENDER_TIMEOUT
   seconds the worker is killed (SIGKILL: a render cannot be interrupted politely) and
   RenderTimeout (503) is raised, so the request's transaction rolls back.
@@ -25,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import resource
 import signal
 import threading
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 60.0  # seconds for one render
 DEFAULT_RECYCLE = 50  # renders per worker process
 DEFAULT_WORKERS = 1  # worker processes per app process
+DEFAULT_MAX_MB = 1024  # data segment of a worker during a job (a decision needs ~120-250 MB); 0: no cap
 START_TIMEOUT = 60.0  # a new worker must say "ready" within this (imports, forkserver start)
 _PRELOAD = ["workflow_app.pdf.render"]
 
@@ -78,9 +83,19 @@ class WorkerReply:
 
 # --- the worker process ------------------------------------------------------------
 
+def _limit_memory(max_bytes: int | None) -> None:
+    """Lower (or lift) this process's soft data limit; the hard limit stays, so a
+    later job may raise it again. Allocations past it fail (MemoryError in Python,
+    NULL in C)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    soft = hard if not max_bytes else max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
 def _serve(conn) -> None:
-    """Worker main loop: receive (function name, argument), reply ("ok", result) or
-    ("error", exception); None or a closed pipe ends the process."""
+    """Worker main loop: receive (function name, argument, memory cap in bytes), reply
+    ("ok", result) or ("error", exception); None or a closed pipe ends the process,
+    and so does running out of memory (after saying so)."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from . import render  # already imported in the forkserver: costs nothing here
@@ -102,9 +117,14 @@ def _serve(conn) -> None:
             return
         if message is None:
             return
-        name, argument = message
+        name, argument, max_bytes = message
         try:
+            _limit_memory(max_bytes)
             reply = ("ok", jobs[name](argument))
+        except MemoryError:
+            # Whatever the job held is garbage now; the caches may be half-built: say so and go.
+            conn.send(("error", MemoryError()))
+            return
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             reply = ("error", exc)
         try:
@@ -141,9 +161,9 @@ class _Worker:
             raise RenderFailed(f"render worker died at start: {exc}") from exc
         log.debug("render worker %d started", self.pid)
 
-    def run(self, name: str, argument, timeout: float) -> WorkerReply:
+    def run(self, name: str, argument, timeout: float, max_bytes: int | None = None) -> WorkerReply:
         try:
-            self.conn.send((name, argument))
+            self.conn.send((name, argument, max_bytes))
         except OSError as exc:  # died while idle (OOM killer, an operator): nothing was done
             self.kill()
             raise _WorkerGone(str(exc)) from exc
@@ -160,9 +180,15 @@ class _Worker:
             status, value = self.conn.recv()
         except (EOFError, OSError) as exc:
             code = self.kill()
-            log.error("render worker %d died (exit code %s)", self.pid, code)
-            raise RenderFailed(f"render worker {self.pid} died (exit code {code})") from exc
+            # Past the memory cap, C code (GLib's g_malloc) aborts rather than failing a call.
+            cap = f", memory cap {max_bytes // (1024 * 1024)} MB" if max_bytes else ""
+            log.error("render worker %d died (exit code %s%s)", self.pid, code, cap)
+            raise RenderFailed(f"render worker {self.pid} died (exit code {code}{cap})") from exc
         self.renders += 1
+        if status == "error" and isinstance(value, MemoryError):
+            self.kill()  # it is on its way out
+            log.error("render worker %d ran out of memory (limit %s bytes): replaced", self.pid, max_bytes)
+            raise RenderFailed(f"render worker {self.pid} ran out of memory (PDF_RENDER_MAX_MB)")
         if status == "error":
             raise value
         return WorkerReply(value, self.pid, self.renders)
@@ -202,7 +228,8 @@ class RenderPool:
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
 
-    def run(self, name: str, argument, *, timeout: float, recycle: int) -> WorkerReply:
+    def run(self, name: str, argument, *, timeout: float, recycle: int,
+            max_bytes: int | None = None) -> WorkerReply:
         try:
             # Waiting for a free worker counts against the same limit: a queue behind a
             # stuck render must not hold the request forever either.
@@ -219,7 +246,7 @@ class RenderPool:
                     with self._lock:
                         self._all.add(worker)
                 try:
-                    reply = worker.run(name, argument, timeout)
+                    reply = worker.run(name, argument, timeout, max_bytes)
                     break
                 except _WorkerGone:
                     # Its death may not have been noticed yet when we picked it; the
@@ -273,17 +300,21 @@ def pool(size: int = DEFAULT_WORKERS) -> RenderPool:
 
 
 def run(name: str, argument, *, timeout: float | None = None, recycle: int | None = None,
-        workers: int | None = None) -> WorkerReply:
+        workers: int | None = None, max_mb: int | None = None) -> WorkerReply:
     """Run job ``name`` in a worker. Settings default to the current app's
-    PDF_RENDER_TIMEOUT / PDF_RENDER_RECYCLE / PDF_RENDER_WORKERS, else to the module
-    defaults (scripts and tests without an app)."""
+    PDF_RENDER_TIMEOUT / PDF_RENDER_RECYCLE / PDF_RENDER_WORKERS / PDF_RENDER_MAX_MB,
+    else to the module defaults (scripts and tests without an app)."""
     config = _app_config()
+    if max_mb is None:
+        max_mb = config.get("PDF_RENDER_MAX_MB", DEFAULT_MAX_MB)
+    max_mb = int(max_mb)
     timeout = float(timeout if timeout is not None else config.get("PDF_RENDER_TIMEOUT") or DEFAULT_TIMEOUT)
     recycle = int(recycle if recycle is not None else config.get("PDF_RENDER_RECYCLE") or DEFAULT_RECYCLE)
     workers = int(workers if workers is not None else config.get("PDF_RENDER_WORKERS") or DEFAULT_WORKERS)
-    if timeout <= 0 or recycle < 1:
-        raise ValueError("PDF_RENDER_TIMEOUT must be > 0 and PDF_RENDER_RECYCLE >= 1")
-    return pool(workers).run(name, argument, timeout=timeout, recycle=recycle)
+    if timeout <= 0 or recycle < 1 or max_mb < 0:
+        raise ValueError("PDF_RENDER_TIMEOUT must be > 0, PDF_RENDER_RECYCLE >= 1 and PDF_RENDER_MAX_MB >= 0")
+    return pool(workers).run(name, argument, timeout=timeout, recycle=recycle,
+                             max_bytes=max_mb * 1024 * 1024 if max_mb else None)
 
 
 def _app_config():
