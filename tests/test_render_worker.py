@@ -147,3 +147,23 @@ def test_recognition_that_times_out_is_refused_with_503_and_changes_nothing(app,
     r = fire(api, dossier.id, "recognize")
     assert r.status_code == 200, r.json
     assert api.get(f"/api/v1/dossiers/{dossier.id}").json["state"] == "recognized"
+
+
+def test_recognition_past_the_memory_cap_is_refused_with_503_and_uses_no_number(app, make_user, api_as):
+    from helpers import dossier_in, fire
+
+    officer = make_user("submitter", "na-tam")
+    approver = make_user("approver", "tam-duong")
+    dossier = dossier_in(officer, "na-tam-06", 2024, "appraised")
+    api = api_as(approver)
+    app.config["PDF_RENDER_MAX_MB"] = 60  # below what a worker holds after its imports
+    r = fire(api, dossier.id, "recognize")
+    assert r.status_code == 503, r.json
+    assert r.json["error"]["code"] == "render_failed"
+    assert api.get(f"/api/v1/dossiers/{dossier.id}").json["state"] == "appraised"
+    app.config["PDF_RENDER_MAX_MB"] = 1024
+    r = fire(api, dossier.id, "recognize")
+    assert r.status_code == 200, r.json
+    year = api.get(f"/api/v1/dossiers/{dossier.id}").json["decision"]["issued_on"][:4]
+    register = api.get(f"/api/v1/decisions?issuer=tam-duong&year={year}").json["items"]
+    assert [row["number"] for row in register] == [1]  # the refused attempt used no number
