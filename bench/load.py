@@ -1,4 +1,4 @@
-"""HTTP load client: THREADS keep-alive connections (http.client) doing GET PATH
+"""HTTP load client: THREADS connections (http.client) doing GET PATH
 in a loop from START_AT (epoch seconds) for DURATION seconds; prints one JSON line.
 
     python bench/load.py PORT PATH THREADS START_AT DURATION EXPECT_BYTES [HEADER: value ...]

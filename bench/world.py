@@ -36,10 +36,19 @@ EVIDENCE = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Typ
             b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
+DATABASE_URL_FILE = "database-url"  # in the folder: run.py --database-url wrote the throw-away database's URL
+
+
+def database_url(folder: Path) -> str:
+    """SQLite in the folder, or the PostgreSQL database run.py made for this run."""
+    named = folder / DATABASE_URL_FILE
+    return named.read_text().strip() if named.exists() else f"sqlite:///{folder / 'bench.db'}"
+
+
 def overrides(folder: Path) -> dict:
     """App configuration; the download server subprocess builds its app from the same."""
     return {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
+        "SQLALCHEMY_DATABASE_URI": database_url(folder),
         "STORAGE_DIR": str(folder / "storage"),
         "SIGNING_DIR": str(folder / "signing"),
         "SECRET_KEY": "bench-secret-key",
