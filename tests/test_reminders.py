@@ -23,7 +23,7 @@ from workflow_app.extensions import db
 from workflow_app.models.progress import OutboxMessage
 from workflow_app.services import fire_event
 from workflow_app.services.clocks import step_clock
-from workflow_app.services.mailer import MAX_ATTEMPTS, SmtpMailer, deliver_pending
+from workflow_app.services.mailer import MAX_ATTEMPTS, SmtpMailer, _claim_next, deliver_pending
 from workflow_app.services.reminders import queue_reminders
 
 pytestmark = pytest.mark.db
@@ -40,6 +40,7 @@ class Mailbox:
         self.refused = 0
         self.refuse = False
         self.lock = threading.Lock()
+        self.on_data = None  # called while a message is being received (the client waits)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse:
@@ -50,6 +51,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.on_data:
+            self.on_data()
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
         with self.lock:
             self.messages.append(parsed)
@@ -351,6 +354,59 @@ def test_concurrent_send_runs_never_deliver_one_message_twice(app, make_user, pe
     delivered = Counter(m["Message-ID"] for m in smtp.messages)
     assert len(delivered) == len(sendable) and set(delivered.values()) == {1}
     assert all(m.sent_at is not None and m.attempts == 1 for m in outbox() if m.to_email)
+
+
+def test_the_app_can_write_while_a_message_is_being_sent(app, people, smtp):
+    """The claim is committed before the SMTP conversation: on SQLite an open claim
+    would hold the database's write lock and every writer of the app would wait
+    for the mail server. Here another connection writes in the middle of each send."""
+    from sqlalchemy import create_engine, text
+
+    people["sub"].email = None
+    dossier = submitted(people)
+    fire_event(people["appr"], dossier, "return", "Bổ sung tiêu chí 7.")
+    db.session.commit()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    other = create_engine(url, connect_args={"timeout": 1} if url.startswith("sqlite") else {})
+    writes, viewer_id = [], people["viewer"].id
+
+    def write_elsewhere():
+        try:
+            with other.begin() as conn:
+                if other.dialect.name == "postgresql":
+                    conn.execute(text("SET LOCAL lock_timeout = '1s'"))
+                conn.execute(text("UPDATE users SET name = name WHERE id = :id"), {"id": viewer_id})
+                conn.execute(text("UPDATE outbox SET body = body"))  # the message being sent too
+            writes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the test reports what stopped the writer
+            writes.append(f"{type(exc).__name__}: {exc}")
+
+    smtp.on_data = write_elsewhere
+    try:
+        assert "đã gửi 1, lỗi 0" in run(app, "send").output
+    finally:
+        other.dispose()
+    assert writes == ["ok"]
+    (msg,) = outbox(kind="returned", to_user_id=people["prep"].id)
+    assert msg.sent_at is not None and msg.claimed_until is None and msg.attempts == 1
+
+
+def test_a_run_that_dies_mid_send_leaves_its_claim_until_the_lease_runs_out(app, people, smtp):
+    """At least once, never twice at a time: a claimed message is not sent by another
+    run while the lease lasts, and is sent once it has run out."""
+    people["sub"].email = None
+    dossier = submitted(people)
+    fire_event(people["appr"], dossier, "return", "Bổ sung tiêu chí 7.")
+    db.session.commit()
+    _looked, claimed = _claim_next(0)  # a run that claimed it, then died before recording
+    assert claimed is not None and claimed.attempts == 1 and claimed.claimed_until is not None
+    assert "đã gửi 0, lỗi 0" in run(app, "send").output and smtp.messages == []
+    db.session.execute(db.update(OutboxMessage).where(OutboxMessage.id == claimed.id)
+                       .values(claimed_until=OutboxMessage.claimed_until - timedelta(minutes=11)))
+    db.session.commit()  # ten minutes later
+    assert "đã gửi 1, lỗi 0" in run(app, "send").output and len(smtp.messages) == 1
+    (msg,) = outbox(kind="returned", to_user_id=people["prep"].id)
+    assert msg.sent_at is not None and msg.attempts == 2 and msg.claimed_until is None
 
 
 # ----------------------------------------------------------------------------- /outbox

@@ -1,12 +1,13 @@
 """Delivering the outbox over SMTP (configured by environment, see config.py).
 
-`deliver_pending` claims one message at a time and keeps the claim until the
-message is recorded as sent or failed: on PostgreSQL a row lock taken with SKIP
-LOCKED (a concurrent run moves on to the next message), elsewhere a
-compare-and-set UPDATE that holds SQLite's write lock. Two cron runs therefore
-never send the same message; a failed one records its error and is retried by
-the next run, up to MAX_ATTEMPTS. A crash between sending and recording rolls
-the claim back: the message is sent again (at least once, never lost).
+`deliver_pending` claims one message at a time with a compare-and-set UPDATE
+that counts the attempt and leases the message for CLAIM_LEASE, and commits it
+before talking to the SMTP server: no lock is held during the conversation
+(SQLite's write lock would stop every writer of the app for as long as the
+server takes). Two cron runs therefore never send the same message; a failed one
+records its error, gives the lease back and is retried by the next run, up to
+MAX_ATTEMPTS. A run that dies between sending and recording leaves its lease to
+run out: the message is then sent again (at least once, never lost).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
+from datetime import timedelta
 from email.utils import formatdate, make_msgid
 
 from sqlalchemy import update
@@ -27,7 +29,10 @@ from .common import setting
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-SMTP_TIMEOUT = 20  # seconds; SQLite's writers wait 30 s for a claim held during a send
+SMTP_TIMEOUT = 20  # seconds per SMTP operation
+# Longer than any send can take (connect, STARTTLS, login, one message: a few SMTP_TIMEOUTs);
+# a crashed run's messages wait this long before another run sends them.
+CLAIM_LEASE = timedelta(minutes=10)
 
 
 def smtp_configured() -> bool:
@@ -97,21 +102,29 @@ def _pending():
                    OutboxMessage.attempts < MAX_ATTEMPTS)
 
 
+def _unclaimed(now):
+    return db.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+
+
 def _claim_next(after_id: int) -> tuple[int | None, OutboxMessage | None]:
-    """(id looked at, the claimed message or None if another run holds it)."""
-    stmt = db.select(OutboxMessage.id).where(_pending(), OutboxMessage.id > after_id).order_by(OutboxMessage.id).limit(1)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    found = db.session.execute(stmt).scalar()
+    """(id looked at, the message now leased to this run, or None if another run
+    took it first). Committed before returning: nothing stays locked."""
+    now = utcnow()
+    found = db.session.execute(
+        db.select(OutboxMessage.id).where(_pending(), _unclaimed(now), OutboxMessage.id > after_id)
+        .order_by(OutboxMessage.id).limit(1)).scalar()
     if found is None:
-        return None, None
-    # Held until commit: a concurrent run's claim waits, then finds it sent.
-    claimed = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == found, _pending())
-        .values(attempts=OutboxMessage.attempts + 1).returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)).first()
-    if claimed is None:
         db.session.rollback()
+        return None, None
+    # The winner of two concurrent claims is whoever updates first: the other's
+    # WHERE no longer matches (PostgreSQL re-checks it after the first commits).
+    claimed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == found, _pending(), _unclaimed(now))
+        .values(attempts=OutboxMessage.attempts + 1, claimed_until=now + CLAIM_LEASE)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)).first()
+    db.session.commit()
+    if claimed is None:
         return found, None
     return found, db.session.get(OutboxMessage, found, populate_existing=True)
 
@@ -143,6 +156,7 @@ def deliver_pending(mailer) -> tuple[int, int]:
                 msg.sent_at, msg.last_error = utcnow(), None
                 sent += 1
                 log.info("outbox %s sent to %s: %s", msg.id, msg.to_email, msg.kind)
+            msg.claimed_until = None
             db.session.commit()
     finally:
         mailer.close()
