@@ -28,7 +28,7 @@ from _common import BENCH, machine_info
 
 PROFILES = {
     #          issue pairs, warm-up | download rounds, seconds each, warm-up seconds
-    "quick": {"pairs": 6, "issue_warmup": 2, "rounds": 2, "seconds": 2.0, "dl_warmup": 1.0},
+    "quick": {"pairs": 6, "issue_warmup": 2, "rounds": 3, "seconds": 2.0, "dl_warmup": 1.0},
     "full": {"pairs": 25, "issue_warmup": 3, "rounds": 6, "seconds": 5.0, "dl_warmup": 2.0},
 }
 
@@ -39,7 +39,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="short run (under a minute)")
     p.add_argument("--only", choices=("issue", "download"), help="run one benchmark only")
     p.add_argument("--pairs", type=int, help="timed issue/WeasyPrint pairs")
-    p.add_argument("--rounds", type=int, help="download rounds (each: app and bare)")
+    p.add_argument("--rounds", type=int, help="download rounds (each: app, bare and F, each first in turn: use a multiple of 3)")
     p.add_argument("--seconds", type=float, help="seconds per download measurement")
     p.add_argument("--client", choices=("python", "wrk"), default="python",
                    help="load client: http.client threads in subprocesses (default) or wrk if installed")

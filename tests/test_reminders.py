@@ -23,7 +23,8 @@ from workflow_app.extensions import db
 from workflow_app.models.progress import OutboxMessage
 from workflow_app.services import fire_event
 from workflow_app.services.clocks import step_clock
-from workflow_app.services.mailer import MAX_ATTEMPTS, SmtpMailer, _claim_next, deliver_pending
+from workflow_app.models import utcnow
+from workflow_app.services.mailer import CLAIM_LEASE, MAX_ATTEMPTS, SmtpMailer, _claim_next, deliver_pending
 from workflow_app.services.reminders import queue_reminders
 
 pytestmark = pytest.mark.db
@@ -391,22 +392,57 @@ def test_the_app_can_write_while_a_message_is_being_sent(app, people, smtp):
     assert msg.sent_at is not None and msg.claimed_until is None and msg.attempts == 1
 
 
+def set_lease(message_id: int, until) -> None:
+    db.session.execute(db.update(OutboxMessage).where(OutboxMessage.id == message_id).values(claimed_until=until))
+    db.session.commit()
+
+
 def test_a_run_that_dies_mid_send_leaves_its_claim_until_the_lease_runs_out(app, people, smtp):
-    """At least once, never twice at a time: a claimed message is not sent by another
-    run while the lease lasts, and is sent once it has run out."""
+    """At least once, never two runs at a time: a claimed message is not sent by
+    another run while the lease lasts, and is sent once it has run out; the dead
+    run's attempt is not counted (it recorded nothing)."""
     people["sub"].email = None
     dossier = submitted(people)
     fire_event(people["appr"], dossier, "return", "Bổ sung tiêu chí 7.")
     db.session.commit()
     _looked, claimed = _claim_next(0)  # a run that claimed it, then died before recording
-    assert claimed is not None and claimed.attempts == 1 and claimed.claimed_until is not None
+    assert claimed is not None and claimed.attempts == 0
+    assert claimed.claimed_until - utcnow() > CLAIM_LEASE - timedelta(minutes=1)
     assert "đã gửi 0, lỗi 0" in run(app, "send").output and smtp.messages == []
-    db.session.execute(db.update(OutboxMessage).where(OutboxMessage.id == claimed.id)
-                       .values(claimed_until=OutboxMessage.claimed_until - timedelta(minutes=11)))
-    db.session.commit()  # ten minutes later
+    set_lease(claimed.id, utcnow() + timedelta(minutes=1))  # nine minutes later: still held
+    assert "đã gửi 0, lỗi 0" in run(app, "send").output and smtp.messages == []
+    set_lease(claimed.id, utcnow() - timedelta(seconds=1))  # ten minutes later: run out
     assert "đã gửi 1, lỗi 0" in run(app, "send").output and len(smtp.messages) == 1
     (msg,) = outbox(kind="returned", to_user_id=people["prep"].id)
-    assert msg.sent_at is not None and msg.attempts == 2 and msg.claimed_until is None
+    assert msg.sent_at is not None and msg.attempts == 1 and msg.claimed_until is None
+
+
+def test_a_run_whose_lease_ran_out_during_the_send_records_nothing(app, people, smtp):
+    """If the send outlasts the lease and another run claims the message meanwhile,
+    the late run must not write over the other's claim with its outcome."""
+    people["sub"].email = None
+    dossier = submitted(people)
+    fire_event(people["appr"], dossier, "return", "Bổ sung tiêu chí 7.")
+    db.session.commit()
+    (msg,) = outbox(kind="returned", to_user_id=people["prep"].id)
+    url, message_id = app.config["SQLALCHEMY_DATABASE_URI"], msg.id
+    other_lease = utcnow() + timedelta(minutes=30)
+    from sqlalchemy import create_engine
+
+    other = create_engine(url)
+
+    def another_run_claims_it():
+        with other.begin() as conn:
+            conn.execute(db.update(OutboxMessage).where(OutboxMessage.id == message_id)
+                         .values(claimed_until=other_lease))
+
+    smtp.on_data = another_run_claims_it
+    try:
+        assert "đã gửi 1, lỗi 0" in run(app, "send").output and len(smtp.messages) == 1
+    finally:
+        other.dispose()
+    (msg,) = outbox(kind="returned", to_user_id=people["prep"].id)
+    assert msg.sent_at is None and msg.attempts == 0 and msg.claimed_until == other_lease
 
 
 # ----------------------------------------------------------------------------- /outbox

@@ -73,23 +73,31 @@ def long_table(rows: int) -> str:
 
 
 def test_a_render_past_the_memory_cap_fails_with_503_and_the_worker_is_replaced(context):
-    """PDF_RENDER_MAX_MB: the worker's data segment is capped per job. A long table
-    that lays out in ~180 MB fails under a 150 MB cap (a fresh worker holds ~100 MB
-    after its imports), renders without it, and the next small render still works."""
-    document = long_table(1500)
-    before = render_document(TEMPLATE, context).worker_pid
+    """PDF_RENDER_MAX_MB caps the worker's whole data segment (~100 MB after its
+    imports) during a job. Under 200 MB a decision still renders; a 3000-row table,
+    which needs well over 300 MB, fails, and the worker that failed is gone."""
+    small = render_document(TEMPLATE, context, max_mb=200)
+    assert small.pdf.startswith(b"%PDF")
     with pytest.raises(worker.RenderFailed) as caught:
-        worker.run("layout", document, max_mb=150)
+        worker.run("layout", long_table(3000), max_mb=200)
     error = caught.value
     # Python code gets a MemoryError; C code (GLib) aborts the process: both are this refusal.
     assert error.status == 503 and error.code == "render_failed"
-    assert "out of memory" in error.detail or "memory cap 150 MB" in error.detail, error.detail
+    assert "out of memory" in error.detail or "memory cap 200 MB" in error.detail, error.detail
     assert "thử lại" in error.message("vi") and "nothing was changed" in error.message("en")
-    assert gone(before)
-    uncapped = worker.run("layout", document, max_mb=0)
-    assert uncapped.result[0].startswith(b"%PDF") and uncapped.pid != before
+    assert gone(small.worker_pid)
     after = render_document(TEMPLATE, context)  # the configured default cap (1024 MB)
-    assert after.pdf.startswith(b"%PDF")
+    assert after.pdf.startswith(b"%PDF") and after.worker_pid != small.worker_pid
+
+
+def test_an_image_weasyprint_cannot_decode_refuses_the_document(context):
+    """WeasyPrint logs an image it cannot decode and lays out the page without it:
+    a decision would go out without its seal or QR code. The render is refused."""
+    broken = '<p>Quyết định</p><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB">'
+    with pytest.raises(worker.RenderFailed) as caught:
+        worker.run("layout", broken)
+    assert caught.value.status == 503 and "Failed to load image" in caught.value.detail
+    assert render_document(TEMPLATE, context).pdf.startswith(b"%PDF")  # the same worker goes on
 
 
 def test_worker_is_replaced_after_recycle_renders(context):

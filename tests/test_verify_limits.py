@@ -229,6 +229,27 @@ def test_behind_a_proxy_each_client_has_its_own_budget(tmp_path, pg_database, mo
             db.engine.dispose()
 
 
+def test_behind_two_proxies_the_client_is_the_one_the_outer_proxy_saw(tmp_path, pg_database, monkeypatch):
+    """PROXY_HOPS=2 (a TLS proxy, then nginx): the outer one appends the client, the
+    inner one the outer's address; the scheme is the outer proxy's single value."""
+    from flask import request
+
+    monkeypatch.setenv("PROXY_HOPS", "2")
+    proxied = build_app(tmp_path, pg_database)
+    seen = []
+    proxied.after_request(lambda response: seen.append((request.scheme, request.remote_addr)) or response)
+    try:
+        for forwarded in ("198.51.100.7, 10.0.0.9", "6.6.6.6, 198.51.100.7, 10.0.0.9"):
+            r = get(proxied, "/healthz", **{"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https"})
+            assert r.status_code == 200
+        assert get(proxied, "/healthz").status_code == 200  # straight to the app: nothing to believe
+        assert seen == [("https", "198.51.100.7"), ("https", "198.51.100.7"), ("http", "127.0.0.1")]
+    finally:
+        with proxied.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_without_proxy_hops_forwarded_for_is_ignored(app, limited):
     """The default: no proxy is trusted, so a client cannot buy a new budget by
     sending a new X-Forwarded-For; the log keeps the connection's address."""

@@ -23,10 +23,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        # Behind N proxies: the client address is the N-th from the right of
-        # X-Forwarded-For (earlier entries are whatever the client sent).
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        # Behind N proxies each appends the address it saw to X-Forwarded-For: the
+        # client is the N-th from the right (earlier entries are whatever the client
+        # sent). X-Forwarded-Proto is set once, by the proxy that ends TLS, and passed
+        # on by the others: one value.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import models  # noqa: F401  (registers the tables)

@@ -63,6 +63,23 @@ class AssetFetchError(RuntimeError):
     """A print template asked for a resource outside the asset folder."""
 
 
+class LayoutIncomplete(RuntimeError):
+    """WeasyPrint reported an error it then worked around (an image that would not
+    decode, a stylesheet that would not load): the document would be issued without
+    it, e.g. a decision without its seal or QR code. Refused instead (worker.py: 503)."""
+
+
+class _Errors(logging.Handler):
+    """Collects what WeasyPrint logs at ERROR and above during one layout."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage()[:300])
+
+
 @dataclass(frozen=True)
 class Slot:
     """Border box of a marked element: page index (0-based) and PDF points, origin at
@@ -207,13 +224,21 @@ def layout_pdf(html: str) -> tuple[bytes, dict[str, Slot]]:
     In a render worker (``enable_process_caches``) the font configuration is shared by
     the process's documents, as an in-process renderer would keep it.
     """
+    errors = _Errors()
+    weasyprint_log = logging.getLogger("weasyprint")
+    weasyprint_log.addHandler(errors)
     try:
         document = HTML(string=html, base_url=ASSETS_URL, url_fetcher=LocalAssetFetcher()).render(
             font_config=_process_font_config())
         slots = find_slots(document)
-        return document.write_pdf(), slots
+        pdf = document.write_pdf()
     except FatalURLFetchingError as exc:  # a BaseException: convert before it escapes
         raise AssetFetchError(str(exc)) from exc.__cause__
+    finally:
+        weasyprint_log.removeHandler(errors)
+    if errors.messages:
+        raise LayoutIncomplete("; ".join(errors.messages))
+    return pdf, slots
 
 
 # --- per-process caches of a render worker ---------------------------------------------

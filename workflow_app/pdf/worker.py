@@ -34,6 +34,7 @@ import threading
 from dataclasses import dataclass
 
 from ..workflow.errors import DomainError
+from .render import LayoutIncomplete
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,17 @@ def _limit_memory(max_bytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """A MemoryError, or an error raised while handling or because of one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, MemoryError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _serve(conn) -> None:
     """Worker main loop: receive (function name, argument, memory cap in bytes), reply
     ("ok", result) or ("error", exception); None or a closed pipe ends the process,
@@ -121,12 +133,14 @@ def _serve(conn) -> None:
         try:
             _limit_memory(max_bytes)
             reply = ("ok", jobs[name](argument))
-        except MemoryError:
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            reply = ("error", exc)
+        finally:
+            _limit_memory(None)  # the cap is for the job, not for pickling its reply
+        if reply[0] == "error" and _out_of_memory(reply[1]):
             # Whatever the job held is garbage now; the caches may be half-built: say so and go.
             conn.send(("error", MemoryError()))
             return
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
-            reply = ("error", exc)
         try:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
@@ -189,6 +203,9 @@ class _Worker:
             self.kill()  # it is on its way out
             log.error("render worker %d ran out of memory (limit %s bytes): replaced", self.pid, max_bytes)
             raise RenderFailed(f"render worker {self.pid} ran out of memory (PDF_RENDER_MAX_MB)")
+        if status == "error" and isinstance(value, LayoutIncomplete):
+            log.error("render worker %d: WeasyPrint reported errors, document refused: %s", self.pid, value)
+            raise RenderFailed(f"layout incomplete: {value}") from value
         if status == "error":
             raise value
         return WorkerReply(value, self.pid, self.renders)

@@ -1,22 +1,25 @@
 """Delivering the outbox over SMTP (configured by environment, see config.py).
 
 `deliver_pending` claims one message at a time with a compare-and-set UPDATE
-that counts the attempt and leases the message for CLAIM_LEASE, and commits it
-before talking to the SMTP server: no lock is held during the conversation
-(SQLite's write lock would stop every writer of the app for as long as the
-server takes). Two cron runs therefore never send the same message; a failed one
-records its error, gives the lease back and is retried by the next run, up to
-MAX_ATTEMPTS. A run that dies between sending and recording leaves its lease to
-run out: the message is then sent again (at least once, never lost).
+that leases it to the run for CLAIM_LEASE, and commits that before talking to
+the SMTP server: no lock is held during the conversation (SQLite's write lock
+would stop every writer of the app for as long as the server takes). Two cron
+runs therefore never send the same message at the same time. The outcome (sent,
+or the error) is recorded with the attempt count and the lease given back, only
+while the run still holds its lease. A failed message is retried by the next
+run, up to MAX_ATTEMPTS recorded attempts. A run that dies between claiming and
+recording counts no attempt and leaves its lease to run out: the message is then
+sent again (at least once, never lost). Leases are read from the clock of the
+host that runs `reminders send`: run it from one host's cron.
 """
 from __future__ import annotations
 
 import logging
 import smtplib
 import ssl
+from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from datetime import timedelta
 from email.utils import formatdate, make_msgid
 
 from sqlalchemy import update
@@ -108,7 +111,8 @@ def _unclaimed(now):
 
 def _claim_next(after_id: int) -> tuple[int | None, OutboxMessage | None]:
     """(id looked at, the message now leased to this run, or None if another run
-    took it first). Committed before returning: nothing stays locked."""
+    took it first). Committed before returning: nothing stays locked. The lease's
+    end is the message's `claimed_until` as returned (what _record checks)."""
     now = utcnow()
     found = db.session.execute(
         db.select(OutboxMessage.id).where(_pending(), _unclaimed(now), OutboxMessage.id > after_id)
@@ -120,13 +124,26 @@ def _claim_next(after_id: int) -> tuple[int | None, OutboxMessage | None]:
     # WHERE no longer matches (PostgreSQL re-checks it after the first commits).
     claimed = db.session.execute(
         update(OutboxMessage).where(OutboxMessage.id == found, _pending(), _unclaimed(now))
-        .values(attempts=OutboxMessage.attempts + 1, claimed_until=now + CLAIM_LEASE)
+        .values(claimed_until=now + CLAIM_LEASE)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)).first()
     db.session.commit()
     if claimed is None:
         return found, None
     return found, db.session.get(OutboxMessage, found, populate_existing=True)
+
+
+def _record(msg: OutboxMessage, lease_until, error: str | None) -> bool:
+    """Count the attempt and its outcome, and give the lease back, if this run still
+    holds it; False if it ran out and another run has claimed the message since."""
+    values = {"attempts": OutboxMessage.attempts + 1, "claimed_until": None, "last_error": error}
+    if error is None:
+        values["sent_at"] = utcnow()
+    done = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == msg.id, OutboxMessage.claimed_until == lease_until)
+        .values(**values).execution_options(synchronize_session=False))
+    db.session.commit()
+    return done.rowcount == 1
 
 
 def deliver_pending(mailer) -> tuple[int, int]:
@@ -145,19 +162,21 @@ def deliver_pending(mailer) -> tuple[int, int]:
             after = looked
             if msg is None:
                 continue
+            lease_until, attempt = msg.claimed_until, msg.attempts + 1
             try:
                 mailer.send(build_email(msg, sender))
             except Exception as exc:  # noqa: BLE001  (whatever fails, it is recorded on the message; the run goes on)
-                msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                error = f"{type(exc).__name__}: {exc}"[:2000]
                 failed += 1
                 log.warning("outbox %s to %s failed (attempt %s of %s): %s", msg.id, msg.to_email,
-                            msg.attempts, MAX_ATTEMPTS, msg.last_error)
+                            attempt, MAX_ATTEMPTS, error)
             else:
-                msg.sent_at, msg.last_error = utcnow(), None
+                error = None
                 sent += 1
                 log.info("outbox %s sent to %s: %s", msg.id, msg.to_email, msg.kind)
-            msg.claimed_until = None
-            db.session.commit()
+            if not _record(msg, lease_until, error):
+                log.warning("outbox %s: the lease ran out during the send and another run has it now; "
+                            "its outcome is not recorded here (it may be sent twice)", msg.id)
     finally:
         mailer.close()
     return sent, failed
