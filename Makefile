@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-pg deps install bench clean
+.PHONY: run serve test test-sqlite test-pg deps install bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: deps install
 	$(FLASK) seed-demo
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# Production: the schema up to date (idempotent), then gunicorn (gunicorn.conf.py).
+# Configure with environment variables (README, "Running in production").
+serve: deps install
+	$(FLASK) init-db
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
 # The whole suite on SQLite, then every database test again on PostgreSQL
 # when one answers (CI always has one: there a missing server is a failure).

@@ -1,0 +1,29 @@
+"""Production server settings: `gunicorn -c gunicorn.conf.py wsgi:app` (`make serve`).
+
+Every value can be set from the environment, so a deployment changes variables, not this file.
+"""
+import os
+
+# Where to listen. Behind nginx on the same machine keep 127.0.0.1 and set PROXY_HOPS=1.
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+
+# Processes x threads. Threads keep slow clients (district and commune offices on slow lines)
+# from holding a whole process; each process has its own PDF render worker (~100-250 MB),
+# so processes are what memory limits.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+
+# A recognition renders and signs a PDF: allow the render's own time limit and then some,
+# so the app's 503 (render_timeout) answers before the server kills the request.
+timeout = int(float(os.environ.get("PDF_RENDER_TIMEOUT", "60"))) + 30
+graceful_timeout = 30
+keepalive = 5
+
+# One line per request on stdout, errors on stderr (systemd or docker collect them).
+accesslog = os.environ.get("ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+# Client addresses come from PROXY_HOPS in the app (werkzeug ProxyFix), not from gunicorn.
+forwarded_allow_ips = ""
