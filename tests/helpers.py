@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import random
+import socket
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
@@ -58,3 +60,16 @@ def dossier_in(creator, unit: str, year: int, state: str):
     dossier.state = state
     db.session.commit()
     return dossier
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 below 32768 (Linux hands out client ports from 32768 up)."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below 32768")

@@ -7,8 +7,6 @@ e-mails cross a real SMTP conversation on 127.0.0.1."""
 from __future__ import annotations
 
 import email
-import random
-import socket
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -17,13 +15,13 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import PG_URL
-from helpers import dossier_in
+from helpers import dossier_in, free_port
 
 from workflow_app.extensions import db
+from workflow_app.models import utcnow
 from workflow_app.models.progress import OutboxMessage
 from workflow_app.services import fire_event
 from workflow_app.services.clocks import step_clock
-from workflow_app.models import utcnow
 from workflow_app.services.mailer import CLAIM_LEASE, MAX_ATTEMPTS, SmtpMailer, _claim_next, deliver_pending
 from workflow_app.services.reminders import queue_reminders
 
@@ -61,24 +59,11 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    """A free port below 32768 (outside Linux's ephemeral range)."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below 32768")
-
-
 @pytest.fixture
 def smtp(app):
     """A real SMTP server on 127.0.0.1, and the app configured to use it."""
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False,
                       SMTP_USER="", SMTP_PASSWORD="", SMTP_FROM="Hồ sơ NTM <ntm@tamduong.example>")
@@ -316,7 +301,7 @@ def test_refused_mail_gives_up_after_five_attempts(app, people, smtp):
 
 
 def test_unreachable_server_is_an_error_recorded_per_message(app, people):
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_STARTTLS=False)  # nobody listens
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_STARTTLS=False)  # nobody listens
     dossier = submitted(people)
     fire_event(people["appr"], dossier, "return", "Bổ sung tiêu chí 7.")
     db.session.commit()
