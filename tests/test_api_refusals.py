@@ -435,6 +435,42 @@ def test_token_of_a_deactivated_user_is_401(w, app):
     w.refused(lambda lang: fire({"vi": api_vi, "en": api_en}[lang], did, "submit"), 401, "unauthorized", watch=did)
 
 
+# The two decision downloads check the token in their own statement (auth.checks_bearer_itself),
+# not through the gate: the same 401 for every way of getting it wrong, nothing sent.
+@pytest.mark.parametrize("document", ["decision", "revocation"])
+def test_decision_downloads_with_no_or_bad_token_are_401(w, app, document):
+    did = w.village("recognized")
+    if document == "revocation":
+        assert fire(w.approver.vi, did, "revoke", "Không còn đạt").json["state"] == "revoked"
+    path = f"/api/v1/dossiers/{did}/{document}.pdf"
+    assert w.viewer.vi.get(path).status_code == 200  # the same address answers a good token
+    for authorization in BAD_AUTHORIZATIONS:
+        headers = _auth_headers(authorization, w.submitter.vi.token)
+        w.refused(lambda lang, headers=headers: anon(app, path, lang, headers=headers), 401, "unauthorized", watch=did)
+
+
+def test_decision_download_by_a_deactivated_user_is_401(w):
+    did = w.village("recognized")
+    api_vi, api_en = w.submitter.vi, w.submitter.en  # (the viewer takes the snapshots)
+    assert api_vi.get(f"/api/v1/dossiers/{did}/decision.pdf").status_code == 200
+    w.submitter.user.active = False
+    db.session.commit()
+    w.refused(lambda lang: {"vi": api_vi, "en": api_en}[lang].get(f"/api/v1/dossiers/{did}/decision.pdf"),
+              401, "unauthorized", watch=did)
+
+
+def test_decision_download_by_a_user_without_roles_is_404_as_for_a_missing_dossier(w):
+    did = w.village("recognized")
+    api_vi = w.submitter.vi
+    assert api_vi.get(f"/api/v1/dossiers/{did}/decision.pdf").status_code == 200
+    for ra in list(w.submitter.user.roles):
+        db.session.delete(ra)
+    db.session.commit()
+    hidden = error_of(api_vi.get(f"/api/v1/dossiers/{did}/decision.pdf"), 404, "not_found", "vi")
+    missing = error_of(api_vi.get("/api/v1/dossiers/987654/decision.pdf"), 404, "not_found", "vi")
+    assert hidden["message"] == missing["message"]
+
+
 def test_openapi_json_is_public(app):
     r = anon(app, "/api/v1/openapi.json", "vi")
     assert r.status_code == 200 and r.is_json

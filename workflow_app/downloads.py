@@ -5,33 +5,59 @@ from __future__ import annotations
 import io
 import os
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from werkzeug.utils import send_file as _werkzeug_send_file
 from werkzeug.wsgi import FileWrapper
 
+from .auth import bearer_token
 from .extensions import db
-from .models import Decision, Dossier, Unit, User, decision_dossiers
+from .models import (
+    ApiToken,
+    Decision,
+    Dossier,
+    RoleAssignment,
+    Unit,
+    User,
+    decision_dossiers,
+)
 from .permissions import visible_unit_paths
 from .services import find_attachment
-from .services.common import load_dossier
+from .services.common import dossier_not_found
 from .services.storage import path_of
+from .services.users import token_hash
 from .workflow.errors import NotFound
 
 _dossiers, _units, _decisions = Dossier.__table__, Unit.__table__, Decision.__table__
-# A decision download in one round trip and without ORM objects: the dossier's code
-# and unit path (for the permission check) and the file columns of its latest
-# decision of the type (none: NULLs). Built once: the statement memoizes its cache key.
+_tokens, _users, _roles = ApiToken.__table__, User.__table__, RoleAssignment.__table__
+_role_units = _units.alias("role_unit")
+# The dossier's latest decision of the type (none: NULL). Statements are built once:
+# each memoizes its cache key, so executing it again skips SQLAlchemy's analysis.
 _LATEST_DECISION = (
     db.select(db.func.max(_decisions.c.id))
     .select_from(_decisions.join(decision_dossiers, decision_dossiers.c.decision_id == _decisions.c.id))
     .where(decision_dossiers.c.dossier_id == _dossiers.c.id, _decisions.c.type == db.bindparam("document"))
     .scalar_subquery())
+# What a decision download needs, without ORM objects: the dossier's code and unit
+# path (for the permission check) and the file columns of that decision.
+_FILE_COLUMNS = (_dossiers.c.code, _units.c.path, _decisions.c.number, _decisions.c.year, _decisions.c.pdf_key,
+                 _decisions.c.pdf_sha256)
 _DECISION_DOWNLOAD = (
-    db.select(_dossiers.c.code, _units.c.path, _decisions.c.number, _decisions.c.year, _decisions.c.pdf_key,
-              _decisions.c.pdf_sha256)
+    db.select(*_FILE_COLUMNS)
     .select_from(_dossiers.join(_units, _units.c.id == _dossiers.c.unit_id)
                  .outerjoin(_decisions, _decisions.c.id == _LATEST_DECISION))
     .where(_dossiers.c.id == db.bindparam("dossier_id")))
+# The same for an API caller, with the Bearer token's check in the same round trip:
+# one row per role of the token's user (its unit's path), each carrying the dossier
+# and decision columns (NULLs when missing). No row: unknown token.
+_DECISION_DOWNLOAD_FOR_TOKEN = (
+    db.select(_users.c.active, _role_units.c.path.label("role_path"), *_FILE_COLUMNS)
+    .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id)
+                 .outerjoin(_roles, _roles.c.user_id == _users.c.id)
+                 .outerjoin(_role_units, _role_units.c.id == _roles.c.unit_id)
+                 .outerjoin(_dossiers, _dossiers.c.id == db.bindparam("dossier_id"))
+                 .outerjoin(_units, _units.c.id == _dossiers.c.unit_id)
+                 .outerjoin(_decisions, _decisions.c.id == _LATEST_DECISION))
+    .where(_tokens.c.token_hash == db.bindparam("token_hash")))
 
 
 class _WholeFileWrapper(FileWrapper):
@@ -98,8 +124,33 @@ def send_decision(dossier_id: int, user: User, document: str = "recognition"):
     row = db.session.execute(_DECISION_DOWNLOAD, {"dossier_id": dossier_id, "document": document}).first()
     # can_view, on the unit path alone: the user's role subtrees contain the dossier's unit.
     if row is None or not any(row.path.startswith(p) for p in visible_unit_paths(user)):
-        load_dossier(dossier_id, user)  # raises its NotFound (the one refusal for every route)
-        raise NotFound("Không tìm thấy hồ sơ.", "No such dossier.")  # pragma: no cover - a race
+        raise dossier_not_found()
+    return _send_decision_row(row, document)
+
+
+def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
+    """send_decision for the API caller whose Bearer token comes with the request,
+    checked in the same statement that finds the file (the route is marked
+    auth.checks_bearer_itself): 401 as the gate gives it for a missing or unknown
+    token or a disabled user, then the same refusals as send_decision."""
+    token = bearer_token()
+    rows = []
+    if token is not None:
+        # On a connection of its own, not the ORM session: a read that needs no
+        # objects skips the session's bookkeeping here and at teardown.
+        with db.engine.connect() as conn:
+            rows = conn.execute(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token),
+                                                               "dossier_id": dossier_id, "document": document}).all()
+    if not rows or not rows[0].active:
+        abort(401)
+    row = rows[0]
+    # visible_unit_paths, from the same rows: the paths of the user's role units.
+    if row.path is None or not any(row.path.startswith(r.role_path) for r in rows if r.role_path is not None):
+        raise dossier_not_found()
+    return _send_decision_row(row, document)
+
+
+def _send_decision_row(row, document: str):
     if row.pdf_key is None:
         if document == "revocation":
             raise NotFound("Hồ sơ này không có quyết định thu hồi.", "This dossier has no revocation decision.")

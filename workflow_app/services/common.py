@@ -47,9 +47,14 @@ def load_dossier(dossier_id: int, actor: User) -> Dossier:
     """404 both when missing and when the actor may not see it (no existence leak)."""
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None or not can_view(actor, dossier):
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này. Hãy kiểm tra lại mã hồ sơ.",
-                       "No such dossier, or you may not see it. Check the dossier number.")
+        raise dossier_not_found()
     return dossier
+
+
+def dossier_not_found() -> NotFound:
+    """The one refusal for a dossier that is missing or hidden from the caller."""
+    return NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này. Hãy kiểm tra lại mã hồ sơ.",
+                    "No such dossier, or you may not see it. Check the dossier number.")
 
 
 def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef | FieldDef) -> Capacity:

@@ -58,13 +58,14 @@ def _hash_method() -> str | None:
     return current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What api_tokens stores of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User) -> str:
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_hash(token)))
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash(token)))
     db.session.flush()
     return token
 
@@ -79,7 +80,7 @@ _USER_FOR_TOKEN = (
 
 
 def user_for_token(token: str) -> User | None:
-    user = db.session.execute(_USER_FOR_TOKEN, {"token_hash": _hash(token)}).unique().scalar_one_or_none()
+    user = db.session.execute(_USER_FOR_TOKEN, {"token_hash": token_hash(token)}).unique().scalar_one_or_none()
     if user is None or not user.active:
         return None
     return user
