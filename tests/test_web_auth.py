@@ -74,6 +74,22 @@ def test_login_then_logout_rotates_the_session_token(app, make_user):
     assert other.get("/").status_code == 302
 
 
+def test_the_session_cookie_is_for_the_pages_only(app, make_user):
+    make_user("viewer", "tam-duong", username="lan")
+    client = app.test_client()
+    login(client, "lan")
+    cookie = client.get_cookie("session").value
+    # A signed-in browser's cookie does not open the API, and the API sets no cookie.
+    for path in ("/api/v1/me", "/api/v1/dossiers"):
+        r = client.get(path)
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthorized"
+        assert "Set-Cookie" not in r.headers
+    assert client.get_cookie("session").value == cookie
+    assert client.get("/").status_code == 200  # the pages still know the user
+    r = client.get("/lang/en", headers={"Referer": "/"})  # and still write the session
+    assert r.status_code == 302 and client.get_cookie("session").value != cookie
+
+
 def test_disable_signs_the_user_out_everywhere(app, make_user):
     user_id = make_user("viewer", "tam-duong", username="lan")
     make_user("admin", "lai-chau", username="root")

@@ -3,6 +3,7 @@ Deny by default: only the endpoints listed public are open."""
 from __future__ import annotations
 
 from flask import Flask, abort, g, request
+from flask.sessions import NullSession, SecureCookieSessionInterface
 from flask_login import current_user
 
 from .extensions import db, login_manager
@@ -53,7 +54,20 @@ def acting_user() -> User:
     return g.user
 
 
+class PagesOnlySessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie for the pages only. The API is Bearer-only, so a
+    cookie neither authenticates an API call nor is set by one: opening the session
+    (a serializer and an HMAC check every request) is skipped there."""
+
+    def open_session(self, app: Flask, request):
+        if request.path.startswith("/api/"):
+            return NullSession()  # reads as empty; a write raises
+        return super().open_session(app, request)
+
+
 def register_gate(app: Flask) -> None:
+    app.session_interface = PagesOnlySessionInterface()
+
     @app.before_request
     def gate():
         # Flask-Login caches the user in flask.g; a request must never inherit
