@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import unicodedata
+from urllib.parse import quote
 
 from flask import abort, current_app, request
+from werkzeug.http import dump_options_header, http_date, quote_etag
 from werkzeug.utils import send_file as _werkzeug_send_file
 from werkzeug.wsgi import FileWrapper
 
@@ -84,16 +87,22 @@ def send_file(path, **kwargs):
 
 
 _READ_WHOLE_MAX = 4 * 1024 * 1024
+# A request with any of these needs send_file's conditional or partial answer.
+_CONDITIONAL = ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH",
+                "HTTP_IF_UNMODIFIED_SINCE")
 
 
-def send_stored_file(path, *, etag: str, **kwargs):
-    """send_file of a stored file whose ETag we know (a decision: its SHA-256). Without
-    a server file wrapper the file is read in one go (open, fstat, read, close) and
-    answered from memory, with the same Last-Modified, length and ETag as send_file
-    gives from the path: every system call lets another of the server's threads take
-    the GIL, and send_file's path makes about eight of them."""
+def send_stored_file(path, *, etag: str, mimetype: str, download_name: str):
+    """send_file of a stored file, as an attachment, whose ETag we know (a decision:
+    its SHA-256). Without a server file wrapper the file is read in one go (open,
+    fstat, read, close) and answered from memory, with the same Last-Modified,
+    length and ETag as send_file gives from the path: every system call lets
+    another of the server's threads take the GIL, and send_file's path makes
+    about eight of them. A plain GET (no Range, no If-*) is answered directly,
+    with the headers send_file would give it (tests/test_downloads.py compares)."""
+    kwargs = {"mimetype": mimetype, "as_attachment": True, "download_name": download_name, "etag": etag}
     if "wsgi.file_wrapper" in request.environ or _is_x_sendfile():
-        return send_file(path, etag=etag, **kwargs)
+        return send_file(path, **kwargs)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         stat = os.fstat(fd)
@@ -104,8 +113,37 @@ def send_stored_file(path, *, etag: str, **kwargs):
     finally:
         os.close(fd)
     if data is None or len(data) != stat.st_size:  # large, or changing under us: from the path
-        return send_file(path, etag=etag, **kwargs)
-    return send_file(io.BytesIO(data), etag=etag, last_modified=stat.st_mtime, **kwargs)
+        return send_file(path, **kwargs)
+    environ = request.environ
+    if any(h in environ for h in _CONDITIONAL) or current_app.get_send_file_max_age(None) is not None:
+        return send_file(io.BytesIO(data), last_modified=stat.st_mtime, **kwargs)
+    return _whole_attachment(data, stat.st_mtime, **kwargs)
+
+
+def _whole_attachment(data: bytes, mtime: float, *, mimetype: str, download_name: str, etag: str, **_):
+    """send_file's 200 answer to a plain GET, built without its general machinery
+    (which a hot download paid ~60 µs for): the same headers, in fewer steps."""
+    response = current_app.response_class(data, mimetype=mimetype)  # Content-Type and Content-Length
+    headers = response.headers
+    headers["Content-Disposition"] = _attachment_disposition(download_name)
+    headers["Last-Modified"] = http_date(int(mtime))
+    headers["Cache-Control"] = "no-cache"
+    headers["ETag"] = quote_etag(etag)
+    headers["Accept-Ranges"] = "bytes"
+    headers["Date"] = http_date()
+    return response
+
+
+def _attachment_disposition(name: str) -> str:
+    # As send_file writes it: an ASCII name as is, otherwise an ASCII fallback and
+    # the UTF-8 name (RFC 6266).
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return dump_options_header("attachment", {"filename": simple,
+                                                  "filename*": f"UTF-8''{quote(name, safe='!#$&+-.^_`|~')}"})
+    return dump_options_header("attachment", {"filename": name})
 
 
 def _is_x_sendfile() -> bool:
@@ -156,6 +194,5 @@ def _send_decision_row(row, document: str):
             raise NotFound("Hồ sơ này không có quyết định thu hồi.", "This dossier has no revocation decision.")
         raise NotFound("Hồ sơ này chưa có quyết định công nhận.", "This dossier has no decision yet.")
     prefix = "QD-thu-hoi" if document == "revocation" else "QD"
-    return send_stored_file(path_of(row.pdf_key), mimetype="application/pdf", as_attachment=True,
-                            download_name=f"{prefix}-{row.number}-{row.year}-{row.code}.pdf",
-                            etag=row.pdf_sha256)
+    return send_stored_file(path_of(row.pdf_key), mimetype="application/pdf",
+                            download_name=f"{prefix}-{row.number}-{row.year}-{row.code}.pdf", etag=row.pdf_sha256)
