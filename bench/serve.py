@@ -3,8 +3,8 @@
     python bench/serve.py app  FOLDER        the real app (world.overrides(FOLDER))
     python bench/serve.py bare FILE          a bare Flask app: GET /file returns FILE's bytes (from memory)
     python bench/serve.py sendfile FILE      a bare Flask app: GET /file is send_file(FILE) (diagnostic)
-    python bench/serve.py floor FOLDER       reference: a bare Flask app doing only the download's two
-                                             lookups, in SQLAlchemy Core, on the same database
+    python bench/serve.py floor FOLDER       reference: a bare Flask app doing only the download's one
+                                             statement, in SQLAlchemy Core, on the same database
 
 All run on the same server: Werkzeug's threaded WSGI server (a thread per
 connection; it answers every request with "Connection: close", so each request
@@ -44,44 +44,41 @@ def bare_app(path: Path, from_disk: bool = False):
 
 
 def floor_app(folder: Path):
-    """What a download costs with nothing but its own database work: the Bearer
-    token's user and role units, then the app's own dossier/decision statement,
-    both in SQLAlchemy Core on one pooled connection, the permission checked on the
-    unit path, the stored file read and returned. No ORM, no extensions, no
-    conditional or range handling. Not a goal: a reference that tells how much of
-    the gap to the bare endpoint is the two round trips themselves."""
+    """What a download costs with nothing but its own database work: the app's own
+    statement (downloads._DECISION_DOWNLOAD_FOR_TOKEN: the Bearer token's user and
+    role units, the dossier and its decision, one round trip) in SQLAlchemy Core
+    on a pooled connection with the app's engine settings, the permission checked
+    on the unit paths, the stored file read and returned. No ORM, no extensions,
+    no conditional or range handling. Not a goal: a reference that tells how much
+    of the gap to the bare endpoint is the database work itself."""
     import hashlib
 
     import sqlalchemy as sa
     import world
     from flask import Flask, Response, abort, request
 
-    from workflow_app.downloads import _DECISION_DOWNLOAD  # the app's own statement
-    from workflow_app.models import ApiToken, RoleAssignment, Unit, User
+    from workflow_app.config import engine_options, normalize_db_url
+    from workflow_app.downloads import (
+        _DECISION_DOWNLOAD_FOR_TOKEN,  # the app's own statement
+    )
 
     config = world.overrides(folder)
-    from workflow_app.config import engine_options, normalize_db_url
-
     url = normalize_db_url(config["SQLALCHEMY_DATABASE_URI"])
     engine = sa.create_engine(url, **engine_options(url))  # the app's own engine settings
     storage = Path(config["STORAGE_DIR"])
-    tokens, users, roles, units = (m.__table__ for m in (ApiToken, User, RoleAssignment, Unit))
-    who = (sa.select(users.c.active, units.c.path)
-           .select_from(tokens.join(users, users.c.id == tokens.c.user_id)
-                        .join(roles, roles.c.user_id == users.c.id).join(units, units.c.id == roles.c.unit_id))
-           .where(tokens.c.token_hash == sa.bindparam("token_hash")))
     app = Flask("floor")
 
     @app.get("/api/v1/dossiers/<int:dossier_id>/decision.pdf")
     def decision_pdf(dossier_id: int):
         token = request.headers.get("Authorization", "").partition(" ")[2].strip()
         with engine.connect() as conn:
-            paths = [r.path for r in conn.execute(who, {"token_hash": hashlib.sha256(token.encode()).hexdigest()})
-                     if r.active]
-            if not paths:
-                abort(401)
-            row = conn.execute(_DECISION_DOWNLOAD, {"dossier_id": dossier_id, "document": "recognition"}).first()
-        if row is None or row.pdf_key is None or not any(row.path.startswith(p) for p in paths):
+            rows = conn.execute(_DECISION_DOWNLOAD_FOR_TOKEN, {
+                "token_hash": hashlib.sha256(token.encode()).hexdigest(), "dossier_id": dossier_id,
+                "document": "recognition"}).all()
+        if not rows or not rows[0].active:
+            abort(401)
+        row = rows[0]
+        if row.pdf_key is None or not any(row.path.startswith(r.role_path) for r in rows if r.role_path):
             abort(404)
         return Response((storage / row.pdf_key).read_bytes(), mimetype="application/pdf")
 
