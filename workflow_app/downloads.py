@@ -175,8 +175,10 @@ def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
     rows = []
     if token is not None:
         # On a connection of its own, not the ORM session: a read that needs no
-        # objects skips the session's bookkeeping here and at teardown.
-        with db.engine.connect() as conn:
+        # objects skips the session's bookkeeping here and at teardown. One SELECT
+        # needs no transaction: on PostgreSQL that saves the BEGIN and ROLLBACK round
+        # trips (libpq trace: ping, BEGIN, query, ROLLBACK -> ping, query).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             rows = conn.execute(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token),
                                                                "dossier_id": dossier_id, "document": document}).all()
     if not rows or not rows[0].active:
