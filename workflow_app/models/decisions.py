@@ -16,7 +16,9 @@ decision_dossiers = Table(
     "decision_dossiers",
     db.metadata,
     Column("decision_id", ForeignKey("decisions.id"), primary_key=True),
-    Column("dossier_id", ForeignKey("dossiers.id"), primary_key=True),
+    # The primary key leads with decision_id; finding a dossier's decisions (every
+    # download, every dossier page) needs its own index, or it reads the whole table.
+    Column("dossier_id", ForeignKey("dossiers.id"), primary_key=True, index=True),
 )
 
 
