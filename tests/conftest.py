@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import dispose_engines
 from sqlalchemy import create_engine, text
 
 from workflow_app import create_app
@@ -78,7 +79,7 @@ def app(tmp_path, pg_database):
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture

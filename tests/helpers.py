@@ -73,3 +73,13 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free port below 32768")
+
+
+def dispose_engines() -> None:
+    """Close the current app's pooled connections: its engine's and, on PostgreSQL,
+    the reads bind's (workflow_app/reads.py). Left open they would pile up until
+    garbage collection, one app per test."""
+    from workflow_app.extensions import db
+
+    for engine in db.engines.values():
+        engine.dispose()

@@ -26,14 +26,14 @@ a request changed it), so every case is independent of the order of the others.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from conftest import build_app
-from helpers import PDF
-from test_clocks import backdate
+from helpers import PDF, dispose_engines
 from sqlalchemy import func, select, update
+from test_clocks import backdate
 
 from workflow_app.extensions import db
 from workflow_app.models import Dossier, User
@@ -625,7 +625,7 @@ def world(tmp_path_factory, pg_database):
     yield w
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 # ----------------------------------------------------------------------------- completeness

@@ -6,9 +6,10 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import PG_URL
+from helpers import dispose_engines
 from sqlalchemy import create_engine, text
 
-from conftest import PG_URL
 from workflow_app import create_app
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Decision, Dossier, Unit, User
@@ -34,7 +35,7 @@ def empty_app(tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
     if admin is not None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from conftest import build_app
+from helpers import dispose_engines
 
 from workflow_app.extensions import db
 from workflow_app.models import CommitteeMember, CommitteeVisit, MonthlyReport
@@ -379,7 +380,7 @@ def web(tmp_path, pg_database):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 def login(app, username):

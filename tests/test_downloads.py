@@ -4,12 +4,16 @@ downloads.send_stored_file), and send_file's own conditional and partial answers
 from __future__ import annotations
 
 import io
+import time
 from types import SimpleNamespace
 
 import flask
+import psycopg
 import pytest
-from helpers import dossier_in, fire
+from conftest import PG_URL
+from helpers import dispose_engines, dossier_in, fire
 
+from workflow_app import create_app
 from workflow_app.downloads import _attachment_disposition
 from workflow_app.extensions import db
 from workflow_app.models import Dossier
@@ -101,3 +105,48 @@ def test_attachment_names_are_written_as_send_file_writes_them(app, name):
                                    download_name=name)
         assert _attachment_disposition(name) == expected.headers["Content-Disposition"]
         expected.close()
+
+
+@pytest.mark.pg
+@pytest.mark.skipif(not PG_URL, reason="the reads engine is PostgreSQL's (TEST_DATABASE_URL)")
+def test_a_download_after_the_database_closed_its_connections_still_answers(app, issued):
+    """The reads engine does not check a connection before using it (reads.py): a
+    connection the server closed (restart, idle cut) fails the statement, which
+    then runs again on a new connection instead of answering 500."""
+    first = issued.api.get(issued.url)
+    assert first.status_code == 200
+    reads = db.engines["reads"]
+    assert reads.pool.checkedin() == 1  # the download's connection, back in the pool
+    db.session.remove()
+    with psycopg.connect(reads.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as admin:
+        killed = [pid for (pid,) in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        for pid in killed:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (killed,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "terminated connections still listed after 10 s"
+            time.sleep(0.05)
+    assert killed
+    second = issued.api.get(issued.url)
+    assert second.status_code == 200, second.get_data(as_text=True)
+    assert second.data == first.data
+
+
+def test_the_pool_keeps_DB_POOL_SIZE_connections(app):
+    assert db.engine.pool.size() == app.config["DB_POOL_SIZE"] == 10
+    if PG_URL:
+        assert db.engines["reads"].pool.size() == 10
+
+
+def test_DB_POOL_SIZE_sets_the_pool_and_refuses_a_bad_value(tmp_path, monkeypatch):
+    monkeypatch.setenv("DB_POOL_SIZE", "3")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pool.db'}", "SECRET_KEY": "x"})
+    with app.app_context():
+        assert db.engine.pool.size() == 3
+        dispose_engines()
+    for bad in ("0", "-2", "ten", ""):
+        monkeypatch.setenv("DB_POOL_SIZE", bad)
+        with pytest.raises(RuntimeError, match="DB_POOL_SIZE must be a whole number of 1 or more"):
+            create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pool.db'}", "SECRET_KEY": "x"})

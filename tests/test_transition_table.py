@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from conftest import build_app
+from helpers import dispose_engines, dossier_in
 
-from helpers import dossier_in
 from workflow_app.extensions import db
 from workflow_app.services import fire_event
 from workflow_app.services.users import create_user
 from workflow_app.workflow.errors import DomainError
-
-from conftest import build_app
 
 pytestmark = pytest.mark.db
 
@@ -50,7 +49,7 @@ def table(tmp_path_factory, pg_database):
         slots = itertools.cycle(itertools.product([f"na-tam-0{i}" for i in range(1, 10)], range(2020, 2026)))
         yield app, users, creator, slots
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 def _dossier_in(state: str, creator, slots):

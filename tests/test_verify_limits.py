@@ -9,8 +9,8 @@ import io
 import pytest
 import redis
 from conftest import build_app
+from helpers import PDF, dispose_engines, dossier_in
 
-from helpers import PDF, dossier_in
 from workflow_app.extensions import db
 from workflow_app.services import fire_event
 from workflow_app.services.decisions import decision_of
@@ -155,7 +155,7 @@ def test_apps_in_one_process_keep_their_own_budgets(tmp_path, pg_database):
         for a in (first, second):
             with a.app_context():
                 db.session.remove()
-                db.engine.dispose()
+                dispose_engines()
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ def test_two_apps_share_one_budget_through_redis(tmp_path, pg_database, monkeypa
             limiter.storage.storage.close()
             with a.app_context():
                 db.session.remove()
-                db.engine.dispose()
+                dispose_engines()
 
 
 # ----------------------------------------------------------------------------- behind a reverse proxy
@@ -226,7 +226,7 @@ def test_behind_a_proxy_each_client_has_its_own_budget(tmp_path, pg_database, mo
     finally:
         with proxied.app_context():
             db.session.remove()
-            db.engine.dispose()
+            dispose_engines()
 
 
 def test_behind_two_proxies_the_client_is_the_one_the_outer_proxy_saw(tmp_path, pg_database, monkeypatch):
@@ -247,7 +247,7 @@ def test_behind_two_proxies_the_client_is_the_one_the_outer_proxy_saw(tmp_path, 
     finally:
         with proxied.app_context():
             db.session.remove()
-            db.engine.dispose()
+            dispose_engines()
 
 
 def test_without_proxy_hops_forwarded_for_is_ignored(app, limited):

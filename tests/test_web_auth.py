@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import build_app
+from helpers import dispose_engines
+
 from workflow_app.extensions import db
 from workflow_app.services.users import create_user, set_active
 
@@ -20,7 +21,7 @@ def app(tmp_path, pg_database):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def test_only_admins_reach_user_administration(app, make_user):
 
 
 @pytest.fixture
-def csrf_app(app):  # noqa: F811 - the module's own app fixture
+def csrf_app(app):
     app.config["WTF_CSRF_ENABLED"] = True
     return app
 

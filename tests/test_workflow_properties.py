@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 import pytest
-from helpers import PDF
+from helpers import PDF, dispose_engines
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -467,7 +467,7 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     def teardown(self):
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
         self.ctx.pop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -31,8 +31,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import models  # noqa: F401  (registers the tables)
+    from .reads import reads_binds
     from .workflow import Engine
 
+    app.config["SQLALCHEMY_BINDS"] = {**reads_binds(app.config), **app.config.get("SQLALCHEMY_BINDS", {})}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -68,6 +70,6 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _engine_options(config) -> dict:
     from .config import engine_options
 
-    options = dict(engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    options = dict(engine_options(config["SQLALCHEMY_DATABASE_URI"], config["DB_POOL_SIZE"]))
     options.update(config.get("EXTRA_ENGINE_OPTIONS", {}))
     return options

@@ -56,7 +56,11 @@ class Config:
         self.SECRET_KEY = secret
         self.STATES_DIR = str(ROOT / "states")
         self.MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # evidence files up to 20 MB
-        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        # Database connections each process keeps open. A request that finds none
+        # free opens one and closes it afterwards (on PostgreSQL a new server process,
+        # ~25 ms of its CPU): keep it at least the server's threads (WEB_THREADS).
+        self.DB_POOL_SIZE = _count(env.get("DB_POOL_SIZE", str(DEFAULT_POOL_SIZE)), "DB_POOL_SIZE", minimum=1)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI, self.DB_POOL_SIZE)
         # OpenAPI document served at /api/v1/openapi.json (flask-smorest)
         self.API_TITLE = "NTM dossiers API"
         self.API_VERSION = "v1"
@@ -74,14 +78,14 @@ class Config:
         self.SMTP_STARTTLS = env.get("SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no", "off", "")
 
 
-def _count(value: str, name: str) -> int:
+def _count(value: str, name: str, minimum: int = 0) -> int:
     try:
         number = int(value)
     except ValueError:
-        number = -1
-    if number < 0:
-        raise RuntimeError(f"{name} must be a whole number of 0 or more, not {value!r} / "
-                           f"{name} phải là số nguyên từ 0 trở lên, không phải {value!r}")
+        number = minimum - 1
+    if number < minimum:
+        raise RuntimeError(f"{name} must be a whole number of {minimum} or more, not {value!r} / "
+                           f"{name} phải là số nguyên từ {minimum} trở lên, không phải {value!r}")
     return number
 
 
@@ -93,9 +97,30 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
-def engine_options(url: str) -> dict:
+DEFAULT_POOL_SIZE = 10
+
+
+def engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
     if url.startswith("sqlite"):
         # Writers wait for the lock instead of failing at once; compare-and-set
         # UPDATEs (see services) decide the winner.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+        options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        if not _sqlite_in_memory(url):  # in memory: one shared connection, no pool to size
+            options["pool_size"] = pool_size
+        return options
+    return {"pool_pre_ping": True, "pool_size": pool_size}
+
+
+def read_engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
+    """The engine of one-statement reads on PostgreSQL (workflow_app/reads.py): in
+    autocommit, a lone SELECT opens no transaction (no BEGIN and ROLLBACK round trips),
+    and no pre-ping (one round trip less per use): reads.read_rows retries a statement
+    whose connection turns out dead instead."""
+    return {**engine_options(url, pool_size), "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+
+
+def _sqlite_in_memory(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"

@@ -24,6 +24,7 @@ from .models import (
     decision_dossiers,
 )
 from .permissions import visible_unit_paths
+from .reads import read_rows
 from .services import find_attachment
 from .services.common import dossier_not_found
 from .services.storage import path_of
@@ -174,13 +175,11 @@ def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
     token = bearer_token()
     rows = []
     if token is not None:
-        # On a connection of its own, not the ORM session: a read that needs no
-        # objects skips the session's bookkeeping here and at teardown. One SELECT
-        # needs no transaction: on PostgreSQL that saves the BEGIN and ROLLBACK round
-        # trips (libpq trace: ping, BEGIN, query, ROLLBACK -> ping, query).
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            rows = conn.execute(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token),
-                                                               "dossier_id": dossier_id, "document": document}).all()
+        # Not through the ORM session: a read that needs no objects skips the
+        # session's bookkeeping here and at teardown, and on PostgreSQL runs in one
+        # round trip (reads.py; libpq trace: ping, BEGIN, query, ROLLBACK -> query).
+        rows = read_rows(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token), "dossier_id": dossier_id,
+                                                        "document": document})
     if not rows or not rows[0].active:
         abort(401)
     row = rows[0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import dispose_engines
 from werkzeug.serving import make_server
 
 from tests.conftest import ROOT, build_app
@@ -100,7 +101,7 @@ def live_server(chromium, tmp_path_factory, pg_database):
         thread.join(timeout=10)
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+            dispose_engines()
 
 
 def tiny_pdf(text: str) -> bytes:
