@@ -47,7 +47,7 @@ def floor_app(folder: Path):
     """What a download costs with nothing but its own database work: the app's own
     statement (downloads._DECISION_DOWNLOAD_FOR_TOKEN: the Bearer token's user and
     role units, the dossier and its decision, one round trip) in SQLAlchemy Core
-    on a pooled connection with the app's engine settings, the permission checked
+    on a pooled connection with the settings the app reads with, the permission checked
     on the unit paths, the stored file read and returned. No ORM, no extensions,
     no conditional or range handling. Not a goal: a reference that tells how much
     of the gap to the bare endpoint is the database work itself."""
@@ -57,14 +57,15 @@ def floor_app(folder: Path):
     import world
     from flask import Flask, Response, abort, request
 
-    from workflow_app.config import engine_options, normalize_db_url
+    from workflow_app.config import engine_options, normalize_db_url, read_engine_options
     from workflow_app.downloads import (
         _DECISION_DOWNLOAD_FOR_TOKEN,  # the app's own statement
     )
 
     config = world.overrides(folder)
     url = normalize_db_url(config["SQLALCHEMY_DATABASE_URI"])
-    engine = sa.create_engine(url, **engine_options(url))  # the app's own engine settings
+    # The engine settings the app reads with (workflow_app/reads.py).
+    engine = sa.create_engine(url, **(engine_options(url) if url.startswith("sqlite") else read_engine_options(url)))
     storage = Path(config["STORAGE_DIR"])
     app = Flask("floor")
 
