@@ -76,10 +76,14 @@ def free_port() -> int:
 
 
 def dispose_engines() -> None:
-    """Close the current app's pooled connections: its engine's and, on PostgreSQL,
-    the reads bind's (workflow_app/reads.py). Left open they would pile up until
-    garbage collection, one app per test."""
-    from workflow_app.extensions import db
+    """Close the current app's connections: its engine's pool, on PostgreSQL the
+    reads bind's (workflow_app/reads.py), and the read cache's own (read_cache.py).
+    Left open they would pile up until garbage collection, one app per test."""
+    from flask import current_app
 
+    from workflow_app.extensions import db
+    from workflow_app.read_cache import close_read_cache
+
+    close_read_cache(current_app)
     for engine in db.engines.values():
         engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from workflow_app import create_app
 from workflow_app.extensions import db
-from workflow_app.models import AuditRecord, Decision, Dossier, Unit, User
+from workflow_app.models import AuditRecord, Decision, Dossier, Unit, User, change_notify
 
 pytestmark = pytest.mark.db
 
@@ -61,6 +61,11 @@ def test_init_db_creates_schema_by_migrations_and_is_idempotent(empty_app):
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         assert diff == []
+        if db.engine.dialect.name == "postgresql":  # and the change notifications of read_cache.py
+            triggers = dict(db.session.execute(text(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal")).all())
+            assert triggers == {table: "ntm_notify_change" for table in change_notify.WATCHED}
 
 
 def test_seed_demo_gives_a_living_district_and_is_idempotent(empty_app):

@@ -61,6 +61,9 @@ class Config:
         # ~25 ms of its CPU): keep it at least the server's threads (WEB_THREADS).
         self.DB_POOL_SIZE = _count(env.get("DB_POOL_SIZE", str(DEFAULT_POOL_SIZE)), "DB_POOL_SIZE", minimum=1)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI, self.DB_POOL_SIZE)
+        # An API decision download's one statement is answered from memory until
+        # something it reads changes (read_cache.py), for at most this long; 0: off.
+        self.READ_CACHE_SECONDS = _seconds(env.get("READ_CACHE_SECONDS", "15"), "READ_CACHE_SECONDS")
         # OpenAPI document served at /api/v1/openapi.json (flask-smorest)
         self.API_TITLE = "NTM dossiers API"
         self.API_VERSION = "v1"
@@ -89,6 +92,17 @@ def _count(value: str, name: str, minimum: int = 0) -> int:
     return number
 
 
+def _seconds(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise RuntimeError(f"{name} must be a number of seconds, 0 or more, not {value!r} / "
+                           f"{name} phải là số giây từ 0 trở lên, không phải {value!r}")
+    return number
+
+
 def normalize_db_url(url: str) -> str:
     """Plain postgresql:// URLs use psycopg 3, the driver we install."""
     for prefix in ("postgresql://", "postgres://"):
@@ -105,7 +119,7 @@ def engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
         # Writers wait for the lock instead of failing at once; compare-and-set
         # UPDATEs (see services) decide the winner.
         options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
-        if not _sqlite_in_memory(url):  # in memory: one shared connection, no pool to size
+        if not sqlite_in_memory(url):  # in memory: one shared connection, no pool to size
             options["pool_size"] = pool_size
         return options
     return {"pool_pre_ping": True, "pool_size": pool_size}
@@ -119,7 +133,7 @@ def read_engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
     return {**engine_options(url, pool_size), "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
 
 
-def _sqlite_in_memory(url: str) -> bool:
+def sqlite_in_memory(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

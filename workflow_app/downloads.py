@@ -24,7 +24,7 @@ from .models import (
     decision_dossiers,
 )
 from .permissions import visible_unit_paths
-from .reads import read_rows
+from .read_cache import cached_rows
 from .services import find_attachment
 from .services.common import dossier_not_found
 from .services.storage import path_of
@@ -178,7 +178,8 @@ def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
         # Not through the ORM session: a read that needs no objects skips the
         # session's bookkeeping here and at teardown, and on PostgreSQL runs in one
         # round trip (reads.py; libpq trace: ping, BEGIN, query, ROLLBACK -> query).
-        rows = read_rows(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token), "dossier_id": dossier_id,
+        # Answered from memory while nothing it reads has changed (read_cache.py).
+        rows = cached_rows(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token), "dossier_id": dossier_id,
                                                         "document": document})
     if not rows or not rows[0].active:
         abort(401)

@@ -1,4 +1,6 @@
 """One module per aggregate; importing this registers every table."""
+from ..extensions import db
+from . import change_notify
 from .audit import AuditRecord
 from .decisions import Counter, Decision, Document, VerificationCheck, decision_dossiers
 from .dossiers import Attachment, CriterionEntry, Dossier
@@ -6,6 +8,8 @@ from .progress import CommitteeMember, CommitteeVisit, MonthlyReport, OutboxMess
 from .times import utcnow
 from .units import LEVELS, Unit
 from .users import ROLES, ApiToken, RoleAssignment, User
+
+change_notify.install(db.metadata)
 
 __all__ = [
     "CommitteeMember", "CommitteeVisit", "MonthlyReport", "OutboxMessage",

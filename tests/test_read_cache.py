@@ -1,0 +1,201 @@
+"""An API decision download is answered from memory while nothing its statement
+reads has changed (workflow_app/read_cache.py), and never after a change: seen at
+once on SQLite (data_version), within the notification's trip on PostgreSQL
+(triggers, NOTIFY), at once for this process's own commits."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+from conftest import PG_URL
+from helpers import dispose_engines, dossier_in, fire
+from sqlalchemy import NullPool, create_engine, event, text
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.schema import Column
+
+from workflow_app import create_app
+from workflow_app.downloads import _DECISION_DOWNLOAD_FOR_TOKEN
+from workflow_app.extensions import db
+from workflow_app.models import change_notify
+from workflow_app.read_cache import ReadCache, SQLiteWatch
+from workflow_app.reads import READS_BIND
+from workflow_app.services.users import token_hash
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def issued(app, make_user, api_as):
+    officer = make_user("submitter", "na-tam")
+    approver = make_user("approver", "tam-duong", name="Lò Văn Hùng", capacity="chairman")
+    dossier = dossier_in(officer, "na-tam-01", 2024, "appraised")
+    assert fire(api_as(approver), dossier.id, "recognize").status_code == 200
+    viewer = make_user("viewer", "tam-duong")
+    api = api_as(viewer)
+    return SimpleNamespace(url=f"/api/v1/dossiers/{dossier.id}/decision.pdf", api=api, user_id=viewer.id,
+                           dossier_id=dossier.id, token_hash=token_hash(api.token))
+
+
+@contextmanager
+def statements():
+    """The SQL statements the download's read runs, as they run."""
+    engine = db.engines.get(READS_BIND) or db.engine
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def other_process_engine():
+    """A connection that is not the app's: what another process or psql would use."""
+    return create_engine(db.engine.url, poolclass=NullPool)
+
+
+def download_until(issued, status: int, seconds: float = 5.0) -> int:
+    """Downloads until the answer has this status; returns how many it took."""
+    deadline = time.monotonic() + seconds
+    for attempt in range(1, 10_000):
+        response = issued.api.get(issued.url)
+        if response.status_code == status:
+            return attempt
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert time.monotonic() < deadline, f"still {response.status_code} after {seconds} s"
+        time.sleep(0.01)
+    raise AssertionError
+
+
+def test_a_repeated_download_is_answered_without_a_statement(issued):
+    first = issued.api.get(issued.url)
+    assert first.status_code == 200
+    with statements() as seen:
+        again = issued.api.get(issued.url)
+    assert again.status_code == 200 and again.data == first.data
+    assert seen == []
+
+
+CHANGES = {
+    "token revoked": ("DELETE FROM api_tokens WHERE token_hash = :token_hash", 401),
+    "user deactivated": ("UPDATE users SET active = false WHERE id = :user_id", 401),
+    "roles removed": ("DELETE FROM role_assignments WHERE user_id = :user_id", 404),
+    "decision unlinked": ("DELETE FROM decision_dossiers WHERE dossier_id = :dossier_id", 404),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_committed_by_another_process_is_seen_by_the_next_downloads(issued, change):
+    sql, status = CHANGES[change]
+    assert issued.api.get(issued.url).status_code == 200
+    with statements() as seen:
+        assert issued.api.get(issued.url).status_code == 200
+    assert seen == []  # served from memory before the change
+    other = other_process_engine()
+    with other.begin() as conn:
+        conn.execute(text(sql), {"token_hash": issued.token_hash, "user_id": issued.user_id,
+                                 "dossier_id": issued.dossier_id})
+    other.dispose()
+    attempts = download_until(issued, status)
+    if db.engine.dialect.name == "sqlite":
+        assert attempts == 1  # data_version moves with the commit itself
+
+
+def test_this_process_commits_are_seen_at_once(issued):
+    from workflow_app.models import User
+
+    assert issued.api.get(issued.url).status_code == 200
+    db.session.get(User, issued.user_id).active = False
+    db.session.commit()
+    assert issued.api.get(issued.url).status_code == 401
+
+
+@pytest.mark.skipif(not PG_URL, reason="change notifications are PostgreSQL's (TEST_DATABASE_URL)")
+def test_an_update_of_columns_the_download_does_not_read_keeps_the_cache(issued):
+    assert issued.api.get(issued.url).status_code == 200
+    other = other_process_engine()
+    with other.begin() as conn:  # a dossier's state and a user's name: not read by the download
+        conn.execute(text("UPDATE dossiers SET state = state WHERE id = :d"), {"d": issued.dossier_id})
+        conn.execute(text("UPDATE users SET name = 'Tên mới' WHERE id = :u"), {"u": issued.user_id})
+    with other.begin() as conn:  # a watched column: announced, and seen
+        conn.execute(text("UPDATE units SET path = path WHERE id = 1"))
+    other.dispose()
+    time.sleep(0.3)  # time for any notification to arrive
+    with statements() as seen:
+        assert issued.api.get(issued.url).status_code == 200
+        assert issued.api.get(issued.url).status_code == 200
+    assert len(seen) == 1  # the units update was announced; the other two were not
+
+
+@pytest.mark.skipif(not PG_URL, reason="change notifications are PostgreSQL's (TEST_DATABASE_URL)")
+def test_without_its_listening_connection_the_cache_serves_nothing_from_memory(issued):
+    assert issued.api.get(issued.url).status_code == 200
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        listeners = [pid for (pid,) in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")]
+        assert len(listeners) == 1
+        admin.execute("SELECT pg_terminate_backend(%s)", (listeners[0],))
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (listeners[0],)).fetchone():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # Nobody listens now: this change is announced to no one.
+        admin.execute("DELETE FROM api_tokens WHERE user_id = %s", (issued.user_id,))
+    assert issued.api.get(issued.url).status_code == 401
+
+
+def test_every_column_the_cached_statement_reads_is_watched():
+    read: dict[str, set[str]] = {}
+    for element in visitors.iterate(_DECISION_DOWNLOAD_FOR_TOKEN):
+        if isinstance(element, Column) and element.table is not None:
+            table = getattr(element.table, "element", element.table)  # an alias reads its table
+            read.setdefault(table.name, set()).add(element.name)
+    assert set(read) == set(change_notify.WATCHED)
+    for table, columns in read.items():
+        watched = change_notify.WATCHED[table]
+        # Columns that never change after insert (keys) need no UPDATE watch.
+        assert watched is change_notify.ALL or columns - {"id", "user_id", "unit_id", "token_hash"} <= set(watched), table
+
+
+def test_the_cache_keeps_at_most_max_entries_and_none_past_max_age(tmp_path):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "w.db").close()
+    calls = []
+
+    def read(statement, params):
+        calls.append(params["k"])
+        return [params["k"]]
+    cache = ReadCache(SQLiteWatch(str(tmp_path / "w.db")), max_age=0.2, max_entries=2)
+    stmt = object()
+    for k in (1, 2, 1, 3, 1, 2):  # 3 pushes out 2 (1 was used since); then 2 is read again
+        assert cache.rows(stmt, {"k": k}, read) == [k]
+    assert calls == [1, 2, 3, 2]
+    time.sleep(0.25)
+    cache.rows(stmt, {"k": 1}, read)
+    assert calls == [1, 2, 3, 2, 1]
+    cache.close()
+
+
+def test_read_cache_seconds_zero_reads_every_time_and_a_bad_value_is_refused(app, tmp_path, monkeypatch, issued):
+    monkeypatch.setenv("READ_CACHE_SECONDS", "0")
+    uncached = create_app({"SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
+                           "SECRET_KEY": "x", "STORAGE_DIR": app.config["STORAGE_DIR"]})
+    with uncached.app_context():
+        client = uncached.test_client()
+        headers = {"Authorization": f"Bearer {issued.api.token}"}
+        assert client.get(issued.url, headers=headers).status_code == 200
+        with statements() as seen:
+            assert client.get(issued.url, headers=headers).status_code == 200
+        assert len(seen) == 1
+        dispose_engines()
+    for bad in ("-1", "soon", "inf", ""):
+        monkeypatch.setenv("READ_CACHE_SECONDS", bad)
+        with pytest.raises(RuntimeError, match="READ_CACHE_SECONDS must be a number of seconds"):
+            create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "x"})
