@@ -1,7 +1,9 @@
 """Download throughput of an issued decision (A) vs a bare Flask endpoint (B).
 
 A: GET /api/v1/dossiers/<id>/decision.pdf on the real app, Bearer token of a
-   district viewer (token check, permission, decision lookup, send_file).
+   district viewer (token check, permission, decision lookup, send_file); after
+   the first request the lookup is answered by the app's read cache, as nothing
+   it reads changes during the run (F runs it every time).
 B: GET /file on a bare Flask app returning the same bytes from memory
    (--bare send_file: send_file() of the same file instead, a diagnostic that
    separates the app's own work from the cost of serving a file).
