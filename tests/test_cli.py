@@ -12,7 +12,14 @@ from sqlalchemy import create_engine, text
 
 from workflow_app import create_app
 from workflow_app.extensions import db
-from workflow_app.models import AuditRecord, Decision, Dossier, Unit, User, change_notify
+from workflow_app.models import (
+    AuditRecord,
+    Decision,
+    Dossier,
+    Unit,
+    User,
+    change_notify,
+)
 
 pytestmark = pytest.mark.db
 
@@ -62,10 +69,12 @@ def test_init_db_creates_schema_by_migrations_and_is_idempotent(empty_app):
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         assert diff == []
         if db.engine.dialect.name == "postgresql":  # and the change notifications of read_cache.py
-            triggers = dict(db.session.execute(text(
-                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal")).all())
-            assert triggers == {table: "ntm_notify_change" for table in change_notify.WATCHED}
+            rows = db.session.execute(text(
+                "SELECT c.relname, t.tgname, array(SELECT a.attname FROM pg_attribute a "
+                "WHERE a.attrelid = t.tgrelid AND a.attnum = ANY(t.tgattr) ORDER BY a.attname) "
+                "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal")).all()
+            assert {table: (name, sorted(columns)) for table, name, columns in rows} == {
+                table: ("ntm_notify_change", sorted(columns or ())) for table, columns in change_notify.WATCHED.items()}
 
 
 def test_seed_demo_gives_a_living_district_and_is_idempotent(empty_app):

@@ -17,6 +17,7 @@ from workflow_app import create_app
 from workflow_app.downloads import _attachment_disposition
 from workflow_app.extensions import db
 from workflow_app.models import Dossier
+from workflow_app.reads import reads_engine
 from workflow_app.services.decisions import decision_of
 from workflow_app.services.storage import path_of
 
@@ -115,7 +116,7 @@ def test_a_download_after_the_database_closed_its_connections_still_answers(app,
     then runs again on a new connection instead of answering 500."""
     first = issued.api.get(issued.url)
     assert first.status_code == 200
-    reads = db.engines["reads"]
+    reads = reads_engine()
     assert reads.pool.checkedin() == 1  # the download's connection, back in the pool
     db.session.remove()
     with psycopg.connect(reads.url.set(drivername="postgresql").render_as_string(hide_password=False),
@@ -137,7 +138,7 @@ def test_a_download_after_the_database_closed_its_connections_still_answers(app,
 def test_the_pool_keeps_DB_POOL_SIZE_connections(app):
     assert db.engine.pool.size() == app.config["DB_POOL_SIZE"] == 10
     if PG_URL:
-        assert db.engines["reads"].pool.size() == 10
+        assert reads_engine().pool.size() == 10
 
 
 def test_DB_POOL_SIZE_sets_the_pool_and_refuses_a_bad_value(tmp_path, monkeypatch):

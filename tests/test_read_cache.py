@@ -21,7 +21,7 @@ from workflow_app.downloads import _DECISION_DOWNLOAD_FOR_TOKEN
 from workflow_app.extensions import db
 from workflow_app.models import change_notify
 from workflow_app.read_cache import ReadCache, SQLiteWatch
-from workflow_app.reads import READS_BIND
+from workflow_app.reads import reads_engine
 from workflow_app.services.users import token_hash
 
 pytestmark = pytest.mark.db
@@ -42,7 +42,7 @@ def issued(app, make_user, api_as):
 @contextmanager
 def statements():
     """The SQL statements the download's read runs, as they run."""
-    engine = db.engines.get(READS_BIND) or db.engine
+    engine = reads_engine()
     seen = []
 
     def record(conn, cursor, statement, *args):
@@ -54,22 +54,23 @@ def statements():
         event.remove(engine, "before_cursor_execute", record)
 
 
+def watch():
+    """The app's read cache watch (made by the first download)."""
+    from flask import current_app
+
+    return current_app.extensions["read_cache"][1].watch
+
+
+def wait_for(condition, seconds: float = 5.0, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.01)
+
+
 def other_process_engine():
     """A connection that is not the app's: what another process or psql would use."""
     return create_engine(db.engine.url, poolclass=NullPool)
-
-
-def download_until(issued, status: int, seconds: float = 5.0) -> int:
-    """Downloads until the answer has this status; returns how many it took."""
-    deadline = time.monotonic() + seconds
-    for attempt in range(1, 10_000):
-        response = issued.api.get(issued.url)
-        if response.status_code == status:
-            return attempt
-        assert response.status_code == 200, response.get_data(as_text=True)
-        assert time.monotonic() < deadline, f"still {response.status_code} after {seconds} s"
-        time.sleep(0.01)
-    raise AssertionError
 
 
 def test_a_repeated_download_is_answered_without_a_statement(issued):
@@ -96,58 +97,93 @@ def test_a_change_committed_by_another_process_is_seen_by_the_next_downloads(iss
     with statements() as seen:
         assert issued.api.get(issued.url).status_code == 200
     assert seen == []  # served from memory before the change
+    before = watch().generation()
     other = other_process_engine()
     with other.begin() as conn:
         conn.execute(text(sql), {"token_hash": issued.token_hash, "user_id": issued.user_id,
                                  "dossier_id": issued.dossier_id})
     other.dispose()
-    attempts = download_until(issued, status)
-    if db.engine.dialect.name == "sqlite":
-        assert attempts == 1  # data_version moves with the commit itself
+    # SQLite: data_version has moved with the commit. PostgreSQL: once the
+    # notification has arrived (it follows the commit), the very next download knows.
+    wait_for(lambda: watch().generation() != before, what="the change announced")
+    assert issued.api.get(issued.url).status_code == status
 
 
 def test_this_process_commits_are_seen_at_once(issued):
     from workflow_app.models import User
 
     assert issued.api.get(issued.url).status_code == 200
+    before = watch().generation()
     db.session.get(User, issued.user_id).active = False
     db.session.commit()
+    if PG_URL:  # counted by the commit itself, whether or not its notification is in yet
+        assert watch().generation()[2] > before[2]
     assert issued.api.get(issued.url).status_code == 401
 
 
 @pytest.mark.skipif(not PG_URL, reason="change notifications are PostgreSQL's (TEST_DATABASE_URL)")
 def test_an_update_of_columns_the_download_does_not_read_keeps_the_cache(issued):
     assert issued.api.get(issued.url).status_code == 200
+    _, notified, _ = watch().generation()
     other = other_process_engine()
     with other.begin() as conn:  # a dossier's state and a user's name: not read by the download
         conn.execute(text("UPDATE dossiers SET state = state WHERE id = :d"), {"d": issued.dossier_id})
         conn.execute(text("UPDATE users SET name = 'Tên mới' WHERE id = :u"), {"u": issued.user_id})
-    with other.begin() as conn:  # a watched column: announced, and seen
+    with other.begin() as conn:  # a watched column: announced
         conn.execute(text("UPDATE units SET path = path WHERE id = 1"))
     other.dispose()
-    time.sleep(0.3)  # time for any notification to arrive
+    # Notifications arrive in commit order: once the second transaction's is in, the
+    # first one's would be too.
+    wait_for(lambda: watch().generation()[1] > notified, what="the units update announced")
+    assert watch().generation()[1] == notified + 1  # one transaction announced, not two
     with statements() as seen:
         assert issued.api.get(issued.url).status_code == 200
         assert issued.api.get(issued.url).status_code == 200
-    assert len(seen) == 1  # the units update was announced; the other two were not
+    assert len(seen) == 1  # read again after the announced change, then from memory
 
 
 @pytest.mark.skipif(not PG_URL, reason="change notifications are PostgreSQL's (TEST_DATABASE_URL)")
-def test_without_its_listening_connection_the_cache_serves_nothing_from_memory(issued):
+def end_listening_connection(admin) -> int:
+    pid = watch().backend_pid
+    assert pid is not None
+    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    deadline = time.monotonic() + 10
+    while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return pid
+
+
+def admin_connection():
+    return psycopg.connect(db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                           autocommit=True)
+
+
+@pytest.mark.skipif(not PG_URL, reason="change notifications are PostgreSQL's (TEST_DATABASE_URL)")
+def test_without_its_listening_connection_the_cache_serves_nothing_from_memory(issued, monkeypatch):
+    from workflow_app import read_cache
+
+    monkeypatch.setattr(read_cache, "_DRAIN_EVERY", 3600.0)  # no new listener during this test
     assert issued.api.get(issued.url).status_code == 200
-    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as admin:
-        listeners = [pid for (pid,) in admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")]
-        assert len(listeners) == 1
-        admin.execute("SELECT pg_terminate_backend(%s)", (listeners[0],))
-        deadline = time.monotonic() + 10
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (listeners[0],)).fetchone():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    with admin_connection() as admin:
+        end_listening_connection(admin)
         # Nobody listens now: this change is announced to no one.
         admin.execute("DELETE FROM api_tokens WHERE user_id = %s", (issued.user_id,))
     assert issued.api.get(issued.url).status_code == 401
+
+
+@pytest.mark.skipif(not PG_URL, reason="change notifications are PostgreSQL's (TEST_DATABASE_URL)")
+def test_a_lost_listening_connection_is_replaced_and_the_cache_serves_again(issued):
+    assert issued.api.get(issued.url).status_code == 200
+    before = watch().generation()
+    with admin_connection() as admin:
+        old = end_listening_connection(admin)
+    wait_for(lambda: watch().backend_pid not in (None, old), seconds=10, what="a new listening connection")
+    assert watch().generation()[0] == before[0] + 1  # a new epoch: entries from before are not used
+    with statements() as seen:
+        assert issued.api.get(issued.url).status_code == 200
+        assert issued.api.get(issued.url).status_code == 200
+    assert len(seen) == 1
 
 
 def test_every_column_the_cached_statement_reads_is_watched():
@@ -159,27 +195,36 @@ def test_every_column_the_cached_statement_reads_is_watched():
     assert set(read) == set(change_notify.WATCHED)
     for table, columns in read.items():
         watched = change_notify.WATCHED[table]
-        # Columns that never change after insert (keys) need no UPDATE watch.
-        assert watched is change_notify.ALL or columns - {"id", "user_id", "unit_id", "token_hash"} <= set(watched), table
+        primary_key = {c.name for c in db.metadata.tables[table].primary_key}  # never updated
+        assert watched is change_notify.ALL or columns - primary_key <= set(watched), (table, columns)
 
 
 def test_the_cache_keeps_at_most_max_entries_and_none_past_max_age(tmp_path):
     import sqlite3
 
-    sqlite3.connect(tmp_path / "w.db").close()
-    calls = []
+    path = tmp_path / "w.db"
+    sqlite3.connect(path).close()
+    calls, now = [], [0.0]
 
     def read(statement, params):
         calls.append(params["k"])
         return [params["k"]]
-    cache = ReadCache(SQLiteWatch(str(tmp_path / "w.db")), max_age=0.2, max_entries=2)
+    cache = ReadCache(SQLiteWatch(lambda: sqlite3.connect(path, check_same_thread=False)), max_age=10,
+                      max_entries=2, clock=lambda: now[0])
     stmt = object()
     for k in (1, 2, 1, 3, 1, 2):  # 3 pushes out 2 (1 was used since); then 2 is read again
         assert cache.rows(stmt, {"k": k}, read) == [k]
     assert calls == [1, 2, 3, 2]
-    time.sleep(0.25)
+    now[0] = 9.9
+    cache.rows(stmt, {"k": 1}, read)
+    assert calls == [1, 2, 3, 2]
+    now[0] = 10.1  # read at 0: past max_age
     cache.rows(stmt, {"k": 1}, read)
     assert calls == [1, 2, 3, 2, 1]
+    with sqlite3.connect(path) as other:  # another connection commits: everything is read again
+        other.execute("CREATE TABLE t (x)")
+    cache.rows(stmt, {"k": 1}, read)
+    assert calls == [1, 2, 3, 2, 1, 1]
     cache.close()
 
 

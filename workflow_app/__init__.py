@@ -31,11 +31,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import models  # noqa: F401  (registers the tables)
-    from .reads import reads_binds
+    from .reads import init_reads
     from .workflow import Engine
 
-    app.config["SQLALCHEMY_BINDS"] = {**reads_binds(app.config), **app.config.get("SQLALCHEMY_BINDS", {})}
     db.init_app(app)
+    init_reads(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -30,7 +31,11 @@ HTTP_TEXTS = {
     429: ("too_many_requests", "Quá nhiều yêu cầu. Hãy đợi một lát rồi thử lại.", "Too many requests. Wait a moment and retry."),
     500: ("internal_error", "Lỗi hệ thống. Hãy thử lại sau; nếu vẫn lỗi, báo cho quản trị viên.",
           "Internal error. Try again later; if it persists, tell the administrator."),
+    503: ("database_unavailable",
+          "Cơ sở dữ liệu tạm thời không trả lời. Hãy thử lại sau ít phút; nếu vẫn lỗi, báo cho quản trị viên.",
+          "The database is not answering right now. Try again in a few minutes; if it persists, tell the administrator."),
 }
+DATABASE_RETRY_AFTER = "30"  # seconds, in the 503's Retry-After
 
 
 def wants_json() -> bool:
@@ -51,7 +56,8 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     titles = {403: ("Bạn không có quyền", "Not permitted"), 404: ("Không tìm thấy", "Not found"),
               409: ("Đã có người thao tác trước bạn", "Someone acted before you"),
               413: ("Tệp quá lớn", "File too large"), 422: ("Chưa thể thực hiện", "Not possible yet"),
-              429: ("Quá nhiều yêu cầu", "Too many requests")}
+              429: ("Quá nhiều yêu cầu", "Too many requests"),
+              503: ("Tạm thời chưa phục vụ được", "Temporarily unavailable")}
     title = titles.get(status, (None, None))[1 if request_lang() == "en" else 0]
     return render_template("errors/error.html", status=status, code=code, message=message,
                            title=title, back=back), status
@@ -89,6 +95,12 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if is_lost_race(exc):
             return error_response(409, "conflict", ACTED_FIRST[1] if request_lang() == "en" else ACTED_FIRST[0])
+        if isinstance(exc, OperationalError | InterfaceError):  # cannot reach the database, or it gave up
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig or exc)
+            code, vi, en = HTTP_TEXTS[503]
+            response = make_response(error_response(503, code, en if request_lang() == "en" else vi))
+            response.headers["Retry-After"] = DATABASE_RETRY_AFTER
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         code, vi, en = HTTP_TEXTS[500]
         return error_response(500, code, en if request_lang() == "en" else vi)

@@ -13,17 +13,22 @@ time they were read, and served again only while the count is the same:
 - PostgreSQL: triggers on the tables the statement reads send NOTIFY ntm_changes
   (models/change_notify.py). The cache LISTENs on a connection of its own and, on
   every lookup, takes what has arrived without waiting (a socket read, no round
-  trip). Another process's commit is seen once its notification arrives, within
-  milliseconds; this process's commits count at once (the engine's commit event).
-  Without a working listening connection nothing is served from memory, and no
-  entry is used after READ_CACHE_SECONDS, should that connection hang without
-  failing.
+  trip); a thread of its own does the same every second (so an idle process does
+  not leave the server's notifications unread), checks the connection every few
+  seconds and opens a new one when it fails. Another process's commit is seen
+  once its notification arrives, within milliseconds; this process's ORM commits
+  count when they complete. While there is no working listening connection
+  nothing is served from memory, and no entry is used after READ_CACHE_SECONDS,
+  should that connection hang without failing (keepalives end it within ~15 s).
+  Behind a pooler that does not pass LISTEN on (pgbouncer in transaction mode),
+  set READ_CACHE_SECONDS=0.
 
 READ_CACHE_SECONDS=0 turns the cache off; an in-memory SQLite database has none.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -31,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import psycopg
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from psycopg.pq import ConnStatus
 from sqlalchemy import event
 
@@ -43,9 +48,10 @@ from .reads import read_rows
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 4096
-_LOCK_WAIT = 0.1  # s a lookup waits for another thread's check before going to the database instead
-_LISTEN_RETRY = 1.0  # s between attempts to listen again after a failure
+_LOCK_WAIT = 0.1  # s a lookup waits for the watch before going to the database instead
+_DRAIN_EVERY = 1.0  # s between the listening thread's reads of the connection
 _PING_EVERY = 5.0  # s between checks that the listening connection still answers
+_RETRY_MAX = 30.0  # s, longest wait between attempts to listen again
 _EXTENSION = "read_cache"
 _CREATE = threading.Lock()
 
@@ -59,16 +65,18 @@ def cached_rows(statement, params: dict) -> list:
 
 
 def close_read_cache(app: Flask) -> None:
-    cache = app.extensions.pop(_EXTENSION, None)
-    if cache is not None:
-        cache.close()
+    entry = app.extensions.pop(_EXTENSION, None)
+    if entry is not None and entry[1] is not None and entry[0] == os.getpid():
+        entry[1].close()
 
 
 class ReadCache:
     """Least recently used entries out first, at most max_entries."""
 
-    def __init__(self, watch, max_age: float, max_entries: int = MAX_ENTRIES) -> None:
-        self.watch, self.max_age, self.max_entries = watch, max_age, max_entries
+    def __init__(self, watch, max_age: float, max_entries: int = MAX_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic, on_close: Callable[[], None] | None = None) -> None:
+        self.watch, self.max_age, self.max_entries, self._clock = watch, max_age, max_entries, clock
+        self._on_close = on_close
         self._entries: OrderedDict[tuple, tuple] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -77,7 +85,7 @@ class ReadCache:
         if generation is None:  # cannot tell whether anything changed
             return read(statement, params)
         key = (id(statement), *sorted(params.items()))
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == generation and now - entry[1] < self.max_age:
@@ -95,6 +103,8 @@ class ReadCache:
         return rows
 
     def close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
         self.watch.close()
 
 
@@ -102,23 +112,36 @@ class SQLiteWatch:
     """PRAGMA data_version of a connection that never writes: it changes whenever
     another connection commits (https://sqlite.org/pragma.html#pragma_data_version)."""
 
-    def __init__(self, path: str) -> None:
-        # timeout=0: a database locked by a writer answers "unknown" at once, not in 5 s.
-        self._conn = sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._conn: sqlite3.Connection | None = None  # opened on first use (the file may not exist yet)
         self._lock = threading.Lock()
 
     def generation(self) -> int | None:
         if not self._lock.acquire(timeout=_LOCK_WAIT):
             return None
         try:
+            if self._conn is None:
+                self._conn = self._connect()
             return self._conn.execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error:
+        except sqlite3.Error:  # cannot open, locked by a writer (timeout 0): go to the database
             return None
         finally:
             self._lock.release()
 
+    def committed(self) -> None:
+        pass  # data_version sees this process's commits like anyone's
+
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            self._connect = _closed
+
+
+def _closed() -> sqlite3.Connection:
+    raise sqlite3.ProgrammingError("read cache closed")
 
 
 class PostgresWatch:
@@ -133,11 +156,20 @@ class PostgresWatch:
         self._lock = threading.Lock()  # the listening connection and the counts
         self._conn: psycopg.Connection | None = None
         self._epoch = self._notified = self._local = 0
-        self._retry_at = self._pinged_at = 0.0
+        self._pinged_at = 0.0
         self._ended = False  # the server said it is ending the listening connection
         self._local_lock = threading.Lock()  # never held while waiting for the server
+        self._stop = threading.Event()
+        self._listen()  # first attempt now, so the first lookups can already use it
+        self._thread = threading.Thread(target=self._run, name="read-cache-listen", daemon=True)
+        self._thread.start()
 
-    def committed(self, _connection=None) -> None:
+    @property
+    def backend_pid(self) -> int | None:
+        conn = self._conn
+        return None if conn is None else conn.info.backend_pid
+
+    def committed(self) -> None:
         with self._local_lock:
             self._local += 1
 
@@ -145,62 +177,77 @@ class PostgresWatch:
         if not self._lock.acquire(timeout=_LOCK_WAIT):
             return None
         try:
-            if not self._check(time.monotonic()):
+            if self._conn is None or not self._read(ping=False):
                 return None
             return self._epoch, self._notified, self._local
         finally:
             self._lock.release()
 
-    def _check(self, now: float) -> bool:
-        if self._conn is None and not self._listen(now):
-            return False
+    def _read(self, ping: bool) -> bool:
+        """Takes in what has arrived; under self._lock. False: the connection is gone."""
         pgconn = self._conn.pgconn
         try:
             pgconn.consume_input()  # what the server has sent, without waiting
             while pgconn.notifies() is not None:
                 self._notified += 1
-            if now - self._pinged_at > _PING_EVERY:
+            if ping:
                 self._conn.execute("SELECT 1")  # notifications met on the way reach _notified too
-                self._pinged_at = now
             # A server ending the connection says so first (FATAL, parsed above as a
             # notice); its closing the socket is only seen by the next read.
             if self._ended or pgconn.status != ConnStatus.OK:
                 raise psycopg.OperationalError("listening connection ended by the server")
         except psycopg.Error as error:
-            log.warning("read cache: listening for %s stopped (%s); not serving from memory until it resumes",
-                        CHANNEL, error)
-            self._close_connection()
-            self._retry_at = now + _LISTEN_RETRY
+            log.warning("read cache: listening for %s stopped (%s); downloads read the database until it "
+                        "resumes", CHANNEL, error)
+            self._drop()
             return False
         return True
 
-    def _listen(self, now: float) -> bool:
-        if now < self._retry_at:
-            return False
+    def _listen(self) -> bool:
         try:
             # tcp_user_timeout and keepalives: a server that stops answering fails the
             # ping within seconds instead of hanging it.
             conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=3, tcp_user_timeout=3000,
-                                   keepalives=1, keepalives_idle=10, keepalives_interval=2, keepalives_count=2)
+                                   keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3)
             conn.add_notify_handler(self._notified_during_ping)
             conn.add_notice_handler(self._notice)
             conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as error:
-            log.warning("read cache: cannot listen for %s (%s); not serving from memory", CHANNEL, error)
-            self._retry_at = now + _LISTEN_RETRY
+            log.warning("read cache: cannot listen for %s (%s); downloads read the database", CHANNEL, error)
             return False
-        self._conn, self._pinged_at, self._ended = conn, now, False
-        self._epoch += 1
+        with self._lock:
+            if self._stop.is_set():
+                conn.close()
+                return False
+            self._conn, self._pinged_at, self._ended = conn, time.monotonic(), False
+            self._epoch += 1  # what was sent while nobody listened is lost: start afresh
         return True
 
+    def _run(self) -> None:
+        retry = _DRAIN_EVERY
+        while not self._stop.wait(_DRAIN_EVERY if self._conn is not None else retry):
+            if self._conn is None:
+                if self._listen():
+                    log.info("read cache: listening for %s again", CHANNEL)
+                    retry = _DRAIN_EVERY
+                else:
+                    retry = min(retry * 2, _RETRY_MAX)
+                continue
+            with self._lock:
+                if self._conn is not None:
+                    now = time.monotonic()
+                    ping = now - self._pinged_at > _PING_EVERY
+                    if self._read(ping=ping) and ping:
+                        self._pinged_at = now
+
     def _notified_during_ping(self, _notify) -> None:
-        self._notified += 1  # called inside _check, under self._lock
+        self._notified += 1  # called inside _read, under self._lock
 
     def _notice(self, diagnostic) -> None:
         if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):  # under self._lock, like the above
             self._ended = True
 
-    def _close_connection(self) -> None:
+    def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -209,17 +256,36 @@ class PostgresWatch:
                 pass
 
     def close(self) -> None:
+        self._stop.set()
         with self._lock:
-            self._close_connection()
+            self._drop()
+        self._thread.join(timeout=5)
+
+
+@event.listens_for(db.session, "after_commit")
+def _count_own_commit(_session) -> None:
+    # The engine's "commit" event (below) fires before the database has the
+    # commit; this one after it, so a read that starts later sees the change.
+    if has_app_context():
+        cache = _current()
+        if cache is not None:
+            cache.watch.committed()
+
+
+def _current() -> ReadCache | None:
+    entry = current_app.extensions.get(_EXTENSION)
+    return entry[1] if entry is not None and entry[0] == os.getpid() else None
 
 
 def _app_cache() -> ReadCache | None:
     extensions = current_app.extensions
-    if _EXTENSION not in extensions:
-        with _CREATE:  # one watch (and listening connection) per app, however many threads ask
-            if _EXTENSION not in extensions:
-                extensions[_EXTENSION] = _new_cache(current_app.config)
-    return extensions[_EXTENSION]
+    entry = extensions.get(_EXTENSION)
+    if entry is None or entry[0] != os.getpid():  # none yet, or made before a fork: not ours to use
+        with _CREATE:  # one watch (and listening connection) per app and process
+            entry = extensions.get(_EXTENSION)
+            if entry is None or entry[0] != os.getpid():
+                entry = extensions[_EXTENSION] = (os.getpid(), _new_cache(current_app.config))
+    return entry[1]
 
 
 def _new_cache(config) -> ReadCache | None:
@@ -230,7 +296,16 @@ def _new_cache(config) -> ReadCache | None:
     if engine.dialect.name == "sqlite":
         if sqlite_in_memory(config["SQLALCHEMY_DATABASE_URI"]):
             return None
-        return ReadCache(SQLiteWatch(engine.url.database), max_age)
+        # The file as the engine opens it (a "file:...?uri=true" URL too); timeout=0: a
+        # database locked by a writer answers "unknown" at once, not after 5 s.
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        kwargs.update(timeout=0, check_same_thread=False, isolation_level=None)
+        return ReadCache(SQLiteWatch(lambda: sqlite3.connect(*args, **kwargs)), max_age)
     watch = PostgresWatch(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
-    event.listen(engine, "commit", watch.committed)
-    return ReadCache(watch, max_age)
+    # Core writes outside the ORM session count too (before their commit; their
+    # notification follows it).
+
+    def core_commit(_connection) -> None:
+        watch.committed()
+    event.listen(engine, "commit", core_commit)
+    return ReadCache(watch, max_age, on_close=lambda: event.remove(engine, "commit", core_commit))
