@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import dispose_engines
+from helpers import dispose_engines, dossier_in, fire
 from sqlalchemy import create_engine, text
 
 from workflow_app import create_app
@@ -130,3 +130,27 @@ def api_as(app):
         db.session.commit()
         return ApiClient(client, token, lang)
     return as_user
+
+
+@pytest.fixture
+def issued(app, make_user, api_as):
+    """A recognised village dossier, its decision and a district viewer's API client
+    (the decision download's tests)."""
+    from types import SimpleNamespace
+
+    from workflow_app.models import Dossier
+    from workflow_app.services.decisions import decision_of
+    from workflow_app.services.storage import path_of
+    from workflow_app.services.users import token_hash
+
+    officer = make_user("submitter", "na-tam")
+    approver = make_user("approver", "tam-duong", name="Lò Văn Hùng", capacity="chairman")
+    dossier = dossier_in(officer, "na-tam-01", 2024, "appraised")
+    assert fire(api_as(approver), dossier.id, "recognize").status_code == 200
+    decision = decision_of(db.session.get(Dossier, dossier.id))
+    viewer = make_user("viewer", "tam-duong")
+    api = api_as(viewer)
+    return SimpleNamespace(url=f"/api/v1/dossiers/{dossier.id}/decision.pdf", decision=decision,
+                           name=f"QD-{decision.number}-{decision.year}-{dossier.code}.pdf",
+                           path=path_of(decision.pdf_key), api=api, user_id=viewer.id, dossier_id=dossier.id,
+                           token_hash=token_hash(api.token))

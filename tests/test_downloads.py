@@ -5,35 +5,19 @@ from __future__ import annotations
 
 import io
 import time
-from types import SimpleNamespace
 
 import flask
 import psycopg
 import pytest
 from conftest import PG_URL
-from helpers import dispose_engines, dossier_in, fire
+from helpers import dispose_engines
 
 from workflow_app import create_app
 from workflow_app.downloads import _attachment_disposition
 from workflow_app.extensions import db
-from workflow_app.models import Dossier
 from workflow_app.reads import reads_engine
-from workflow_app.services.decisions import decision_of
-from workflow_app.services.storage import path_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def issued(app, make_user, api_as):
-    officer = make_user("submitter", "na-tam")
-    approver = make_user("approver", "tam-duong", name="Lò Văn Hùng", capacity="chairman")
-    dossier = dossier_in(officer, "na-tam-01", 2024, "appraised")
-    assert fire(api_as(approver), dossier.id, "recognize").status_code == 200
-    decision = decision_of(db.session.get(Dossier, dossier.id))
-    return SimpleNamespace(url=f"/api/v1/dossiers/{dossier.id}/decision.pdf", decision=decision,
-                           name=f"QD-{decision.number}-{decision.year}-{dossier.code}.pdf",
-                           path=path_of(decision.pdf_key), api=api_as(make_user("viewer", "tam-duong")))
 
 
 def send_file_answer(app, issued, headers=None):

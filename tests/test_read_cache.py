@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import psycopg
 import pytest
 from conftest import PG_URL
-from helpers import dispose_engines, dossier_in, fire
+from helpers import dispose_engines
 from sqlalchemy import NullPool, create_engine, event, text
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Column
@@ -22,21 +21,8 @@ from workflow_app.extensions import db
 from workflow_app.models import change_notify
 from workflow_app.read_cache import ReadCache, SQLiteWatch
 from workflow_app.reads import reads_engine
-from workflow_app.services.users import token_hash
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def issued(app, make_user, api_as):
-    officer = make_user("submitter", "na-tam")
-    approver = make_user("approver", "tam-duong", name="Lò Văn Hùng", capacity="chairman")
-    dossier = dossier_in(officer, "na-tam-01", 2024, "appraised")
-    assert fire(api_as(approver), dossier.id, "recognize").status_code == 200
-    viewer = make_user("viewer", "tam-duong")
-    api = api_as(viewer)
-    return SimpleNamespace(url=f"/api/v1/dossiers/{dossier.id}/decision.pdf", api=api, user_id=viewer.id,
-                           dossier_id=dossier.id, token_hash=token_hash(api.token))
 
 
 @contextmanager
