@@ -57,7 +57,7 @@ def floor_app(folder: Path):
     import world
     from flask import Flask, Response, abort, request
 
-    from workflow_app.config import engine_options, normalize_db_url, read_engine_options
+    from workflow_app.config import normalize_db_url, read_engine_options
     from workflow_app.downloads import (
         _DECISION_DOWNLOAD_FOR_TOKEN,  # the app's own statement
     )
@@ -65,7 +65,7 @@ def floor_app(folder: Path):
     config = world.overrides(folder)
     url = normalize_db_url(config["SQLALCHEMY_DATABASE_URI"])
     # The engine settings the app reads with (workflow_app/reads.py).
-    engine = sa.create_engine(url, **(engine_options(url) if url.startswith("sqlite") else read_engine_options(url)))
+    engine = sa.create_engine(url, **read_engine_options(url))
     storage = Path(config["STORAGE_DIR"])
     app = Flask("floor")
 

@@ -129,7 +129,9 @@ def read_engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
     """The engine of one-statement reads on PostgreSQL (workflow_app/reads.py): in
     autocommit, a lone SELECT opens no transaction (no BEGIN and ROLLBACK round trips),
     and no pre-ping (one round trip less per use): reads.read_rows retries a statement
-    whose connection turns out dead instead."""
+    whose connection turns out dead instead. SQLite reads with the app's own settings."""
+    if url.startswith("sqlite"):
+        return engine_options(url, pool_size)
     return {**engine_options(url, pool_size), "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
 
 
