@@ -6,6 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
+import frozen_clock
 import pytest
 from helpers import dispose_engines, dossier_in, fire
 from sqlalchemy import create_engine, text
@@ -18,6 +19,14 @@ from workflow_app.services.users import create_user, issue_token
 
 PG_URL = normalize_db_url(os.environ["TEST_DATABASE_URL"]) if os.environ.get("TEST_DATABASE_URL") else None
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    frozen_clock.start()  # before collection: nothing reads the real date
+
+
+def pytest_unconfigure(config):
+    frozen_clock.stop()
 
 
 def pytest_collection_modifyitems(config, items):

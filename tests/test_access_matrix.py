@@ -29,6 +29,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import frozen_clock
 import pytest
 from conftest import build_app
 from helpers import PDF, dispose_engines
@@ -52,7 +53,7 @@ from workflow_app.services.users import create_user, issue_token
 pytestmark = pytest.mark.db
 
 PASSWORD = "pw-123456"
-YEAR = local_now().year
+YEAR = frozen_clock.YEAR
 SUB_YEAR = YEAR - 1  # only the shared submitted dossier has this year: list filters find exactly it
 
 # ----------------------------------------------------------------------------- callers

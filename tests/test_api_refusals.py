@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import frozen_clock
 import pytest
 from helpers import PDF, fire, upload
 
@@ -27,9 +28,8 @@ from workflow_app.services import (
     self_assess,
     set_fields,
 )
-from workflow_app.services.common import local_now
 
-YEAR = local_now().year
+YEAR = frozen_clock.YEAR
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
 
 # Words that only a Vietnamese message carries (an English one may quote a unit name).

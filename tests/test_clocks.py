@@ -157,6 +157,21 @@ def test_a_pause_of_k_working_days_moves_due_on_by_exactly_k(start, limit, offse
 
 
 @settings(max_examples=150, deadline=None)
+@given(start=days_2024_2026, limit=st.integers(1, 30), offset=st.integers(0, 5), length=st.integers(1, 20))
+def test_paused_days_are_exactly_what_the_pause_took_from_the_clock(start, limit, offset, length):
+    # Pauses starting on the start day itself or on a weekend included: paused_days
+    # is how far the due date moved, in working days.
+    lim = TimeLimit(limit, "working")
+    due0 = clock_from_transitions([("submitted", start)], "submitted", lim, start).due_on
+    pause_from = start + timedelta(days=offset)
+    back = pause_from + timedelta(days=length)
+    assume(pause_from <= due0)
+    t = [("submitted", start), ("returned", pause_from), ("submitted", back)]
+    clock = clock_from_transitions(t, "submitted", lim, back)
+    assert working_days_between(due0, clock.due_on) == clock.paused_days
+
+
+@settings(max_examples=150, deadline=None)
 @given(start=days_2024_2026, limit=st.integers(1, 30), day=st.integers(0, 60))
 def test_days_left_drops_by_one_per_working_day_and_overdue_iff_past_due(start, limit, day):
     lim = TimeLimit(limit, "working")
@@ -215,7 +230,9 @@ def test_a_return_pauses_a_real_dossier(app, make_user, api_as):
     clock = step_clock(db.session.get(Dossier, dossier.id))
     start = today() - timedelta(days=12)
     assert clock.started_on == start
-    assert clock.paused_days == working_days_between(start - timedelta(days=1), today() - timedelta(days=1))
+    # Returned on the day it arrived: that day never counted, so the pause takes the
+    # working days after it up to the day before resubmission.
+    assert clock.paused_days == working_days_between(start, today() - timedelta(days=1))
     assert clock.due_on == add_working_days(start, 15 + clock.paused_days)
 
 

@@ -14,6 +14,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import frozen_clock
 import pytest
 from conftest import PG_URL
 from helpers import PDF, dossier_in
@@ -37,7 +38,6 @@ from workflow_app.services import (
     self_assess,
     set_fields,
 )
-from workflow_app.services.common import local_now
 from workflow_app.services.documents import appraisal_ref, documents_of
 from workflow_app.services.users import issue_token
 from workflow_app.workflow.errors import GuardFailed
@@ -46,8 +46,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "documents"
 needs_poppler = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in ("pdftotext", "pdffonts", "pdfinfo", "pdftoppm")),
     reason="poppler-utils not installed (make deps)")
-YEAR = local_now().year
-TODAY = local_now().date()
+YEAR = frozen_clock.YEAR
+TODAY = frozen_clock.TODAY
 
 
 def run(*command: str) -> str:

@@ -6,21 +6,21 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import frozen_clock
 import pytest
+from helpers import dossier_in, fire
 from openpyxl import load_workbook
 
-from helpers import dossier_in, fire
 from workflow_app.extensions import db
 from workflow_app.models import Decision, Unit
 from workflow_app.services import fire_batch
-from workflow_app.services.common import local_now
 from workflow_app.services.reference import find_unit
 from workflow_app.services.register import HEADINGS, SHEET_TITLE, gaps
 
 pytestmark = pytest.mark.db
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-YEAR = local_now().year  # numbers are assigned at signing: the year of today
+YEAR = frozen_clock.YEAR  # numbers are assigned at signing: the year of today
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ through Flask-Babel with Vietnamese msgids, so a missing catalogue still
 shows Vietnamese; domain errors carry both languages themselves."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -12,9 +12,10 @@ from babel.numbers import format_decimal
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel
 
+from .clock import to_local
+
 LANGS = ("vi", "en")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-VN_OFFSET = 7
 
 
 def request_lang() -> str:
@@ -56,10 +57,7 @@ def vn_date(value: date | datetime | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        from datetime import timedelta
-
-        local = value.replace(tzinfo=timezone.utc).astimezone(timezone(timedelta(hours=VN_OFFSET)))
-        return local.strftime("%d/%m/%Y %H:%M")
+        return to_local(value).strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")
 
 

@@ -1,16 +1,16 @@
 """flask reminders send | list: the reminder outbox from cron and by hand."""
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta, timezone
+from datetime import date
 
 import click
 from flask.cli import AppGroup
 
+from .clock import to_local
 from .extensions import db
 
 reminders_cli = AppGroup("reminders", help="Queue and send reminder e-mails (the outbox).")
 
-_VN = timezone(timedelta(hours=7))
 
 
 def _day(value: str | None) -> date | None:
@@ -42,9 +42,9 @@ def reminders_list(unsent, limit) -> None:
 
     rows = all_messages(unsent=unsent, limit=limit)
     for m in rows:
-        created = m.created_at.replace(tzinfo=UTC).astimezone(_VN).strftime("%Y-%m-%d %H:%M")
+        created = to_local(m.created_at).strftime("%Y-%m-%d %H:%M")
         if m.sent_at:
-            status = "sent " + m.sent_at.replace(tzinfo=UTC).astimezone(_VN).strftime("%Y-%m-%d %H:%M")
+            status = "sent " + to_local(m.sent_at).strftime("%Y-%m-%d %H:%M")
         elif not m.to_email:
             status = "no address"
         elif m.attempts:

@@ -2,12 +2,11 @@
 monthly reports; the standing office's view of a month's reports."""
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import acting_user
+from ..clock import to_local
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import CommitteeVisit, MonthlyReport
@@ -117,10 +116,7 @@ class ReportStatusOut(Schema):
 # ----------------------------------------------------------------------------- shapes
 
 def _iso(stored) -> str:
-
-    from ..services.common import VN_TZ
-
-    return stored.replace(tzinfo=UTC).astimezone(VN_TZ).isoformat(timespec="seconds")
+    return to_local(stored).isoformat(timespec="seconds")
 
 
 def _visit(v: CommitteeVisit) -> dict:

@@ -1,15 +1,16 @@
 """Dossiers and decisions as plain dicts, in the CONTRACT's shape."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import url_for
 
+from ..clock import to_local
 from ..extensions import db
 from ..models import AuditRecord, Decision, Dossier, User
 from ..services.campaigns import filing_dict, filing_status
 from ..services.clocks import clock_dict, step_clock
-from ..services.common import VN_TZ, definition_of
+from ..services.common import definition_of
 from ..services.decisions import decision_of, verify_url
 from ..services.documents import documents_of
 from ..services.events import allowed_events
@@ -19,7 +20,7 @@ def iso(dt: datetime | None) -> str | None:
     """Stored naive UTC -> ISO 8601 in Vietnam time, with its offset."""
     if dt is None:
         return None
-    return dt.replace(tzinfo=timezone.utc).astimezone(VN_TZ).isoformat(timespec="seconds")
+    return to_local(dt).isoformat(timespec="seconds")
 
 
 def unit_ref(unit) -> dict:

@@ -13,16 +13,16 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
+from ..clock import local_date, local_today
 from ..workflow.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 
-VN_TZ = timezone(timedelta(hours=7))
 _YEAR_FILE = re.compile(r"^(\d{4})\.yaml$")
 _CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -231,7 +231,7 @@ def first_submission(dossier) -> date | None:
         db.select(AuditRecord.at).where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
                                         AuditRecord.action == "submit")
         .order_by(AuditRecord.seq).limit(1)).scalar()
-    return at.replace(tzinfo=UTC).astimezone(VN_TZ).date() if at else None
+    return local_date(at) if at else None
 
 
 def filing_status(dossier, today: date | None = None) -> FilingStatus | None:
@@ -239,7 +239,7 @@ def filing_status(dossier, today: date | None = None) -> FilingStatus | None:
     campaign = campaign_for(dossier.kind, dossier.year)
     if campaign is None:
         return None
-    today = today or datetime.now(VN_TZ).date()
+    today = today or local_today()
     return status_for(campaign, first_submission(dossier) if dossier.id is not None else None, today)
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 
+from ..clock import local_date, local_now, local_today
 from ..extensions import db
 from ..models import AuditRecord, Dossier
 from ..workdays import CalendarGap, WorkCalendar, load_calendar, merge_pauses
@@ -28,7 +29,6 @@ from ..workflow.definitions import TimeLimit
 
 log = logging.getLogger(__name__)
 
-VN_TZ = timezone(timedelta(hours=7))
 DUE_SOON_DAYS = 2
 _ONE_DAY = timedelta(days=1)
 
@@ -51,11 +51,6 @@ class StepClock:
     @property
     def days_late(self) -> int:
         return -self.days_left if self.overdue and self.days_left is not None else 0
-
-
-def local_date(stored: datetime) -> date:
-    """A stored naive-UTC time -> its calendar day in Vietnam (+07:00)."""
-    return stored.replace(tzinfo=UTC).astimezone(VN_TZ).date()
 
 
 # ----------------------------------------------------------------------------- pure core
@@ -104,13 +99,13 @@ def clock_from_transitions(transitions: Sequence[tuple[str, date]], state: str, 
     if mine:
         issued_on, apology = max(mine)
         later = [p for p in pauses if p[0] >= issued_on]
-        due_on = _push(cal, apology, _paused(cal, later, limit.unit), limit.unit)
+        due_on = _push(cal, apology, _paused(cal, later, limit.unit, started_on), limit.unit)
     days_left = _days_left(cal, today, due_on, limit.unit)
     overdue = today > due_on
     return StepClock(
         state=state, started_on=started_on, unit=limit.unit, limit=limit.days, due_on=due_on,
         days_left=days_left, overdue=overdue, due_soon=not overdue and days_left <= due_soon_days,
-        paused_days=_paused(cal, pauses, limit.unit), apology=apology, due_by_limit=by_limit)
+        paused_days=_paused(cal, pauses, limit.unit, started_on), apology=apology, due_by_limit=by_limit)
 
 
 def _days_left(cal: WorkCalendar, today: date, due_on: date, unit: str) -> int:
@@ -122,9 +117,15 @@ def _days_left(cal: WorkCalendar, today: date, due_on: date, unit: str) -> int:
     return -max(1, cal.working_days_between(due_on, today))
 
 
-def _paused(cal: WorkCalendar, pauses: Iterable[tuple[date, date]], unit: str) -> int:
+def _paused(cal: WorkCalendar, pauses: Iterable[tuple[date, date]], unit: str, after: date) -> int:
+    """Days the pauses took from the clock: days d with from <= d < to that would have
+    counted, so only days after `after` (the run's start day never counts: a dossier
+    returned on the day it arrived loses nothing that day)."""
     total = 0
     for start, end in merge_pauses(pauses):
+        start = max(start, after + _ONE_DAY)
+        if end <= start:
+            continue
         if unit == "calendar":
             total += (end - start).days
         else:  # working days d with start <= d < end
@@ -144,10 +145,6 @@ def _due_soon_days() -> int:
     return int(current_app.config.get("STEP_DUE_SOON_DAYS", DUE_SOON_DAYS))
 
 
-def _today() -> date:
-    return datetime.now(VN_TZ).date()
-
-
 def step_clock(dossier: Dossier, today: date | None = None) -> StepClock | None:
     """The clock of the dossier's present state on `today` (default: today in +07:00);
     None for a state without a time limit, a closed state, or no recorded entry.
@@ -160,7 +157,7 @@ def step_clocks(dossiers: Sequence[Dossier], today: date | None = None) -> dict[
     """`step_clock` of several dossiers with one query (lists, queue, reminders)."""
     from .common import definition_of
 
-    today = today or _today()
+    today = today or local_today()
     limits: dict[int, TimeLimit] = {}
     for dossier in dossiers:
         st = definition_of(dossier).states.get(dossier.state)
@@ -288,7 +285,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
             f"hẹn lại ngày {_vn(date.fromisoformat(new_due))}. Mỗi bước chỉ lập một phiếu trong một vòng.",
             f"The step '{st.labels['en']}' already has apology slip {existing.symbol} (round {dossier.round}), "
             f"with the new date {new_due}. One slip per step and round.")
-    today = today or _today()
+    today = today or local_today()
     clock = step_clock(dossier, today)
     if clock is None:
         raise RuleRefused(f"Bước '{st.labels['vi']}' không có thời hạn xử lý, nên không lập phiếu xin lỗi.",
@@ -323,7 +320,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
                               f"{new_date.isoformat()} is not a working day. Pick a working day.")
 
     issuer = cap.unit
-    now = datetime.now(VN_TZ)
+    now = local_now()
     number = next_number(f"apology:{issuer.code}:{now.year}")
     symbol = APOLOGY_SYMBOL.format(number=number)
     submit = db.session.execute(

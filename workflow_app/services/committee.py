@@ -31,12 +31,13 @@ from pathlib import Path
 
 import yaml
 
+from ..clock import local_date, local_now
 from ..extensions import db
 from ..models import CommitteeMember, CommitteeVisit, MonthlyReport, Unit, User, utcnow
 from ..permissions import _live
 from ..workflow.errors import BadRequest, NotFound, NotPermitted, RuleRefused
 from ..workflow.yamlfile import load_yaml
-from .common import VN_TZ, engine, local_now
+from .common import engine
 from .persist import flush_or_conflict
 
 COMMITTEE_FILE = Path(__file__).resolve().parent.parent / "reference_data" / "committee.yaml"
@@ -214,11 +215,6 @@ def due_date(month: str) -> date:
         while day.weekday() >= 5:
             day += timedelta(days=1)
         return day
-
-
-def local_date(stored: datetime) -> date:
-    """A stored naive-UTC time as a date in Vietnam (+07:00)."""
-    return stored.replace(tzinfo=UTC).astimezone(VN_TZ).date()
 
 
 def _as_utc(now: datetime | None) -> datetime:

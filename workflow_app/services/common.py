@@ -3,17 +3,17 @@ audit records and gap-free counters."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..clock import VN_TZ, local_now  # noqa: F401  (re-exported for the services)
 from ..extensions import db
 from ..models import AuditRecord, Counter, Dossier, User, utcnow
 from ..models.audit import GENESIS
-from ..permissions import Capacity, capacities, can_view, has_acted
+from ..permissions import Capacity, can_view, capacities, has_acted
 from ..workflow import Definition, Engine
 from ..workflow.definitions import ActionDef, EventDef, FieldDef
 from ..workflow.errors import NotFound, NotPermitted, StaleVersion
@@ -21,7 +21,6 @@ from ..workflow.guards import CriterionFacts, DossierFacts
 from .wording import who
 
 log = logging.getLogger(__name__)
-VN_TZ = timezone(timedelta(hours=7))
 
 
 def engine() -> Engine:
@@ -37,10 +36,6 @@ def definition_of(dossier: Dossier) -> Definition:
     if d is None:  # a definition file was removed while dossiers still use it
         raise RuntimeError(f"no definition for {dossier.kind} v{dossier.definition_version}")
     return d
-
-
-def local_now() -> datetime:
-    return datetime.now(VN_TZ)
 
 
 def load_dossier(dossier_id: int, actor: User) -> Dossier:

@@ -20,16 +20,17 @@ dossier afterwards, the paper reads the same.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import update
 
+from ..clock import local_now, to_local
 from ..extensions import db
 from ..models import AuditRecord, Document, Dossier, Unit, User, utcnow
 from ..pdf.documents import document_context, reference, texts_for
 from ..workflow.definitions import Actor, Definition
 from ..workflow.errors import NotFound
-from .common import VN_TZ, local_now, next_number
+from .common import next_number
 from .decisions import committee_of, in_sentence, place_name
 from .effects import Act, effect
 from .storage import put_bytes
@@ -159,7 +160,7 @@ def _last_submit(dossier: Dossier) -> AuditRecord | None:
 
 
 def _local_iso(stored: datetime) -> str:
-    return stored.replace(tzinfo=UTC).astimezone(VN_TZ).isoformat(timespec="seconds")
+    return to_local(stored).isoformat(timespec="seconds")
 
 
 # ----------------------------------------------------------------------------- reading

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func
 
+from ..clock import VN_TZ
 from ..extensions import db
 from ..models import AuditRecord, Dossier, Unit, User
 from ..workflow.errors import BadRequest
@@ -40,7 +41,7 @@ from .wording import who
 
 log = logging.getLogger(__name__)
 
-VN_OFFSET = timedelta(hours=7)
+VN_OFFSET = VN_TZ.utcoffset(None)
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 REPORTED_MOVES = ("submit", "return", "recognize")  # counted on the summary sheet
 LEVEL_ORDER = {"village": 0, "commune": 1, "town": 2}
