@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 from .i18n import request_lang
 from .services.persist import ACTED_FIRST, is_lost_race
 from .workflow.errors import DomainError
@@ -97,6 +97,9 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(409, "conflict", ACTED_FIRST[1] if request_lang() == "en" else ACTED_FIRST[0])
         if isinstance(exc, OperationalError | InterfaceError):  # cannot reach the database, or it gave up
             log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig or exc)
+            # The page's header shows who is signed in, and finding out needs the
+            # database: render it for nobody (the session cookie is left as it was).
+            g._login_user = login_manager.anonymous_user()
             code, vi, en = HTTP_TEXTS[503]
             response = make_response(error_response(503, code, en if request_lang() == "en" else vi))
             response.headers["Retry-After"] = DATABASE_RETRY_AFTER
