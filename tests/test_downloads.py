@@ -21,10 +21,12 @@ pytestmark = pytest.mark.db
 
 
 def send_file_answer(app, issued, headers=None):
-    """What Flask's send_file answers for the stored file, from its path."""
+    """What Flask's send_file answers for the stored file, from its path (with
+    the headers the app adds to every answer)."""
     with app.test_request_context(issued.url, headers=headers or {}):
-        response = flask.send_file(issued.path, mimetype="application/pdf", as_attachment=True,
-                                   download_name=issued.name, etag=issued.decision.pdf_sha256)
+        response = app.process_response(flask.send_file(
+            issued.path, mimetype="application/pdf", as_attachment=True,
+            download_name=issued.name, etag=issued.decision.pdf_sha256))
         response.direct_passthrough = False
         body = response.get_data()
         response.close()

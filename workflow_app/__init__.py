@@ -40,6 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     init_i18n(app)
+    from .validation import init_validation
+
+    init_validation(app)  # before any route is added: the bounded `int` converter, JSON limits
     # Definitions are validated at start-up: a broken file stops the app with its name and key.
     app.extensions["workflow_engine"] = Engine.from_dir(app.config["STATES_DIR"])
 
@@ -57,9 +60,17 @@ def create_app(overrides: dict | None = None) -> Flask:
             csrf.exempt(blueprint)
     register_gate(app)
     register_error_handlers(app)
+    from .security_headers import init_security_headers
+
+    init_security_headers(app)  # CSP and friends on every response; cookie flags
     from .ratelimit import init_rate_limits
 
     init_rate_limits(app)  # GET and POST /verify/<token> only
+    from .signin_throttle import init_signin_throttle
+    from .unread_body import init_unread_body
+
+    init_signin_throttle(app)  # wrong passwords per account and per address
+    init_unread_body(app)  # an early refusal keeps the kept-alive connection usable
 
     from .cli import register_cli
 

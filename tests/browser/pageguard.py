@@ -1,7 +1,11 @@
 """A guard attached to every browser page: records every request to a host
 other than the test server, and what each page load (document, styles,
 scripts, images) transferred, so a test can assert the CONTRACT's "no CDN,
-no external fonts or scripts" and the light-page budget.
+no external fonts or scripts" and the light-page budget; and what the browser
+complained about: a console error (a Content-Security-Policy violation is one),
+an uncaught script error, or a style, script or image that failed to load.
+A page answered with an error status (a 403 or 404 the test asks for) is not a
+complaint: the browser logs it, the test checks the page.
 
 Downloads (responses sent as attachments) are not page loads and are left
 out of the budget."""
@@ -12,6 +16,9 @@ from urllib.parse import urlsplit
 
 PAGE_BUDGET = 200 * 1024  # bytes per page load, headers included
 LOCAL_SCHEMES = {"data", "blob", "about"}  # never leave the browser
+# Chromium's console line for any response with an error status; the statuses
+# themselves are checked per request (subresources) or by the test (pages).
+FAILED_LOAD = "Failed to load resource: the server responded with a status of"
 
 
 @dataclass
@@ -41,9 +48,13 @@ class PageGuard:
         self._load_of: dict = {}  # request -> the page load it belongs to
         self._downloads: set = set()
         self._checked = 0
+        self.complaints: list[str] = []
         page.on("request", self._on_request)
         page.on("response", self._on_response)
         page.on("requestfinished", self._on_finished)
+        page.on("requestfailed", self._on_failed)
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.complaints.append(f"script error on {page.url}: {error}"))
 
     # -- events ---------------------------------------------------------
     def _on_request(self, request) -> None:
@@ -66,7 +77,18 @@ class PageGuard:
         if load is not None:
             self._load_of[request] = load
 
+    def _on_console(self, message) -> None:
+        text = message.text
+        if (message.type == "error" and not text.startswith(FAILED_LOAD)) or "Content Security Policy" in text:
+            self.complaints.append(f"console {message.type} on {self.page.url}: {text}")
+
+    def _on_failed(self, request) -> None:
+        if not request.is_navigation_request():  # a navigation aborted by the next one is no fault
+            self.complaints.append(f"{request.resource_type} {request.url} failed: {request.failure}")
+
     def _on_response(self, response) -> None:
+        if response.status >= 400 and not response.request.is_navigation_request():
+            self.complaints.append(f"{response.request.resource_type} {response.url} answered {response.status}")
         if "attachment" not in response.headers.get("content-disposition", "").lower():
             return
         request = response.request
@@ -92,15 +114,16 @@ class PageGuard:
 
     def problems(self) -> list[str]:
         out = [f"request to another host: {url}" for url in self.foreign]
+        out += self.complaints
         out += [f"page over {self.budget // 1024} KB: {load.describe()}"
                 for load in self.pages() if load.size > self.budget]
         return out
 
     def assert_clean(self) -> None:
-        self._checked = len(self.loads)
+        self._checked = len(self.loads) + len(self.complaints)
         problems = self.problems()
         assert not problems, "page guard:\n  " + "\n  ".join(problems)
 
     @property
     def unchecked(self) -> bool:
-        return len(self.loads) > self._checked
+        return len(self.loads) + len(self.complaints) > self._checked
