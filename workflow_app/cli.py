@@ -124,11 +124,29 @@ def audit_verify() -> None:
     click.echo(f"Audit chain intact: {checked} records checked.")
 
 
+@click.command("doctor")
+@click.option("--grace", default=None, type=click.FloatRange(min=0),
+              help="seconds a new file may go without its row (a transaction in flight); default 600")
+@with_appcontext
+def doctor_command(grace) -> None:
+    """Exit 0 when registers, decisions and stored files keep their invariants; 1 listing each breach."""
+    from .services.doctor import GRACE_SECONDS, check
+
+    report = check(GRACE_SECONDS if grace is None else grace)
+    checked = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+    for line in report.breaches:
+        click.echo(f"BREACH {line}")
+    if report.breaches:
+        _fail(f"{len(report.breaches)} breaches ({checked} checked).")
+    click.echo(f"No breach: {checked} checked.")
+
+
 def register_cli(app: Flask) -> None:
     from .reminders_cli import reminders_cli
     from .signing.cli import signing_cli
 
-    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli, signing_cli, reminders_cli):
+    for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli, signing_cli, reminders_cli,
+                    doctor_command):
         app.cli.add_command(command)
     from .committee_cli import committee_cli
 
