@@ -69,16 +69,30 @@ def users_create(username, password, role, unit_code, name, capacity, criteria, 
 
 @users_cli.command("token")
 @click.argument("username")
-def users_token(username) -> None:
-    """Print a new API token (the last line of output)."""
-    from .services.users import find_user, issue_token
+@click.option("--days", type=int, default=None, help="Days the new token works (default 90).")
+@click.option("--revoke", is_flag=True, help="Revoke every token of the user instead.")
+def users_token(username, days, revoke) -> None:
+    """Print a new API token (the last line of output), or revoke the user's tokens."""
+    from .clock import to_local
+    from .services.users import TOKEN_DAYS, find_user, new_token, revoke_tokens
 
     user = find_user(username)
     if user is None:
         _fail(f"No user '{username}'. Create one with: flask --app wsgi users create {username} ...")
-    token = issue_token(user)
+    if revoke:
+        if days is not None:
+            _fail("--revoke and --days do not go together: revoke first, then issue a new token.")
+        count = revoke_tokens(user)
+        db.session.commit()
+        click.echo(f"Revoked {count} token(s) of {username}.")
+        return
+    try:
+        token, row = new_token(user, TOKEN_DAYS if days is None else days)
+    except DomainError as exc:
+        _fail(exc.message("en"))
     db.session.commit()
-    click.echo(f"API token for {username} (use as 'Authorization: Bearer <token>'):")
+    until = to_local(row.expires_at).isoformat(timespec="minutes")
+    click.echo(f"API token for {username}, valid until {until} (use as 'Authorization: Bearer <token>'):")
     click.echo(token)
 
 

@@ -43,6 +43,9 @@ class Config:
         # Public decision checks per client address (flask-limiter syntax: "30/minute", "100/hour;10/minute").
         self.VERIFY_RATE_LIMIT = env.get("VERIFY_RATE_LIMIT", "30/minute")
         self.VERIFY_UPLOAD_RATE_LIMIT = env.get("VERIFY_UPLOAD_RATE_LIMIT", "10/minute")
+        # Wrong passwords allowed per account and per client address (signin_throttle.py).
+        self.SIGNIN_ACCOUNT_RATE_LIMIT = env.get("SIGNIN_ACCOUNT_RATE_LIMIT", "5/minute;20/hour")
+        self.SIGNIN_ADDRESS_RATE_LIMIT = env.get("SIGNIN_ADDRESS_RATE_LIMIT", "20/minute;100/hour")
         # A step clock with this many days left or fewer is flagged "due soon" (services/clocks.py).
         self.STEP_DUE_SOON_DAYS = int(env.get("STEP_DUE_SOON_DAYS", "2"))
         secret = env.get("SECRET_KEY")

@@ -28,7 +28,7 @@ from .read_cache import cached_rows
 from .services import find_attachment
 from .services.common import dossier_not_found
 from .services.storage import path_of
-from .services.users import token_hash
+from .services.users import check_token_lifetime, token_hash
 from .workflow.errors import NotFound
 
 _dossiers, _units, _decisions = Dossier.__table__, Unit.__table__, Decision.__table__
@@ -52,9 +52,11 @@ _DECISION_DOWNLOAD = (
     .where(_dossiers.c.id == db.bindparam("dossier_id")))
 # The same for an API caller, with the Bearer token's check in the same round trip:
 # one row per role of the token's user (its unit's path), each carrying the dossier
-# and decision columns (NULLs when missing). No row: unknown token.
+# and decision columns (NULLs when missing). No row: unknown token. The token's
+# expiry is read, not compared in SQL: the cached rows must not outlive it.
 _DECISION_DOWNLOAD_FOR_TOKEN = (
-    db.select(_users.c.active, _role_units.c.path.label("role_path"), *_FILE_COLUMNS)
+    db.select(_users.c.active, _tokens.c.expires_at, _tokens.c.revoked_at, _role_units.c.path.label("role_path"),
+              *_FILE_COLUMNS)
     .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id)
                  .outerjoin(_roles, _roles.c.user_id == _users.c.id)
                  .outerjoin(_role_units, _role_units.c.id == _roles.c.unit_id)
@@ -171,7 +173,8 @@ def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
     """send_decision for the API caller whose Bearer token comes with the request,
     checked in the same statement that finds the file (the route is marked
     auth.checks_bearer_itself): 401 as the gate gives it for a missing or unknown
-    token or a disabled user, then the same refusals as send_decision."""
+    token, a revoked or expired one or a disabled user, then the same refusals as
+    send_decision."""
     token = bearer_token()
     rows = []
     if token is not None:
@@ -181,9 +184,12 @@ def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
         # Answered from memory while nothing it reads has changed (read_cache.py).
         rows = cached_rows(_DECISION_DOWNLOAD_FOR_TOKEN, {"token_hash": token_hash(token), "dossier_id": dossier_id,
                                                         "document": document})
-    if not rows or not rows[0].active:
+    if not rows:
         abort(401)
     row = rows[0]
+    check_token_lifetime(row.expires_at, row.revoked_at)  # against the clock now, cached rows or not
+    if not row.active:
+        abort(401)
     # visible_unit_paths, from the same rows: the paths of the user's role units.
     if row.path is None or not any(row.path.startswith(r.role_path) for r in rows if r.role_path is not None):
         raise dossier_not_found()

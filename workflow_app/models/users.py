@@ -84,5 +84,9 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+    # A token works until expires_at (naive UTC), and never after revoked_at is set
+    # (by hand, a password change or a disabled account): a leaked token dies alone.
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()

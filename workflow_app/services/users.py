@@ -2,17 +2,35 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import joinedload
 
+from ..clock import to_local, utcnow
 from ..extensions import db
 from ..models import ApiToken, RoleAssignment, Unit, User
 from ..models.users import ROLES
-from ..workflow.errors import NotPermitted, RuleRefused
+from ..signin_throttle import password_attempt
+from ..workflow.errors import DomainError, NotPermitted, RuleRefused
+
+log = logging.getLogger(__name__)
 
 CAPACITIES = ("chairman", "vice_chairman", "on_behalf")
+TOKEN_DAYS = 90  # an API token's life unless `users token --days N` says otherwise
+TOKEN_MAX_DAYS = 3650
+
+
+class TokenRefused(DomainError):
+    """An API token that exists but no longer works: 401 saying what to do."""
+
+    status, code = 401, "token_revoked"
+
+
+class TokenExpired(TokenRefused):
+    code = "token_expired"
 
 
 def create_user(username: str, password: str | None, role: str, unit_code: str,
@@ -39,8 +57,9 @@ def create_user(username: str, password: str | None, role: str, unit_code: str,
         user.set_password(password, _hash_method())
         db.session.add(user)
     else:
-        if password:
+        if password and not user.check_password(password):
             user.set_password(password, _hash_method())
+            revoke_tokens(user)
         if name:
             user.name = name
     if email is not None:
@@ -63,39 +82,86 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User) -> str:
+def issue_token(user: User, days: int = TOKEN_DAYS) -> str:
+    return new_token(user, days)[0]
+
+
+def new_token(user: User, days: int = TOKEN_DAYS) -> tuple[str, ApiToken]:
+    """A new token (shown once; only its hash is kept) valid for `days` days."""
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise RuleRefused(f"Số ngày hiệu lực của mã truy cập phải từ 1 đến {TOKEN_MAX_DAYS}, không phải {days}.",
+                          f"A token's lifetime must be 1 to {TOKEN_MAX_DAYS} days, not {days}.")
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash(token)))
+    row = ApiToken(user_id=user.id, token_hash=token_hash(token), expires_at=utcnow() + timedelta(days=days))
+    db.session.add(row)
     db.session.flush()
-    return token
+    return token, row
+
+
+def revoke_tokens(user: User) -> int:
+    """Every working token of the user stops working; how many there were."""
+    result = db.session.execute(
+        db.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    if result.rowcount:
+        log.info("revoked %d API token(s) of %s", result.rowcount, user.username)
+    return result.rowcount
+
+
+def check_token_lifetime(expires_at: datetime, revoked_at: datetime | None) -> None:
+    """TokenRefused for a revoked or expired token. Checked on every use, cached
+    answers included: expiry is a matter of time, not of a change in the data."""
+    if revoked_at is not None:
+        raise TokenRefused(
+            "Mã truy cập (token) này đã bị thu hồi (thu hồi chủ động, đổi mật khẩu hoặc khóa tài khoản). "
+            "Hãy xin quản trị viên cấp mã mới: flask users token <tên đăng nhập>.",
+            "This API token has been revoked (by hand, a password change or a disabled account). "
+            "Ask an administrator for a new one: flask users token <username>.")
+    if expires_at <= utcnow():
+        when = to_local(expires_at).isoformat(timespec="minutes")
+        raise TokenExpired(
+            f"Mã truy cập (token) này đã hết hạn lúc {when}. "
+            "Hãy xin quản trị viên cấp mã mới: flask users token <tên đăng nhập> [--days N].",
+            f"This API token expired at {when}. Ask an administrator for a new one: "
+            "flask users token <username> [--days N].")
 
 
 # Built once: a statement object memoizes its cache key, so executing it again skips
 # SQLAlchemy's per-call statement analysis. One round trip for token, user and roles
 # (each role's unit is joined too): every API request starts here.
 _USER_FOR_TOKEN = (
-    db.select(User).join(ApiToken, ApiToken.user_id == User.id)
+    db.select(User, ApiToken.expires_at, ApiToken.revoked_at).join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == db.bindparam("token_hash"))
     .options(joinedload(User.roles)))
 
 
 def user_for_token(token: str) -> User | None:
-    user = db.session.execute(_USER_FOR_TOKEN, {"token_hash": token_hash(token)}).unique().scalar_one_or_none()
-    if user is None or not user.active:
+    """The token's user; None for an unknown token or a disabled user, TokenRefused
+    for a revoked or expired one."""
+    row = db.session.execute(_USER_FOR_TOKEN, {"token_hash": token_hash(token)}).unique().one_or_none()
+    if row is None:
         return None
-    return user
+    user, expires_at, revoked_at = row
+    check_token_lifetime(expires_at, revoked_at)
+    return user if user.active else None
 
 
 def find_user(username: str) -> User | None:
     return db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
 
 
-def authenticate(username: str, password: str) -> User:
-    """The user for a sign-in, or a refusal that says what to do."""
-    user = find_user((username or "").strip())
+def authenticate(username: str, password: str, address: str | None = None) -> User:
+    """The user for a sign-in, or a refusal that says what to do. SignInThrottled
+    (429) while the account's or the address's budget of wrong passwords is spent,
+    whatever the password."""
+    account = (username or "").strip()
+    attempt = password_attempt(account, address)
+    user = find_user(account)
     if user is None or not user.check_password(password or ""):
+        log.info("sign-in failed: wrong username or password for %r from %s", account, address)
         raise NotPermitted("Sai tên đăng nhập hoặc mật khẩu. Hãy kiểm tra lại (phân biệt chữ hoa, chữ thường).",
                            "Wrong username or password. Check them (passwords are case-sensitive).")
+    attempt.succeeded()
     if not user.active:
         raise NotPermitted("Tài khoản này đã bị khóa. Hãy liên hệ quản trị viên của huyện để mở lại.",
                            "This account is disabled. Ask the district administrator to enable it.")
@@ -107,13 +173,19 @@ def rotate_session(user: User) -> None:
     user.session_token = secrets.token_hex(16)
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, address: str | None = None) -> None:
+    """New password; other sessions and every API token of the user stop working.
+    The current password is throttled as a sign-in is (same budgets)."""
+    attempt = password_attempt(user.username, address)
     if not user.check_password(current or ""):
+        log.info("password change: wrong current password for %r from %s", user.username, address)
         raise RuleRefused("Mật khẩu hiện tại không đúng.", "The current password is wrong.")
+    attempt.succeeded()
     if len(new or "") < 8:
         raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
     user.set_password(new, _hash_method())
     rotate_session(user)
+    revoke_tokens(user)
     db.session.flush()
 
 
@@ -124,4 +196,6 @@ def set_active(admin: User, user: User, active: bool) -> None:
         raise RuleRefused("Bạn không thể tự khóa tài khoản của mình.", "You cannot disable your own account.")
     user.active = active
     rotate_session(user)
+    if not active:
+        revoke_tokens(user)
     db.session.flush()

@@ -7,7 +7,9 @@ from flask_login import login_user, logout_user
 
 from ..extensions import db
 from ..i18n import request_lang
+from ..ratelimit import client_address
 from ..services.users import authenticate, change_password, rotate_session
+from ..signin_throttle import SignInThrottled
 from ..workflow.errors import DomainError
 from . import bp
 from .forms import LoginForm, PasswordForm, PostForm
@@ -25,7 +27,9 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = authenticate(form.username.data, form.password.data)
+            user = authenticate(form.username.data, form.password.data, client_address())
+        except SignInThrottled as exc:
+            return _throttled("auth/login.html", form, exc)
         except DomainError as exc:
             error = exc.message(request_lang())
         else:
@@ -54,8 +58,11 @@ def password():
     error = None
     if form.validate_on_submit():
         try:
-            change_password(g.user, form.current.data, form.new.data)
+            change_password(g.user, form.current.data, form.new.data, client_address())
             db.session.commit()
+        except SignInThrottled as exc:
+            db.session.rollback()
+            return _throttled("auth/password.html", form, exc)
         except DomainError as exc:
             db.session.rollback()
             error = exc.message(request_lang())
@@ -66,3 +73,9 @@ def password():
     elif request.method == "POST":
         error = _("Hãy nhập mật khẩu hiện tại và mật khẩu mới (ít nhất 8 ký tự).")
     return render_template("auth/password.html", form=form, error=error), (422 if error else 200)
+
+
+def _throttled(template: str, form, exc: SignInThrottled):
+    """The same page, its fields as typed (never the password), the refusal and when to retry."""
+    return (render_template(template, form=form, error=exc.message(request_lang())), exc.status,
+            {"Retry-After": str(exc.retry_after)})
