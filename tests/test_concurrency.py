@@ -9,6 +9,7 @@ import pytest
 
 from conftest import PG_URL
 from helpers import dossier_in
+from test_doctor import assert_clean
 from workflow_app.extensions import db
 from workflow_app.services.users import issue_token
 
@@ -52,6 +53,7 @@ def test_twenty_threads_same_event_one_winner(app, make_user):
     history = app.test_client().get(f"/api/v1/dossiers/{dossier_id}",
                                     headers={"Authorization": f"Bearer {tokens[0]}"}).get_json()["history"]
     assert [h["event"] for h in history] == ["create", "submit"]  # one record for one success
+    assert_clean(app)  # the losers left no row and no file behind
 
 
 @pytest.mark.pg
@@ -71,3 +73,4 @@ def test_twenty_parallel_recognitions_get_numbers_one_to_twenty(app, make_user):
     register = app.test_client().get(f"/api/v1/decisions?issuer=tam-duong&year={results[0][1]['decision']['issued_on'][:4]}",
                                      headers={"Authorization": f"Bearer {tokens[0]}"}).get_json()["items"]
     assert [d["number"] for d in register] == list(range(1, THREADS + 1))
+    assert_clean(app)  # twenty numbers, twenty decisions, twenty files whose SHA-256 matches

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from test_doctor import assert_clean
 from test_pdf_render import TEMPLATE, make_facts
 from workflow_app.pdf import worker
 from workflow_app.pdf.decision import decision_context
@@ -151,10 +152,12 @@ def test_recognition_that_times_out_is_refused_with_503_and_changes_nothing(app,
     assert r.status_code == 503, r.json
     assert r.json["error"]["code"] == "render_timeout"
     assert api.get(f"/api/v1/dossiers/{dossier.id}").json["state"] == "appraised"
+    assert_clean(app)  # the killed render left no number, row or file
     app.config["PDF_RENDER_TIMEOUT"] = 60
     r = fire(api, dossier.id, "recognize")
     assert r.status_code == 200, r.json
     assert api.get(f"/api/v1/dossiers/{dossier.id}").json["state"] == "recognized"
+    assert_clean(app)
 
 
 def test_recognition_past_the_memory_cap_is_refused_with_503_and_uses_no_number(app, make_user, api_as):
@@ -169,9 +172,11 @@ def test_recognition_past_the_memory_cap_is_refused_with_503_and_uses_no_number(
     assert r.status_code == 503, r.json
     assert r.json["error"]["code"] == "render_failed"
     assert api.get(f"/api/v1/dossiers/{dossier.id}").json["state"] == "appraised"
+    assert_clean(app)
     app.config["PDF_RENDER_MAX_MB"] = 1024
     r = fire(api, dossier.id, "recognize")
     assert r.status_code == 200, r.json
     year = api.get(f"/api/v1/dossiers/{dossier.id}").json["decision"]["issued_on"][:4]
     register = api.get(f"/api/v1/decisions?issuer=tam-duong&year={year}").json["items"]
     assert [row["number"] for row in register] == [1]  # the refused attempt used no number
+    assert_clean(app)
