@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import frozen_clock
 import pytest
-from helpers import PDF, fire, upload
+from helpers import PDF, fire, make_pdf, upload
 
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Counter, Decision, Dossier
@@ -730,18 +730,18 @@ def test_after_the_open_dossier_closes_a_new_one_may_be_created(w, close_by):
 def test_upload_larger_than_evidence_max_bytes_is_413(w, app):
     app.config["EVIDENCE_MAX_BYTES"] = 1024
     did = w.village("draft")
-    big = PDF + b"0" * (1025 - len(PDF))
+    big = make_pdf(size=1025)
     vi, en = w.refused_as(w.preparer, lambda api: upload(api, did, "1", content=big, name="qua-lon.pdf"),
                           413, "file_too_large", watch=did)
     assert "qua-lon.pdf" in vi["message"] and "qua-lon.pdf" in en["message"]
-    exact = PDF + b"0" * (1024 - len(PDF))
+    exact = make_pdf(size=1024)
     assert upload(w.preparer.vi, did, "1", content=exact).status_code == 201  # the limit itself is allowed
 
 
 def test_file_too_large_message_states_a_real_limit(w, app):
     app.config["EVIDENCE_MAX_BYTES"] = 1024
     did = w.village("draft")
-    r = upload(w.preparer.en, did, "1", content=PDF + b"0" * 2048)
+    r = upload(w.preparer.en, did, "1", content=make_pdf(size=len(PDF) + 2048))
     assert r.status_code == 413
     assert not re.search(r"\b0 MB\b", r.json["error"]["message"]), r.json["error"]["message"]
 
@@ -754,7 +754,7 @@ def test_request_larger_than_max_content_length_is_413_json(w, app, target):
 
     def send(api):
         if target == "upload":
-            return upload(api, did, "1", content=PDF + b"0" * 8000)
+            return upload(api, did, "1", content=make_pdf(size=len(PDF) + 8000))
         if target == "fields":
             return api.put(f"/api/v1/dossiers/{did}/fields", json={"request_ref": filler})
         if target == "event":

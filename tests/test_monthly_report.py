@@ -15,7 +15,7 @@ import subprocess
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from helpers import PDF
+from helpers import make_pdf
 from openpyxl import load_workbook
 
 from workflow_app.extensions import db
@@ -83,7 +83,7 @@ def world(app, make_user):
     def ready(creator, unit):
         d = create_dossier(creator, "village_ntm", unit, 2024)
         for entry in list(d.current_criteria()):
-            attach_evidence(creator, d, f"mc-{entry.code}.pdf", PDF + entry.code.encode(), entry.code)
+            attach_evidence(creator, d, f"mc-{entry.code}.pdf", make_pdf(entry.code.encode()), entry.code)
             self_assess(creator, d, entry.code, "met", None)
         return d
 

@@ -27,6 +27,7 @@ from .permissions import visible_unit_paths
 from .read_cache import cached_rows
 from .services import find_attachment
 from .services.common import dossier_not_found
+from .services.filecheck import safe_download_name
 from .services.storage import path_of
 from .services.users import check_token_lifetime, token_hash
 from .workflow.errors import NotFound
@@ -155,7 +156,9 @@ def _is_x_sendfile() -> bool:
 
 def send_attachment(dossier: Dossier, attachment_id: int):
     a = find_attachment(dossier, attachment_id)
-    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True, download_name=a.filename)
+    # Rows written by other means (imports, old data) may carry any name: cleaned again for the header.
+    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True,
+                     download_name=safe_download_name(a.filename))
 
 
 def send_decision(dossier_id: int, user: User, document: str = "recognition"):

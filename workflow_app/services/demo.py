@@ -46,11 +46,12 @@ DEMO_USERS = [
 ]
 
 
-@lru_cache(maxsize=1)
-def demo_evidence_pdf() -> bytes:
+@lru_cache(maxsize=2)
+def demo_evidence_pdf(note: str = "") -> bytes:
     from weasyprint import HTML
 
-    return HTML(string="<h1>Minh chứng (dữ liệu mẫu)</h1><p>Tệp minh chứng minh họa cho dữ liệu demo.</p>").write_pdf()
+    return HTML(string="<h1>Minh chứng (dữ liệu mẫu)</h1><p>Tệp minh chứng minh họa cho dữ liệu demo.</p>"
+                f"<p>{note}</p>").write_pdf()
 
 
 def seed_demo() -> tuple[list[DemoLogin], int]:
@@ -141,7 +142,7 @@ def _village_to(users, unit_code: str, target: str, officer: str = "canbo.natam"
                    "Bổ sung minh chứng tiêu chí 7 (Lao động): danh sách lao động có việc làm thường xuyên.")
         if target == "returned":
             return dossier
-        attach_evidence(users["canbo.natam"], dossier, "bo-sung-tieu-chi-7.pdf", demo_evidence_pdf() + b"\n%bo sung", "7")
+        attach_evidence(users["canbo.natam"], dossier, "bo-sung-tieu-chi-7.pdf", demo_evidence_pdf("Bổ sung"), "7")
         fire_event(users["canbo.natam"], dossier, "submit", "Đã bổ sung minh chứng tiêu chí 7.")
     if target == "rejected":
         fire_event(users["chutich"], dossier, "reject", "Bản chưa đăng ký xây dựng NTM năm 2024 (dữ liệu mẫu).")

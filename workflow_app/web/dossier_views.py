@@ -14,7 +14,7 @@ from ..services import (appraise_criterion, attach_evidence, create_dossier, fir
 from ..services.common import definition_of, engine, load_dossier, local_now
 from ..services.dossier_view import dossier_page
 from ..services.evidence import ACCEPTED_LIST, max_bytes
-from ..workflow.errors import BadRequest
+from ..workflow.errors import BadRequest, FileTooLarge, RuleRefused, UnsupportedFileType
 from ..workflow.diagram import svg
 from . import bp
 from .forms import EventForm, NewDossierForm, PostForm, UploadForm
@@ -72,13 +72,18 @@ def dossier_new():
 
 @bp.get("/dossiers/<int:dossier_id>")
 def dossier_detail(dossier_id: int):
-    dossier = load_dossier(dossier_id, g.user)
+    return _detail_page(load_dossier(dossier_id, g.user))
+
+
+def _detail_page(dossier, status: int = 200, upload_error: tuple[str, str] | None = None):
+    """The dossier's page; `upload_error` (criterion, message) shows a refused upload
+    at the form it came from."""
     page = dossier_page(g.user, dossier, request_lang())
     d = definition_of(dossier)
     return render_template("dossier/detail.html", p=page, dossier=dossier, form=PostForm(),
                            event_form=EventForm(), upload_form=UploadForm(),
-                           diagram=svg(d, dossier.state, request_lang()),
-                           accepted=ACCEPTED_LIST, max_mb=max_bytes() // (1024 * 1024))
+                           diagram=svg(d, dossier.state, request_lang()), upload_error=upload_error,
+                           accepted=ACCEPTED_LIST, max_mb=max_bytes() // (1024 * 1024)), status
 
 
 def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr: str, note_attr: str,
@@ -159,9 +164,16 @@ def dossier_upload(dossier_id: int):
     form = UploadForm()
     _require_form(form)
     upload = form.file.data
-    attach_evidence(g.user, dossier, upload.filename or "", upload.read(), form.criterion.data or None, form.version.data)
+    try:
+        attachment = attach_evidence(g.user, dossier, upload.filename or "", upload.read(),
+                                     form.criterion.data or None, form.version.data)
+    except (RuleRefused, UnsupportedFileType, FileTooLarge) as exc:
+        # The file itself was refused: the page again, the message at the form it came from.
+        db.session.rollback()
+        return _detail_page(load_dossier(dossier_id, g.user), exc.status,
+                            (form.criterion.data or "", exc.message(request_lang())))
     db.session.commit()
-    flash(_("Đã tải lên %(name)s.", name=upload.filename))
+    flash(_("Đã tải lên %(name)s.", name=attachment.filename))
     return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + (f"#c-{form.criterion.data}" if form.criterion.data else ""))
 
 

@@ -16,11 +16,12 @@ from sqlalchemy import text
 
 from ..errors import error_response, wants_json
 from ..extensions import csrf, db
-from ..i18n import LANGS
+from ..i18n import LANGS, request_lang
 from ..models import VerificationCheck
 from ..services.decisions import find_by_token
+from ..services.filecheck import ASK_ISSUER, check_pdf_shape
 from ..services.register import revoked_by, revokes, status_key, unit_list
-from ..workflow.errors import NotFound
+from ..workflow.errors import NotFound, RuleRefused
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,6 @@ def verify(token: str):
 
 # The PDF header may follow up to 1 KiB of junk (PDF 1.7, annex H); readers accept that.
 _PDF_HEADER_WINDOW = 1024
-_CHUNK = 64 * 1024
 
 
 @bp.post("/verify/<token>")
@@ -119,25 +119,28 @@ _CHUNK = 64 * 1024
 def verify_upload(token: str):
     """Is the uploaded file byte for byte the issued PDF? Compares SHA-256 digests.
 
-    The upload is only streamed through the hash: it is never stored. A mismatch is an
-    answer (200), not an error; no file is 400 and a file that is not a PDF is 415.
+    The upload is never stored. A mismatch is an answer (200), not an error; no file is
+    400, a file that is not a PDF is 415, and one that starts as a PDF but is not one
+    to its end (cut short, HTML after the header) is 422.
     """
     decision = _decision_or_404(token, "upload")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _upload_refused(token, decision, 400, "no_file",
                                _("Bạn chưa chọn tệp. Hãy chọn tệp PDF quyết định rồi bấm “Kiểm tra tệp”."))
-    digest = hashlib.sha256()
-    head = upload.stream.read(_PDF_HEADER_WINDOW)
-    if b"%PDF-" not in head:
+    data = upload.stream.read()  # bounded by MAX_CONTENT_LENGTH
+    start = data.find(b"%PDF-", 0, _PDF_HEADER_WINDOW)
+    if start < 0:
         return _upload_refused(token, decision, 415, "not_pdf",
                                _("Tệp bạn chọn không phải tệp PDF nên không thể là bản quyết định đã ban hành. "
                                  "Hãy chọn tệp PDF."))
-    digest.update(head)
-    for chunk in iter(lambda: upload.stream.read(_CHUNK), b""):
-        digest.update(chunk)
-    uploaded = digest.hexdigest()
+    uploaded = hashlib.sha256(data).hexdigest()
     match = hmac.compare_digest(uploaded, decision.pdf_sha256)
+    if not match:  # the issued file is ours; any other must be a PDF through and through
+        try:
+            check_pdf_shape(data[start:], advice=ASK_ISSUER)
+        except RuleRefused as exc:
+            return _upload_refused(token, decision, 422, "invalid_pdf", exc.message(request_lang()))
     if match:
         message = _("Tệp bạn tải lên đúng là bản đã ban hành.")
     else:
