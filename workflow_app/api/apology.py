@@ -1,23 +1,24 @@
 """The apology slip of a late step (phiếu xin lỗi và hẹn lại ngày trả kết quả)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields, validate
 
 from ..auth import acting_user
 from ..extensions import db
 from ..services.clocks import apology_capacity, issue_apology
 from ..services.common import load_dossier
+from .boundary import Blueprint, BoundarySchema, Text
 from .schemas import DocumentOut
 from .serialize import document_dict
 
 blp = Blueprint("apology", __name__, description="Apology slips with a new date for late steps")
 
 
-class ApologyIn(Schema):
+class ApologyIn(BoundarySchema):
     new_date = fields.Date(required=True, metadata={
         "description": "the new date (YYYY-MM-DD): after today, a working day for working-day limits"})
-    reason = fields.String(required=True, metadata={"description": "why the step is late (printed on the slip)"})
+    reason = Text(required=True, validate=validate.Length(max=2000),
+                  metadata={"description": "why the step is late (printed on the slip)"})
 
 
 class ApologyOut(DocumentOut):

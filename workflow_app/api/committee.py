@@ -2,7 +2,6 @@
 monthly reports; the standing office's view of a month's reports."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import acting_user
@@ -27,6 +26,7 @@ from ..services.committee import (
     recent_visits,
 )
 from ..services.common import local_now
+from .boundary import Blueprint, BoundarySchema, Code, Text
 from .serialize import unit_ref
 
 blp = Blueprint("committee", __name__, description="Steering committee: members' visits and monthly reports")
@@ -79,21 +79,21 @@ class CommitteeMeOut(Schema):
     reports = fields.List(fields.Nested(_Report), metadata={"description": "the member's latest reports"})
 
 
-class VisitIn(Schema):
-    commune = fields.String(required=True, metadata={"description": "commune or town code, e.g. na-tam"})
+class VisitIn(BoundarySchema):
+    commune = Code(required=True, metadata={"description": "commune or town code, e.g. na-tam"})
     visited_on = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, not in the future, from 2020"})
-    notes = fields.String(load_default="", metadata={"description": "at most 5000 characters"})
+    notes = Text(load_default="", metadata={"description": "at most 5000 characters"})
 
 
-class ReportIn(Schema):
-    body = fields.String(required=True)
+class ReportIn(BoundarySchema):
+    body = Text(required=True)
     criteria = fields.Dict(load_default=dict, metadata={
         "description": 'every owned criterion that applies to the commune: '
                        '{"village_ntm": {"1": {"status": "met", "note": "..."}}}; status one of ' + ", ".join(STATUSES)})
 
 
-class ReportQuery(Schema):
-    month = fields.String(validate=validate.Regexp(r"^\d{4}-\d{1,2}$"),
+class ReportQuery(BoundarySchema):
+    month = Code(validate=validate.Regexp(r"^[0-9]{4}-[0-9]{1,2}$"),
                           metadata={"description": "YYYY-MM; default the current month (+07:00)"})
 
 

@@ -1,13 +1,13 @@
 """A dossier's papers other than decisions: receipt slips and appraisal reports."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..auth import acting_user
 from ..services.common import load_dossier
 from ..services.documents import documents_of
 from ..web.document_views import send_document
+from .boundary import Blueprint
 from .schemas import DocumentOut
 from .serialize import document_dict
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import request, url_for
-from flask_smorest import Blueprint
 
 from ..auth import acting_user, checks_bearer_itself
 from ..downloads import send_attachment, send_decision_for_bearer
@@ -15,6 +14,7 @@ from ..services.queries import search_dossiers
 from ..services.reference import find_unit
 from ..workflow.errors import BadRequest, NotFound
 from . import schemas as s
+from .boundary import Blueprint
 from .serialize import attachment_dict, dossier_full, dossier_summary
 
 blp = Blueprint("dossiers", __name__, description="Dossiers: create, assess, appraise, fire events")

@@ -1,8 +1,6 @@
 """The caller, units, and the numbering register."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 import io
 
 from flask import send_file
@@ -14,6 +12,7 @@ from ..services.reference import find_unit
 from ..services.register import XLSX_MIME, register_issuer, register_rows, register_xlsx, xlsx_filename
 from ..workflow.errors import NotFound
 from . import schemas as s
+from .boundary import Blueprint
 from .serialize import unit_ref
 
 blp = Blueprint("reference", __name__, description="The caller, units and the decision register")

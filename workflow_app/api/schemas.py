@@ -1,7 +1,9 @@
 """Marshmallow schemas: request validation and the OpenAPI description."""
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+from .boundary import BoundarySchema, Code, Int, Text
 
 
 class UnitRef(Schema):
@@ -149,55 +151,59 @@ class UnitList(Schema):
     items = fields.List(fields.Nested(UnitOut))
 
 
-class DossierQuery(Schema):
-    kind = fields.String()
-    state = fields.String()
-    unit = fields.String(metadata={"description": "unit code; its whole subtree"})
-    year = fields.Integer()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+class DossierQuery(BoundarySchema):
+    kind = Code()
+    state = Code()
+    unit = Code(metadata={"description": "unit code; its whole subtree"})
+    year = Int()
+    page = Int(load_default=1, lo=1)
 
 
-class UnitQuery(Schema):
-    parent = fields.String()
+class UnitQuery(BoundarySchema):
+    parent = Code()
 
 
-class DossierCreate(Schema):
-    kind = fields.String(required=True)
-    unit = fields.String(required=True, metadata={"description": "applicant unit code"})
-    year = fields.Integer(required=True, strict=True)
+class DossierCreate(BoundarySchema):
+    kind = Code(required=True)
+    unit = Code(required=True, metadata={"description": "applicant unit code"})
+    year = Int(required=True, strict=True)
 
 
-class SelfAssessmentIn(Schema):
-    self_assessment = fields.String(required=True, validate=validate.OneOf(["met", "not_met"]))
-    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    version = fields.Integer(allow_none=True, strict=True)
+class SelfAssessmentIn(BoundarySchema):
+    self_assessment = Code(required=True, validate=validate.OneOf(["met", "not_met"]))
+    note = Text(allow_none=True, validate=validate.Length(max=5000))
+    version = Int(allow_none=True, strict=True)
 
 
-class AppraisalIn(Schema):
-    verdict = fields.String(required=True, validate=validate.OneOf(["pass", "fail"]))
-    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    version = fields.Integer(allow_none=True, strict=True)
+class AppraisalIn(BoundarySchema):
+    verdict = Code(required=True, validate=validate.OneOf(["pass", "fail"]))
+    note = Text(allow_none=True, validate=validate.Length(max=5000))
+    version = Int(allow_none=True, strict=True)
 
 
-class FieldsIn(Schema):
+class FieldsIn(BoundarySchema):
+    """Free-form {name: value}: the service checks names and types against the
+    definition; the base schema has already refused control characters,
+    non-finite numbers and integers beyond 2^53."""
+
     class Meta:
         unknown = INCLUDE
 
 
-class EventIn(Schema):
-    event = fields.String(required=True)
-    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    version = fields.Integer(allow_none=True, strict=True, metadata={"description": "the version you last saw; 409 if it changed"})
+class EventIn(BoundarySchema):
+    event = Code(required=True)
+    comment = Text(allow_none=True, validate=validate.Length(max=5000))
+    version = Int(allow_none=True, strict=True, metadata={"description": "the version you last saw; 409 if it changed"})
 
 
-class UploadIn(Schema):
+class UploadIn(BoundarySchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-    criterion = fields.String()
+    criterion = Code()
 
 
-class RegisterQuery(Schema):
-    issuer = fields.String(required=True)
-    year = fields.Integer(required=True)
+class RegisterQuery(BoundarySchema):
+    issuer = Code(required=True)
+    year = Int(required=True)
 
 
 class DecisionLink(Schema):
@@ -229,10 +235,26 @@ class RegisterEntry(Schema):
         "description": "the revocation decisions citing this one (a partial revocation leaves it valid)"})
 
 
-class BatchIn(Schema):
-    dossiers = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=200), metadata={
+class BatchItem(fields.Field):
+    """A dossier id, or {"id": id, "version": version}: loads as (id, version or None)."""
+
+    _ID, _VERSION = Int(strict=True), Int(strict=True, allow_none=True)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict) and set(value) <= {"id", "version"} and "id" in value:
+            ident, version = value["id"], value.get("version")
+        elif not isinstance(value, dict | list):
+            ident, version = value, None
+        else:
+            raise ValidationError("A dossier id or {id, version}.")
+        name = self.parent.name if isinstance(self.parent, fields.List) else (self.name or "dossiers")
+        return (self._ID.deserialize(ident, name), None if version is None else self._VERSION.deserialize(version, name))
+
+
+class BatchIn(BoundarySchema):
+    dossiers = fields.List(BatchItem(), required=True, validate=validate.Length(min=1, max=200), metadata={
         "description": "dossier ids, or {id, version} objects (409 if a version changed)"})
-    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    comment = Text(allow_none=True, validate=validate.Length(max=5000))
 
 
 class RegisterOut(Schema):

@@ -10,15 +10,10 @@ from ..i18n import request_lang
 from ..ratelimit import client_address
 from ..services.users import authenticate, change_password, rotate_session
 from ..signin_throttle import SignInThrottled
+from ..validation import safe_next
 from ..workflow.errors import DomainError
 from . import bp
 from .forms import LoginForm, PasswordForm, PostForm
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -34,7 +29,7 @@ def login():
             error = exc.message(request_lang())
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         error = _("Hãy nhập tên đăng nhập và mật khẩu.")
     status = 401 if error else 200

@@ -11,7 +11,8 @@ from ..services import fire_batch
 from ..services.common import engine, load_dossier
 from ..services.decisions import decision_of
 from ..services.queries import batch_candidates
-from ..workflow.errors import BadRequest, DomainError
+from ..validation import parse_int
+from ..workflow.errors import DomainError
 from . import bp
 from .forms import BatchForm
 
@@ -36,11 +37,9 @@ def batch_decision_post():
     items = []
     try:
         for value in request.form.getlist("dossier"):
-            ident, _sep, version = value.partition(":")
-            if not ident.isdigit() or (version and not version.isdigit()):
-                raise BadRequest("Lựa chọn hồ sơ không hợp lệ. Hãy tải lại trang.",
-                                 "Invalid dossier choice. Reload the page.")
-            items.append((load_dossier(int(ident), g.user), int(version) if version else None))
+            ident, _sep, version = value.partition(":")  # "<id>:<version>"
+            items.append((load_dossier(parse_int("dossier", ident), g.user),
+                          parse_int("dossier", version) if version else None))
         dossiers = fire_batch(g.user, items, "recognize", form.comment.data)
         decision = decision_of(dossiers[0])
         db.session.commit()

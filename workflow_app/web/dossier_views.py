@@ -14,6 +14,7 @@ from ..services import (appraise_criterion, attach_evidence, create_dossier, fir
 from ..services.common import definition_of, engine, load_dossier, local_now
 from ..services.dossier_view import dossier_page
 from ..services.evidence import ACCEPTED_LIST, max_bytes
+from ..validation import JSON_SAFE_INT, check_int, parse_decimal, parse_int
 from ..workflow.errors import BadRequest, FileTooLarge, RuleRefused, UnsupportedFileType
 from ..workflow.diagram import svg
 from . import bp
@@ -21,8 +22,8 @@ from .forms import EventForm, NewDossierForm, PostForm, UploadForm
 
 
 def _version() -> int | None:
-    raw = request.form.get("version")
-    return int(raw) if raw and raw.isdigit() else None
+    raw = (request.form.get("version") or "").strip()
+    return parse_int("version", raw) if raw else None
 
 
 def _require_form(form) -> None:
@@ -135,7 +136,7 @@ def dossier_fields(dossier_id: int):
         for f in page.fields:
             raw = (request.form.get(f"field-{f.name}") or "").strip()
             if f.editable and raw != f.display_raw:
-                values[f.name] = _parse_field(f.type, raw)
+                values[f.name] = _parse_field(f.name, f.type, raw)
         if values:
             set_fields(g.user, dossier, values, _version())
             db.session.commit()
@@ -144,18 +145,15 @@ def dossier_fields(dossier_id: int):
     return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm())
 
 
-def _parse_field(ftype: str, raw: str):
+def _parse_field(name: str, ftype: str, raw: str):
     if raw == "":
         return None
     if ftype == "string":
         return raw
-    try:
-        # Vietnamese decimal comma accepted: "92,5" -> 92.5
-        number = float(raw.replace(",", "."))
-    except ValueError:
-        raise BadRequest(f"'{raw}' không phải là số. Hãy nhập số, ví dụ 92,5.",
-                         f"'{raw}' is not a number. Enter a number, e.g. 92.5.") from None
-    return int(number) if ftype == "integer" and number.is_integer() else number
+    number = parse_decimal(name, raw)  # the Vietnamese decimal comma too: "92,5" -> 92.5
+    if ftype == "integer" and number.is_integer():
+        return check_int(name, int(number), -JSON_SAFE_INT, JSON_SAFE_INT)
+    return number
 
 
 @bp.post("/dossiers/<int:dossier_id>/attachments")

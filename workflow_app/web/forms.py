@@ -7,22 +7,36 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..validation import parse_int
 
-class LoginForm(FlaskForm):
+
+class BoundaryForm(FlaskForm):
+    """A form whose whole numbers are database-range integers in the digits 0-9
+    (WTForms' own int() takes "٣" and 10**20): 422/400 naming the field. Text is
+    checked for control characters before any view runs (validation._scan_request)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        for field in self:
+            if isinstance(field, IntegerField) and field.raw_data and str(field.raw_data[0]).strip():
+                parse_int(field.name, str(field.raw_data[0]))
+        return super().validate(extra_validators)
+
+
+class LoginForm(BoundaryForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired()])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(BoundaryForm):
     current = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired()])
     new = PasswordField(_l("Mật khẩu mới (ít nhất 8 ký tự)"), validators=[DataRequired(), Length(min=8, max=200)])
 
 
-class PostForm(FlaskForm):
+class PostForm(BoundaryForm):
     """A bare form: a button that posts with CSRF protection."""
 
 
-class NewDossierForm(FlaskForm):
+class NewDossierForm(BoundaryForm):
     # The service decides what may be created (403/422 with a reason); the
     # choices only offer the likely ones.
     kind = SelectField(_l("Loại hồ sơ"), validators=[DataRequired()], validate_choice=False)
@@ -30,20 +44,20 @@ class NewDossierForm(FlaskForm):
     year = SelectField(_l("Năm"), coerce=int, validators=[InputRequired()])
 
 
-class EventForm(FlaskForm):
+class EventForm(BoundaryForm):
     event = HiddenField(validators=[DataRequired()])
     version = IntegerField(validators=[Optional()])
     comment = TextAreaField(_l("Nhận xét / lý do"), validators=[Optional(), Length(max=5000)])
     confirm = BooleanField(_l("Tôi xác nhận thực hiện thao tác này"), validators=[DataRequired()])
 
 
-class UploadForm(FlaskForm):
+class UploadForm(BoundaryForm):
     criterion = HiddenField()
     version = IntegerField(validators=[Optional()])
     file = FileField(_l("Tệp minh chứng"), validators=[FileRequired()])
 
 
-class BatchForm(FlaskForm):
+class BatchForm(BoundaryForm):
     """The dossiers come as repeated `dossier` fields "<id>:<version>" (read by the view)."""
 
     comment = TextAreaField(_l("Nhận xét (không bắt buộc)"), validators=[Optional(), Length(max=5000)])
@@ -55,13 +69,13 @@ class BatchForm(FlaskForm):
 from wtforms import DateField
 
 
-class VisitForm(FlaskForm):
+class VisitForm(BoundaryForm):
     commune = SelectField(_l("Xã / thị trấn"), validators=[DataRequired()], validate_choice=False)
     visited_on = DateField(_l("Ngày đi cơ sở"), validators=[InputRequired()])
     notes = TextAreaField(_l("Ghi chép"), validators=[Optional()])
 
 
-class ReportForm(FlaskForm):
+class ReportForm(BoundaryForm):
     """The criteria come as `status-<kind>-<code>` and `note-<kind>-<code>` fields (read by the view)."""
 
     commune = HiddenField(_l("Xã / thị trấn"), validators=[DataRequired()])

@@ -10,7 +10,7 @@ import hmac
 import logging
 from datetime import date
 
-from flask import jsonify, redirect, render_template, request, session, url_for
+from flask import jsonify, redirect, render_template, request, session
 from flask_babel import gettext as _
 from sqlalchemy import text
 
@@ -21,6 +21,7 @@ from ..models import VerificationCheck
 from ..services.decisions import find_by_token
 from ..services.filecheck import ASK_ISSUER, check_pdf_shape
 from ..services.register import revoked_by, revokes, status_key, unit_list
+from ..validation import safe_next
 from ..workflow.errors import NotFound, RuleRefused
 from . import bp
 
@@ -37,11 +38,8 @@ def healthz():
 def set_lang(lang: str):
     if lang in LANGS:
         session["lang"] = lang
-    target = request.args.get("next", "")
     # Only local paths: an open redirect would let a link send users elsewhere.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.index")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next")))
 
 
 def _decision_or_404(token: str, method: str):
