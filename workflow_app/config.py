@@ -58,7 +58,11 @@ class Config:
             secret = _dev_secret_key()
         self.SECRET_KEY = secret
         self.STATES_DIR = str(ROOT / "states")
-        self.MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # evidence files up to 20 MB
+        # Largest request body (413 past it): room for an evidence file (EVIDENCE_MAX_BYTES,
+        # its own limit) and the form around it. JSON bodies: JSON_MAX_BYTES (validation.py).
+        self.MAX_CONTENT_LENGTH = _count(env.get("MAX_REQUEST_BYTES", str(20 * 1024 * 1024)), "MAX_REQUEST_BYTES",
+                                         minimum=1024)
+        self.JSON_MAX_BYTES = _count(env.get("JSON_MAX_BYTES", str(1024 * 1024)), "JSON_MAX_BYTES", minimum=1024)
         # Database connections each process keeps open. A request that finds none
         # free opens one and closes it afterwards (on PostgreSQL a new server process,
         # ~25 ms of its CPU): keep it at least the server's threads (WEB_THREADS).
