@@ -25,7 +25,7 @@ def deployment_env(tmp_path: Path, port: int, **extra: str) -> dict:
     env.update(APP_ENV="production", SECRET_KEY="a-long-production-secret-for-this-test",
                DATABASE_URL=f"sqlite:///{tmp_path / 'ntm.db'}", STORAGE_DIR=str(tmp_path / "storage"),
                SIGNING_DIR=str(tmp_path / "signing"), BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
-               WEB_THREADS="2", PROXY_HOPS="1", ACCESS_LOG="-")
+               WEB_THREADS="2", PROXY_HOPS="1", ACCESS_LOG="-", PUBLIC_BASE_URL="https://ntm.tamduong.example")
     env.update(extra)
     return env
 

@@ -37,6 +37,11 @@ def seed_demo_command() -> None:
     from .services.demo import seed_demo
     from .services.setup import init_db
 
+    if current_app.config["APP_ENV"] == "production":  # demo users have published passwords
+        _fail("seed-demo refuses to run when APP_ENV=production: demo users sign in with known passwords. "
+              "Create real users with 'flask --app wsgi users create'. / seed-demo không chạy khi "
+              "APP_ENV=production: người dùng mẫu có mật khẩu ai cũng biết. Hãy tạo người dùng thật "
+              "bằng 'flask --app wsgi users create'.")
     init_db()
     logins, created = seed_demo()
     click.echo(f"Demo data ready ({created} new dossiers). Demo logins (username / password / role @ unit):")

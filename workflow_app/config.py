@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -77,7 +78,7 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "")
+        self.PUBLIC_BASE_URL = _public_base_url(env.get("PUBLIC_BASE_URL", "").strip(), self.APP_ENV)
         # Reminder e-mails (flask reminders send). Without SMTP_HOST nothing is sent:
         # the outbox is read in the app at /outbox (development).
         self.SMTP_HOST = env.get("SMTP_HOST", "")
@@ -97,6 +98,27 @@ def _count(value: str, name: str, minimum: int = 0) -> int:
         raise RuntimeError(f"{name} must be a whole number of {minimum} or more, not {value!r} / "
                            f"{name} phải là số nguyên từ {minimum} trở lên, không phải {value!r}")
     return number
+
+
+def _public_base_url(url: str, app_env: str) -> str:
+    """Decisions print it in their verification links and QR codes: a wrong one
+    makes every decision issued with it unverifiable, so production must say it,
+    and any value must be an absolute http(s) address (a path prefix is fine)."""
+    if not url:
+        if app_env == "production":
+            raise RuntimeError(
+                "PUBLIC_BASE_URL is required when APP_ENV=production: the address citizens open to check "
+                "a decision, e.g. https://ntm.tamduong.example / Cần đặt biến môi trường PUBLIC_BASE_URL khi "
+                "APP_ENV=production: địa chỉ người dân mở để kiểm tra quyết định, ví dụ https://ntm.tamduong.example")
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or any(c.isspace() for c in url):
+        raise RuntimeError(
+            f"PUBLIC_BASE_URL must be an absolute http:// or https:// address such as "
+            f"https://ntm.tamduong.example, not {url!r} / PUBLIC_BASE_URL phải là địa chỉ đầy đủ bắt đầu bằng "
+            f"http:// hoặc https://, ví dụ https://ntm.tamduong.example, không phải {url!r}")
+    return url
 
 
 def _seconds(value: str, name: str) -> float:

@@ -3,29 +3,22 @@
 Register with ``app.cli.add_command(signing_cli)``."""
 from __future__ import annotations
 
-import re
+import os
 from pathlib import Path
 
 import click
+from flask import current_app, has_app_context
 
+from ..config import INSTANCE
 from .devca import init_dev
 
-DEFAULT_FOLDER = "instance/signing"
 
-
-def env_suffix(issuer_code: str) -> str:
-    """"tam-duong" -> "TAM_DUONG"."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", issuer_code).strip("_").upper()
-
-
-def config_lines(paths: dict, issuer_code: str) -> list[str]:
-    sfx = env_suffix(issuer_code)
-    return [
-        f"SIGNING_KEY_{sfx}={Path(paths['key']).resolve()}",
-        f"SIGNING_CERT_{sfx}={Path(paths['cert']).resolve()}",
-        f"SIGNING_CHAIN_{sfx}={','.join(str(Path(p).resolve()) for p in paths['chain'])}",
-        f"SIGNING_ROOT={Path(paths['root']).resolve()}",
-    ]
+def app_signing_dir() -> Path:
+    """The folder the app signs from: its SIGNING_DIR (under `flask`, the loaded
+    app's; called on its own, the environment's, with the app's default)."""
+    if has_app_context():
+        return Path(current_app.config["SIGNING_DIR"])
+    return Path(os.environ.get("SIGNING_DIR") or INSTANCE / "signing")
 
 
 @click.group("signing", help="Electronic signing (PAdES) of decision PDFs.")
@@ -34,8 +27,8 @@ def signing_cli() -> None:
 
 
 @signing_cli.command("init-dev")
-@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_FOLDER,
-              show_default=True, help="Where the PEM files go.")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the files go (default: SIGNING_DIR, where the app reads them).")
 @click.option("--issuer", "issuer_code", default="tam-duong", show_default=True,
               help="Issuer (unit) code; names the key and certificate files.")
 @click.option("--issuer-name", default="Ủy ban nhân dân huyện Tam Đường", show_default=True,
@@ -45,10 +38,11 @@ def signing_cli() -> None:
 @click.option("--username", "usernames", multiple=True, metavar="USERNAME",
               help="Also draw a specimen signature image for this user (repeatable).")
 @click.option("--force", is_flag=True, help="Replace existing files (a new root invalidates other issuers).")
-def init_dev_command(folder: Path, issuer_code: str, issuer_name: str, signer_name: str,
+def init_dev_command(folder: Path | None, issuer_code: str, issuer_name: str, signer_name: str,
                      usernames: tuple[str, ...], force: bool) -> None:
     """Create a DEVELOPMENT root CA, an issuer signing certificate and specimen
     ("MẪU") seal and signature images (never for production)."""
+    folder = folder or app_signing_dir()
     try:
         paths = init_dev(folder, issuer_code, issuer_name, signer_name, force=force, usernames=usernames)
     except ValueError as exc:
@@ -59,6 +53,9 @@ def init_dev_command(folder: Path, issuer_code: str, issuer_name: str, signer_na
     for label, path in rows:
         state = "created" if str(path.relative_to(paths["root"].parent)) in created else "kept"
         click.echo(f"{label:<9} {path}  ({state})")
-    click.echo("Configuration (environment or instance config):")
-    for line in config_lines(paths, issuer_code):
-        click.echo(f"  {line}")
+    # The app finds an issuer's files by name in SIGNING_DIR: nothing else to set.
+    if folder.resolve() == app_signing_dir().resolve():
+        click.echo(f"The app signs from here (SIGNING_DIR={folder.resolve()}).")
+    else:
+        click.echo(f"The app signs from SIGNING_DIR={app_signing_dir().resolve()}: set SIGNING_DIR={folder.resolve()} "
+                   f"for it to use these files.")
