@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from audit_helpers import rewrite_chain
 from helpers import dossier_in, fire
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Dossier
-from workflow_app.models.audit import GENESIS
 from workflow_app.services.clocks import (
     clock_from_transitions,
     current_run,
@@ -35,15 +35,9 @@ W15, W8, C10 = TimeLimit(15, "working"), TimeLimit(8, "working"), TimeLimit(10, 
 
 def backdate(dossier_id: int, days: int) -> None:
     """Move the dossier's recorded history `days` back and re-chain its hashes."""
-    records = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier_id)
-                                 .order_by(AuditRecord.seq)).scalars().all()
-    prev = GENESIS
-    for rec in records:
+    def earlier(rec: AuditRecord) -> None:
         rec.at = rec.at - timedelta(days=days)
-        rec.prev_hash = prev
-        rec.hash = rec.compute_hash()
-        prev = rec.hash
-    db.session.commit()
+    rewrite_chain(dossier_id, earlier)
 
 
 def submitted_dossier(make_user, api_as, unit: str = "na-tam-01", year: int = 2024):

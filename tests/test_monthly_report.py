@@ -15,12 +15,12 @@ import subprocess
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from audit_helpers import rewrite_chain
 from helpers import make_pdf
 from openpyxl import load_workbook
 
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, CommitteeMember, Dossier
-from workflow_app.models.audit import GENESIS
 from workflow_app.services import (
     appraise_criterion,
     attach_evidence,
@@ -58,18 +58,15 @@ def retime(dossier: Dossier, schedule: list[datetime]) -> None:
     """Give the dossier's transitions the times of `schedule`, in order (creation
     first); other records follow the transition before them by a second each.
     Then recompute the whole hash chain of this dossier."""
-    records = list(db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id)
-                                      .order_by(AuditRecord.seq)).scalars())
     times = iter(schedule)
-    prev_hash, at = GENESIS, None
-    for rec in records:
+    at = None
+
+    def moved(rec: AuditRecord) -> None:
+        nonlocal at
         at = next(times) if rec.is_transition else at + timedelta(seconds=1)
         rec.at = at
-        rec.prev_hash = prev_hash
-        rec.hash = rec.compute_hash()
-        prev_hash = rec.hash
+    rewrite_chain(dossier.id, moved)
     assert next(times, None) is None, "schedule longer than the transitions"
-    db.session.commit()
 
 
 @pytest.fixture

@@ -134,13 +134,36 @@ def states_diagram(kind) -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Exit 0 when every dossier's audit chain is intact; 1 naming the first break."""
-    from .services.audit import verify_chains
+    """Exit 0 when every dossier's audit chain is intact, reaches its head and what the
+    signed checkpoints saw; 1 naming the first break. Reads only."""
+    from .services.audit import verify_trail
 
-    checked, broken = verify_chains()
-    if broken:
-        _fail(f"Audit chain broken at record {broken.record_id} (dossier {broken.dossier_id}, seq {broken.seq}): {broken.problem}")
-    click.echo(f"Audit chain intact: {checked} records checked.")
+    report = verify_trail()
+    if report.broken:
+        _fail(f"Audit chain broken {report.broken.describe()}")
+    cp = report.last_checkpoint
+    since = f"last checkpoint #{cp.seq} of {cp.day.isoformat()}" if cp else "no checkpoint yet"
+    click.echo(f"Audit chain intact: {report.checked} records checked in {len(report.heads)} dossiers; {since}.")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the audit trail, then sign a checkpoint of every dossier's chain head
+    (run daily by cron); exit 1 writing nothing when the trail is broken."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .services.audit import make_checkpoint
+
+    try:
+        cp, report = make_checkpoint()
+        if cp is None:
+            _fail(f"No checkpoint written. Audit chain broken {report.broken.describe()}")
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _fail("No checkpoint written: another one was written at the same moment. Run the command again.")
+    click.echo(f"Checkpoint #{cp.seq} of {cp.day.isoformat()}: {cp.dossiers} dossiers, {cp.records} records, "
+               f"digest {cp.digest}, mac {cp.mac}")
 
 
 @click.command("doctor")

@@ -1,7 +1,7 @@
 """One module per aggregate; importing this registers every table."""
 from ..extensions import db
 from . import change_notify
-from .audit import AuditRecord
+from .audit import AuditCheckpoint, AuditRecord, install_append_only
 from .decisions import Counter, Decision, Document, VerificationCheck, decision_dossiers
 from .dossiers import Attachment, CriterionEntry, Dossier
 from .progress import CommitteeMember, CommitteeVisit, MonthlyReport, OutboxMessage
@@ -10,10 +10,12 @@ from .units import LEVELS, Unit
 from .users import ROLES, ApiToken, RoleAssignment, User
 
 change_notify.install(db.metadata)
+install_append_only(db.metadata)
 
 __all__ = [
     "CommitteeMember", "CommitteeVisit", "MonthlyReport", "OutboxMessage",
-    "AuditRecord", "Counter", "Decision", "Document", "VerificationCheck", "decision_dossiers", "Attachment",
+    "AuditCheckpoint", "AuditRecord", "Counter", "Decision", "Document", "VerificationCheck", "decision_dossiers",
+    "Attachment",
     "CriterionEntry", "Dossier", "utcnow", "LEVELS", "Unit", "ROLES", "ApiToken",
     "RoleAssignment", "User",
 ]

@@ -1,11 +1,23 @@
-"""Audit records: every change to a dossier, hash-chained per dossier."""
+"""Audit records: every change to a dossier, hash-chained per dossier. The chain's
+head (count and last hash) is kept on the dossier row, and signed checkpoints of
+every head (AuditCheckpoint) anchor the chains' tails (services/audit.py checks).
+On PostgreSQL both tables refuse UPDATE, DELETE and TRUNCATE (append_only)."""
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -53,3 +65,51 @@ class AuditRecord(db.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.prev_hash.encode() + self.canonical()).hexdigest()
+
+
+class AuditCheckpoint(db.Model):
+    """All chain heads at one moment, signed (services/audit.py makes and checks them).
+    `heads` holds only the dossiers whose head moved since the previous checkpoint
+    ({"<dossier id>": [count, last hash]}); folding them in `seq` order gives every
+    head, whose digest is `digest`. `mac` is an HMAC of the whole row."""
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)  # 1, 2, ...: a gap is a deleted checkpoint
+    day: Mapped[date]  # local (Vietnam) date it was made
+    made_at: Mapped[datetime]
+    dossiers: Mapped[int]  # dossiers with at least one record
+    records: Mapped[int]
+    heads: Mapped[dict] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+    def signed_bytes(self) -> bytes:
+        body = {"seq": self.seq, "day": self.day.isoformat(),
+                "made_at": self.made_at.isoformat(timespec="microseconds"), "dossiers": self.dossiers,
+                "records": self.records, "heads": self.heads, "digest": self.digest}
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+# PostgreSQL: the audit tables are append-only for everyone whose triggers fire. A
+# maintainer who must rewrite rows on purpose runs, in that one transaction,
+# SET LOCAL session_replication_role = replica (docs/security.md).
+APPEND_ONLY_TABLES = ("audit_records", "audit_checkpoints")
+APPEND_ONLY_TRIGGER = "ntm_append_only"
+APPEND_ONLY_FUNCTION_SQL = (
+    f"CREATE OR REPLACE FUNCTION {APPEND_ONLY_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', "
+    "MESSAGE = TG_OP || ' on ' || TG_TABLE_NAME || ' refused: the audit trail is append-only'; END $$")
+
+
+def append_only_trigger_sql(table: str) -> str:
+    return (f"CREATE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE OR TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {APPEND_ONLY_TRIGGER}()")
+
+
+def install_append_only(metadata: MetaData) -> None:
+    """The function and triggers, made with the tables by create_all (PostgreSQL only)."""
+    event.listen(metadata, "before_create", DDL(APPEND_ONLY_FUNCTION_SQL).execute_if(dialect="postgresql"))
+    for table in APPEND_ONLY_TABLES:
+        event.listen(metadata.tables[table], "after_create",
+                     DDL(append_only_trigger_sql(table)).execute_if(dialect="postgresql"))

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .audit import GENESIS
 from .times import utcnow
 from .units import Unit
 from .users import User
@@ -33,6 +34,11 @@ class Dossier(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The head of the dossier's audit chain: how many records it has and the last
+    # one's hash, set only by services.common.record in the transaction that appends.
+    # Records deleted at the end of the chain no longer reach it (services/audit.py).
+    audit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship()

@@ -8,11 +8,11 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import VN_TZ, local_now  # noqa: F401  (re-exported for the services)
 from ..extensions import db
 from ..models import AuditRecord, Counter, Dossier, User, utcnow
-from ..models.audit import GENESIS
 from ..permissions import Capacity, can_view, capacities, has_acted
 from ..workflow import Definition, Engine
 from ..workflow.definitions import ActionDef, EventDef, FieldDef
@@ -101,16 +101,24 @@ def record(dossier: Dossier, actor: User, cap: Capacity, action: str, *,
            from_state: str | None = None, to_state: str | None = None,
            comment: str | None = None, data: dict | None = None,
            is_transition: bool = False) -> AuditRecord:
-    """Append to the dossier's hash chain, in the caller's transaction."""
-    last = db.session.execute(
-        db.select(AuditRecord.seq, AuditRecord.hash).where(AuditRecord.dossier_id == dossier.id)
-        .order_by(AuditRecord.seq.desc()).limit(1)).first()
+    """Append to the dossier's hash chain, in the caller's transaction. The chain
+    grows from the head on the dossier row, not from the last record found, so
+    records deleted at the end leave a gap; the UPDATE also locks the row, one
+    writer per chain. Core statements: no autoflush, no version bump."""
+    dossiers = Dossier.__table__
+    head = db.session.execute(
+        dossiers.update().where(dossiers.c.id == dossier.id)
+        .values(audit_count=dossiers.c.audit_count + 1)
+        .returning(dossiers.c.audit_count, dossiers.c.audit_head)).one()
     rec = AuditRecord(
-        dossier_id=dossier.id, seq=(last.seq + 1) if last else 1, action=action,
+        dossier_id=dossier.id, seq=head.audit_count, action=action,
         is_transition=is_transition, from_state=from_state, to_state=to_state,
         actor_id=actor.id, role=cap.role, unit_id=cap.unit.id, comment=comment,
-        data=data or {}, at=utcnow(), prev_hash=last.hash if last else GENESIS, hash="")
+        data=data or {}, at=utcnow(), prev_hash=head.audit_head, hash="")
     rec.hash = rec.compute_hash()
+    db.session.execute(dossiers.update().where(dossiers.c.id == dossier.id).values(audit_head=rec.hash))
+    set_committed_value(dossier, "audit_count", rec.seq)
+    set_committed_value(dossier, "audit_head", rec.hash)
     db.session.add(rec)
     log.info("dossier %s: %s by %s as %s@%s%s", dossier.code, action, actor.username, cap.role,
              cap.unit.code, f" {from_state}->{to_state}" if is_transition else "")
