@@ -1,0 +1,146 @@
+"""API tokens expire (90 days unless `users token --days N`), are revoked by
+`users token --revoke`, a password change or a disabled account, and a refused
+token gets 401 saying what to do, in the caller's language: through the API gate
+and through the decision download, whose answer may come from the read cache
+(expiry is a matter of time, which no cached answer may outlive)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from test_read_cache import statements
+
+from workflow_app.clock import local_now
+from workflow_app.extensions import db
+from workflow_app.models import ApiToken, User
+from workflow_app.services.users import change_password, set_active, token_hash
+
+pytestmark = pytest.mark.db
+
+
+def cli(app, *args):
+    return app.test_cli_runner().invoke(args=list(args), catch_exceptions=False)
+
+
+def new_token(app, username: str, *options: str) -> str:
+    result = cli(app, "users", "token", username, *options)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]  # the CONTRACT: the token is the last line
+
+
+def me(client, token: str, lang: str = "vi"):
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}", "Accept-Language": lang})
+
+
+def later(**delta):
+    return time_machine.travel(local_now() + timedelta(**delta), tick=True)
+
+
+def test_a_token_works_for_ninety_days_by_default_then_says_it_expired(app, make_user):
+    make_user("viewer", "tam-duong", username="lan")
+    result = cli(app, "users", "token", "lan")
+    assert "valid until 2027-03-09T10:" in result.output  # 90 days after the session's 2026-12-09 10:00
+    token = result.output.strip().splitlines()[-1]
+    client = app.test_client()
+    assert me(client, token).status_code == 200
+    with later(days=89, hours=23):
+        assert me(client, token).status_code == 200
+    with later(days=90, minutes=1):
+        r = me(client, token)
+        assert r.status_code == 401 and r.json["error"]["code"] == "token_expired"
+        assert r.json["error"]["message"].startswith("Mã truy cập (token) này đã hết hạn lúc 2027-03-09T10:")
+        assert "flask users token" in r.json["error"]["message"]
+        r = me(client, token, "en")
+        assert r.json["error"]["message"].startswith("This API token expired at 2027-03-09T10:")
+
+
+def test_days_sets_the_lifetime_within_bounds(app, make_user):
+    make_user("viewer", "tam-duong", username="lan")
+    token = new_token(app, "lan", "--days", "7")
+    client = app.test_client()
+    with later(days=6, hours=23):
+        assert me(client, token).status_code == 200
+    with later(days=7, minutes=1):
+        assert me(client, token).status_code == 401
+    for days in ("0", "-3", "3651"):
+        result = cli(app, "users", "token", "lan", "--days", days)
+        assert result.exit_code == 1 and "lifetime must be 1 to 3650 days" in result.output
+    assert db.session.execute(db.select(db.func.count(ApiToken.id))).scalar() == 1  # nothing issued
+
+
+def test_revoke_ends_every_token_of_that_user_only(app, make_user):
+    make_user("viewer", "tam-duong", username="lan")
+    make_user("viewer", "tam-duong", username="hoa")
+    first, second, other = new_token(app, "lan"), new_token(app, "lan"), new_token(app, "hoa")
+    result = cli(app, "users", "token", "lan", "--revoke")
+    assert result.exit_code == 0 and "Revoked 2 token(s) of lan." in result.output
+    client = app.test_client()
+    for token in (first, second):
+        r = me(client, token)
+        assert r.status_code == 401 and r.json["error"]["code"] == "token_revoked"
+        assert "đã bị thu hồi" in r.json["error"]["message"] and "flask users token" in r.json["error"]["message"]
+    assert "has been revoked" in me(client, first, "en").json["error"]["message"]
+    assert me(client, other).status_code == 200
+    assert me(client, new_token(app, "lan")).status_code == 200  # a new one after the revocation works
+    assert cli(app, "users", "token", "lan", "--revoke", "--days", "3").exit_code == 1
+
+
+def test_a_password_change_revokes_the_users_tokens(app, make_user):
+    user = make_user("viewer", "tam-duong", username="lan")
+    token = new_token(app, "lan")
+    client = app.test_client()
+    assert me(client, token).status_code == 200
+    change_password(user, "pw-123456", "mat-khau-moi-1")
+    db.session.commit()
+    assert me(client, token).json["error"]["code"] == "token_revoked"
+
+
+def test_a_password_set_again_from_the_command_line_revokes_only_when_it_changes(app, make_user):
+    make_user("viewer", "tam-duong", username="lan")
+    token = new_token(app, "lan")
+    client = app.test_client()
+    same = cli(app, "users", "create", "lan", "--password", "pw-123456", "--role", "viewer", "--unit", "tam-duong")
+    assert same.exit_code == 0 and me(client, token).status_code == 200
+    cli(app, "users", "create", "lan", "--password", "mat-khau-moi-1", "--role", "viewer", "--unit", "tam-duong")
+    assert me(client, token).status_code == 401
+
+
+def test_disabling_the_account_revokes_its_tokens_for_good(app, make_user):
+    user = make_user("viewer", "tam-duong", username="lan")
+    admin = make_user("admin", "lai-chau", username="root")
+    token = new_token(app, "lan")
+    client = app.test_client()
+    set_active(admin, user, False)
+    db.session.commit()
+    assert me(client, token).json["error"]["code"] == "token_revoked"
+    set_active(admin, user, True)
+    db.session.commit()
+    assert me(client, token).status_code == 401  # enabling again does not bring old tokens back
+    assert me(client, new_token(app, "lan")).status_code == 200
+
+
+def test_a_cached_decision_download_refuses_an_expired_token(issued):
+    headers = {"Authorization": f"Bearer {issued.api.token}"}
+    client = issued.api.client
+    assert client.get(issued.url, headers=headers).status_code == 200
+    with later(days=90, minutes=1):
+        with statements() as seen:
+            r = client.get(issued.url, headers=headers)
+        assert seen == []  # the answer came from the read cache, and is refused all the same
+        assert r.status_code == 401 and r.json["error"]["code"] == "token_expired"
+        r = client.get(issued.url, headers={**headers, "Accept-Language": "en"})
+        assert r.json["error"]["message"].startswith("This API token expired at")
+
+
+def test_a_revoked_token_stops_decision_downloads(app, issued):
+    headers = {"Authorization": f"Bearer {issued.api.token}"}
+    client = issued.api.client
+    assert client.get(issued.url, headers=headers).status_code == 200
+    username = db.session.get(User, issued.user_id).username
+    assert cli(app, "users", "token", username, "--revoke").exit_code == 0
+    r = client.get(issued.url, headers=headers)
+    assert r.status_code == 401 and r.json["error"]["code"] == "token_revoked"
+    row = db.session.execute(db.select(ApiToken).where(ApiToken.token_hash == token_hash(issued.api.token))).scalar_one()
+    db.session.refresh(row)
+    assert row.revoked_at is not None
