@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 from ...workflow.errors import FileTooLarge, RuleRefused, UnsupportedFileType
 from .images import check_jpeg, check_png
-from .names import clean_filename, hidden_characters, trim_name
+from .names import MAX_NAME_BYTES, clean_filename, hidden_characters, trim_name
 from .packages import check_ole, check_package
 from .pdf import ASK_ISSUER, check_pdf, check_pdf_shape
 
@@ -19,6 +19,7 @@ __all__ = [
     "ACCEPTED",
     "ACCEPTED_LIST",
     "ASK_ISSUER",
+    "MAX_NAME_BYTES",
     "CheckedFile",
     "check_pdf",
     "check_pdf_shape",
