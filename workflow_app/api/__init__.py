@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from marshmallow import Schema, fields
 
+
+class _ErrorBody(Schema):
+    code = fields.String(required=True, metadata={"description": "stable machine code, e.g. not_found"})
+    message = fields.String(required=True, metadata={"description": "Vietnamese, or English with Accept-Language: en"})
+    details = fields.Dict(metadata={"description": "what a schema refused in the request, by field"})
+
+
+class ErrorOut(Schema):
+    """What errors.error_response sends for every refusal (400-503)."""
+
+    error = fields.Nested(_ErrorBody, required=True)
+
+
+class _Api(Api):
+    ERROR_SCHEMA = ErrorOut  # the documented default and 422 responses
 
 
 def register_api(app: Flask) -> Api:
     # Its HTTP error handler is replaced by errors.register_error_handlers.
-    api = Api(app, spec_kwargs={
+    api = _Api(app, spec_kwargs={
         "info": {"description": "Hồ sơ công nhận nông thôn mới / NTM recognition dossiers. "
                                 "Authenticate with 'Authorization: Bearer <token>' (flask users token)."},
     })

@@ -1,0 +1,158 @@
+"""Schemathesis against /api/v1/openapi.json, in process (WSGI), on the demo district.
+
+Every operation of the document gets generated requests (valid and invalid) with the
+default checks, `not_a_server_error` among them: no 500, responses as the document
+describes them. The generated path ids are swapped, most of the time, for ids that
+exist (a dossier in some state, one of its attachments or papers, a criterion code),
+and every request carries the Bearer token of a real user in some role, so the
+operations behind the 404 and 401 walls are reached. The run ends with the doctor:
+whatever the fuzzer did, the stored data keeps its invariants.
+"""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+from test_doctor import assert_clean
+
+from workflow_app.clock import local_today
+from workflow_app.extensions import db
+from workflow_app.models import Attachment, Document, Dossier
+from workflow_app.services.committee import current_month, shift_month
+from workflow_app.services.demo import DEMO_USERS, seed_demo
+from workflow_app.services.users import find_user, issue_token
+
+pytestmark = pytest.mark.db
+EXAMPLES = 20  # per operation and mode: about a minute for the whole document on two CPUs
+# A valid request that the rules refuse is a 422 (CONTRACT), not a schema failure.
+CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
+    "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}}})
+
+
+class _Client(FlaskClient):
+    """Reads each response whole and closes it (a download holds its file open)."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        response.get_data()
+        response.close()
+        return response
+
+
+def _pools() -> dict:
+    """Real values for each path parameter, per dossier so that the pairs match."""
+    dossiers = {}
+    for dossier in db.session.execute(db.select(Dossier).order_by(Dossier.id)).scalars():
+        dossiers[dossier.id] = {
+            "state": dossier.state,
+            "attachment_id": [a for (a,) in db.session.execute(
+                db.select(Attachment.id).where(Attachment.dossier_id == dossier.id).limit(5))] or [1],
+            "document_id": [d for (d,) in db.session.execute(
+                db.select(Document.id).where(Document.dossier_id == dossier.id))] or [1],
+            "code": [c.code for c in dossier.current_criteria()] or ["1"],
+        }
+    return dossiers
+
+
+def _real_path(dossiers: dict, wanted: set[str]):
+    month = current_month()
+    communes = ["na-tam", "giang-ma", "tt-tam-duong", "son-binh", "ta-leng"]
+
+    def for_dossier(dossier_id: int):
+        pool = dossiers[dossier_id]
+        return st.fixed_dictionaries({
+            "dossier_id": st.just(dossier_id),
+            "attachment_id": st.sampled_from(pool["attachment_id"]),
+            "document_id": st.sampled_from(pool["document_id"]),
+            "code": st.sampled_from(pool["code"]),
+            "commune": st.sampled_from(communes),
+            "month": st.sampled_from([month, shift_month(month, -1), shift_month(month, -2)]),
+        })
+    # A state first, then one of its dossiers: the one revoked dossier is drawn as
+    # often as the many drafts.
+    by_state = {}
+    for dossier_id, pool in sorted(dossiers.items()):
+        by_state.setdefault(pool["state"], []).append(dossier_id)
+    return st.sampled_from(sorted(by_state)).flatmap(lambda state: st.sampled_from(by_state[state])).flatmap(
+        for_dossier).map(
+        lambda values: {k: v for k, v in values.items() if k in wanted})
+
+
+REAL_QUERY = {"issuer": ["tam-duong"], "year": [2024, local_today().year], "kind": ["village_ntm", "town_civilized"],
+              "state": ["draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked"],
+              "unit": ["tam-duong", "na-tam", "na-tam-01"], "parent": ["tam-duong", "na-tam"]}
+REAL_BODY = {"event": ["submit", "return", "appraise", "reject", "recognize", "revoke"], "year": [2024],
+             "kind": ["village_ntm", "town_civilized"], "unit": ["na-tam-09", "giang-ma-08", "tt-tam-duong"],
+             "commune": ["na-tam", "giang-ma", "son-binh"]}
+
+
+def _real_values(generated: dict, real: dict):
+    return st.fixed_dictionaries({
+        key: st.one_of(*[st.sampled_from(real[key])] * 4, st.just(value))
+        for key, value in generated.items() if key in real})
+
+
+@pytest.fixture
+def api_schema(app):
+    seed_demo()
+    tokens = [issue_token(find_user(u.username)) for u in DEMO_USERS]  # every role, the committee too
+    db.session.commit()
+    dossiers = _pools()
+    db.session.remove()  # the requests open their own sessions
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=CONFIG)
+
+    @schema.hook
+    def flatmap_case(context, case):
+        # Four times in five a real id or name (the deeper operations), else the generated
+        # one; never where the case is invalid on purpose.
+        negative = case.meta.is_negative_at if case.meta is not None else (lambda _: False)
+        parts = {}
+        if case.path_parameters and not negative(ParameterLocation.PATH):
+            parts["path"] = st.one_of(*[_real_path(dossiers, set(case.path_parameters))] * 4, st.just({}))
+        if isinstance(case.query, dict) and not negative(ParameterLocation.QUERY):
+            parts["query"] = _real_values(case.query, REAL_QUERY)
+        if isinstance(case.body, dict) and not negative(ParameterLocation.BODY):
+            parts["body"] = _real_values(case.body, REAL_BODY)
+
+        def apply(drawn):
+            case.path_parameters = {**(case.path_parameters or {}), **drawn.get("path", {})}
+            if "query" in drawn:
+                case.query = {**case.query, **drawn["query"]}
+            if "body" in drawn:
+                case.body = {**case.body, **drawn["body"]}
+            return case
+        return st.fixed_dictionaries(parts).map(apply)
+
+    schema.tokens = tokens
+    yield schema
+    assert_clean(app)  # whatever the fuzzer did, the stored data keeps its invariants
+
+
+def test_every_operation_answers_as_documented_and_never_500(app, api_schema, subtests):
+    # Not schemathesis' pytest plugin: its lazy fixture loader does not run on this pytest.
+    client = _Client(app, app.response_class)
+    seen: dict[str, set[int]] = {}
+    for result in api_schema.get_all_operations():
+        operation = result.ok()  # an operation the document describes wrongly raises here
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            with subtests.test(operation=operation.label, mode=mode.value):
+                _fuzz(operation, mode, api_schema.tokens, client, seen.setdefault(operation.label, set()))
+    # The real ids and tokens took the requests past "no such dossier" and "who are you".
+    walled = {label: codes for label, codes in seen.items() if codes <= {400, 401, 404}}
+    assert not walled, walled
+    print({label: sorted(codes) for label, codes in seen.items()})
+
+
+def _fuzz(operation, mode, tokens, client, seen: set[int]) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode), token=st.sampled_from(tokens))
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(case, token):
+        # Explicit: the ignored_auth check then also sends it without, and with a bad one.
+        response = case.call_and_validate(session=client, headers={"Authorization": f"Bearer {token}"})
+        seen.add(response.status_code)
+    run()
