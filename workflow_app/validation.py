@@ -39,7 +39,6 @@ _BAD_TEXT = re.compile(f"[{_CONTROL}]")
 _BAD_LINE = re.compile(f"[{_CONTROL}\t\n\r]")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
-NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 # Query parameters that are numbers wherever they appear (pages and API).
 NUMERIC_ARGS = ("year", "page", "version")
 
@@ -80,6 +79,11 @@ def _printable(text: str) -> str:
 
 # ----------------------------------------------------------------------------- values
 
+def has_foreign_digits(text: str) -> bool:
+    """Digits other than 0-9: "٣" and "３" (int() takes them), "²" (isdigit() says yes)."""
+    return any(c.isnumeric() and not "0" <= c <= "9" for c in text)
+
+
 def check_text(field: str, value: str, *, one_line: bool = False) -> str:
     bad = (_BAD_LINE if one_line else _BAD_TEXT).search(value)
     if bad:
@@ -104,7 +108,7 @@ def check_float(field: str, value: float) -> float:
 def parse_int(field: str, raw: str, lo: int = INT4_MIN, hi: int = INT4_MAX) -> int:
     """A whole number typed in a form or a query string."""
     text = check_text(field, raw, one_line=True).strip()
-    if NON_ASCII_DIGIT.search(text):
+    if has_foreign_digits(text):
         raise InputRefused(field, "digits")
     if not _INTEGER.fullmatch(text):
         raise InputRefused(field, "integer")
@@ -114,7 +118,7 @@ def parse_int(field: str, raw: str, lo: int = INT4_MIN, hi: int = INT4_MAX) -> i
 def parse_decimal(field: str, raw: str) -> float:
     """A number typed in a form, with a decimal point or the Vietnamese comma ("92,5")."""
     text = check_text(field, raw, one_line=True).strip()
-    if NON_ASCII_DIGIT.search(text):
+    if has_foreign_digits(text):
         raise InputRefused(field, "digits")
     if not _DECIMAL.fullmatch(text) or len(text) > 40:
         raise InputRefused(field, "number")
@@ -253,7 +257,7 @@ def _scan_request() -> None:
         check_text(key, value, one_line=True)
         if key in NUMERIC_ARGS and value.strip():
             text = value.strip()
-            if NON_ASCII_DIGIT.search(text):
+            if has_foreign_digits(text):
                 raise InputRefused(key, "digits")
             if _INTEGER.fullmatch(text):
                 check_int(key, int(text))

@@ -13,12 +13,12 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from ..validation import (
     INT4_MAX,
     INT4_MIN,
-    NON_ASCII_DIGIT,
     InputRefused,
     check_float,
     check_int,
     check_json,
     check_text,
+    has_foreign_digits,
     loads,
 )
 from ..workflow.errors import BadRequest
@@ -41,7 +41,7 @@ class Int(fields.Integer):
         name = _name(self, attr)
         if isinstance(value, float):
             check_float(name, value)
-        elif isinstance(value, str) and NON_ASCII_DIGIT.search(value):
+        elif isinstance(value, str) and has_foreign_digits(value):
             raise InputRefused(name, "digits")
         number = super()._deserialize(value, attr, data, **kwargs)
         return check_int(name, number, self.lo, self.hi)
@@ -54,7 +54,7 @@ class Num(fields.Float):
         name = _name(self, attr)
         if isinstance(value, float):
             check_float(name, value)
-        elif isinstance(value, str) and NON_ASCII_DIGIT.search(value):
+        elif isinstance(value, str) and has_foreign_digits(value):
             raise InputRefused(name, "digits")
         return check_float(name, super()._deserialize(value, attr, data, **kwargs))
 
