@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
+from .auth import PUBLIC_ENDPOINTS
+
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
@@ -61,10 +63,12 @@ def init_security_headers(app: Flask) -> None:
 
 
 def _signed_in() -> bool:
-    # g.user is set by the login gate; a public page (verify, error pages) shows the
-    # signed-in user's name when Flask-Login has loaded one. Never load it here:
-    # a page that did not ask for the user did not show anything of theirs.
-    if g.get("user") is not None:
+    # Past the login gate (every endpoint not listed public) only a signed-in user
+    # gets a page. A public page (verify, error pages) shows the user's name when
+    # Flask-Login loaded one, which the gate forgets at each request's start.
+    # Never load the user here: a page that did not ask showed nothing of theirs.
+    endpoint = request.endpoint
+    if endpoint is not None and endpoint not in PUBLIC_ENDPOINTS:
         return True
     user = g.get("_login_user")
     return user is not None and user.is_authenticated
