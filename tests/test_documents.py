@@ -224,7 +224,7 @@ def test_receipt_prints_every_element(road, tmp_path):
         assert f"minh-chung-{n}.pdf" in text
     assert "Lần nộp thứ" not in text  # first submission
     due = date.fromisoformat(receipt.data["facts"]["due_date"])
-    assert f"Ngày hẹn trả kết quả: {due.day:02d}/{due.month:02d}/{due.year}" in text
+    assert f"Ngày hẹn trả kết quả: {short_date(due)}" in text  # Decree 30: 0 before months 1-2 only
 
 
 @needs_poppler
