@@ -176,22 +176,12 @@ def verify_trail() -> TrailReport:
             .options(lazyload(AuditRecord.actor), lazyload(AuditRecord.unit))
             .order_by(Dossier.id, AuditRecord.seq)
             .execution_options(yield_per=1000))
-    walk: _Walk | None = None
-    seen: set[int] = set()
-    for dossier_id, code, head_count, head_hash, rec in db.session.execute(stmt):
-        if walk is None or walk.dossier_id != dossier_id:
-            if walk and (broken := _finish(walk, report)):
-                report.broken = broken
-                return report
-            walk = _Walk(dossier_id, code, head_count, head_hash, report.anchors.get(dossier_id))
-            seen.add(dossier_id)
-        if rec is not None:
-            if broken := walk.step(rec):
-                report.broken = broken
-                return report
-            report.checked += 1
-    if walk and (broken := _finish(walk, report)):
-        report.broken = broken
+    result = db.session.execute(stmt)
+    try:  # an early return must close the server-side cursor of yield_per
+        seen = _walk_all(result, report)
+    finally:
+        result.close()
+    if report.broken:
         return report
     for dossier_id in sorted(set(report.anchors) - seen):
         anchor = report.anchors[dossier_id]
@@ -199,6 +189,28 @@ def verify_trail() -> TrailReport:
                                    f"(checkpoint {anchor.label} saw them)", dossier_id=dossier_id)
         return report
     return report
+
+
+def _walk_all(rows, report: TrailReport) -> set[int]:
+    """Walk the (dossier, record) rows in order; set report.broken at the first
+    break. Answers the dossiers seen."""
+    walk: _Walk | None = None
+    seen: set[int] = set()
+    for dossier_id, code, head_count, head_hash, rec in rows:
+        if walk is None or walk.dossier_id != dossier_id:
+            if walk and (broken := _finish(walk, report)):
+                report.broken = broken
+                return seen
+            walk = _Walk(dossier_id, code, head_count, head_hash, report.anchors.get(dossier_id))
+            seen.add(dossier_id)
+        if rec is not None:
+            if broken := walk.step(rec):
+                report.broken = broken
+                return seen
+            report.checked += 1
+    if walk and (broken := _finish(walk, report)):
+        report.broken = broken
+    return seen
 
 
 def _finish(walk: _Walk, report: TrailReport) -> ChainBreak | None:
