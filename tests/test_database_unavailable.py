@@ -3,6 +3,7 @@ language, and a Retry-After: not a 500 with a traceback per request."""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from helpers import dispose_engines
@@ -119,11 +120,14 @@ def stopped_postgres(pg_app_database):
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-    try:
-        yield stop
-    finally:
+
+    def start():
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    try:
+        yield SimpleNamespace(stop=stop, start=start)
+    finally:
+        start()
         admin.dispose()
 
 
@@ -145,9 +149,12 @@ def test_postgres_stopped_under_a_running_app(app, make_user, api_as, stopped_po
     page.set_cookie("session", cookie)
     assert page.get("/dossiers").status_code == 200  # connections now pooled
     assert api.get("/api/v1/me").status_code == 200
-    stopped_postgres()
+    stopped_postgres.stop()
     assert_503_page(page.get("/dossiers"))
     r = api.get("/api/v1/me")
     assert r.status_code == 503 and r.headers["Retry-After"] == "30"
     assert r.get_json()["error"]["code"] == "database_unavailable"
     assert_503_page(app.test_client().post("/login", data={"username": "xem", "password": "pw-123456"}))
+    stopped_postgres.start()  # back by itself: the pool replaces the dead connections
+    assert page.get("/dossiers").status_code == 200
+    assert api.get("/api/v1/me").status_code == 200
