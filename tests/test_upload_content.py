@@ -46,6 +46,27 @@ CATALOG, PAGES, PAGE = (b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3
                         b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
 
 
+def pdf_with_object_stream(action: dict | None = None) -> bytes:
+    """A one-page PDF written by pyHanko with an OpenAction packed in a compressed object
+    stream (where Word and WeasyPrint put most objects)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    name, number = generic.NameObject, generic.NumberObject
+    writer = PdfFileWriter(stream_xrefs=True)
+    writer.insert_page(generic.DictionaryObject({
+        name("/Type"): name("/Page"), name("/MediaBox"): generic.ArrayObject(map(number, (0, 0, 595, 842)))}))
+    packed = writer.prepare_object_stream()
+    body = {name("/S"): name("/GoTo"), name("/D"): generic.ArrayObject([number(0), name("/Fit")])}
+    body.update({name(k): (name(v) if v.startswith("/") else generic.TextStringObject(v))
+                 for k, v in (action or {}).items()})
+    writer.root[name("/OpenAction")] = writer.add_object(generic.DictionaryObject(body), obj_stream=packed)
+    out = io.BytesIO()
+    writer.write(out)
+    assert b"/ObjStm" in out.getvalue()
+    return out.getvalue()
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -148,6 +169,7 @@ def assert_refused_and_nothing_stored(app, api, did, content, name, status=422, 
 @pytest.mark.parametrize("name, make, mime", [
     ("quyet-dinh.pdf", lambda: demo_evidence_pdf(), "application/pdf"),      # the app's own renderer
     ("toi-gian.pdf", lambda: PDF, "application/pdf"),
+    ("nen.pdf", pdf_with_object_stream, "application/pdf"),
     ("anh-chup.jpg", lambda: pillow("JPEG"), "image/jpeg"),
     ("anh-chup.JPEG", lambda: pillow("JPEG", progressive=True, quality=70), "image/jpeg"),
     ("so-do.png", lambda: pillow("PNG"), "image/png"),
@@ -207,10 +229,13 @@ def jpeg_with_comment(comment: bytes) -> bytes:
     ("hoa-don.pdf", lambda: pdf_of(CATALOG, PAGES, PAGE, b"<</Length %d>>stream\n" % len(HTML) + HTML
                                    + b"\nendstream"), "HTML"),
     ("hoa-don.pdf", lambda: PDF + HTML, "%%EOF"),
+    ("hoa-don.pdf", lambda: PDF + b"MZ\x90\x00 payload " * 20, "%%EOF"),  # PDF readers skip this
     ("hoa-don.pdf", lambda: demo_evidence_pdf()[:-2000] + b"\n%%EOF\n", "xuất lại"),
     ("hoa-don.pdf", lambda: pdf_of(CATALOG, b"<</Type/Pages/Kids[]/Count 0>>"), "không có trang"),
     ("hoa-don.pdf", lambda: pdf_of(b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>", PAGES, PAGE,
-                                   b"<</S/JavaScript/JS(app.launchURL\\('http://x.example'\\))>>"), "JavaScript"),
+                                   b"<</S/Java#53cript/J#53(app.launchURL\\('http://x.example'\\))>>"), "JavaScript"),
+    ("hoa-don.pdf", lambda: pdf_with_object_stream({"/S": "/JavaScript", "/JS": "app.alert(1)"}), "JavaScript"),
+    ("hoa-don.pdf", lambda: pdf_with_object_stream({"/S": "/Launch", "/F": "cmd.exe"}), "JavaScript"),
     # PNG: an SVG after IEND, an SVG in a text chunk with a right CRC, pixel data cut short.
     ("so-do.png", lambda: hand_png() + SVG, "PNG"),
     ("so-do.png", lambda: hand_png(extra=png_chunk(b"tEXt", b"Comment\0" + SVG)), "PNG"),

@@ -11,10 +11,12 @@ from __future__ import annotations
 import io
 import logging
 import re
+import zlib
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import ObjStreamRef
 
 from ...workflow.errors import RuleRefused, Text
 from .markup import iter_markup
@@ -24,7 +26,12 @@ log = logging.getLogger(__name__)
 _HEADER = re.compile(rb"%PDF-(1\.[0-7]|2\.0)[\r\n\s%]")
 _TRAILING = b" \t\r\n\f\0"
 # More objects than this is not an evidence document; reading them all would take too long.
-MAX_OBJECTS = 200_000
+MAX_OBJECTS = 50_000
+# Names that start code or another program: /S /JavaScript, /JS, /S /Launch, the /JavaScript name tree.
+_ACTIVE_NAMES = {b"JS", b"JavaScript", b"Launch"}
+_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]*)")
+# Object streams hold dictionaries, not images: this much inflated is not a document.
+MAX_INFLATED = 256 * 1024 * 1024
 _BINARY_BODIES = ((b"/FlateDecode", re.compile(rb"[\x08\x18\x28\x38\x48\x58\x68\x78]")),  # zlib CMF
                   (b"/DCTDecode", re.compile(rb"\xff\xd8")),
                   (b"/JPXDecode", re.compile(rb"\x00\x00\x00\x0cjP  |\xff\x4f")))
@@ -122,22 +129,81 @@ def _check_pages(reader: PdfFileReader) -> None:
 
 
 def _check_objects(reader: PdfFileReader) -> None:
+    """Read every loose object the cross-references list, where their offsets say; for
+    objects packed in object streams, decode each stream once and read its names.
+    (pyHanko decodes a whole object stream again for each object asked of it, and
+    parses about a thousand objects a second: reading each packed one would take
+    minutes for a long report.)"""
     xrefs = reader.xrefs
     refs: set = set()
     for revision in range(xrefs.total_revisions):
         refs |= xrefs.explicit_refs_in_revision(revision)
         if len(refs) > MAX_OBJECTS:
-            raise refuse("Tệp PDF này có quá nhiều đối tượng để kiểm tra.",
-                         "This PDF has too many objects to check.")
+            raise refuse("Tệp PDF này có quá nhiều đối tượng để kiểm tra (tài liệu quá dài).",
+                         "This PDF has too many objects to check (the document is too long).",
+                         Text("Hãy chia tệp thành nhiều phần rồi tải lên từng phần.",
+                              "Split it into several files and upload each."))
+    streams: set[int] = set()
     for ref in refs:
-        obj = reader.get_object(ref)
-        if isinstance(obj, generic.DictionaryObject) and _is_active(obj):
-            raise RuleRefused(
-                "Tệp PDF này chứa mã lệnh (JavaScript) hoặc lệnh mở chương trình khác, không được nhận làm "
-                "minh chứng. Hãy in lại tệp ra PDF (Máy in: Microsoft Print to PDF) rồi tải lên.",
-                "This PDF contains code (JavaScript) or an action that launches another program; it is not "
-                "accepted as evidence. Print it to a new PDF (printer: Microsoft Print to PDF) and upload that.")
+        where = xrefs[ref]
+        if isinstance(where, ObjStreamRef):
+            streams.add(where.obj_stream_id)
+        elif where is not None:
+            _check_active(reader.get_object(ref))
+    budget = [MAX_INFLATED]
+    for stream_id in streams:
+        stream = reader.get_object(generic.Reference(stream_id, 0, reader))
+        if not isinstance(stream, generic.StreamObject) or stream.get("/Type") != "/ObjStm":
+            raise ValueError(f"object {stream_id} is not an object stream")
+        data = _inflate(stream, budget)
+        header = data[:int(stream["/First"])].split()
+        if len(header) < 2 * int(stream["/N"]) or not all(n.isdigit() for n in header):
+            raise ValueError(f"object stream {stream_id}: bad header")
+        if any(_unescape(m[1]) in _ACTIVE_NAMES for m in _NAME.finditer(data)):
+            _refuse_active()
 
 
-def _is_active(obj: generic.DictionaryObject) -> bool:
-    return obj.get("/S") in ("/JavaScript", "/Launch") or "/JS" in obj
+def _inflate(stream: generic.StreamObject, budget: list[int]) -> bytes:
+    """The stream's data, counted against `budget` (bytes left): Flate inflated here with
+    a cap, so a small object stream cannot inflate to gigabytes."""
+    if stream.get("/Filter") == "/FlateDecode" and "/DecodeParms" not in stream:
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(stream.encoded_data, budget[0] + 1)
+        if inflater.unconsumed_tail or len(data) > budget[0]:
+            raise refuse("Tệp PDF này khi giải nén lớn bất thường so với kích thước của nó.",
+                         "This PDF expands to far more than its size when decompressed.")
+    else:
+        data = stream.data
+    budget[0] -= len(data)
+    if budget[0] < 0:
+        raise refuse("Tệp PDF này khi giải nén lớn bất thường so với kích thước của nó.",
+                     "This PDF expands to far more than its size when decompressed.")
+    return data
+
+
+def _check_active(obj) -> None:
+    """Refuse JavaScript and launch actions anywhere in the object (not following references)."""
+    pending, seen = [obj], 0
+    while pending:
+        item = pending.pop()
+        seen += 1
+        if seen > 100_000:
+            raise ValueError("object too deeply nested")
+        if isinstance(item, generic.DictionaryObject):
+            if item.get("/S") in ("/JavaScript", "/Launch") or "/JS" in item:
+                _refuse_active()
+            pending.extend(item.values())
+        elif isinstance(item, generic.ArrayObject):
+            pending.extend(item)
+
+
+def _refuse_active():
+    raise RuleRefused(
+        "Tệp PDF này chứa mã lệnh (JavaScript) hoặc lệnh mở chương trình khác, không được nhận làm "
+        "minh chứng. Hãy in lại tệp ra PDF (Máy in: Microsoft Print to PDF) rồi tải lên.",
+        "This PDF contains code (JavaScript) or an action that launches another program; it is not "
+        "accepted as evidence. Print it to a new PDF (printer: Microsoft Print to PDF) and upload that.")
+
+
+def _unescape(name: bytes) -> bytes:
+    return re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), name) if b"#" in name else name
