@@ -41,6 +41,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 # Query parameters that are numbers wherever they appear (pages and API).
 NUMERIC_ARGS = ("year", "page", "version")
+REDIRECT_ARGS = ("next",)
 
 _PROBLEMS = {
     "control": ("chứa ký tự điều khiển hoặc ký tự đảo chiều không được phép ({char}). Hãy xóa ký tự đó rồi gửi lại.",
@@ -254,6 +255,8 @@ def _scan_request() -> None:
     digits within range. Keys too: a view may echo them."""
     for key, value in request.args.items(multi=True):
         check_text(key, key, one_line=True)
+        if key in REDIRECT_ARGS:
+            continue  # any bad target falls back to the home page (safe_next), as the browser expects
         check_text(key, value, one_line=True)
         if key in NUMERIC_ARGS and value.strip():
             text = value.strip()
