@@ -14,6 +14,7 @@ from test_clocks import _overdue_dossier, submitted_dossier
 
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Document, Dossier
+from workflow_app.pdf.documents import short_date
 from workflow_app.services.clocks import step_clock
 from workflow_app.services.common import local_now
 from workflow_app.workdays import add_working_days, is_working_day
@@ -197,7 +198,7 @@ def test_pdf_holds_code_unit_dates_and_reason(app, make_user, api_as):
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     flat = " ".join(text.split())
     for expected in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "ỦY BAN NHÂN DÂN", "HUYỆN TAM ĐƯỜNG",
-                     "Số: 1/PXL", dossier.code, dossier.unit.name, "xã Nà Tăm", vn(old_due), vn(new),
+                     "Số: 1/PXL", dossier.code, dossier.unit.name, "xã Nà Tăm", short_date(old_due), short_date(new),
                      reason, "Nguyễn Văn Thẩm", "Kính gửi: Ủy ban nhân dân xã Nà Tăm",
                      "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"):
         assert expected in flat, expected
