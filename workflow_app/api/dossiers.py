@@ -105,7 +105,11 @@ def put_fields(body: dict, dossier_id: int):
 @blp.response(201, s.AttachmentOut)
 @blp.doc(security=[{"bearer": []}])
 def post_attachment(files: dict, dossier_id: int):
-    """Upload an evidence file (multipart 'file', optional form field 'criterion')."""
+    """Upload an evidence file (multipart 'file', optional form field 'criterion').
+
+    413 above the size limit; 415 for a type not accepted (PDF, JPG, PNG, DOCX, XLSX, ODT,
+    DOC, XLS are); 422 when the file is not what its extension says to its last byte, or
+    its name carries control or bidirectional characters."""
     upload = files.get("file")
     if upload is None or not hasattr(upload, "read"):
         raise BadRequest("Thiếu tệp: gửi multipart với trường 'file'.", "No file: send multipart with a 'file' field.")
