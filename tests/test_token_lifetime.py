@@ -91,6 +91,9 @@ def test_a_password_change_revokes_the_users_tokens(app, make_user):
     token = new_token(app, "lan")
     client = app.test_client()
     assert me(client, token).status_code == 200
+    change_password(user, "pw-123456", "pw-123456")  # the same again: no change, the token stays
+    db.session.commit()
+    assert me(client, token).status_code == 200
     change_password(user, "pw-123456", "mat-khau-moi-1")
     db.session.commit()
     assert me(client, token).json["error"]["code"] == "token_revoked"

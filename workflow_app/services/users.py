@@ -174,8 +174,9 @@ def rotate_session(user: User) -> None:
 
 
 def change_password(user: User, current: str, new: str, address: str | None = None) -> None:
-    """New password; other sessions and every API token of the user stop working.
-    The current password is throttled as a sign-in is (same budgets)."""
+    """New password; other sessions stop working, and so does every API token of
+    the user when the password is a different one. The current password is
+    throttled as a sign-in is (same budgets)."""
     attempt = password_attempt(user.username, address)
     if not user.check_password(current or ""):
         log.info("password change: wrong current password for %r from %s", user.username, address)
@@ -185,7 +186,8 @@ def change_password(user: User, current: str, new: str, address: str | None = No
         raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
     user.set_password(new, _hash_method())
     rotate_session(user)
-    revoke_tokens(user)
+    if new != current:  # the same password again is no change: its tokens stay
+        revoke_tokens(user)
     db.session.flush()
 
 
