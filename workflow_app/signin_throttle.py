@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
+from redis.exceptions import RedisError
 
 from .workflow.errors import DomainError
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 EXTENSION = "signin_throttle"
 DEFAULTS = {"SIGNIN_ACCOUNT_RATE_LIMIT": "5/minute;20/hour", "SIGNIN_ADDRESS_RATE_LIMIT": "20/minute;100/hour"}
 _REDIS_RETRY = 30.0  # s in memory after Redis fails, before trying it again
+_STORAGE_ERRORS = (RedisError, StorageError, OSError)
 
 
 class SignInThrottled(DomainError):
@@ -97,9 +100,7 @@ class SignInThrottle:
                     log.warning("sign-in refused: %s budget %s spent (account %r, address %s); retry in %d s",
                                 scope, item, account, address, retry)
                     raise SignInThrottled(scope, retry)
-        except SignInThrottled:
-            raise
-        except Exception as error:  # Redis stopped answering: this process's memory for a while
+        except _STORAGE_ERRORS as error:  # Redis stopped answering: this process's memory for a while
             if storage is self._fallback:
                 raise
             self._redis_failed(error)
@@ -110,7 +111,7 @@ class SignInThrottle:
         storage = self._store()
         try:
             self._give_back(storage, taken)
-        except Exception as error:
+        except _STORAGE_ERRORS as error:
             if storage is not self._fallback:
                 self._redis_failed(error)
 
