@@ -92,8 +92,12 @@ class ReportIn(BoundarySchema):
                        '{"village_ntm": {"1": {"status": "met", "note": "..."}}}; status one of ' + ", ".join(STATUSES)})
 
 
+# What services.committee.parse_month accepts: months 1-12 of 2000-2100, "2024-9" or "2024-09".
+MONTH = r"^(20[0-9]{2}|2100)-(0?[1-9]|1[0-2])$"
+
+
 class ReportQuery(BoundarySchema):
-    month = Code(validate=validate.Regexp(r"^[0-9]{4}-[0-9]{1,2}$"),
+    month = Code(validate=validate.Regexp(MONTH),
                           metadata={"description": "YYYY-MM; default the current month (+07:00)"})
 
 
@@ -161,7 +165,8 @@ def post_visit(body: dict):
     return _visit(visit)
 
 
-@blp.route("/committee/reports/<commune>/<month>", methods=["PUT"])
+@blp.route("/committee/reports/<commune>/<month>", methods=["PUT"], parameters=[
+    {"in": "path", "name": "month", "description": "YYYY-MM", "schema": {"type": "string", "pattern": MONTH}}])
 @blp.arguments(ReportIn)
 @blp.response(200, _Report)
 @blp.doc(security=[{"bearer": []}])

@@ -251,8 +251,14 @@ class BatchItem(fields.Field):
         return (self._ID.deserialize(ident, name), None if version is None else self._VERSION.deserialize(version, name))
 
 
+_BATCH_ID = {"type": "integer", "minimum": BatchItem._ID.lo, "maximum": BatchItem._ID.hi}  # as Int documents itself
+
+
 class BatchIn(BoundarySchema):
-    dossiers = fields.List(BatchItem(), required=True, validate=validate.Length(min=1, max=200), metadata={
+    dossiers = fields.List(BatchItem(metadata={"oneOf": [
+        _BATCH_ID, {"type": "object", "properties": {"id": _BATCH_ID, "version": {**_BATCH_ID, "nullable": True}},
+                       "required": ["id"], "additionalProperties": False}]}),
+        required=True, validate=validate.Length(min=1, max=200), metadata={
         "description": "dossier ids, or {id, version} objects (409 if a version changed)"})
     comment = Text(allow_none=True, validate=validate.Length(max=5000))
 
