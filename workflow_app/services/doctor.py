@@ -59,10 +59,12 @@ class Report:
 
 @dataclass
 class _Stored:
-    """A file some rows name: the SHA-256 they record and who they are."""
+    """A file some rows name: the SHA-256 they record, the first of them and how many
+    (content addressing: one evidence file may be named by thousands of rows)."""
 
     sha256: str
-    owners: list[str] = field(default_factory=list)
+    first: str
+    count: int = 0
 
 
 def find_breaches(grace_seconds: float = GRACE_SECONDS) -> list[str]:
@@ -94,10 +96,10 @@ def _rows(conn, stmt):
 
 
 def _name(files: dict[str, _Stored], key: str, sha256: str, owner: str, report: Report) -> None:
-    stored = files.setdefault(key, _Stored(sha256))
+    stored = files.setdefault(key, _Stored(sha256, owner))
     if stored.sha256 != sha256:
-        report.breaches.append(f"{owner} records SHA-256 {sha256} for {key}, {stored.owners[0]} records {stored.sha256}")
-    stored.owners.append(owner)
+        report.breaches.append(f"{owner} records SHA-256 {sha256} for {key}, {stored.first} records {stored.sha256}")
+    stored.count += 1
 
 
 def _read_decisions(conn, numbered, files, report: Report) -> None:
@@ -233,8 +235,8 @@ def _check_files(files: dict[str, _Stored], grace_seconds: float, report: Report
 
 
 def _owners(stored: _Stored) -> str:
-    more = len(stored.owners) - 1
-    return stored.owners[0] + (f" (and {more} more rows)" if more else "")
+    more = stored.count - 1
+    return stored.first + (f" (and {more} more rows)" if more else "")
 
 
 def _walk(root: Path):
