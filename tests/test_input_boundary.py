@@ -172,10 +172,6 @@ BAD_TEXT = ["a\x00b", "a\x07b", "a\x1bb", "a\x7fb", "a\x85b", "a\u202ab", "a\u20
 SOME_BAD_TEXT = ["a\x00b", "a\x85b", "a\u202eb", "a\ud800b"]
 
 
-def _json_with(text: str) -> str:
-    return json.dumps(text)  # lone surrogates and NUL go as \\u escapes, as a client would send them
-
-
 TEXT_TARGETS = ["note", "verdict_note", "comment", "field", "field_key", "batch_comment", "create_unit",
                 "visit_notes", "report_body", "apology_reason"]
 
@@ -185,26 +181,25 @@ TEXT_TARGETS = ["note", "verdict_note", "comment", "field", "field_key", "batch_
                          ids=lambda v: f"U+{ord(v[1]):04X}" if len(v) == 3 else v)
 def test_control_and_direction_characters_are_422_and_never_stored(cast, bad, target):
     d, t = cast.village, cast.town
-    s = _json_with(bad)
     who, method, path, body, field = {
-        "note": ("preparer", "PUT", f"/api/v1/dossiers/{d}/criteria/1", '{"self_assessment": "met", "note": %s}' % s,
+        "note": ("preparer", "PUT", f"/api/v1/dossiers/{d}/criteria/1", {"self_assessment": "met", "note": bad},
                  "note"),
         "verdict_note": ("appraiser", "POST", f"/api/v1/dossiers/{d}/criteria/1/appraisal",
-                         '{"verdict": "fail", "note": %s}' % s, "note"),
-        "comment": ("submitter", "POST", f"/api/v1/dossiers/{d}/events", '{"event": "submit", "comment": %s}' % s,
+                         {"verdict": "fail", "note": bad}, "note"),
+        "comment": ("submitter", "POST", f"/api/v1/dossiers/{d}/events", {"event": "submit", "comment": bad},
                     "comment"),
-        "field": ("town_preparer", "PUT", f"/api/v1/dossiers/{t}/fields", '{"request_ref": %s}' % s, "request_ref"),
-        "field_key": ("town_preparer", "PUT", f"/api/v1/dossiers/{t}/fields", '{%s: 1}' % s, "U+"),
-        "batch_comment": ("approver", "POST", "/api/v1/decisions", '{"dossiers": [%d], "comment": %s}' % (d, s),
-                          "comment"),
-        "create_unit": ("preparer", "POST", "/api/v1/dossiers",
-                        '{"kind": "village_ntm", "unit": %s, "year": %d}' % (s, YEAR), "unit"),
+        "field": ("town_preparer", "PUT", f"/api/v1/dossiers/{t}/fields", {"request_ref": bad}, "request_ref"),
+        "field_key": ("town_preparer", "PUT", f"/api/v1/dossiers/{t}/fields", {bad: 1}, "U+"),
+        "batch_comment": ("approver", "POST", "/api/v1/decisions", {"dossiers": [d], "comment": bad}, "comment"),
+        "create_unit": ("preparer", "POST", "/api/v1/dossiers", {"kind": "village_ntm", "unit": bad, "year": YEAR},
+                        "unit"),
         "visit_notes": ("submitter", "POST", "/api/v1/committee/visits",
-                        '{"commune": "na-tam", "visited_on": "2026-12-01", "notes": %s}' % s, "notes"),
-        "report_body": ("submitter", "PUT", "/api/v1/committee/reports/na-tam/2026-11", '{"body": %s}' % s, "body"),
+                        {"commune": "na-tam", "visited_on": "2026-12-01", "notes": bad}, "notes"),
+        "report_body": ("submitter", "PUT", "/api/v1/committee/reports/na-tam/2026-11", {"body": bad}, "body"),
         "apology_reason": ("submitter", "POST", f"/api/v1/dossiers/{d}/apology",
-                           '{"new_date": "2026-12-20", "reason": %s}' % s, "reason"),
+                           {"new_date": "2026-12-20", "reason": bad}, "reason"),
     }[target]
+    body = json.dumps(body)  # NUL and lone surrogates go as \u escapes, as a client sends them
     api = cast.api(who)
     before = fingerprint()
     refused(raw(api, method, path, body), 422, field, "invalid_input")

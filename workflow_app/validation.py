@@ -13,9 +13,11 @@ or a service sees it, for the API and the pages alike.
   MAX_CONTENT_LENGTH (which leaves room for an evidence file of EVIDENCE_MAX_BYTES).
 - A redirect target read from the request is a local path (safe_next).
 
-A refusal is 422 `invalid_input` naming the field (InputRefused), except
-malformed or too deep JSON (400) and too large bodies (413). The API's schemas
-(api/boundary.py) and the pages' forms (web/forms.py) apply the same rules."""
+A refusal names the field (InputRefused): 422 `invalid_input`, or 400
+`bad_request` for a number out of range. Too deep JSON is 400 and too large
+bodies 413. The API's schemas (api/boundary.py) and the pages' forms
+(web/forms.py) apply the same rules; every query-string and form value is
+checked for control characters before any view runs (_scan_request)."""
 from __future__ import annotations
 
 import json
@@ -179,11 +181,6 @@ def loads(data: str | bytes):
     if _depth_exceeds(value, JSON_MAX_DEPTH):
         raise _too_deep()
     return value
-
-
-def malformed_json() -> BadRequest:
-    return BadRequest("Dữ liệu JSON không hợp lệ. Hãy kiểm tra cú pháp (dấu ngoặc, dấu phẩy, dấu nháy).",
-                      "The JSON is not valid. Check its syntax (brackets, commas, quotes).")
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
