@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 from helpers import free_port
@@ -99,6 +100,14 @@ def test_gunicorn_refuses_to_start_without_a_good_public_base_url(tmp_path, url)
     assert done.returncode != 0
     expected = "PUBLIC_BASE_URL is required" if not url else "PUBLIC_BASE_URL must be an absolute"
     assert expected in done.stdout + done.stderr
+
+
+def test_signing_init_dev_refuses_in_production(app):
+    app.config["APP_ENV"] = "production"
+    result = app.test_cli_runner().invoke(args=["signing", "init-dev"])
+    assert result.exit_code == 1
+    assert "signing init-dev refuses to run when APP_ENV=production" in result.output
+    assert not Path(app.config["SIGNING_DIR"]).exists() or not any(Path(app.config["SIGNING_DIR"]).iterdir())
 
 
 # -- (c) seed-demo never in production ---------------------------------------------

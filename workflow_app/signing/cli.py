@@ -42,6 +42,13 @@ def init_dev_command(folder: Path | None, issuer_code: str, issuer_name: str, si
                      usernames: tuple[str, ...], force: bool) -> None:
     """Create a DEVELOPMENT root CA, an issuer signing certificate and specimen
     ("MẪU") seal and signature images (never for production)."""
+    if has_app_context() and current_app.config.get("APP_ENV") == "production":
+        # A development root would sign real decisions that no one can trust.
+        raise click.ClickException(
+            "signing init-dev refuses to run when APP_ENV=production: it makes a development CA. "
+            "Put the issuer's real key and certificate in SIGNING_DIR (docs/security.md). / "
+            "signing init-dev không chạy khi APP_ENV=production: lệnh này tạo chứng thư thử nghiệm. "
+            "Hãy đặt khóa và chứng thư số thật của cơ quan ban hành vào SIGNING_DIR.")
     folder = folder or app_signing_dir()
     try:
         paths = init_dev(folder, issuer_code, issuer_name, signer_name, force=force, usernames=usernames)
