@@ -6,33 +6,35 @@ import random
 import socket
 
 
+def pdf_of(*objects: bytes, root: int = 1, comment: bytes = b"") -> bytes:
+    """A PDF of these object bodies (numbered from 1) with a correct cross-reference
+    table and %%EOF at the end; `comment` goes in a comment line after the header."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + (b"%" + comment + b"\n" if comment else b""))
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<</Size %d/Root %d 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
+    return bytes(out)
+
+
+ONE_PAGE = (b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<<>>>>")
+
+
 def make_pdf(note: bytes = b"", size: int | None = None) -> bytes:
-    """A minimal valid PDF (catalog, page tree, one page, cross-reference table with
-    the right offsets, %%EOF at the end). `note` goes in a comment after the header (a
+    """A minimal valid one-page PDF. `note` goes in a comment after the header (a
     distinct file, same structure); `size` pads that comment to make exactly `size` bytes."""
-    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<<>>>>"]
-
-    def build(comment: bytes) -> bytes:
-        out = bytearray(head + (b"%" + comment + b"\n" if comment else b""))
-        offsets = []
-        for number, body in enumerate(objects, 1):
-            offsets.append(len(out))
-            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-        xref = len(out)
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-        out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-        return bytes(out)
-
-    pdf = build(note)
+    pdf = pdf_of(*ONE_PAGE, comment=note)
     if size is not None:
-        pad = size - len(build(note + b" "))
-        assert pad >= 0, f"a valid PDF needs at least {len(build(note + b' '))} bytes"
-        pdf = build(note + b" " + b"0" * pad)
+        pad = size - len(pdf_of(*ONE_PAGE, comment=note + b" "))
+        assert pad >= 0, f"a valid PDF needs at least {size - pad} bytes"
+        pdf = pdf_of(*ONE_PAGE, comment=note + b" " + b"0" * pad)
         if len(pdf) != size:  # the startxref offset gained a digit
-            pdf = build(note + b" " + b"0" * (pad - (len(pdf) - size)))
+            pdf = pdf_of(*ONE_PAGE, comment=note + b" " + b"0" * (pad - (len(pdf) - size)))
         assert len(pdf) == size, f"no valid PDF of exactly {size} bytes"
     return pdf
 

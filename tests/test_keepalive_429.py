@@ -6,13 +6,11 @@ itself, so without the app draining it the server closes the connection."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
-import time
 
 import pytest
 from helpers import free_port
-from test_production_server import BIN, ROOT, deployment_env, get
+from test_production_server import deployment_env, gunicorn_serving
 
 BODY = b"x" * (1024 * 1024)
 
@@ -23,32 +21,13 @@ def server(tmp_path_factory):
     port = free_port()
     # One upload check a day: the second is refused before its body is read.
     env = deployment_env(folder, port, WEB_CONCURRENCY="1", WEB_THREADS="2", VERIFY_UPLOAD_RATE_LIMIT="1/day")
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if get(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((folder / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.2)
+    with gunicorn_serving(env, folder, port):
         # Spend the day's one upload check (on a connection of its own).
         with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
             conn.sendall(post("/verify/khong-co-ma-nay", b"abc"))
             status, _, _ = read_response(conn)
             assert status != 429
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
 
 
 def post(path: str, body: bytes, headers: str = "") -> bytes:

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,31 +40,36 @@ def get(port: int, path: str, **headers: str):
         return refused.code, refused.headers, refused.read()
 
 
+@contextmanager
+def gunicorn_serving(env: dict, folder: Path, port: int):
+    """`flask init-db`, then gunicorn as `make serve` runs it, until it answers /healthz."""
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    with open(folder / "gunicorn.log", "wb") as log:
+        server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if get(port, "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError((folder / "gunicorn.log").read_text()[-3000:])
+                time.sleep(0.2)
+            yield server
+        finally:
+            server.terminate()  # graceful stop, as systemd does
+            server.wait(30)
+
+
 @pytest.fixture
 def served(tmp_path):
     port = free_port()
-    env = deployment_env(tmp_path, port)
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if get(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((tmp_path / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.2)
+    with gunicorn_serving(deployment_env(tmp_path, port), tmp_path, port):
         yield port, tmp_path
-    finally:
-        server.terminate()  # graceful stop, as systemd does
-        server.wait(30)
-        log.close()
 
 
 def test_gunicorn_serves_the_app_as_configured(served):

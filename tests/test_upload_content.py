@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers import PDF, make_pdf, upload
+from helpers import PDF, make_pdf, pdf_of, upload
 from PIL import Image
 
 from workflow_app.extensions import db
@@ -27,20 +27,6 @@ YEAR = 2024
 
 
 # --- real files ---------------------------------------------------------------------
-
-def pdf_of(*objects: bytes, root: int = 1) -> bytes:
-    """A PDF of these object bodies (numbered from 1), with a correct xref table."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<</Size %d/Root %d 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
-    return bytes(out)
-
 
 CATALOG, PAGES, PAGE = (b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
                         b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")

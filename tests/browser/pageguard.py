@@ -83,7 +83,9 @@ class PageGuard:
             self.complaints.append(f"console {message.type} on {self.page.url}: {text}")
 
     def _on_failed(self, request) -> None:
-        if not request.is_navigation_request():  # a navigation aborted by the next one is no fault
+        # Aborted: the page was left before it finished loading (a quick click), no fault;
+        # a missing file answers >= 400 and a blocked one logs a CSP error, both caught.
+        if not request.is_navigation_request() and request.failure != "net::ERR_ABORTED":
             self.complaints.append(f"{request.resource_type} {request.url} failed: {request.failure}")
 
     def _on_response(self, response) -> None:
