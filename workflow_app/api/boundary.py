@@ -28,6 +28,17 @@ def _name(field: fields.Field, attr: str | None) -> str:
     return field.data_key or field.name or attr or "?"
 
 
+def _check_number_input(field: fields.Field, attr: str | None, value) -> str:
+    """Refuse a non-finite float or digits other than 0-9 before marshmallow reads
+    the number; returns the field's name for later messages."""
+    name = _name(field, attr)
+    if isinstance(value, float):
+        check_float(name, value)
+    elif isinstance(value, str) and has_foreign_digits(value):
+        raise InputRefused(name, "digits")
+    return name
+
+
 class Int(fields.Integer):
     """An integer within lo..hi (default: the database's integer); NaN, Infinity,
     1e400 and digits other than 0-9 are refused, naming the field."""
@@ -38,11 +49,7 @@ class Int(fields.Integer):
         self.lo, self.hi = lo, hi
 
     def _deserialize(self, value, attr, data, **kwargs):
-        name = _name(self, attr)
-        if isinstance(value, float):
-            check_float(name, value)
-        elif isinstance(value, str) and has_foreign_digits(value):
-            raise InputRefused(name, "digits")
+        name = _check_number_input(self, attr, value)
         number = super()._deserialize(value, attr, data, **kwargs)
         return check_int(name, number, self.lo, self.hi)
 
@@ -51,11 +58,7 @@ class Num(fields.Float):
     """A finite number written with the digits 0-9."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        name = _name(self, attr)
-        if isinstance(value, float):
-            check_float(name, value)
-        elif isinstance(value, str) and has_foreign_digits(value):
-            raise InputRefused(name, "digits")
+        name = _check_number_input(self, attr, value)
         return check_float(name, super()._deserialize(value, attr, data, **kwargs))
 
 
