@@ -20,8 +20,10 @@ from helpers import dossier_in, fire
 from workflow_app.clock import VN_TZ
 from workflow_app.extensions import db
 from workflow_app.models.progress import OutboxMessage
+from workflow_app.permissions import capacities
 from workflow_app.services.campaigns import campaign_for
 from workflow_app.services.committee import load_committee
+from workflow_app.services.common import engine
 from workflow_app.services.reminders import queue_reminders
 from workflow_app.workdays import HOLIDAYS_DIR
 
@@ -187,3 +189,21 @@ def test_date_rules_on_the_day(app, make_user, api_as, tmp_path, day, hh):
     row = next(x for x in office["items"] if x["commune"]["code"] == "na-tam")
     assert row["status"] == ("late" if day > report_due(day) else "on_time")
     assert row["report"]["submitted_at"].startswith(day.isoformat())
+
+
+def test_a_role_ends_with_its_units_last_day_in_vietnam(app, make_user, api_as):
+    # At 00:30 on the next day in Vietnam it is still the last day in UTC: the role
+    # must already have ended (the server's own date would keep it alive 7 hours).
+    officer = make_user("submitter", "na-tam")
+    appraiser = make_user("appraiser", "tam-duong")
+    dossier = dossier_in(officer, "na-tam-01", 2024, "submitted")
+    last_day = date(2026, 12, 8)
+    appraiser.roles[0].unit.valid_to = last_day
+    db.session.commit()
+    who = engine().definition("village_ntm").events["return"].by
+    with time_machine.travel(at(last_day, time(23, 30)), tick=False):
+        assert capacities(appraiser, dossier.unit, who)
+    with time_machine.travel(at(last_day + ONE, time(0, 30)), tick=False):
+        assert not capacities(appraiser, dossier.unit, who)
+        r = fire(api_as(appraiser), dossier.id, "return", "Bổ sung minh chứng")
+        assert r.status_code == 403, r.json

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from .clock import local_today
 from .models import Dossier, RoleAssignment, Unit, User
 from .workflow.definitions import Actor
 
@@ -19,7 +20,7 @@ class Capacity:
 
 
 def _live(unit: Unit, today: date | None = None) -> bool:
-    today = today or date.today()
+    today = today or local_today()  # Vietnam's day, not the server's
     return (unit.valid_from is None or unit.valid_from <= today) and (
         unit.valid_to is None or unit.valid_to >= today
     )

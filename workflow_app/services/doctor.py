@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -261,7 +262,6 @@ def _sha256(path: Path) -> str:
 def _fs_now(root: Path) -> float:
     """Now, by the clock that stamps the stored files (the file system's; a test's
     frozen clock or a skewed host clock would misjudge a file's age)."""
-    import tempfile
 
     try:
         with tempfile.TemporaryFile(dir=root) as fh:
