@@ -6,8 +6,11 @@ update, delete or truncate audit rows. Real databases, the real CLI."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+import frozen_clock
 import pytest
+import time_machine
 from audit_helpers import allow_audit_rewrite, rewrite_chain
 from conftest import PG_URL
 from sqlalchemy import text
@@ -219,6 +222,23 @@ def test_a_deleted_checkpoint_is_named(app, dossier):
     result = verify(app)
     assert result.exit_code == 1
     assert "at checkpoint #3 of" in result.output and "1 checkpoint missing before it (expected #2)" in result.output
+
+
+def test_a_stale_or_deleted_newest_checkpoint_fails_the_age_check(app, dossier):
+    # Deleting the newest checkpoints leaves no gap to see: only their age tells.
+    aged = ("audit", "verify", "--max-checkpoint-age", "2")
+    result = run(app, *aged)
+    assert result.exit_code == 1 and "no checkpoint yet" in result.output
+    assert verify(app).exit_code == 0  # without the option, an intact chain passes
+    checkpoint(app)
+    assert run(app, *aged).exit_code == 0
+    with time_machine.travel(frozen_clock.NOW + timedelta(days=3), tick=False):
+        result = run(app, *aged)
+    assert result.exit_code == 1 and "3 days old (more than 2)" in result.output
+    allow_audit_rewrite()
+    db.session.execute(text("DELETE FROM audit_checkpoints"))
+    db.session.commit()
+    assert verify(app).exit_code == 0 and run(app, *aged).exit_code == 1
 
 
 def test_checkpoints_outlive_a_secret_key_rotation_only_through_the_fallbacks(app, dossier):

@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .clock import local_today
 from .extensions import db
 from .workflow.errors import DefinitionError, DomainError
 
@@ -133,7 +134,10 @@ def states_diagram(kind) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--max-checkpoint-age", "max_age", type=click.IntRange(min=0), default=None, metavar="DAYS",
+              help="also exit 1 when the last checkpoint is older than DAYS days, or there is none "
+                   "(deleting the newest checkpoints hides what they saw)")
+def audit_verify(max_age: int | None) -> None:
     """Exit 0 when every dossier's audit chain is intact, reaches its head and what the
     signed checkpoints saw; 1 naming the first break. Reads only."""
     from .services.audit import verify_trail
@@ -143,6 +147,10 @@ def audit_verify() -> None:
         _fail(f"Audit chain broken {report.broken.describe()}")
     cp = report.last_checkpoint
     since = f"last checkpoint #{cp.seq} of {cp.day.isoformat()}" if cp else "no checkpoint yet"
+    age = (local_today() - cp.day).days if cp else None
+    if max_age is not None and (age is None or age > max_age):
+        _fail(f"Audit chain intact, but {since}" + (f", {age} days old" if cp else "")
+              + f" (more than {max_age}): is `audit checkpoint` running daily, or were checkpoints deleted?")
     click.echo(f"Audit chain intact: {report.checked} records checked in {len(report.heads)} dossiers; {since}.")
 
 
