@@ -133,6 +133,26 @@ def test_the_address_budget_is_not_reset_by_a_success_and_follows_proxy_hops(mak
     assert login(app.test_client(), "victim6", "doan", **other).status_code == 401
 
 
+def test_an_ipv6_client_has_one_budget_for_its_whole_64(make_app, caplog):
+    """A subscriber picks any of the 2**64 addresses of its /64: the budget is the
+    network's. Another /64 has its own; an IPv4-mapped address is the IPv4 one."""
+    app = make_app(PROXY_HOPS="1", SIGNIN_ADDRESS_RATE_LIMIT="4/hour")
+    one_64 = ["2001:db8:1:2::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2:ffff::9", "2001:DB8:1:2::2"]
+    for i, address in enumerate(one_64):  # a different account each time: no account budget is spent twice
+        assert login(app.test_client(), f"victim{i}", "doan", **{"X-Forwarded-For": address}).status_code == 401
+    with caplog.at_level(logging.WARNING, logger="workflow_app.signin_throttle"):
+        r = login(app.test_client(), "victim9", "doan", **{"X-Forwarded-For": "2001:db8:1:2:1234:5678:9abc:def0"})
+    assert r.status_code == 429 and "từ địa chỉ của bạn" in r.get_data(as_text=True)
+    assert any("2001:db8:1:2:1234:5678:9abc:def0" in m for m in caplog.messages)  # the log names the address
+    for neighbour in ("2001:db8:1:3::1", "2001:db8:1:1:ffff:ffff:ffff:ffff"):  # the /64s either side
+        assert login(app.test_client(), "victim9", "doan", **{"X-Forwarded-For": neighbour}).status_code == 401
+    for i in range(4):
+        assert login(app.test_client(), f"other{i}", "doan", **{"X-Forwarded-For": "203.0.113.5"}).status_code == 401
+    r = login(app.test_client(), "other9", "doan", **{"X-Forwarded-For": "::ffff:203.0.113.5"})
+    assert r.status_code == 429
+    assert login(app.test_client(), "other9", "doan", **{"X-Forwarded-For": "203.0.113.6"}).status_code == 401
+
+
 def test_the_password_page_spends_the_account_budget(make_app):
     app = make_app()
     add_user(app, "lan")

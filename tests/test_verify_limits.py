@@ -229,6 +229,26 @@ def test_behind_a_proxy_each_client_has_its_own_budget(tmp_path, pg_database, mo
             dispose_engines()
 
 
+def test_an_ipv6_client_has_one_budget_for_its_whole_64(tmp_path, pg_database, monkeypatch):
+    """Any address of one /64 spends that network's budget; a neighbouring /64 has
+    its own. Each check is recorded with the address it came from."""
+    monkeypatch.setenv("PROXY_HOPS", "1")
+    proxied = build_app(tmp_path, pg_database)
+    try:
+        proxied.config.update(VERIFY_RATE_LIMIT=LIMIT)
+        token = issue_decision(proxied)
+        one_64 = ["2001:db8:1:2::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2:ffff::9"]
+        for address in one_64:
+            assert get(proxied, f"/verify/{token}", **{"X-Forwarded-For": address}).status_code == 200
+        assert get(proxied, f"/verify/{token}", **{"X-Forwarded-For": "2001:db8:1:2::77"}).status_code == 429
+        assert get(proxied, f"/verify/{token}", **{"X-Forwarded-For": "2001:db8:1:3::1"}).status_code == 200
+        assert check_addresses(proxied) == one_64 + ["2001:db8:1:3::1"]
+    finally:
+        with proxied.app_context():
+            db.session.remove()
+            dispose_engines()
+
+
 def test_behind_two_proxies_the_client_is_the_one_the_outer_proxy_saw(tmp_path, pg_database, monkeypatch):
     """PROXY_HOPS=2 (a TLS proxy, then nginx): the outer one appends the client, the
     inner one the outer's address; the scheme is the outer proxy's single value."""

@@ -11,6 +11,7 @@ than refusing or failing verification.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -31,9 +32,32 @@ EXTENSION = "verify_limiter"
 
 
 def client_address() -> str:
-    """The budget is per client address: behind reverse proxies, PROXY_HOPS makes
-    remote_addr the client's rather than the proxy's (create_app)."""
+    """The client's address: behind reverse proxies, PROXY_HOPS makes remote_addr
+    the client's rather than the proxy's (create_app). Logged and recorded as is;
+    budgets are kept per address_key of it."""
     return request.remote_addr or "unknown"
+
+
+def address_key(address: str) -> str:
+    """Whose budget an address spends: an IPv4 address its own; an IPv6 address its
+    /64 network, since a subscriber or LAN is given a whole /64 and picks any
+    interface id in it at will (one budget per address would be 2**64 budgets);
+    an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address. Anything
+    that is not an IP address is its own key."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.IPv6Network((int(ip), 64), strict=False))
+    return str(ip)
+
+
+def client_key() -> str:
+    """The budget of this request's client (address_key of client_address)."""
+    return address_key(client_address())
 
 
 def init_rate_limits(app: Flask) -> Limiter:
@@ -41,7 +65,7 @@ def init_rate_limits(app: Flask) -> Limiter:
         app.config.setdefault(key, value)
     redis_url = app.config.get("REDIS_URL")
     limiter = Limiter(
-        key_func=client_address,
+        key_func=client_key,
         storage_uri=redis_url or "memory://",
         # Namespaced in Redis: one database may serve several apps.
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "ntm-verify"),

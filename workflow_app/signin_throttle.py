@@ -2,9 +2,10 @@
 
 Every check of a password (sign-in, and the current password on the password
 page) first takes one unit of each budget: the account's (the name typed, known
-or not) and the client address's (the one ProxyFix gives under PROXY_HOPS). A
-budget that is spent refuses the attempt before the password is looked at, so the
-right password is refused too while it lasts. A password that turns out right
+or not) and the client address's (the one ProxyFix gives under PROXY_HOPS; for
+IPv6 its whole /64, ratelimit.address_key). A budget that is spent refuses the
+attempt before the password is looked at, so the right password is refused too
+while it lasts. A password that turns out right
 gives its units back: only wrong passwords spend budgets, and a success never
 clears what earlier failures spent (an attacker signing in to an account of
 their own from the same address keeps their spent address budget).
@@ -28,6 +29,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from redis.exceptions import RedisError
 
+from .ratelimit import address_key
 from .workflow.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ class SignInThrottle:
         """Take a unit of each budget, or raise SignInThrottled taking none."""
         budgets = [("account", item, item.key_for("account", account)) for item in self.per_account]
         if address:
-            budgets += [("address", item, item.key_for("address", address)) for item in self.per_address]
+            budgets += [("address", item, item.key_for("address", address_key(address))) for item in self.per_address]
         storage = self._store()
         try:
             taken = []

@@ -57,9 +57,8 @@ def create_user(username: str, password: str | None, role: str, unit_code: str,
         user.set_password(password, _hash_method())
         db.session.add(user)
     else:
-        if password and not user.check_password(password):
-            user.set_password(password, _hash_method())
-            revoke_tokens(user)
+        if password:
+            set_new_password(user, password)
         if name:
             user.name = name
     if email is not None:
@@ -173,10 +172,23 @@ def rotate_session(user: User) -> None:
     user.session_token = secrets.token_hex(16)
 
 
+def set_new_password(user: User, password: str) -> bool:
+    """The one rule for what a new password ends: when it differs from the user's
+    present one, every session (cookie) and every API token of the user stops
+    working. The same password again is no change and ends nothing. Whether it
+    changed."""
+    if user.check_password(password):
+        return False
+    user.set_password(password, _hash_method())
+    rotate_session(user)
+    revoke_tokens(user)
+    return True
+
+
 def change_password(user: User, current: str, new: str, address: str | None = None) -> None:
-    """New password; other sessions stop working, and so does every API token of
-    the user when the password is a different one. The current password is
-    throttled as a sign-in is (same budgets)."""
+    """New password (set_new_password: a different one ends the user's other
+    sessions and API tokens). The current password is throttled as a sign-in is
+    (same budgets)."""
     attempt = password_attempt(user.username, address)
     if not user.check_password(current or ""):
         log.info("password change: wrong current password for %r from %s", user.username, address)
@@ -184,10 +196,7 @@ def change_password(user: User, current: str, new: str, address: str | None = No
     attempt.succeeded()
     if len(new or "") < 8:
         raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
-    user.set_password(new, _hash_method())
-    rotate_session(user)
-    if new != current:  # the same password again is no change: its tokens stay
-        revoke_tokens(user)
+    set_new_password(user, new)
     db.session.flush()
 
 
