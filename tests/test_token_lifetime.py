@@ -117,11 +117,11 @@ def test_a_password_set_again_from_the_command_line_ends_sessions_and_tokens_onl
     client = app.test_client()
     browser, other_user = signed_in_browser(app, "lan"), signed_in_browser(app, "hoa")
     same = cli(app, "users", "create", "lan", "--password", "pw-123456", "--role", "viewer", "--unit", "tam-duong")
-    assert same.exit_code == 0 and me(client, token).status_code == 200
+    assert same.exit_code == 0 and me(client, token).status_code == 200 and "signed out" not in same.output
     assert browser.get("/").status_code == 200  # the same password again is no change
     changed = cli(app, "users", "create", "lan", "--password", "mat-khau-moi-1", "--role", "viewer",
                   "--unit", "tam-duong")
-    assert changed.exit_code == 0, changed.output
+    assert changed.exit_code == 0 and "New password for lan: signed out of every session" in changed.output
     assert me(client, token).status_code == 401
     assert browser.get("/").status_code == 302  # whoever was signed in as lan is signed out
     assert other_user.get("/").status_code == 200

@@ -60,9 +60,12 @@ def seed_demo_command() -> None:
 @click.option("--criteria", help="limit an appraiser to these criterion codes, comma-separated")
 @click.option("--email", help="e-mail address for reminders")
 def users_create(username, password, role, unit_code, name, capacity, criteria, email) -> None:
-    """Create a user holding ROLE at UNIT; again for the same user adds a role."""
-    from .services.users import create_user
+    """Create a user holding ROLE at UNIT; again for the same user adds a role, and with
+    a different --password signs them out everywhere and revokes their API tokens."""
+    from .services.users import create_user, find_user
 
+    existing = find_user(username)
+    session_before = existing.session_token if existing else None
     try:
         user = create_user(username, password, role, unit_code, name, capacity,
                            [c.strip() for c in criteria.split(",")] if criteria else None, email)
@@ -70,6 +73,8 @@ def users_create(username, password, role, unit_code, name, capacity, criteria, 
     except DomainError as exc:
         db.session.rollback()
         _fail(exc.message("en"))
+    if existing is not None and user.session_token != session_before:
+        click.echo(f"New password for {user.username}: signed out of every session, API tokens revoked.")
     click.echo(f"User {user.username}: " + ", ".join(f"{ra.role}@{ra.unit.code}" for ra in user.roles))
 
 
