@@ -8,7 +8,10 @@ or a service sees it, for the API and the pages alike.
   overrides (U+202A-U+202E, U+2066-U+2069) and no lone surrogates: PostgreSQL
   refuses NUL in text and surrogates in UTF-8, and the others hide or reorder
   what a reader sees. Query-string values are one line (no TAB/LF/CR either).
-- Numbers are finite, within range, written with the digits 0-9.
+- Numbers are finite and within range. A whole number written as text (query
+  string, form, a string in JSON) follows one rule, parse_int: the digits 0-9
+  with an optional leading minus, at most INT_MAX_DIGITS significant digits
+  (a longer one is out of range before int() reads it), within the range.
 - JSON is at most JSON_MAX_DEPTH deep and JSON_MAX_BYTES long; any body at most
   MAX_CONTENT_LENGTH (which leaves room for an evidence file of EVIDENCE_MAX_BYTES).
 - A redirect target read from the request is a local path (safe_next).
@@ -33,13 +36,17 @@ from .workflow.errors import BadRequest, RuleRefused
 
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1  # PostgreSQL `integer`: ids, versions, years, pages
 JSON_SAFE_INT = 2**53 - 1  # free-form JSON numbers (kind fields, criteria): exact in every JSON reader
+# More significant digits than any range accepts: refused as out of range before
+# int() runs (which gives up past 4300 digits, and spends time well before that).
+INT_MAX_DIGITS = 20
+_PAST_RANGE = 10**INT_MAX_DIGITS  # what a longer JSON integer reads as: every range refuses it
 JSON_MAX_DEPTH = 64
 JSON_MAX_BYTES = 1024 * 1024
 
 _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _BAD_TEXT = re.compile(f"[{_CONTROL}]")
 _BAD_LINE = re.compile(f"[{_CONTROL}\t\n\r]")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 # Query parameters that are numbers wherever they appear (pages and API).
 NUMERIC_ARGS = ("year", "page", "version")
@@ -109,13 +116,35 @@ def check_float(field: str, value: float) -> float:
 
 
 def parse_int(field: str, raw: str, lo: int = INT4_MIN, hi: int = INT4_MAX) -> int:
-    """A whole number typed in a form or a query string."""
+    """The one rule for a whole number written as text (a form, a query string, a
+    string in JSON): the digits 0-9 with an optional leading minus, so not "+5",
+    "1_000", "٣" or "1e3" (all of which int() or float() would take); surrounding
+    spaces are dropped. More than INT_MAX_DIGITS significant digits is out of
+    range without calling int()."""
     text = check_text(field, raw, one_line=True).strip()
     if has_foreign_digits(text):
         raise InputRefused(field, "digits")
     if not _INTEGER.fullmatch(text):
         raise InputRefused(field, "integer")
-    return check_int(field, int(text), lo, hi)
+    negative, digits = text.startswith("-"), text.lstrip("-").lstrip("0") or "0"
+    if len(digits) > INT_MAX_DIGITS:
+        raise InputRefused(field, "range", lo=lo, hi=hi)
+    return check_int(field, -int(digits) if negative else int(digits), lo, hi)
+
+
+def _optional_int(values, name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = values.get(name) or ""
+    return parse_int(name, raw, lo, hi) if raw.strip() else default
+
+
+def query_int(name: str, default: int | None = None, *, lo: int = INT4_MIN, hi: int = INT4_MAX) -> int | None:
+    """`?name=` of this request by parse_int's rule; `default` when absent or blank."""
+    return _optional_int(request.args, name, default, lo, hi)
+
+
+def form_int(name: str, default: int | None = None, *, lo: int = INT4_MIN, hi: int = INT4_MAX) -> int | None:
+    """A form value of this request by parse_int's rule; `default` when absent or blank."""
+    return _optional_int(request.form, name, default, lo, hi)
 
 
 def parse_decimal(field: str, raw: str) -> float:
@@ -170,12 +199,22 @@ def _depth_exceeds(value, limit: int) -> bool:
     return False
 
 
+def _json_int(text: str) -> int:
+    """An integer literal in JSON; past INT_MAX_DIGITS digits it reads as
+    ±_PAST_RANGE without int() (which raises past 4300 digits), so that the range
+    check of the field it sits in refuses it by name."""
+    if len(text) - text.startswith("-") > INT_MAX_DIGITS:
+        return -_PAST_RANGE if text.startswith("-") else _PAST_RANGE
+    return int(text)
+
+
 def loads(data: str | bytes):
     """json.loads with a depth limit: a deeper document is 400, never a RecursionError.
-    NaN, Infinity and 1e400 parse (to float nan/inf) so that the field they sit in
-    can be named when the schema refuses them."""
+    NaN, Infinity, 1e400 and a float of any length parse (to float nan/inf) and an
+    over-long integer to ±_PAST_RANGE, so that the field they sit in can be named
+    when the schema refuses them."""
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_int=_json_int)
     except RecursionError:
         raise _too_deep() from None
     if _depth_exceeds(value, JSON_MAX_DEPTH):
@@ -256,11 +295,12 @@ def _scan_request() -> None:
             continue  # any bad target falls back to the home page (safe_next), as the browser expects
         check_text(key, value, one_line=True)
         if key in NUMERIC_ARGS and value.strip():
-            text = value.strip()
-            if has_foreign_digits(text):
-                raise InputRefused(key, "digits")
-            if _INTEGER.fullmatch(text):
-                check_int(key, int(text))
+            try:
+                parse_int(key, value)
+            except InputRefused as exc:
+                if exc.problem != "integer":
+                    raise  # foreign digits or out of range, whatever the view would make of it
+                # not a number at all: the view answers (a default, or its own explanation)
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in request.form.items(multi=True):

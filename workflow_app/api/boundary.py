@@ -20,6 +20,7 @@ from ..validation import (
     check_text,
     has_foreign_digits,
     loads,
+    parse_int,
 )
 from ..workflow.errors import BadRequest
 
@@ -28,20 +29,10 @@ def _name(field: fields.Field, attr: str | None) -> str:
     return field.data_key or field.name or attr or "?"
 
 
-def _check_number_input(field: fields.Field, attr: str | None, value) -> str:
-    """Refuse a non-finite float or digits other than 0-9 before marshmallow reads
-    the number; returns the field's name for later messages."""
-    name = _name(field, attr)
-    if isinstance(value, float):
-        check_float(name, value)
-    elif isinstance(value, str) and has_foreign_digits(value):
-        raise InputRefused(name, "digits")
-    return name
-
-
 class Int(fields.Integer):
-    """An integer within lo..hi (default: the database's integer); NaN, Infinity,
-    1e400 and digits other than 0-9 are refused, naming the field."""
+    """An integer within lo..hi (default: the database's integer). A string (a
+    query parameter, or "5" in JSON unless strict) follows the pages' rule
+    (validation.parse_int); NaN, Infinity and 1e400 are refused, naming the field."""
 
     def __init__(self, *, lo: int = INT4_MIN, hi: int = INT4_MAX, **kwargs):
         kwargs.setdefault("validate", validate.Range(min=lo, max=hi))  # documents the range (OpenAPI)
@@ -49,16 +40,28 @@ class Int(fields.Integer):
         self.lo, self.hi = lo, hi
 
     def _deserialize(self, value, attr, data, **kwargs):
-        name = _check_number_input(self, attr, value)
-        number = super()._deserialize(value, attr, data, **kwargs)
-        return check_int(name, number, self.lo, self.hi)
+        name = _name(self, attr)
+        if isinstance(value, str) and not self.strict:
+            try:
+                return parse_int(name, value, self.lo, self.hi)
+            except InputRefused as exc:
+                if exc.problem != "integer":
+                    raise
+                raise self.make_error("invalid") from None  # not a number at all: the wrong type, 400 as elsewhere
+        if isinstance(value, float):
+            check_float(name, value)
+        return check_int(name, super()._deserialize(value, attr, data, **kwargs), self.lo, self.hi)
 
 
 class Num(fields.Float):
     """A finite number written with the digits 0-9."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        name = _check_number_input(self, attr, value)
+        name = _name(self, attr)
+        if isinstance(value, float):
+            check_float(name, value)
+        elif isinstance(value, str) and has_foreign_digits(value):
+            raise InputRefused(name, "digits")
         return check_float(name, super()._deserialize(value, attr, data, **kwargs))
 
 

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..i18n import request_lang
 from ..models import CommitteeVisit, MonthlyReport
 from ..services.committee import (
+    MONTH_PATTERN,
     STATUSES,
     counts,
     current_month,
@@ -92,8 +93,7 @@ class ReportIn(BoundarySchema):
                        '{"village_ntm": {"1": {"status": "met", "note": "..."}}}; status one of ' + ", ".join(STATUSES)})
 
 
-# What services.committee.parse_month accepts: months 1-12 of 2000-2100, "2024-9" or "2024-09".
-MONTH = r"^(20[0-9]{2}|2100)-(0?[1-9]|1[0-2])$"
+MONTH = MONTH_PATTERN  # the service's rule (parse_month), documented in the schema
 
 
 class ReportQuery(BoundarySchema):

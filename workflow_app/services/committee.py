@@ -45,6 +45,10 @@ STATUSES = ("met", "not_met", "in_progress")
 UNIT_LEVELS = ("commune", "town")
 FIRST_DAY = date(2020, 1, 1)
 FIRST_MONTH = "2020-01"
+# A month as parse_month reads it and the API documents it: 1-12 of 2000-2100,
+# "2024-9" or "2024-09", in the digits 0-9 (a plain \d also takes "٢٠٢٤").
+MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0?[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 DUE_DAY = 25
 NOTES_MAX = 5000        # a visit's notes
 BODY_MAX = 20000        # a report's text
@@ -181,8 +185,8 @@ def current_month(today: date | None = None) -> str:
 def parse_month(text: str | None) -> str:
     """"2024-09" (also "2024-9"); 400 when malformed."""
     raw = (text or "").strip()
-    m = re.match(r"^(\d{4})-(\d{1,2})$", raw)
-    if not m or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
+    m = _MONTH.fullmatch(raw)
+    if not m:
         raise BadRequest(f"Tháng '{raw}' không hợp lệ: hãy ghi theo dạng NNNN-TT, ví dụ 2024-09.",
                          f"Month '{raw}' is not valid: write it as YYYY-MM, e.g. 2024-09.")
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"

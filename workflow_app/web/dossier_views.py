@@ -14,7 +14,7 @@ from ..services import (appraise_criterion, attach_evidence, create_dossier, fir
 from ..services.common import definition_of, engine, load_dossier, local_now
 from ..services.dossier_view import dossier_page
 from ..services.evidence import ACCEPTED_LIST, max_bytes
-from ..validation import JSON_SAFE_INT, check_int, parse_decimal, parse_int
+from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal
 from ..workflow.errors import BadRequest, FileTooLarge, RuleRefused, UnsupportedFileType
 from ..workflow.diagram import svg
 from . import bp
@@ -22,8 +22,7 @@ from .forms import EventForm, NewDossierForm, PostForm, UploadForm
 
 
 def _version() -> int | None:
-    raw = (request.form.get("version") or "").strip()
-    return parse_int("version", raw) if raw else None
+    return form_int("version")
 
 
 def _require_form(form) -> None:

@@ -8,7 +8,7 @@ from flask import g, render_template, request
 from ..permissions import is_admin
 from ..services.mailer import MAX_ATTEMPTS, smtp_configured
 from ..services.reminders import outbox_for
-from ..validation import parse_int
+from ..validation import query_int
 from . import bp
 
 
@@ -21,7 +21,7 @@ def shows_outbox(user) -> bool:
 
 @bp.get("/outbox")
 def outbox():
-    page = parse_int("page", request.args["page"], lo=1) if request.args.get("page") else 1
+    page = query_int("page", 1, lo=1)
     unsent = request.args.get("unsent") == "1"
     result = outbox_for(g.user, unsent=unsent, page=page)
     return render_template("web/outbox.html", result=result, unsent=unsent, everyone=is_admin(g.user),

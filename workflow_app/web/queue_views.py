@@ -11,7 +11,7 @@ from ..services.reference import find_unit
 from ..permissions import visible_unit_paths
 from ..extensions import db
 from ..models import Unit
-from ..validation import parse_int
+from ..validation import query_int
 from . import bp
 from .helpers import action_label
 
@@ -27,8 +27,8 @@ def index():
 def dossier_list():
     args = request.args
     unit = find_unit(args.get("village") or args.get("commune") or "") if (args.get("village") or args.get("commune")) else None
-    year = parse_int("year", args["year"]) if args.get("year") else None
-    page = parse_int("page", args["page"], lo=1) if args.get("page") else 1
+    year = query_int("year")
+    page = query_int("page", 1, lo=1)
     result = search_dossiers(g.user, kind=args.get("kind") or None, state=args.get("state") or None,
                              unit=unit, year=year, q=args.get("q") or None, page=page)
     paths = visible_unit_paths(g.user)
