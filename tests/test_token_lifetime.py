@@ -135,6 +135,7 @@ def test_the_password_page_and_the_command_line_end_the_same_things(app, make_us
     token = new_token(app, "lan")
     here, elsewhere = signed_in_browser(app, "lan"), signed_in_browser(app, "lan")
     assert here.post("/password", data={"current": "pw-123456", "new": "pw-123456"}).status_code == 302
+    assert "không có gì thay đổi" in here.get("/").get_data(as_text=True)  # not "signed out elsewhere"
     assert elsewhere.get("/").status_code == 200 and me(app.test_client(), token).status_code == 200
     assert here.post("/password", data={"current": "pw-123456", "new": "mat-khau-moi-1"}).status_code == 302
     assert here.get("/").status_code == 200  # the page that changed it stays signed in

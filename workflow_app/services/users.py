@@ -185,10 +185,10 @@ def set_new_password(user: User, password: str) -> bool:
     return True
 
 
-def change_password(user: User, current: str, new: str, address: str | None = None) -> None:
+def change_password(user: User, current: str, new: str, address: str | None = None) -> bool:
     """New password (set_new_password: a different one ends the user's other
-    sessions and API tokens). The current password is throttled as a sign-in is
-    (same budgets)."""
+    sessions and API tokens); whether it changed. The current password is throttled
+    as a sign-in is (same budgets)."""
     attempt = password_attempt(user.username, address)
     if not user.check_password(current or ""):
         log.info("password change: wrong current password for %r from %s", user.username, address)
@@ -196,8 +196,9 @@ def change_password(user: User, current: str, new: str, address: str | None = No
     attempt.succeeded()
     if len(new or "") < 8:
         raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
-    set_new_password(user, new)
+    changed = set_new_password(user, new)
     db.session.flush()
+    return changed
 
 
 def set_active(admin: User, user: User, active: bool) -> None:

@@ -53,7 +53,7 @@ def password():
     error = None
     if form.validate_on_submit():
         try:
-            change_password(g.user, form.current.data, form.new.data, client_address())
+            changed = change_password(g.user, form.current.data, form.new.data, client_address())
             db.session.commit()
         except SignInThrottled as exc:
             db.session.rollback()
@@ -63,7 +63,8 @@ def password():
             error = exc.message(request_lang())
         else:
             login_user(g.user)  # stay signed in here; other sessions are signed out
-            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất."))
+            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.") if changed
+                  else _("Mật khẩu mới giống mật khẩu cũ: không có gì thay đổi."))
             return redirect(url_for("web.index"))
     elif request.method == "POST":
         error = _("Hãy nhập mật khẩu hiện tại và mật khẩu mới (ít nhất 8 ký tự).")
