@@ -19,7 +19,8 @@ from workflow_app.extensions import db
 from workflow_app.models import Attachment, AuditRecord
 from workflow_app.services import attach_evidence, create_dossier
 from workflow_app.services.demo import demo_evidence_pdf
-from workflow_app.services.filecheck import MAX_NAME_BYTES, trim_name
+from workflow_app.services.filecheck import ASK_ISSUER, MAX_NAME_BYTES, check_pdf_shape, check_upload, trim_name
+from workflow_app.services.filecheck.pdf import MAX_OBJECTS
 from workflow_app.services.filecheck.packages import MAX_ENTRIES
 from workflow_app.workflow.errors import RuleRefused
 
@@ -62,6 +63,30 @@ def hand_png(width: int = 3, height: int = 2, extra: bytes = b"", idat: bytes | 
     rows = b"".join(b"\0" + bytes([200, 30, 30]) * width for _ in range(height))
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + extra + png_chunk(b"IDAT", zlib.compress(rows) if idat is None else idat) + png_chunk(b"IEND", b""))
+
+
+def stored_png(pixels: bytes) -> bytes:
+    """A one-row RGB PNG holding `pixels`, its IDAT written with stored (level-0) deflate
+    blocks: the bytes stand in the file as they are."""
+    width = -(-len(pixels) // 3)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, 1, 8, 2, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(b"\0" + pixels.ljust(3 * width), 0)) + png_chunk(b"IEND", b""))
+
+
+def palette_png() -> bytes:
+    out = io.BytesIO()
+    img = Image.new("P", (40, 30))
+    img.putpalette([0, 0, 0, 250, 200, 10, 30, 60, 200])
+    img.save(out, "PNG", transparency=0)
+    assert b"PLTE" in out.getvalue()
+    return out.getvalue()
+
+
+PAGE_WITH_CONTENT = b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>"
+
+
+def flate_stream(body: bytes) -> bytes:
+    return b"<</Length %d/Filter/FlateDecode>>stream\n%s\nendstream" % (len(body), body)
 
 
 def pillow(fmt: str, **kw) -> bytes:
@@ -160,6 +185,11 @@ def assert_refused_and_nothing_stored(app, api, did, content, name, status=422, 
     ("anh-chup.JPEG", lambda: pillow("JPEG", progressive=True, quality=70), "image/jpeg"),
     ("so-do.png", lambda: pillow("PNG"), "image/png"),
     ("so-do-xen-ke.png", lambda: hand_png(5, 9, extra=png_chunk(b"tEXt", b"Title\0Ban do thon")), "image/png"),
+    ("so-do-khong-nen.png", lambda: pillow("PNG", compress_level=0), "image/png"),        # stored deflate
+    ("so-do-bang-mau.png", lambda: palette_png(), "image/png"),                           # PLTE + tRNS
+    ("nen-noi-dung.pdf", lambda: pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT,
+                                        flate_stream(zlib.compress(b"BT /F1 12 Tf 72 720 Td <48656c6c6f> Tj ET"))),
+     "application/pdf"),
     ("bien-ban.docx", docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     ("bang-ke.xlsx", xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ("bao-cao.odt", odt, "application/vnd.oasis.opendocument.text"),
@@ -222,11 +252,31 @@ def jpeg_with_comment(comment: bytes) -> bytes:
                                    b"<</S/Java#53cript/J#53(app.launchURL\\('http://x.example'\\))>>"), "JavaScript"),
     ("hoa-don.pdf", lambda: pdf_with_object_stream({"/S": "/JavaScript", "/JS": "app.alert(1)"}), "JavaScript"),
     ("hoa-don.pdf", lambda: pdf_with_object_stream({"/S": "/Launch", "/F": "cmd.exe"}), "JavaScript"),
+    # PDF: a "Flate" page content stream that is HTML after one byte "x" (a zlib header's
+    # first byte), stored (level-0) Flate holding HTML in the clear, HTML compressed for real.
+    ("hoa-don.pdf", lambda: pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT, flate_stream(b"x" + HTML)), "HTML"),
+    ("hoa-don.pdf", lambda: pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT, flate_stream(zlib.compress(HTML, 0))),
+     "HTML"),
+    ("hoa-don.pdf", lambda: pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT, flate_stream(zlib.compress(HTML, 9))),
+     "HTML"),
+    # Flate data that inflates, then HTML before endstream (outside the compressed data).
+    ("hoa-don.pdf", lambda: pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT,
+                                   flate_stream(zlib.compress(b"q Q") + HTML)), "HTML"),
     # PNG: an SVG after IEND, an SVG in a text chunk with a right CRC, pixel data cut short.
     ("so-do.png", lambda: hand_png() + SVG, "PNG"),
     ("so-do.png", lambda: hand_png(extra=png_chunk(b"tEXt", b"Comment\0" + SVG)), "PNG"),
     ("so-do.png", lambda: hand_png(idat=zlib.compress(b"\0" * 4)), "PNG"),
     ("so-do.png", lambda: pillow("PNG")[:-40], "PNG"),
+    # PNG: SVG in a critical chunk no decoder knows (skipped by a walk that only reads
+    # known chunks), in PLTE (a right length), in pixel data stored uncompressed; a PLTE
+    # longer than 256 colours.
+    ("so-do.png", lambda: hand_png(extra=png_chunk(b"Svgx", SVG)), "PNG"),
+    ("so-do.png", lambda: hand_png(extra=png_chunk(b"PLTE", SVG.ljust(-(-len(SVG) // 3) * 3))), "PNG"),
+    ("so-do.png", lambda: stored_png(SVG), "PNG"),
+    ("so-do.png", lambda: stored_png(HTML), "PNG"),
+    ("so-do.png", lambda: hand_png(extra=png_chunk(b"PLTE", bytes(769 * 3))), "PNG"),
+    ("so-do.png", lambda: hand_png(extra=png_chunk(b"PLTE", bytes(4))), "PNG"),
+    ("so-do.png", lambda: hand_png(extra=png_chunk(b"Abcd", b"harmless")), "PNG"),  # critical, unknown
     # JPEG: HTML in a comment segment, cut short (no EOI), something after EOI.
     ("anh.jpg", lambda: jpeg_with_comment(HTML), "JPEG"),
     ("anh.jpg", lambda: pillow("JPEG")[:-300], "JPEG"),
@@ -247,6 +297,53 @@ def test_crafted_files_are_refused_with_what_to_do(app, draft, name, make, words
     error = assert_refused_and_nothing_stored(app, api, did, make(), name)
     assert words in error["message"] and name in error["message"]
     assert re.search(r"Hãy .*(tải lên|xin)", error["message"]), error["message"]
+
+
+FLATE_TRICKS = [flate_stream(b"x" + HTML), flate_stream(zlib.compress(HTML, 0)),
+                flate_stream(zlib.compress(b"q Q") + HTML)]
+
+
+@pytest.mark.parametrize("stream", FLATE_TRICKS)
+def test_the_public_check_without_parsing_refuses_html_in_flate_streams(stream):
+    # check_pdf_shape is all the public verification form runs on a file it does not know.
+    with pytest.raises(RuleRefused) as refused:
+        check_pdf_shape(pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT, stream), ASK_ISSUER)
+    assert "HTML" in refused.value.message("en")
+    check_pdf_shape(pdf_of(CATALOG, PAGES, PAGE_WITH_CONTENT, flate_stream(zlib.compress(b"q Q"))), ASK_ISSUER)
+
+
+@pytest.mark.parametrize("markup", [
+    b'<img src=x onerror=alert(1)>', b'<IMG\nsrc="a.png" onLoad = "go()">', b'<object data="x.swf">',
+    b'<embed src="x">', b'<a href="javascript:alert(1)">here</a>', b"<A HREF = ' JavaScript:go()'>",
+    b'<form action="https://x.example">', b"< iframe src=x>", b"<svg/onload=alert(1)>", b"<Script>go()</script>",
+    b"<!DOCTYPE  HTML>", b"<html>",
+])
+def test_active_markup_is_found_in_every_spelling(markup):
+    for name, data in (("anh.jpg", jpeg_with_comment(b"note " + markup)),
+                       ("anh.png", hand_png(extra=png_chunk(b"tEXt", b"Comment\0" + markup))),
+                       ("a.pdf", pdf_of(CATALOG, PAGES, PAGE, b"<</Title(" + markup + b")>>"))):
+        with pytest.raises(RuleRefused):
+            check_upload(name, data, 10 * 1024 * 1024)
+
+
+def test_text_that_only_mentions_tags_is_not_markup():
+    for text in (b"a < b and img > 3", b"<a name=x>", b"<img src=logo.png>", b"<format>", b"<objects>", b"<html5"):
+        check_upload("anh.jpg", jpeg_with_comment(text), 10 * 1024 * 1024)
+
+
+def test_a_pdf_of_more_objects_than_the_cap_is_refused_quickly():
+    # The cap keeps the check of a PDF full of small objects to about three seconds.
+    import time
+
+    filler = [b"<</Type/Annot/Subtype/Link/Rect[0 0 10 10]/Border[0 0 0]>>"]
+    ok = pdf_of(CATALOG, PAGES, PAGE, *filler * (MAX_OBJECTS - 10))
+    started = time.process_time()
+    check_upload("dai.pdf", ok, 10 * 1024 * 1024)
+    assert time.process_time() - started < 6  # ~3 s here; twice that for a busy machine
+    with pytest.raises(RuleRefused) as refused:
+        check_upload("dai.pdf", pdf_of(CATALOG, PAGES, PAGE, *filler * MAX_OBJECTS), 10 * 1024 * 1024)
+    assert "quá nhiều đối tượng" in refused.value.message("vi")
+    assert MAX_OBJECTS <= 15_000
 
 
 def test_refusals_in_english(app, draft):

@@ -1,6 +1,7 @@
 """PNG and JPEG files: walked chunk by chunk (PNG) and segment by segment (JPEG) from the
-signature to the end marker, with nothing after it; the pixel data decoded; no HTML,
-SVG or script in text chunks, comments or metadata."""
+signature to the end marker, with nothing after it; no critical PNG chunk but the four
+of the standard; the pixel data inflated; no HTML, SVG or script in any chunk (pixel data
+included, once inflated), comment or metadata."""
 from __future__ import annotations
 
 import io
@@ -10,7 +11,7 @@ import zlib
 from PIL import Image
 
 from ...workflow.errors import RuleRefused
-from .markup import find_markup
+from .markup import MarkupScan, find_markup
 
 # Larger than phone photos (up to ~50 Mpx) and under Pillow's own bomb warning (89 Mpx).
 MAX_PIXELS = 80_000_000
@@ -18,7 +19,7 @@ _MAX_TEXT = 1024 * 1024  # a compressed text chunk inflated beyond this is not a
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # colour type -> (allowed bit depths, samples per pixel)
 _PNG_COLOUR = {0: ((1, 2, 4, 8, 16), 1), 2: ((8, 16), 3), 3: ((1, 2, 4, 8), 1), 4: ((8, 16), 2), 6: ((8, 16), 4)}
-_TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt"}
+_CRITICAL = {b"IHDR", b"PLTE", b"IDAT", b"IEND"}
 
 
 class _Bad(Exception):
@@ -55,8 +56,8 @@ def check_jpeg(data: bytes) -> None:
 def _walk_png(data: bytes) -> None:
     if not data.startswith(_PNG_SIGNATURE):
         raise _Bad("signature")
-    pos, first, idat, seen_idat, ended = 8, True, zlib.decompressobj(), False, False
-    inflated = expected = 0
+    pos, first, seen_idat, ended, seen = 8, True, False, False, set()
+    pixels = _PixelData()
     last = None
     while pos < len(data):
         length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
@@ -67,27 +68,59 @@ def _walk_png(data: bytes) -> None:
         pos += 12 + length
         if first != (ctype == b"IHDR"):
             raise _Bad("IHDR not first")
+        if ctype[:1].isupper() and ctype not in _CRITICAL:  # a decoder must understand it: none does
+            raise _Bad(f"unknown critical chunk {ctype!r}")
         if first:
-            expected = _png_data_size(body)
+            pixels.expected = _png_data_size(body)
             first = False
         elif ctype == b"IDAT":
             if seen_idat and last != b"IDAT":
                 raise _Bad("IDAT chunks not consecutive")
             seen_idat = True
-            inflated += len(idat.decompress(body, expected + 1 - inflated))
-            if inflated > expected or idat.unconsumed_tail:
-                raise _Bad("more pixel data than the header declares")
+            pixels.feed(body)
         elif ctype == b"IEND":
             ended = True
             break
-        elif (ctype in _TEXT_CHUNKS or not ctype[:1].isupper()) and (  # text and other ancillary chunks
-                find_markup(body) or find_markup(_inflated_text(ctype, body))):
+        elif ctype == b"PLTE" and (length % 3 or length > 768 or ctype in seen or seen_idat):
+            raise _Bad("PLTE")
+        elif find_markup(body) or find_markup(_inflated_text(ctype, body)):  # PLTE, text, other ancillary
             raise _Bad(f"markup in {ctype!r}")
+        seen.add(ctype)
         last = ctype
     if not ended or pos != len(data) or not seen_idat:
         raise _Bad("no IEND at the end")
-    if inflated != expected or not idat.eof or idat.unused_data:
-        raise _Bad("pixel data does not match the header")
+    pixels.finish()
+
+
+class _PixelData:
+    """The IDAT stream, inflated a few MB at a time: exactly the size IHDR promises, and
+    no markup in it (a stored deflate block, level 0, leaves its bytes in the file as
+    they are, so markup there would be readable in the file itself)."""
+
+    _PIECE = 4 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.expected = self.inflated = 0
+        self._inflater = zlib.decompressobj()
+        self._scan = MarkupScan()
+
+    def feed(self, compressed: bytes) -> None:
+        while compressed:
+            out = self._inflater.decompress(compressed, min(self._PIECE, self.expected + 1 - self.inflated))
+            compressed = self._inflater.unconsumed_tail
+            self.inflated += len(out)
+            if self.inflated > self.expected:
+                raise _Bad("more pixel data than the header declares")
+            if self._scan.feed(out):
+                raise _Bad("markup in the pixel data")
+            if not out:
+                break
+        if self._inflater.unconsumed_tail:
+            raise _Bad("more pixel data than the header declares")
+
+    def finish(self) -> None:
+        if self.inflated != self.expected or not self._inflater.eof or self._inflater.unused_data:
+            raise _Bad("pixel data does not match the header")
 
 
 def _png_data_size(ihdr: bytes) -> int:
