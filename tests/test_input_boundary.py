@@ -140,6 +140,60 @@ def test_the_largest_database_integer_is_a_plain_404_or_409(cast):
                                        json={"event": "submit", "version": 2**31 - 1}), 409, None)
 
 
+# Past Python's int() limit (4300 digits): int() raises instead of answering.
+LONG = "9" * 5000
+LONG_FLOAT = "1" + "0" * 5000 + ".0"
+
+
+@pytest.mark.parametrize("literal", [LONG, "-" + LONG])
+@pytest.mark.parametrize("target,field", [
+    ("create", "year"), ("event", "version"), ("criterion", "version"), ("batch", "dossiers"),
+    ("batch_version", "dossiers"), ("fields", "year"), ("fields", "council_members"),
+    ("fields", "resident_satisfaction_pct"),
+])
+def test_integers_of_thousands_of_digits_in_json_are_400_naming_the_field(cast, literal, target, field):
+    d, t = cast.village, cast.town
+    who, method, path, body = {
+        "create": ("preparer", "POST", "/api/v1/dossiers",
+                   '{"kind": "village_ntm", "unit": "na-tam-03", "year": %s}'),
+        "event": ("submitter", "POST", f"/api/v1/dossiers/{d}/events", '{"event": "submit", "version": %s}'),
+        "criterion": ("preparer", "PUT", f"/api/v1/dossiers/{d}/criteria/1",
+                      '{"self_assessment": "met", "version": %s}'),
+        "batch": ("approver", "POST", "/api/v1/decisions", '{"dossiers": [%s]}'),
+        "batch_version": ("approver", "POST", "/api/v1/decisions", '{"dossiers": [{"id": 1, "version": %s}]}'),
+        "fields": ("appraiser", "PUT", f"/api/v1/dossiers/{t}/fields", '{"%s": %%s}' % field),
+    }[target]
+    api = cast.api(who)
+    before = fingerprint()
+    refused(raw(api, method, path, body % literal), 400, field, "bad_request")
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize("literal", [LONG_FLOAT, "-" + LONG_FLOAT, LONG + "e0"])
+@pytest.mark.parametrize("target,field", [("create", "year"), ("fields", "year"),
+                                          ("fields", "resident_satisfaction_pct")])
+def test_floats_of_thousands_of_digits_in_json_are_422_naming_the_field(cast, literal, target, field):
+    who, method, path, body = {
+        "create": ("preparer", "POST", "/api/v1/dossiers",
+                   '{"kind": "village_ntm", "unit": "na-tam-03", "year": %s}'),
+        "fields": ("appraiser", "PUT", f"/api/v1/dossiers/{cast.town}/fields", '{"%s": %%s}' % field),
+    }[target]
+    api = cast.api(who)
+    before = fingerprint()
+    refused(raw(api, method, path, body % literal), 422, field, "invalid_input")
+    assert fingerprint() == before
+
+
+def test_a_json_integer_of_twenty_digits_is_read_and_refused_by_its_range(cast):
+    """The cut-off for not calling int() sits past every accepted range: the answer
+    for 20 and for 21+ digits is the same range refusal."""
+    api = cast.api("preparer")
+    for literal in ("9" * 20, "9" * 21, "0." + "0" * 5000 + "1"):
+        r = raw(api, "POST", "/api/v1/dossiers", '{"kind": "village_ntm", "unit": "na-tam-03", "year": %s}' % literal)
+        assert r.status_code in (400, 422), (literal[:30], r.status_code)
+        refused(r, r.status_code, "year")
+
+
 # --------------------------------------------------------------------------- numbers in query strings
 
 @pytest.mark.parametrize("query,status,field", [
@@ -149,14 +203,32 @@ def test_the_largest_database_integer_is_a_plain_404_or_409(cast):
     ("year=%D9%A3", 422, "year"),            # Arabic-Indic three: int() would take it
     ("page=%EF%BC%92", 422, "page"),         # full-width two
     ("page=NaN", 400, "page"), ("year=Infinity", 400, "year"),
+    (f"year={LONG}", 400, "year"), (f"page={LONG}", 400, "page"), (f"year=-{LONG}", 400, "year"),
+    ("year=1_000", 400, "year"), ("page=%2B5", 400, "page"), ("page=1%202", 400, "page"),
 ])
 def test_list_query_numbers_out_of_range_or_not_ascii(cast, query, status, field):
     refused(cast.api("submitter").get(f"/api/v1/dossiers?{query}"), status, field)
 
 
+def test_a_zero_padded_query_number_is_its_value(cast):
+    """The digit cap counts significant digits: leading zeros are not out of range."""
+    r = cast.api("submitter").get(f"/api/v1/dossiers?year={'0' * 5000}{YEAR}&page={'0' * 30}1")
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/login", "/verify/abc", "/api/v1/dossiers"])
+@pytest.mark.parametrize("name", ["version", "page", "year"])
+def test_anonymous_requests_with_a_number_of_thousands_of_digits_are_400(app, cast, path, name):
+    before = fingerprint()
+    r = app.test_client().get(f"{path}?{name}={LONG}")
+    assert r.status_code == 400, (path, r.status_code)
+    assert f"'{name}'" in r.get_data(as_text=True).replace("&#39;", "'")
+    assert fingerprint() == before
+
+
 @pytest.mark.parametrize("query,field", [
     ("issuer=tam-duong&year=99999999999", "year"), ("issuer=tam-duong&year=%D9%A3", "year"),
-    ("issuer=tam%00duong&year=2024", "issuer"),
+    ("issuer=tam%00duong&year=2024", "issuer"), (f"issuer=tam-duong&year={LONG}", "year"),
 ])
 def test_register_query_is_checked_before_the_register_is_read(cast, query, field):
     for path in ("/api/v1/decisions", "/api/v1/decisions.xlsx"):

@@ -141,6 +141,40 @@ def test_query_strings_out_of_range_foreign_digits_or_control_characters(site, p
     assert fingerprint() == before
 
 
+LONG = "9" * 5000  # past Python's int() limit (4300 digits): int() raises instead of answering
+
+
+@pytest.mark.parametrize("path,field", [
+    (f"/dossiers?year={LONG}", "year"), (f"/dossiers?page={LONG}", "page"), (f"/dossiers?page=-{LONG}", "page"),
+    (f"/outbox?page={LONG}", "page"), (f"/decisions?year={LONG}", "year"), (f"/dashboard?year={LONG}", "year"),
+    (f"/?page={LONG}", "page"), (f"/committee?version={LONG}", "version"),
+])
+def test_query_numbers_of_thousands_of_digits_are_400_on_signed_in_pages(site, path, field):
+    client = site.client("approver")
+    before = fingerprint()
+    refused(client.get(path), 400, field)
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/verify/abc"])
+@pytest.mark.parametrize("name", ["page", "version", "year"])
+def test_query_numbers_of_thousands_of_digits_are_400_before_sign_in(app, site, path, name):
+    before = fingerprint()
+    refused(app.test_client().get(f"{path}?{name}={LONG}"), 400, name)
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize("path,field", [("/dossiers?page=%2B2", "page"), ("/dossiers?year=1_000", "year"),
+                                        ("/outbox?page=%2B1", "page")])
+def test_list_numbers_are_digits_with_at_most_a_minus(site, path, field):
+    refused(site.client("approver").get(path), 422, field)
+
+
+def test_a_zero_padded_page_number_is_its_value(site):
+    r = site.client("approver").get(f"/dossiers?year={'0' * 5000}{YEAR}&page={'0' * 30}1")
+    assert r.status_code == 200
+
+
 def test_an_ordinary_list_query_still_works(site):
     r = site.client("approver").get(f"/dossiers?year={YEAR}&page=1&q=n%C3%A0&kind=village_ntm")
     assert r.status_code == 200
@@ -161,6 +195,8 @@ def _event(site, **data):
     ({"comment": "lý do\x00"}, 422, "comment"),
     ({"comment": "lý do\u202e"}, 422, "comment"),
     ({"event": "sub\x85mit"}, 422, "event"),
+    ({"version": LONG}, 400, "version"),
+    ({"version": "-" + LONG}, 400, "version"),
 ])
 def test_event_form_values(site, data, status, field):
     site.client("submitter")
@@ -192,6 +228,7 @@ def test_the_fields_page_still_takes_a_decimal_comma(site):
     ({"sa-1": "met", "note-1": "ghi chú\x00"}, 422, "note-1"),
     ({"sa-1": "met", "note-1": "ok", "version": "٣"}, 422, "version"),
     ({"sa-1": "met", "note-1": "ok", "version": BIG}, 400, "version"),
+    ({"sa-1": "met", "note-1": "ok", "version": LONG}, 400, "version"),
 ])
 def test_self_assessment_form(site, data, status, field):
     client = site.client("preparer")
@@ -201,7 +238,8 @@ def test_self_assessment_form(site, data, status, field):
 
 
 @pytest.mark.parametrize("choice,status", [(f"{BIG}:1", 400), ("1:99999999999", 400), ("²:1", 422),
-                                           ("٣:1", 422), ("1:٣", 422), ("1\x00:1", 422)])
+                                           ("٣:1", 422), ("1:٣", 422), ("1\x00:1", 422),
+                                           (f"{LONG}:1", 400), (f"1:{LONG}", 400)])
 def test_batch_page_dossier_choices(site, choice, status):
     client = site.client("approver")
     before = fingerprint()
@@ -212,6 +250,7 @@ def test_batch_page_dossier_choices(site, choice, status):
 @pytest.mark.parametrize("path,data,field", [
     ("/dossiers/new", {"kind": "village_ntm\x00", "unit": "na-tam-03", "year": str(YEAR)}, "kind"),
     ("/dossiers/new", {"kind": "village_ntm", "unit": "na-tam-03", "year": HUGE}, "year"),
+    ("/dossiers/new", {"kind": "village_ntm", "unit": "na-tam-03", "year": LONG}, "year"),
     ("/committee/visits", {"commune": "na-tam", "visited_on": "2026-12-01", "notes": "a\x00"}, "notes"),
     ("/committee/reports", {"commune": "na-tam", "month": "2026-11", "body": "ok", "note-village_ntm-1": "\x1b"},
      "note-village_ntm-1"),
