@@ -7,7 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from .clock import local_today
+from .clock import local_today, to_local
 from .extensions import db
 from .workflow.errors import DefinitionError, DomainError
 
@@ -84,7 +84,6 @@ def users_create(username, password, role, unit_code, name, capacity, criteria, 
 @click.option("--revoke", is_flag=True, help="Revoke every token of the user instead.")
 def users_token(username, days, revoke) -> None:
     """Print a new API token (the last line of output), or revoke the user's tokens."""
-    from .clock import to_local
     from .services.users import TOKEN_DAYS, find_user, new_token, revoke_tokens
 
     user = find_user(username)
