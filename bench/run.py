@@ -1,4 +1,4 @@
-"""Benchmarks of issue 4, as ratios against a baseline measured in the same run.
+"""Benchmarks of issuing and downloading decisions, as ratios against a baseline measured in the same run.
 
     .venv/bin/python bench/run.py            # full run (about two minutes)
     .venv/bin/python bench/run.py --quick    # short run (under a minute)
