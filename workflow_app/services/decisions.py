@@ -7,6 +7,7 @@ import secrets
 
 from ..extensions import db
 from ..models import Decision, Dossier, Unit
+from ..pdf.numbers import document_number
 from .effects import Act, effect
 from .common import local_now, next_number, setting
 from .storage import put_bytes
@@ -88,7 +89,7 @@ def _issue(act: Act, dossiers: list[Dossier], document: str, original: Decision 
     appraisal_refs = _distinct(appraisal_ref(x) for x in dossiers) if document == "recognition" else None
     facts = DecisionFacts(
         kind=d.kind, issuer_code=issuer.code, issuer_name=issuer.name, issuer_place=place_name(issuer),
-        number=number, symbol=f"{number}/QĐ-UBND", issued_on=now.date(), year=first.year,
+        number=number, symbol=f"{document_number(number)}/QĐ-UBND", issued_on=now.date(), year=first.year,
         units=[(x.unit.name, in_sentence(x.unit.parent.name) if x.unit.parent else "") for x in dossiers],
         proposer=proposer, request_ref=request_refs if document == "recognition" else None,
         appraisal_ref=appraisal_refs, signer_name=actor.name,
