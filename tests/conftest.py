@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from workflow_app import create_app
 from workflow_app.config import normalize_db_url
 from workflow_app.extensions import db
-from workflow_app.services.reference import load_units
+from workflow_app.services.setup import load_reference_data
 from workflow_app.services.users import create_user, issue_token
 
 PG_URL = normalize_db_url(os.environ["TEST_DATABASE_URL"]) if os.environ.get("TEST_DATABASE_URL") else None
@@ -105,7 +105,7 @@ def build_app(storage: Path, pg_url: str | None, *, template: bool = True):
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             db.create_all()
-        load_units()
+        load_reference_data()
         db.session.commit()
     return app
 

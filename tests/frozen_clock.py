@@ -14,10 +14,15 @@ import time_machine
 
 from workflow_app.clock import VN_TZ
 
-# A Wednesday in the present programme period, mid-morning in Vietnam.
-NOW = datetime.fromisoformat(os.environ.get("TEST_NOW") or "2026-12-09T10:00:00+07:00").astimezone(VN_TZ)
+# A Wednesday of the district era (before the 2025 reform), mid-morning in Vietnam:
+# most tests walk the district's road. Tests of the present (communes and province
+# since 2025-07-01) travel to AFTER_REFORM themselves.
+NOW = datetime.fromisoformat(os.environ.get("TEST_NOW") or "2025-06-11T10:00:00+07:00").astimezone(VN_TZ)
 TODAY = NOW.date()
 YEAR = NOW.year
+
+# A Wednesday of the present era: new communes, the province, the 2026-2030 programme.
+AFTER_REFORM = datetime.fromisoformat(os.environ.get("TEST_AFTER_REFORM") or "2026-12-09T10:00:00+07:00").astimezone(VN_TZ)
 
 _traveller = time_machine.travel(NOW, tick=True)
 

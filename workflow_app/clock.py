@@ -7,18 +7,41 @@ the app never mixes the server's zone with Vietnam's.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, timezone
 
 VN_TZ = timezone(timedelta(hours=7), "+07:00")
 
+# (instant to answer, real time when pinned): see `pinned`.
+_pin: ContextVar[tuple[datetime, datetime] | None] = ContextVar("clock_pin", default=None)
+
+
+def _now_utc() -> datetime:
+    real = datetime.now(UTC)
+    pin = _pin.get()
+    return real if pin is None else pin[0] + (real - pin[1])
+
+
+@contextmanager
+def pinned(at: datetime) -> Iterator[None]:
+    """Within the block the clock reads `at` (aware) and ticks on from there: how
+    demo data gets a history dated in the past through the ordinary services."""
+    token = _pin.set((at.astimezone(UTC), datetime.now(UTC)))
+    try:
+        yield
+    finally:
+        _pin.reset(token)
+
 
 def utcnow() -> datetime:
     """Naive UTC: stored the same way on SQLite and PostgreSQL."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return _now_utc().replace(tzinfo=None)
 
 
 def local_now() -> datetime:
-    return datetime.now(VN_TZ)
+    return _now_utc().astimezone(VN_TZ)
 
 
 def local_today() -> date:

@@ -23,7 +23,7 @@ from .models import (
     User,
     decision_dossiers,
 )
-from .permissions import visible_unit_paths
+from .permissions import in_scope
 from .read_cache import cached_rows
 from .services import find_attachment
 from .services.common import dossier_not_found
@@ -44,7 +44,7 @@ _LATEST_DECISION = (
     .scalar_subquery())
 # What a decision download needs, without ORM objects: the dossier's code and unit
 # path (for the permission check) and the file columns of that decision.
-_FILE_COLUMNS = (_dossiers.c.code, _units.c.path, _decisions.c.number, _decisions.c.year, _decisions.c.pdf_key,
+_FILE_COLUMNS = (_dossiers.c.code, _dossiers.c.unit_id, _units.c.path, _decisions.c.number, _decisions.c.year, _decisions.c.pdf_key,
                  _decisions.c.pdf_sha256)
 _DECISION_DOWNLOAD = (
     db.select(*_FILE_COLUMNS)
@@ -56,7 +56,7 @@ _DECISION_DOWNLOAD = (
 # and decision columns (NULLs when missing). No row: unknown token. The token's
 # expiry is read, not compared in SQL: the cached rows must not outlive it.
 _DECISION_DOWNLOAD_FOR_TOKEN = (
-    db.select(_users.c.active, _tokens.c.expires_at, _tokens.c.revoked_at, _role_units.c.path.label("role_path"),
+    db.select(_users.c.id.label("user_id"), _users.c.active, _tokens.c.expires_at, _tokens.c.revoked_at, _role_units.c.path.label("role_path"),
               *_FILE_COLUMNS)
     .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id)
                  .outerjoin(_roles, _roles.c.user_id == _users.c.id)
@@ -166,8 +166,7 @@ def send_decision(dossier_id: int, user: User, document: str = "recognition"):
     download, for ``user``: 404 as load_dossier gives it when the dossier is missing
     or hidden from the user, 404 when it has no such decision."""
     row = db.session.execute(_DECISION_DOWNLOAD, {"dossier_id": dossier_id, "document": document}).first()
-    # can_view, on the unit path alone: the user's role subtrees contain the dossier's unit.
-    if row is None or not any(row.path.startswith(p) for p in visible_unit_paths(user)):
+    if row is None or not _sees(user, row.unit_id):
         raise dossier_not_found()
     return _send_decision_row(row, document)
 
@@ -193,10 +192,14 @@ def send_decision_for_bearer(dossier_id: int, document: str = "recognition"):
     check_token_lifetime(row.expires_at, row.revoked_at)  # against the clock now, cached rows or not
     if not row.active:
         abort(401)
-    # visible_unit_paths, from the same rows: the paths of the user's role units.
-    if row.path is None or not any(row.path.startswith(r.role_path) for r in rows if r.role_path is not None):
+    if row.unit_id is None or not _sees(db.session.get(User, row.user_id), row.unit_id):
         raise dossier_not_found()
     return _send_decision_row(row, document)
+
+
+def _sees(user: User, unit_id: int) -> bool:
+    """can_view: the one scope rule, over every period of the unit tree."""
+    return in_scope(user, db.session.get(Unit, unit_id))
 
 
 def _send_decision_row(row, document: str):

@@ -6,7 +6,7 @@ from .decisions import Counter, Decision, Document, VerificationCheck, decision_
 from .dossiers import Attachment, CriterionEntry, Dossier
 from .progress import CommitteeMember, CommitteeVisit, MonthlyReport, OutboxMessage
 from .times import utcnow
-from .units import LEVELS, Unit
+from .units import LEVELS, Reform, Unit, UnitLink
 from .users import ROLES, ApiToken, RoleAssignment, User
 
 change_notify.install(db.metadata)
@@ -16,6 +16,6 @@ __all__ = [
     "CommitteeMember", "CommitteeVisit", "MonthlyReport", "OutboxMessage",
     "AuditCheckpoint", "AuditRecord", "Counter", "Decision", "Document", "VerificationCheck", "decision_dossiers",
     "Attachment",
-    "CriterionEntry", "Dossier", "utcnow", "LEVELS", "Unit", "ROLES", "ApiToken",
+    "CriterionEntry", "Dossier", "utcnow", "LEVELS", "Reform", "Unit", "UnitLink", "ROLES", "ApiToken",
     "RoleAssignment", "User",
 ]

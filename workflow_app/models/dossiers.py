@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import local_date
 from ..extensions import db
 from .audit import GENESIS
 from .times import utcnow
@@ -51,6 +52,12 @@ class Dossier(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def applicant_parent(self) -> Unit | None:
+        """The applicant's parent when the dossier last changed: a 2024 dossier names
+        its 2024 commune, not the one a later reform moved the village to."""
+        return self.unit.parent_on(local_date(self.updated_at)) if self.updated_at else self.unit.parent
 
     def current_criteria(self) -> list["CriterionEntry"]:
         return [c for c in self.criteria if c.round == self.round]

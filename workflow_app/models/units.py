@@ -1,4 +1,13 @@
-"""Administrative units as a tree with validity dates (reforms change the hierarchy)."""
+"""Administrative units as a tree that changes on dates.
+
+A unit keeps its identity (code) for life; where it sits is a list of links, each
+valid for a period: a village moved by a reform has one link to its old commune up
+to the day before the reform and one to its new commune from that day. A unit
+abolished by a merger also gets a `successor` link to the unit that inherits its
+history, so the successor's officials read what the old unit read.
+
+`units.parent_id` and `units.path` repeat the unit's latest parent link: the tree
+as it stands after every reform loaded."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,6 +18,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 
 LEVELS = ("province", "district", "commune", "town", "village")
+RELATIONS = ("parent", "successor")
+
+
+class Reform(db.Model):
+    """An administrative reform loaded from a file (reference_data/reforms/)."""
+
+    __tablename__ = "reforms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    effective: Mapped[date]
+    legal_basis: Mapped[str] = mapped_column(String(500))
 
 
 class Unit(db.Model):
@@ -24,11 +45,44 @@ class Unit(db.Model):
     agency_code: Mapped[str | None] = mapped_column(String(16))
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]
+    # The reform that abolished the unit (its valid_to is the day before it took effect).
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("reforms.id"))
 
     parent: Mapped["Unit | None"] = relationship(remote_side=[id])
+    ended_by: Mapped[Reform | None] = relationship()
+    links: Mapped[list["UnitLink"]] = relationship(
+        foreign_keys="UnitLink.unit_id", back_populates="unit", lazy="selectin",
+        order_by="UnitLink.id", cascade="all, delete-orphan")
+
+    def live_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or self.valid_to >= day)
+
+    def link_on(self, day: date) -> "UnitLink | None":
+        return next((l for l in self.links if l.relation == "parent" and l.covers(day)), None)
+
+    def path_on(self, day: date) -> str | None:
+        """Where the unit sat on that day; None outside its life."""
+        link = self.link_on(day)
+        return link.path if link else None
+
+    def parent_on(self, day: date) -> "Unit | None":
+        link = self.link_on(day)
+        return link.parent if link else None
+
+    def all_paths(self) -> list[str]:
+        """Every place the unit has held, in every period (reading reaches across eras)."""
+        return [l.path for l in self.links] or [self.path]
 
     def contains(self, other: "Unit") -> bool:
-        return other.path.startswith(self.path)
+        """Ever contained: a subtree in some period holds the other in some period.
+        Paths name every ancestor, so a path through an abolished unit exists only
+        in that unit's lifetime."""
+        mine = self.all_paths()
+        return any(p.startswith(m) for p in other.all_paths() for m in mine)
+
+    def contains_on(self, other: "Unit", day: date) -> bool:
+        mine, theirs = self.path_on(day), other.path_on(day)
+        return mine is not None and theirs is not None and theirs.startswith(mine)
 
     def ancestors(self) -> list["Unit"]:
         chain, unit = [], self.parent
@@ -37,5 +91,38 @@ class Unit(db.Model):
             unit = unit.parent
         return chain
 
+    def ancestors_on(self, day: date) -> list["Unit"]:
+        chain, unit = [], self.parent_on(day)
+        while unit is not None:
+            chain.append(unit)
+            unit = unit.parent_on(day)
+        return chain
+
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
+
+
+class UnitLink(db.Model):
+    """One period of a unit's place: under `parent` (relation "parent"), or, for an
+    abolished unit, the unit that inherits its history (relation "successor")."""
+
+    __tablename__ = "unit_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    relation: Mapped[str] = mapped_column(String(12), default="parent")
+    valid_from: Mapped[date | None]
+    valid_to: Mapped[date | None]
+    path: Mapped[str] = mapped_column(String(500), index=True)
+    reform_id: Mapped[int | None] = mapped_column(ForeignKey("reforms.id"))
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], back_populates="links")
+    parent: Mapped[Unit | None] = relationship(foreign_keys=[parent_id], lazy="joined")
+    reform: Mapped[Reform | None] = relationship()
+
+    def covers(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or self.valid_to >= day)
+
+    def __repr__(self) -> str:
+        return f"<UnitLink {self.unit_id} {self.relation} {self.path} {self.valid_from}..{self.valid_to}>"

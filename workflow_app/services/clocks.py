@@ -25,7 +25,9 @@ from ..clock import local_date, local_now, local_today
 from ..extensions import db
 from ..models import AuditRecord, Dossier
 from ..workdays import CalendarGap, WorkCalendar, load_calendar, merge_pauses
-from ..workflow.definitions import TimeLimit
+from ..pdf.numbers import document_number
+from ..workflow.definitions import Actor, TimeLimit
+from .wording import actor_name
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +215,7 @@ def clock_dict(clock: StepClock | None) -> dict | None:
 # ----------------------------------------------------------------------------- apology slip
 
 APOLOGY_PREFIX = "apology:"
-APOLOGY_SYMBOL = "{number}/PXL"
+APOLOGY_SYMBOL = "{number}/PXL-UBND"
 
 
 def apology_kind(state: str) -> str:
@@ -322,11 +324,11 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
     issuer = cap.unit
     now = local_now()
     number = next_number(f"apology:{issuer.code}:{now.year}")
-    symbol = APOLOGY_SYMBOL.format(number=number)
+    symbol = APOLOGY_SYMBOL.format(number=document_number(number))
     submit = db.session.execute(
         db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.action == "submit")
         .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
-    parent = dossier.unit.parent
+    parent = dossier.unit.parent_on(now.date())
     facts = {
         "dossier_code": dossier.code, "dossier_kind": dossier.kind, "dossier_label": d.labels["vi"],
         "year": dossier.year, "round": dossier.round, "state": dossier.state,
@@ -340,6 +342,8 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
         "issuer": {"code": issuer.code, "name": issuer.name, "place": place_name(issuer),
                    "committee": committee_of(issuer)},
         "signer_name": actor.name, "signer_role": cap.role,
+        # The capacity line above the signature, in the words of the role held at issue.
+        "signer_title": actor_name(Actor(cap.role, issuer.level), "vi"),
     }
     record(dossier, actor, cap, "apology", comment=reason,
            data={"state": dossier.state, "old_due": facts["old_due"], "new_due": facts["new_due"],
@@ -393,7 +397,9 @@ def apology_context(facts: dict) -> dict:
             {"label": "Hạn xử lý cũ", "value": old_due},
             {"label": "Ngày hẹn trả kết quả mới", "value": new_due},
         ],
-        "signature_lines": ["ĐẠI DIỆN CƠ QUAN GIẢI QUYẾT"],
+        # Slips issued before signer_title was stored print the heading alone.
+        "signature_lines": ["ĐẠI DIỆN CƠ QUAN GIẢI QUYẾT"]
+        + ([facts["signer_title"].upper()] if facts.get("signer_title") else []),
         "signer_name": facts["signer_name"],
         "sign_note": f"({issuer['committee']})",
         "dossier_code": facts["dossier_code"],

@@ -3,6 +3,7 @@ audit records and gap-free counters."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import update
@@ -10,10 +11,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..clock import VN_TZ, local_now  # noqa: F401  (re-exported for the services)
+from ..clock import VN_TZ, local_now, local_today  # noqa: F401  (re-exported for the services)
 from ..extensions import db
+from ..i18n import vn_date
 from ..models import AuditRecord, Counter, Dossier, User, utcnow
-from ..permissions import Capacity, can_view, capacities, has_acted
+from ..permissions import Capacity, can_view, capacities, ended_roles, has_acted
 from ..workflow import Definition, Engine
 from ..workflow.definitions import ActionDef, EventDef, FieldDef
 from ..workflow.errors import NotFound, NotPermitted, StaleVersion
@@ -31,10 +33,12 @@ def setting(name: str):
     return current_app.config[name]
 
 
-def definition_of(dossier: Dossier) -> Definition:
-    d = engine().definition(dossier.kind, dossier.definition_version)
+def definition_of(dossier: Dossier, day: date | None = None) -> Definition:
+    """The road that governs the dossier's actions on `day` (today): chosen by the
+    dossier's year (its programme) and the date, so a reform changes who acts."""
+    d = engine().definition_for(dossier.kind, dossier.year, day or local_today())
     if d is None:  # a definition file was removed while dossiers still use it
-        raise RuntimeError(f"no definition for {dossier.kind} v{dossier.definition_version}")
+        raise RuntimeError(f"no definition for {dossier.kind} of {dossier.year}")
     return d
 
 
@@ -57,6 +61,16 @@ def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef | 
     yet saved (creation) has no history, so only the role check applies."""
     found = capacities(actor, dossier.unit, rule.by)
     if not found:
+        ended = ended_roles(actor, dossier.unit)
+        if ended:
+            unit = ended[0].unit
+            basis = f" ({unit.ended_by.legal_basis})" if unit.ended_by else ""
+            raise NotPermitted(
+                f"Vai trò của bạn tại {unit.name} đã chấm dứt sau ngày {vn_date(unit.valid_to)}{basis}: "
+                f"bạn vẫn xem được hồ sơ nhưng không thể '{rule.labels['vi']}'. "
+                f"Từ nay việc này do {who(rule.by, 'vi')} thực hiện.",
+                f"Your role at {unit.name} ended after {vn_date(unit.valid_to)}{basis}: you can still read "
+                f"this dossier but may not '{rule.labels['en']}'. Now {who(rule.by, 'en')} does this.")
         raise NotPermitted(
             f"Bạn không có quyền '{rule.labels['vi']}' cho hồ sơ này: chỉ {who(rule.by, 'vi')} được làm việc này.",
             f"You may not '{rule.labels['en']}' on this dossier: only {who(rule.by, 'en')} may.")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from ..extensions import db
 from ..models import Dossier, Unit, User
-from ..permissions import capacities, visible_unit_paths
+from ..permissions import capacities, scope_clause, unit_ids_under
 from .clocks import step_clocks
-from .common import engine
+from .common import definition_of, engine
 from .events import allowed_events
 
 PER_PAGE = 20
@@ -25,9 +25,8 @@ class Page:
 
 def visible_dossiers(user: User):
     """A select of the dossiers in the user's subtrees (nothing for no roles)."""
-    paths = visible_unit_paths(user)
     stmt = db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
-    return stmt.where(db.or_(*[Unit.path.startswith(p) for p in paths]) if paths else db.false())
+    return stmt.where(scope_clause(Dossier.unit_id, user))
 
 
 def search_dossiers(user: User, *, kind: str | None = None, state: str | None = None,
@@ -41,7 +40,7 @@ def search_dossiers(user: User, *, kind: str | None = None, state: str | None = 
     if year:
         stmt = stmt.where(Dossier.year == year)
     if unit is not None:
-        stmt = stmt.where(Unit.path.startswith(unit.path))
+        stmt = stmt.where(unit_ids_under(Dossier.unit_id, unit.all_paths()))
     if q:
         # By dossier code or unit name, case-insensitive; commune names match their villages.
         like = f"%{q.strip().lower()}%"
@@ -70,14 +69,14 @@ def work_queue(user: User) -> list[QueueItem]:
     # States where one of the user's roles acts at all, per kind (cheap SQL pre-filter).
     wanted = []
     for kind in eng.kinds():
-        d = eng.definition(kind)
         states = set()
-        for e in d.events.values():
-            if roles & {a.role for a in e.by}:
-                states.update(e.sources)
-        for a in d.actions.values():
-            if a.states and roles & {x.role for x in a.by}:
-                states.update(a.states)
+        for d in eng.roads(kind):
+            for e in d.events.values():
+                if roles & {a.role for a in e.by}:
+                    states.update(e.sources)
+            for a in d.actions.values():
+                if a.states and roles & {x.role for x in a.by}:
+                    states.update(a.states)
         if states:
             wanted.append(db.and_(Dossier.kind == kind, Dossier.state.in_(states)))
     if not wanted:
@@ -85,7 +84,7 @@ def work_queue(user: User) -> list[QueueItem]:
     stmt = visible_dossiers(user).where(db.or_(*wanted)).order_by(Dossier.updated_at, Dossier.id)
     items = []
     for dossier in db.session.execute(stmt).scalars():
-        d = eng.definition(dossier.kind, dossier.definition_version)
+        d = definition_of(dossier)
         actions = allowed_events(user, dossier)
         for name in ("self_assess", "appraise_criterion"):
             a = d.actions[name]

@@ -177,8 +177,8 @@ def vn(day: date | None) -> str:
 
 
 def unit_text(dossier: Dossier) -> str:
-    unit = dossier.unit
-    return f"{unit.name}, {unit.parent.name}" if unit.level == "village" and unit.parent else unit.name
+    unit, parent = dossier.unit, dossier.applicant_parent
+    return f"{unit.name}, {parent.name}" if unit.level == "village" and parent else unit.name
 
 
 def _head(user: User, dossier: Dossier, d: Definition) -> list[str]:

@@ -3,7 +3,7 @@ once and shared; events fire on plain holder objects, never on database rows."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transitions import Machine
@@ -20,6 +20,13 @@ class StateHolder:
     """The object the machine moves: just a `state` attribute."""
 
     state: str
+
+
+def _distance(d: Definition, day: date) -> int:
+    start, end = d.in_force.start, d.in_force.end
+    if start is not None and day < start:
+        return (start - day).days
+    return (day - end).days if end is not None else 0
 
 
 def build_machine(definition: Definition) -> Machine:
@@ -56,9 +63,25 @@ class Engine:
             return self.latest.get(kind)
         return self.definitions.get((kind, version))
 
+    def roads(self, kind: str) -> list[Definition]:
+        """Every definition of a kind (its roads through time), oldest first."""
+        return sorted((d for d in self.definitions.values() if d.kind == kind), key=lambda d: d.version)
+
+    def definition_for(self, kind: str, year: int, day: date) -> Definition | None:
+        """The road in force on `day` for a dossier of `year` (load_all proves there
+        is at most one); before a kind's first road, the earliest one."""
+        roads = [d for d in self.definitions.values() if d.kind == kind and d.years.holds(year)]
+        now = [d for d in roads if d.in_force.holds(day)]
+        if now:
+            return now[0]
+        # No road that day: the nearest one in time (before the first or after the last).
+        return min(roads, key=lambda d: _distance(d, day), default=None)
+
     def refusals(self, d: Definition, state: str, event_name: str, facts: DossierFacts) -> list[Text]:
         """Why the guards of an event refuse now (empty when they pass)."""
         event = d.events[event_name]
+        if not facts.field_labels:
+            facts = replace(facts, field_labels={name: fd.labels for name, fd in d.fields.items()})
         reasons: list[Text] = []
         for ref in event.guards:
             reasons.extend(GUARDS[ref.name](facts, ref.params))
