@@ -2,10 +2,12 @@
 set kind fields, appraise a criterion. Each flushes; the caller commits."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..i18n import vn_date
 from ..models import CriterionEntry, Dossier, Unit, User, utcnow
 from ..workflow.definitions import ActionDef, Definition
 from ..workflow.errors import BadRequest, Conflict, EventNotAvailable, NotPermitted, RuleRefused
@@ -18,32 +20,42 @@ def _open_key(kind: str, unit_id: int, year: int) -> str:
     return f"{kind}:{unit_id}:{year}"
 
 
-def agency_code(unit: Unit) -> str:
-    for u in [unit, *unit.ancestors()]:
+def agency_code(unit: Unit, day: date) -> str:
+    """The code of the nearest unit, the applicant or its ancestor on `day`, that has one."""
+    for u in [unit, *unit.ancestors_on(day)]:
         if u.agency_code:
             return u.agency_code
     return "HS"
 
 
 def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier:
-    d = engine().definition(kind)
-    if d is None:
+    known = engine().definition(kind)
+    if known is None:
         kinds = ", ".join(engine().kinds())
         raise RuleRefused(f"Không có loại hồ sơ '{kind}' (có: {kinds}).", f"Unknown dossier kind '{kind}' (known: {kinds}).")
     unit = db.session.execute(db.select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise RuleRefused(f"Không có đơn vị mã '{unit_code}'. Hãy chọn đơn vị trong danh sách.",
                           f"No unit with code '{unit_code}'. Pick one from the list.")
-    if unit.level != d.applicant_level:
+    if unit.level != known.applicant_level:
         raise RuleRefused(
-            f"Hồ sơ loại này do đơn vị cấp '{d.applicant_level}' đề nghị, '{unit.name}' là cấp '{unit.level}'.",
-            f"This kind is filed for a unit of level '{d.applicant_level}'; '{unit.name}' is a '{unit.level}'.")
+            f"Hồ sơ loại này do đơn vị cấp '{known.applicant_level}' đề nghị, '{unit.name}' là cấp '{unit.level}'.",
+            f"This kind is filed for a unit of level '{known.applicant_level}'; '{unit.name}' is a '{unit.level}'.")
     this_year = local_now().year
     if not isinstance(year, int) or not 2020 <= year <= this_year + 1:
         raise RuleRefused(f"Năm phải từ 2020 đến {this_year + 1}.", f"The year must be from 2020 to {this_year + 1}.")
-    cap = acting_capacity(actor, Dossier(unit=unit, kind=kind), d.actions["create"])
     today = local_now()
-    agency = agency_code(unit)
+    d = engine().definition_for(kind, year, today.date())
+    if d is None:
+        raise RuleRefused(f"Loại hồ sơ này không áp dụng cho năm {year}.", f"This dossier kind does not apply to {year}.")
+    if not unit.live_on(today.date()):
+        raise RuleRefused(
+            f"{unit.name} không còn tồn tại từ ngày {vn_date(unit.valid_to + timedelta(days=1))}: "
+            "hãy tạo hồ sơ cho đơn vị hiện nay.",
+            f"{unit.name} no longer exists since {vn_date(unit.valid_to + timedelta(days=1))}: "
+            "create the dossier for the present unit.")
+    cap = acting_capacity(actor, Dossier(unit=unit, kind=kind), d.actions["create"])
+    agency = agency_code(unit, today.date())
     seq = next_number(f"dossier:{agency}:{today:%y%m%d}")
     dossier = Dossier(
         code=f"{agency}-{today:%y%m%d}-{seq:04d}", kind=kind, definition_version=d.version,
@@ -158,6 +170,21 @@ def set_fields(actor: User, dossier: Dossier, values: dict, expected_version: in
     return dossier
 
 
+def _iso_date(value, label_vi: str, label_en: str) -> str:
+    """A date field holds ISO text ("2026-03-01"): JSON has no date type, and text
+    sorts and compares like the date it names."""
+    text = value.strip() if isinstance(value, str) else None
+    try:
+        # fromisoformat alone would also take "20260301" and week dates: insist on YYYY-MM-DD.
+        if text is None or len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise RuleRefused(f"'{label_vi}' phải là một ngày có thật, dạng YYYY-MM-DD (ví dụ 2026-03-01); đã nhận {str(value)[:40]!r}.",
+                          f"'{label_en}' must be a real date written YYYY-MM-DD (e.g. 2026-03-01); got {str(value)[:40]!r}.") from None
+    return day.isoformat()
+
+
 def _coerce(fd, value):
     label_vi, label_en = fd.labels["vi"], fd.labels["en"]
     if value is None:
@@ -168,6 +195,8 @@ def _coerce(fd, value):
         if fd.max_length and len(value) > fd.max_length:
             raise RuleRefused(f"'{label_vi}' dài tối đa {fd.max_length} ký tự.", f"'{label_en}' takes at most {fd.max_length} characters.")
         return value
+    if fd.type == "date":
+        return _iso_date(value, label_vi, label_en)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadRequest(f"'{label_vi}' phải là số.", f"'{label_en}' must be a number.")
     if fd.type == "integer" and int(value) != value:

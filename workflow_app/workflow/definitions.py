@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from .errors import DefinitionError
 
 ROLES = ("preparer", "submitter", "appraiser", "approver", "viewer", "admin")
 LEVELS = ("province", "district", "commune", "town", "village")
-FIELD_TYPES = ("number", "integer", "string")
+FIELD_TYPES = ("number", "integer", "string", "date")
 TIME_UNITS = ("working", "calendar")
 EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report",
            "notify_returned", "notify_decision")
@@ -67,11 +68,23 @@ class FieldDef:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """A measurable part of a criterion (QĐ 51/2025 has 47 in 10 criteria), with a target
+    per commune group; a target is None until the province's guidance gives it."""
+
+    code: str
+    name: dict
+    targets: dict = field(default_factory=dict, hash=False, compare=False)
+    confidence: str | None = None  # "H", "M" or "L", as in the data files
+
+
+@dataclass(frozen=True)
 class Criterion:
     code: str
     name: dict
     requirement: dict
     owner: dict
+    indicators: tuple[Indicator, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,21 @@ class StateDef:
     time_limit: TimeLimit | None = None
 
 
+@dataclass(frozen=True)
+class Window:
+    """An inclusive range (of dossier years, or of action dates); None is open."""
+
+    start: Any = None
+    end: Any = None
+
+    def holds(self, value) -> bool:
+        return (self.start is None or self.start <= value) and (self.end is None or value <= self.end)
+
+    def overlaps(self, other: "Window") -> bool:
+        return (self.start is None or other.end is None or self.start <= other.end) and \
+            (other.start is None or self.end is None or other.start <= self.end)
+
+
 @dataclass
 class Definition:
     kind: str
@@ -105,6 +133,10 @@ class Definition:
     fields: dict[str, FieldDef]
     criteria: list[Criterion]
     criteria_set: str
+    # Which dossiers this road serves (their year) and on which days it governs
+    # their actions: a reform or a new programme is a new file, never an edit.
+    years: Window = field(default_factory=Window)
+    in_force: Window = field(default_factory=Window)
 
     def criterion(self, code: str) -> Criterion | None:
         return next((c for c in self.criteria if c.code == code), None)
@@ -173,12 +205,7 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
 
     known_guards = known_guards if known_guards is not None else set(GUARDS)
     r = _Reader(path)
-    try:
-        doc = load_yaml(path)
-    except yaml.YAMLError as exc:
-        raise DefinitionError(f"{path.name}: not valid YAML: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise r.fail("(top)", "must be a mapping")
+    doc = _document(path, r)
 
     kind = r.need(doc, "kind", "", str)
     version = r.need(doc, "version", "", int)
@@ -186,12 +213,14 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
     if applicant_level not in LEVELS:
         raise r.fail("applicant_level", f"unknown level '{applicant_level}'")
 
-    states = {}
+    states, legacy = {}, set()
     for name, body in r.need(doc, "states", "", dict).items():
         body = body or {}
         closed = bool(body.get("closed", False))
         states[str(name)] = StateDef(str(name), closed, r.labels(body, f"states.{name}"),
                                      _time_limit(body, f"states.{name}", closed, r))
+        if body.get("legacy"):  # entered only under an earlier road; dossiers there move on
+            legacy.add(str(name))
     initial = r.need(doc, "initial", "", str)
     if initial not in states:
         raise r.fail("initial", f"unknown state '{initial}'")
@@ -259,9 +288,59 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
         kind=kind, version=version, path=str(path), labels=r.labels(doc, "(top)"),
         applicant_level=applicant_level, initial=initial, states=states, events=events,
         actions=actions, fields=fields, criteria=criteria, criteria_set=criteria_set,
+        years=_window(doc, "years", int, r), in_force=_window(doc, "in_force", date, r),
     )
-    _check_reachable(definition, r)
+    _check_reachable(definition, r, legacy)
     return definition
+
+
+def _document(path: Path, r: _Reader, seen: tuple[Path, ...] = ()) -> dict:
+    """The file's mapping, laid over the file it `extends` (if any): top-level keys
+    replace the base's, except states/events/actions/fields, where each entry
+    replaces the same-named one and `null` removes it."""
+    try:
+        doc = load_yaml(path)
+    except (OSError, yaml.YAMLError) as exc:
+        raise DefinitionError(f"{path.name}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise r.fail("(top)", "must be a mapping")
+    base_name = doc.pop("extends", None)
+    if base_name is None:
+        return doc
+    base_path = path.parent / str(base_name)
+    if base_path in seen or base_path == path:
+        raise r.fail("extends", f"'{base_name}' extends itself")
+    if not base_path.exists():
+        raise r.fail("extends", f"file not found: {base_name}")
+    merged = _document(base_path, _Reader(base_path), (*seen, path))
+    for key, value in doc.items():
+        if key in ("states", "events", "actions", "fields") and isinstance(value, dict):
+            section = dict(merged.get(key) or {})
+            for name, body in value.items():
+                if body is None:
+                    section.pop(name, None)
+                else:
+                    section[name] = body
+            merged[key] = section
+        else:
+            merged[key] = value
+    return merged
+
+
+def _window(doc: dict, key: str, kind: type, r: _Reader) -> Window:
+    """`years: {from: 2021, to: 2025}` or `in_force: {from: 2025-07-01}`."""
+    raw = doc.get(key)
+    if raw is None:
+        return Window()
+    if not isinstance(raw, dict) or set(map(str, raw)) - {"from", "to"}:
+        raise r.fail(key, "must be a mapping with 'from' and/or 'to'")
+    start, end = raw.get("from"), raw.get("to")
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise r.fail(f"{key}.{name}", f"must be {'a year' if kind is int else 'a date YYYY-MM-DD'} (got {value!r})")
+    if start is not None and end is not None and end < start:
+        raise r.fail(key, f"ends ({end}) before it starts ({start})")
+    return Window(start, end)
 
 
 def _time_limit(body: dict, where: str, closed: bool, r: _Reader) -> TimeLimit | None:
@@ -299,13 +378,44 @@ def _load_criteria(path: Path, r: _Reader) -> tuple[list[Criterion], str]:
             raise cr.fail(f"criteria[{i}].code", f"duplicate code '{code}'")
         seen.add(code)
         name = cr.need(item, "name", f"criteria[{i}]", dict)
-        out.append(Criterion(code, name, item.get("requirement") or {}, item.get("owner") or {}))
+        indicators = _indicators(item, code, f"criteria[{i}]", cr)
+        out.append(Criterion(code, name, item.get("requirement") or {}, item.get("owner") or {}, indicators))
     if not out:
         raise cr.fail("criteria", "empty")
     return out, str(doc.get("id", path.stem))
 
 
-def _check_reachable(d: Definition, r: _Reader) -> None:
+def _indicators(item: dict, criterion: str, where: str, cr: _Reader) -> tuple[Indicator, ...]:
+    """`indicators:` of one criterion: codes "<criterion>.<n>", unique, named in vi and en."""
+    raw = item.get("indicators")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise cr.fail(f"{where}.indicators", "must be a list")
+    out, seen = [], set()
+    for j, ind in enumerate(raw):
+        at = f"{where}.indicators[{j}]"
+        code = str(cr.need(ind, "code", at))
+        if code in seen:
+            raise cr.fail(f"{at}.code", f"duplicate code '{code}' in criterion '{criterion}'")
+        if not code.startswith(f"{criterion}."):
+            raise cr.fail(f"{at}.code", f"'{code}' must start with '{criterion}.' (its criterion)")
+        seen.add(code)
+        name = cr.need(ind, "name", at, dict)
+        if not name.get("vi") or not name.get("en"):
+            raise cr.fail(f"{at}.name", "needs both 'vi' and 'en'")
+        targets = ind.get("targets") or {}
+        if not isinstance(targets, dict):
+            raise cr.fail(f"{at}.targets", "must be a mapping like {group_1: ..., group_2: ..., group_3: ...}")
+        confidence = ind.get("confidence")
+        if confidence is not None and confidence not in ("H", "M", "L"):
+            raise cr.fail(f"{at}.confidence", f"must be H, M or L (got {confidence!r})")
+        out.append(Indicator(code, {"vi": str(name["vi"]), "en": str(name["en"])},
+                             {str(k): v for k, v in targets.items()}, confidence))
+    return tuple(out)
+
+
+def _check_reachable(d: Definition, r: _Reader, legacy: set[str] = frozenset()) -> None:
     seen, queue = {d.initial}, deque([d.initial])
     while queue:
         state = queue.popleft()
@@ -314,7 +424,7 @@ def _check_reachable(d: Definition, r: _Reader) -> None:
                 seen.add(event.dest)
                 queue.append(event.dest)
     for name in d.states:
-        if name not in seen:
+        if name not in seen and name not in legacy:
             raise r.fail(f"states.{name}", f"unreachable from '{d.initial}'")
 
 
@@ -330,4 +440,21 @@ def load_all(states_dir: str | Path) -> dict[tuple[str, int], Definition]:
         found[key] = definition
     if not found:
         raise DefinitionError(f"{root}: no definitions found")
+    _check_roads(found)
     return found
+
+
+def _check_roads(found: dict[tuple[str, int], Definition]) -> None:
+    """One road per kind for any dossier year and action day: two files whose
+    years and in-force days overlap would make "who acts" ambiguous."""
+    by_kind: dict[str, list[Definition]] = {}
+    for d in found.values():
+        by_kind.setdefault(d.kind, []).append(d)
+    for roads in by_kind.values():
+        roads.sort(key=lambda d: d.version)
+        for i, a in enumerate(roads):
+            for b in roads[i + 1:]:
+                if a.years.overlaps(b.years) and a.in_force.overlaps(b.in_force):
+                    raise DefinitionError(
+                        f"{Path(b.path).name}: in_force: overlaps {Path(a.path).name} for the same dossier years "
+                        f"(give each road its own 'years' or 'in_force' period)")
