@@ -55,7 +55,7 @@ def test_village_dossier_whole_road_with_return_round(make_user, api_as, app):
     r = fire(approver, dossier["id"], "recognize")
     assert r.status_code == 200, r.json
     decision = r.json["decision"]
-    assert r.json["state"] == "recognized" and decision["number"] == 1 and decision["symbol"] == "1/QĐ-UBND"
+    assert r.json["state"] == "recognized" and decision["number"] == 1 and decision["symbol"] == "01/QĐ-UBND"
     history = [(h["event"], h["from"], h["to"]) for h in r.json["history"]]
     assert history == [("create", None, "draft"), ("submit", "draft", "submitted"),
                        ("return", "submitted", "returned"), ("submit", "returned", "submitted"),
@@ -68,7 +68,7 @@ def test_village_dossier_whole_road_with_return_round(make_user, api_as, app):
     digest = hashlib.sha256(pdf1.data).hexdigest()
     assert digest == decision["sha256"]
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf1.data, capture_output=True, check=True).stdout.decode()
-    assert "1/QĐ-UBND" in text and "Trần Quốc Khánh" in text
+    assert "01/QĐ-UBND" in text and "Trần Quốc Khánh" in text
     # The consider line cites the commune's cover request and the numbered appraisal report.
     line = " ".join(text.split())
     report = preparer.get(f"/api/v1/dossiers/{dossier['id']}/documents").json["items"]

@@ -50,7 +50,7 @@ def test_issue_through_the_api_replaces_the_due_date(app, make_user, api_as):
     r = post(api_as(appraiser), dossier.id, new)
     assert r.status_code == 201, r.json
     body = r.json
-    assert (body["kind"], body["round"], body["number"], body["symbol"]) == ("apology:submitted", 1, 1, "1/PXL")
+    assert (body["kind"], body["round"], body["number"], body["symbol"]) == ("apology:submitted", 1, 1, "01/PXL-UBND")
     assert (body["state"], body["old_due"], body["new_due"]) == ("submitted", before.due_on.isoformat(), new.isoformat())
     assert body["issuer"]["code"] == "tam-duong"
     # The new date is now the step's due date: no longer late.
@@ -59,7 +59,7 @@ def test_issue_through_the_api_replaces_the_due_date(app, make_user, api_as):
     assert (after.due_on, after.apology, after.overdue, after.due_by_limit) == (new, new, False, before.due_on)
     full = api_as(appraiser).get(f"/api/v1/dossiers/{dossier.id}").json
     assert full["clock"]["due_on"] == new.isoformat() and full["clock"]["overdue"] is False
-    assert any(doc["kind"] == "apology:submitted" and doc["symbol"] == "1/PXL" for doc in full["documents"])
+    assert any(doc["kind"] == "apology:submitted" and doc["symbol"] == "01/PXL-UBND" for doc in full["documents"])
     # In the audit chain: action, reason, old and new dates.
     rec = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
                                                           AuditRecord.action == "apology")).scalar_one()
@@ -114,12 +114,12 @@ def test_one_per_state_and_round(app, make_user, api_as):
     assert post(api_as(appraiser), dossier.id, new).status_code == 201
     r = post(api_as(approver), dossier.id, next_working(today(), 5))
     assert r.status_code == 409 and r.json["error"]["code"] == "conflict"
-    assert f"đã có phiếu xin lỗi số 1/PXL (vòng 1), hẹn lại ngày {vn(new)}" in r.json["error"]["message"]
+    assert f"đã có phiếu xin lỗi số 01/PXL-UBND (vòng 1), hẹn lại ngày {vn(new)}" in r.json["error"]["message"]
     r = post(api_as(approver, "en"), dossier.id, next_working(today(), 5))
-    assert "already has apology slip 1/PXL" in r.json["error"]["message"] and new.isoformat() in r.json["error"]["message"]
+    assert "already has apology slip 01/PXL-UBND" in r.json["error"]["message"] and new.isoformat() in r.json["error"]["message"]
     # A second overdue dossier gets the next number of the district's series.
     other = _overdue_dossier(make_user, api_as, unit="na-tam-02")
-    assert post(api_as(approver), other.id, new).json["symbol"] == "2/PXL"
+    assert post(api_as(approver), other.id, new).json["symbol"] == "02/PXL-UBND"
 
 
 @pytest.mark.parametrize("when,reason,message", [
@@ -171,10 +171,10 @@ def test_web_form_history_and_download(app, make_user, api_as):
                           "confirm": "y"})
     assert r.status_code == 302, r.get_data(as_text=True)
     page = client.get(f"/dossiers/{dossier.id}").get_data(as_text=True)
-    assert "Đã lập phiếu xin lỗi số 1/PXL" in page
+    assert "Đã lập phiếu xin lỗi số 01/PXL-UBND" in page
     assert "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả" in page  # the history row
     assert f"hẹn lại {vn(new)}" in page and "Đoàn thẩm định chưa đi thực địa được do mưa lũ." in page
-    assert "Phiếu xin lỗi và hẹn lại ngày trả kết quả số 1/PXL" in page  # in the documents
+    assert "Phiếu xin lỗi và hẹn lại ngày trả kết quả số 01/PXL-UBND" in page  # in the documents
     assert f'action="/dossiers/{dossier.id}/apology"' not in page  # one per step and round
     doc = db.session.execute(db.select(Document).where(Document.dossier_id == dossier.id,
                                                        Document.kind == "apology:submitted")).scalar_one()
@@ -198,7 +198,7 @@ def test_pdf_holds_code_unit_dates_and_reason(app, make_user, api_as):
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     flat = " ".join(text.split())
     for expected in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "ỦY BAN NHÂN DÂN", "HUYỆN TAM ĐƯỜNG",
-                     "Số: 1/PXL", dossier.code, dossier.unit.name, "xã Nà Tăm", short_date(old_due), short_date(new),
+                     "Số: 01/PXL-UBND", dossier.code, dossier.unit.name, "xã Nà Tăm", short_date(old_due), short_date(new),
                      reason, "Nguyễn Văn Thẩm", "Kính gửi: Ủy ban nhân dân xã Nà Tăm",
                      "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"):
         assert expected in flat, expected

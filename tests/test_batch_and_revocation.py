@@ -68,7 +68,7 @@ def test_five_villages_one_decision_one_number(app, cast, api_as):
     for i in ids:
         one = api.get(f"/api/v1/dossiers/{i}").json
         assert one["state"] == "recognized"
-        assert one["decision"]["symbol"] == "1/QĐ-UBND"
+        assert one["decision"]["symbol"] == "01/QĐ-UBND"
         assert one["history"][-1]["event"] == "recognize" and one["history"][-1]["comment"] == "Đợt 1"
     assert db.session.execute(select(func.count()).select_from(Decision)).scalar_one() == 1
     pdf = api.get(f"/api/v1/dossiers/{ids[0]}/decision.pdf").data
@@ -206,7 +206,7 @@ def test_revoking_some_villages_of_a_batch_keeps_the_original_valid_until_the_la
     assert first["decision"]["status"] == "valid"  # two villages still recognised by it
     revocation = db.session.execute(select(Decision).where(Decision.type == "revocation")).scalar_one()
     assert [x.id for x in revocation.dossiers] == [ids[0]]
-    assert revocation.revokes.symbol == "1/QĐ-UBND" and revocation.reason == "Không duy trì tiêu chí Môi trường"
+    assert revocation.revokes.symbol == "01/QĐ-UBND" and revocation.reason == "Không duy trì tiêu chí Môi trường"
     for i in ids[1:]:
         assert fire(api, i, "revoke", "Không duy trì tiêu chí Môi trường").status_code == 200
     db.session.expire_all()
@@ -250,7 +250,7 @@ def test_the_batch_page_issues_one_decision(app, cast):
     r = client.post("/decisions/batch", data={"csrf_token": csrf_of(page), "dossier": picks, "confirm": "y"})
     assert r.status_code == 302
     follow = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Đã ban hành Quyết định số 1/QĐ-UBND công nhận 2 hồ sơ." in follow
+    assert "Đã ban hành Quyết định số 01/QĐ-UBND công nhận 2 hồ sơ." in follow
     db.session.expire_all()
     assert [db.session.get(Dossier, d.id).state for d in dossiers] == ["recognized", "recognized", "appraised"]
     assert f'value="{dossiers[2].id}:' in follow and f'value="{dossiers[0].id}:' not in follow

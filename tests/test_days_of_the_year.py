@@ -170,7 +170,7 @@ def test_date_rules_on_the_day(app, make_user, api_as, tmp_path, day, hh):
             r = as_appraiser.post(f"/api/v1/dossiers/{late}/apology",
                                   json={"new_date": new.isoformat(), "reason": "Thiếu thành viên hội đồng"})
             assert r.status_code == 201, r.json
-        assert r.json["symbol"] == "1/PXL"  # numbered in the year of the day
+        assert r.json["symbol"] == "01/PXL-UBND"  # numbered in the year of the day
         assert as_appraiser.get(f"/api/v1/dossiers/{late}").json["clock"]["overdue"] is False
 
     # The committee's monthly report, filed on the day for the day's month.

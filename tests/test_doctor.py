@@ -58,7 +58,7 @@ def test_a_deleted_file_is_named(app, world):
     path_of(world.decision.pdf_key).unlink()
     result = doctor(app)
     assert result.exit_code == 1
-    assert (f"BREACH recognition decision 1/QĐ-UBND of tam-duong ({world.decision.year}, id {world.decision.id}): "
+    assert (f"BREACH recognition decision 01/QĐ-UBND of tam-duong ({world.decision.year}, id {world.decision.id}): "
             f"file {world.decision.pdf_key} is missing") in result.output
 
 

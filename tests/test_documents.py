@@ -181,10 +181,10 @@ def test_appraise_issues_a_numbered_report_and_appraisal_ref_cites_it(road):
     road.pass_all()
     road.appraise()
     [report] = road.docs("appraisal_report")
-    assert (report.number, report.symbol, report.round) == (1, "1/BC-NN", 1)
+    assert (report.number, report.symbol, report.round) == (1, "01/BC-NN", 1)
     assert report.issuer.code == "tam-duong"  # the unit the appraiser holds the role at
     assert report.issued_by_id == road.appraiser.id
-    assert appraisal_ref(road.dossier) == f"Báo cáo thẩm định số 1/BC-NN ngày {short_date(TODAY)}"
+    assert appraisal_ref(road.dossier) == f"Báo cáo thẩm định số 01/BC-NN ngày {short_date(TODAY)}"
 
 
 # ----------------------------------------------------------------------------- the PDFs
@@ -239,7 +239,7 @@ def test_appraisal_report_prints_every_element(road, tmp_path):
     text = pdf_text(path)
     assert_in_order(text, [
         "UBND HUYỆN TAM ĐƯỜNG", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "PHÒNG NÔNG NGHIỆP",
-        "Độc lập - Tự do - Hạnh phúc", "VÀ PHÁT TRIỂN NÔNG THÔN", "Số: 1/BC-NN",
+        "Độc lập - Tự do - Hạnh phúc", "VÀ PHÁT TRIỂN NÔNG THÔN", "Số: 01/BC-NN",
         f"Tam Đường, ngày {TODAY.day:02d} tháng", "BÁO CÁO THẨM ĐỊNH",
         f"Hồ sơ đề nghị công nhận Bản 01 (Nà Tăm), xã Nà Tăm đạt chuẩn nông thôn mới năm {YEAR}",
         f"Ngày {short_date(TODAY)}, Ủy ban nhân dân huyện Tam Đường nhận được hồ sơ mã {road.dossier.code}",
@@ -248,9 +248,11 @@ def test_appraisal_report_prints_every_element(road, tmp_path):
         "2. Ý kiến của người thẩm định", "Đề nghị công nhận.",
         "3. Kết luận", "Qua thẩm định, Bản 01 (Nà Tăm), xã Nà Tăm đạt 14/14 tiêu chí.",
         "đề nghị Chủ tịch Ủy ban nhân dân huyện Tam Đường xem xét, công nhận",
-        "Nơi nhận:", "NGƯỜI THẨM ĐỊNH", "- Ủy ban nhân dân xã Nà Tăm;", "- Lưu: VT, NN.",
-        "Nguyễn Thị Thẩm", "Cán bộ thẩm định huyện Tam Đường",
+        "Nơi nhận:", "TRƯỞNG PHÒNG", "- Ủy ban nhân dân xã Nà Tăm;", "- Lưu: VT, NN.",
+        "Nguyễn Thị Thẩm",
     ])
+    # Signed for the appraising office by its head or a deputy: no officer's role line.
+    assert "Cán bộ thẩm định huyện" not in text and "NGƯỜI THẨM ĐỊNH" not in text
     # Headings wrap inside their cells: each is there, read without the layout.
     raw = flat(run("pdftotext", str(path), "-"))
     for heading in ("Tiêu chí", "Tự đánh giá", "Kết quả thẩm định", "Ghi chú", "Người thẩm định"):
@@ -350,7 +352,7 @@ def test_report_numbers_are_gap_free_per_issuer_and_year(app, make_user, api_as)
     assert _counter(scope) == 1 and second.docs("appraisal_report") == []
     assert db.session.get(Dossier, second.dossier.id).state == "submitted"
     second.appraise()
-    assert [d.symbol for d in second.docs("appraisal_report")] == ["2/BC-NN"]
+    assert [d.symbol for d in second.docs("appraisal_report")] == ["02/BC-NN"]
 
     # Another issuer has its own series from 1; decisions keep theirs.
     _second_district()
@@ -538,7 +540,7 @@ def test_json_lists_the_documents_in_the_dossier_and_on_their_own(road):
     receipt, report = body["items"]
     assert set(receipt) == {"id", "kind", "round", "number", "symbol", "issued_at", "issuer", "pdf_url"}
     assert (receipt["kind"], receipt["round"], receipt["number"], receipt["symbol"]) == ("receipt", 1, None, None)
-    assert (report["kind"], report["number"], report["symbol"]) == ("appraisal_report", 1, "1/BC-NN")
+    assert (report["kind"], report["number"], report["symbol"]) == ("appraisal_report", 1, "01/BC-NN")
     assert report["issuer"] == {"code": "tam-duong", "name": "Huyện Tam Đường"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", report["issued_at"])
     assert report["pdf_url"] == f"/api/v1/dossiers/{road.dossier.id}/documents/{report['id']}.pdf"
@@ -560,7 +562,7 @@ def test_dossier_page_links_the_papers(road, app):
     assert "Giấy tờ" in page
     for doc in (receipt, report):
         assert f'href="/dossiers/{road.dossier.id}/documents/{doc.id}.pdf"' in page
-    assert "Giấy tiếp nhận hồ sơ (lần nộp 1)" in page and "Báo cáo thẩm định số 1/BC-NN" in page
+    assert "Giấy tiếp nhận hồ sơ (lần nộp 1)" in page and "Báo cáo thẩm định số 01/BC-NN" in page
 
 
 # ----------------------------------------------------------------------------- texts (no database)

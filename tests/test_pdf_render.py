@@ -230,7 +230,7 @@ def test_issuer_section_replaces_whole_keys_of_default():
     {"symbol": "16/QĐ-UBND"},  # does not carry number 15
     {"units": []},
     {"kind": "../village_ntm"},
-    {"kind": "commune_ntm"},  # no texts yet
+    {"kind": "no_texts_kind"},  # a kind without a texts file
 ])
 def test_bad_facts_are_refused(changes):
     with pytest.raises(ValueError):
@@ -337,9 +337,11 @@ def test_one_unit_decision_prints_every_element_in_order(one_pdf):
         found = text.find(flat(phrase), position)
         assert found >= 0, f"missing or out of order: {phrase!r}"
         position = found + 1
-    # The verification note sits in the bottom margin of page 1.
-    assert flat("https://ntm.example.vn/xac-thuc/TD-2024-15") in text
-    assert flat("Mã hồ sơ: TDU-240902-0001") in text
+    # The verification note sits under "Nơi nhận", in the left column (read alone: the
+    # signature column runs beside it).
+    left = flat(" ".join(line for line, box in text_lines(one_pdf, 1) if box[2] < 595 / 2))
+    assert flat("Tra cứu, xác thực văn bản: https://ntm.example.vn/xac-thuc/TD-2024-15") in left
+    assert flat("Mã hồ sơ: TDU-240902-0001") in left
     # A one-page decision carries no page number.
     assert first_line(pdf_text(one_pdf)).startswith("ỦY BAN NHÂN DÂN")
 
@@ -450,11 +452,11 @@ def test_qr_encodes_exactly_the_verify_url(url, tmp_path):
 
 
 @needs_poppler
-def test_qr_is_embedded_on_page_1_only(one_pdf, twelve_pdf):
-    for pdf in (one_pdf, twelve_pdf):
+def test_qr_is_embedded_once_on_the_signature_page(one_pdf, twelve_pdf):
+    for pdf, page in ((one_pdf, "1"), (twelve_pdf, "2")):
         rows = run("pdfimages", "-list", str(pdf)).splitlines()[2:]
-        assert [row.split()[0] for row in rows] == ["1"], rows  # one image, on page 1
-    # Still one page for one unit, with the QR in the 28 mm bottom margin (see test above).
+        assert [row.split()[0] for row in rows] == [page], rows  # one image, with "Nơi nhận"
+    # Still one page for one unit, with the QR inside the text area (test_decree30_layout).
     assert page_count(one_pdf) == 1
 
 

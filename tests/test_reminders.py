@@ -236,7 +236,7 @@ def test_recognition_queues_decision_issued_for_submitter_and_preparers(app, peo
     issued = outbox(kind="decision_issued")
     assert {m.to_user_id for m in issued} == {people["prep"].id, people["sub"].id}
     for m in issued:
-        assert "1/QĐ-UBND" in m.subject and "1/QĐ-UBND" in m.body and "http://ntm.test/verify/" in m.body
+        assert "01/QĐ-UBND" in m.subject and "01/QĐ-UBND" in m.body and "http://ntm.test/verify/" in m.body
         assert m.step == "recognized"
 
 

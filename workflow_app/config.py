@@ -59,6 +59,9 @@ class Config:
             secret = _dev_secret_key()
         self.SECRET_KEY = secret
         self.STATES_DIR = str(ROOT / "states")
+        # Demo marker drawn diagonally on every PDF page (templates/pdf/_watermark.html):
+        # papers made in development must never pass for real ones. Empty: none.
+        self.PDF_WATERMARK = env.get("PDF_WATERMARK", "MẪU" if self.APP_ENV == "development" else "")
         # Largest request body (413 past it): room for an evidence file (EVIDENCE_MAX_BYTES,
         # its own limit) and the form around it. JSON bodies: JSON_MAX_BYTES (validation.py).
         self.MAX_CONTENT_LENGTH = _count(env.get("MAX_REQUEST_BYTES", str(20 * 1024 * 1024)), "MAX_REQUEST_BYTES",

@@ -18,8 +18,8 @@ import segno
 from ..workflow.yamlfile import load_yaml
 
 from .render import vn_date_line
+from .texts import overlay, states_dir
 
-DECISIONS_DIR = Path(__file__).resolve().parents[2] / "states" / "decisions"
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]*")  # kind names a file: no paths, no dots
 REQUIRED_KEYS = (
     "issuer_lines", "authority", "subject", "legal_bases", "consider",
@@ -31,7 +31,7 @@ REQUIRED_KEYS = (
 class DecisionFacts:
     """Everything the decision prints, already read from the database by the caller."""
 
-    kind: str  # "village_ntm" | "town_civilized": names states/decisions/<kind>.yaml
+    kind: str  # "village_ntm" | "town_civilized": names STATES_DIR/decisions/<kind>.yaml
     issuer_code: str  # "tam-duong": selects the per-issuer overrides
     issuer_name: str  # "Huyện Tam Đường"
     issuer_place: str  # "Tam Đường", for the place-date line
@@ -54,14 +54,19 @@ class DecisionFacts:
     original_date: date | None = None
     original_subject: str | None = None  # "Về việc công nhận ..."
     reason: str | None = None  # the approver's written reason
+    issuer_level: str | None = None  # "district" | "commune" ...: selects the `levels:` section
+
+
+def _load_kind(kind: str) -> dict:
+    return _load_file(kind, states_dir() / "decisions")
 
 
 @lru_cache(maxsize=None)
-def _load_kind(kind: str) -> dict:
+def _load_file(kind: str, folder: Path) -> dict:
     # Cached for the life of the process: the files change with a deploy, not at run time.
     if not _KIND_RE.fullmatch(kind):
         raise ValueError(f"invalid decision kind {kind!r}")
-    path = DECISIONS_DIR / f"{kind}.yaml"
+    path = folder / f"{kind}.yaml"
     if not path.is_file():
         raise ValueError(f"no decision texts for kind {kind!r} ({path} missing)")
     with path.open(encoding="utf-8") as handle:
@@ -71,14 +76,14 @@ def _load_kind(kind: str) -> dict:
     return document
 
 
-def merged_texts(document: dict, issuer_code: str) -> dict:
-    """The `default` section with the issuer's section laid over it, key by key.
+def merged_texts(document: dict, issuer_code: str, issuer_level: str | None = None) -> dict:
+    """The `default` section, then the issuer level's section (`levels`), then the
+    issuer's own (`issuers`), laid over it key by key.
 
     Whole keys are replaced (no deep merge) so that each section reads complete: an
     issuer with other legal bases lists all of its bases.
     """
-    texts = dict(document["default"])
-    texts.update((document.get("issuers") or {}).get(issuer_code) or {})
+    texts = overlay(document, issuer_code, issuer_level)
     missing = [key for key in REQUIRED_KEYS if key not in texts]
     if missing:
         raise ValueError(f"decision texts for {issuer_code!r} lack: {', '.join(missing)}")
@@ -89,7 +94,7 @@ def decision_context(facts: DecisionFacts) -> dict:
     """Plain values for templates/pdf/decision.html (see render.render_pdf)."""
     _check(facts)
     name = facts.kind if facts.document == "recognition" else f"{facts.kind}_{facts.document}"
-    texts = merged_texts(_load_kind(name), facts.issuer_code)
+    texts = merged_texts(_load_kind(name), facts.issuer_code, facts.issuer_level)
     single = len(facts.units) == 1
     values = _placeholders(facts, single)
 
@@ -201,9 +206,11 @@ def _variant(spec: str | list | dict, single: bool):
 def _consider_line(spec: dict, facts: DecisionFacts, fill) -> str:
     # Fixed Vietnamese grammar of Decree 30 practice, so it lives here, not in the YAML:
     # "Xét đề nghị của A tại <ref A>; của B tại <ref B>".
-    parties = [(spec["proposer"], facts.request_ref)]
+    # Each party may read differently for one unit and several ("Trưởng {unit}").
+    single = len(facts.units) == 1
+    parties = [(_variant(spec["proposer"], single), facts.request_ref)]
     if spec.get("appraiser"):
-        parties.append((spec["appraiser"], facts.appraisal_ref))
+        parties.append((_variant(spec["appraiser"], single), facts.appraisal_ref))
     clauses = [fill(who) + (f" tại {ref}" if ref else "") for who, ref in parties]
     return "Xét đề nghị của " + "; của ".join(clauses)
 

@@ -14,8 +14,9 @@ from functools import cache
 from pathlib import Path
 
 from ..workflow.yamlfile import load_yaml
+from .numbers import document_number
+from .texts import overlay, states_dir
 
-DOCUMENTS_DIR = Path(__file__).resolve().parents[2] / "states" / "documents"
 KINDS = ("receipt", "appraisal_report")
 TEMPLATES = {"receipt": "pdf/receipt.html", "appraisal_report": "pdf/appraisal_report.html"}
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -27,28 +28,30 @@ REQUIRED = {
                          "subject", "appraiser_body", "intro", "request_clause", "method",
                          "section_criteria", "criteria_table", "long_notes", "self_assessment_words", "verdict_words",
                          "section_fields", "section_comment", "section_conclusion", "conclusion",
-                         "recipients", "archive", "signature_lines", "role_line"),
+                         "recipients", "archive", "signature_lines"),
 }
 
 
-@cache
 def _load(kind: str) -> dict:
+    return _load_file(kind, states_dir() / "documents")
+
+
+@cache
+def _load_file(kind: str, folder: Path) -> dict:
     # Cached for the process: the files change with a deploy, and issued papers keep
     # their own copy of the texts anyway.
     if kind not in KINDS or not _KIND_RE.fullmatch(kind):
         raise ValueError(f"unknown document kind {kind!r}")
-    path = DOCUMENTS_DIR / f"{kind}.yaml"
+    path = folder / f"{kind}.yaml"
     document = load_yaml(path)
     if not isinstance(document, dict) or not isinstance(document.get("default"), dict):
         raise ValueError(f"{path}: expected a mapping with a 'default' section")
     return document
 
 
-def texts_for(kind: str, issuer_code: str) -> dict:
-    """`default` with the issuer's section laid over it, whole keys replaced."""
-    document = _load(kind)
-    texts = dict(document["default"])
-    texts.update((document.get("issuers") or {}).get(issuer_code) or {})
+def texts_for(kind: str, issuer_code: str, issuer_level: str | None = None) -> dict:
+    """`default`, the issuer level's section, then the issuer's own, whole keys replaced."""
+    texts = overlay(_load(kind), issuer_code, issuer_level)
     missing = [key for key in REQUIRED[kind] if key not in texts]
     if missing:
         raise ValueError(f"{kind} texts for {issuer_code!r} lack: {', '.join(missing)}")
@@ -221,13 +224,23 @@ def receipt_context(facts: dict, texts: dict) -> dict:
 
 # ----------------------------------------------------------------------------- report
 
+def _signature_lines(f: _Filler, spec, capacity: str) -> list[str]:
+    """Capacity lines above the signature: {head: [...], deputy: [...]} by the signer's
+    capacity, or one list for everyone (texts stored with reports issued earlier)."""
+    if isinstance(spec, dict):
+        if capacity not in spec:
+            raise ValueError(f"appraisal report texts have no signature lines for {capacity!r}")
+        spec = spec[capacity]
+    return [f.fill(line) for line in ([spec] if isinstance(spec, str) else spec)]
+
+
 def appraisal_report_context(facts: dict, texts: dict) -> dict:
     issued = datetime.fromisoformat(facts["issued_at"])
     submitted = datetime.fromisoformat(facts["submitted_at"]) if facts.get("submitted_at") else None
     criteria = facts["criteria"]
     passed = sum(1 for c in criteria if c.get("verdict") == "pass")
     f = _Filler(facts, texts, {
-        "number": facts["number"], "symbol": facts["symbol"], "passed": passed, "total": len(criteria),
+        "number": document_number(facts["number"]), "symbol": facts["symbol"], "passed": passed, "total": len(criteria),
         "submitted_on": short_date(submitted.date()) if submitted else "…",
         "request_ref": facts.get("request_ref") or "",
     })
@@ -276,8 +289,9 @@ def appraisal_report_context(facts: dict, texts: dict) -> dict:
         "comment": facts.get("comment"),
         "conclusion": f.fill(f.pick(conclusion)),
         "recipients": _punctuate(f.lines("recipients") + [f.text("archive")]),
-        "signature_lines": f.lines("signature_lines"),
+        "signature_lines": _signature_lines(f, texts["signature_lines"], facts.get("signer_capacity") or "head"),
         "signer_name": facts["appraiser_name"],
-        "role_line": f.text("role_line"),
+        # Reports issued with an officer's signature block printed their role under the name.
+        "role_line": f.text("role_line") if "role_line" in texts else None,
         "dossier_code": facts["dossier_code"],
     }

@@ -306,7 +306,16 @@ def render_html(template_name: str, context: dict) -> str:
     if type(context) is not dict:
         raise ValueError(f"context must be a dict, got {type(context).__name__}")
     ensure_plain(context)
-    return _jinja_env().get_template(template_name).render(context)
+    # The demo marker is the renderer's, not the caller's: every print template gets it.
+    return _jinja_env().get_template(template_name).render({"watermark": watermark(), **context})
+
+
+def watermark() -> str:
+    """The app's PDF_WATERMARK ("MẪU" in development, "" in production: config.py);
+    none without an app (scripts, pure tests)."""
+    from flask import current_app, has_app_context  # as worker._app_config: no Flask at import
+
+    return str(current_app.config.get("PDF_WATERMARK") or "") if has_app_context() else ""
 
 
 def render_document(template_name: str, context: dict, *, timeout: float | None = None,

@@ -28,6 +28,7 @@ from ..clock import local_now, to_local
 from ..extensions import db
 from ..models import AuditRecord, Document, Dossier, Unit, User, utcnow
 from ..pdf.documents import document_context, reference, texts_for
+from ..pdf.numbers import document_number
 from ..workflow.definitions import Actor, Definition
 from ..workflow.errors import NotFound
 from .common import next_number
@@ -70,7 +71,7 @@ def issue_receipt(act: Act) -> list[Document]:
 def issue_appraisal_report(act: Act) -> list[Document]:
     now = local_now()
     issuer = act.cap.unit
-    texts = texts_for("appraisal_report", issuer.code)
+    texts = texts_for("appraisal_report", issuer.code, issuer.level)
     made = []
     for dossier in act.dossiers:
         number = next_number(f"appraisal_report:{issuer.code}:{now.year}")
@@ -79,11 +80,14 @@ def issue_appraisal_report(act: Act) -> list[Document]:
         names = facts["criterion_names"]
         facts.update({
             "number": number,
-            "symbol": texts["symbol"].format_map({"number": number}),
+            "symbol": texts["symbol"].format_map({"number": document_number(number)}),
             "issued_at": now.isoformat(timespec="seconds"),
             "appraiser_name": act.actor.name,
             "appraiser_role": actor_name(Actor(act.cap.role, issuer.level), "vi"),
             "appraiser_unit": in_sentence(issuer.name),  # "huyện Tam Đường"
+            # The report is signed for the appraising office: its head, or a deputy
+            # (an assignment signing as vice chairman signs as deputy head here).
+            "signer_capacity": "deputy" if act.cap.assignment.capacity == "vice_chairman" else "head",
             "submitted_at": _local_iso(submit.at) if submit else None,
             "sender": committee_of(submit.unit) if submit else None,
             "criteria": [{"code": e.code, "name": names.get(e.code, e.code),
@@ -102,7 +106,7 @@ def receiving_unit(dossier: Dossier, d: Definition, fallback: Unit) -> Unit:
     definition says: `appraise` by appraiser@district -> the applicant's district."""
     appraise = d.events.get("appraise")
     actors = appraise.by if appraise else tuple(a for e in d.events_from("submitted") for a in e.by)
-    chain = [dossier.unit, *dossier.unit.ancestors()]
+    chain = [dossier.unit, *dossier.unit.ancestors_on(local_now().date())]
     for actor in actors:
         unit = next((u for u in chain if u.level == actor.level), None)
         if unit is not None:
@@ -113,7 +117,7 @@ def receiving_unit(dossier: Dossier, d: Definition, fallback: Unit) -> Unit:
 
 def _dossier_facts(dossier: Dossier, d: Definition, issuer: Unit) -> dict:
     names = {c.code: c.name["vi"] for c in d.criteria}
-    parent = dossier.unit.parent
+    parent = dossier.unit.parent_on(local_now().date())
     values = dict(dossier.fields or {})
     return {
         "dossier_id": dossier.id,
@@ -146,7 +150,7 @@ def _add(dossier: Dossier, kind: str, actor: User, issuer: Unit, facts: dict, no
          texts: dict | None = None, number: int | None = None, symbol: str | None = None) -> Document:
     doc = Document(dossier_id=dossier.id, dossier=dossier, kind=kind, round=dossier.round, number=number,
                    symbol=symbol, issued_at=utcnow(), issued_by_id=actor.id, issuer_id=issuer.id,
-                   data={"facts": facts, "texts": texts or texts_for(kind, issuer.code)})
+                   data={"facts": facts, "texts": texts or texts_for(kind, issuer.code, issuer.level)})
     db.session.add(doc)
     log.info("dossier %s: %s %s issued by %s for round %s", dossier.code, kind, symbol or "", issuer.code,
              dossier.round)

@@ -18,7 +18,7 @@ from ..models import Decision, RoleAssignment, Unit, User
 from ..permissions import visible_unit_paths
 from ..workflow.errors import NotFound, NotPermitted
 from .common import local_now
-from .decisions import verify_url
+from .decisions import committee_of, verify_url
 from .reference import find_unit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -120,9 +120,16 @@ def status_key(decision: Decision) -> str:
     return decision.status
 
 
+def issuer_body(issuer: Unit) -> str:
+    """The issuing body, as a register and a verification page name it: "Ủy ban nhân
+    dân huyện Tam Đường", not the area "Huyện Tam Đường"."""
+    return committee_of(issuer)
+
+
 def register_row(decision: Decision) -> dict:
     return {
         "number": decision.number, "symbol": decision.symbol, "issued_on": decision.issued_on.isoformat(),
+        "issuer_body": issuer_body(decision.issuer),
         "type": decision.type, "status": decision.status, "status_key": status_key(decision),
         "signer": decision.signer_name, "subject": decision.subject, "sha256": decision.pdf_sha256,
         "verify_url": verify_url(decision.verify_token), "token": decision.verify_token,
@@ -164,9 +171,9 @@ def register_xlsx(issuer: Unit, year: int, rows: list[dict]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_TITLE
-    wb.properties.title = f"Sổ đăng ký quyết định - {issuer.name} - năm {year}"
+    wb.properties.title = f"Sổ đăng ký quyết định - {issuer_body(issuer)} - năm {year}"
     wb.properties.creator = "Hồ sơ Nông thôn mới"
-    ws.append([f"SỔ ĐĂNG KÝ QUYẾT ĐỊNH — {issuer.name.upper()} — NĂM {year}"])
+    ws.append([f"SỔ ĐĂNG KÝ QUYẾT ĐỊNH — {issuer_body(issuer).upper()} — NĂM {year}"])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADINGS))
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(list(HEADINGS))

@@ -20,7 +20,7 @@ from ..i18n import LANGS, request_lang
 from ..models import VerificationCheck
 from ..services.decisions import find_by_token
 from ..services.filecheck import ASK_ISSUER, check_pdf_shape
-from ..services.register import revoked_by, revokes, status_key, unit_list
+from ..services.register import issuer_body, revoked_by, revokes, status_key, unit_list
 from ..validation import safe_next
 from ..workflow.errors import NotFound, RuleRefused
 from . import bp
@@ -82,6 +82,7 @@ def _decision_info(decision) -> dict:
     return {
         "number": decision.number, "symbol": decision.symbol, "issued_on": decision.issued_on.isoformat(),
         "issuer": {"code": decision.issuer.code, "name": decision.issuer.name},
+        "issuer_body": issuer_body(decision.issuer),  # "Ủy ban nhân dân huyện Tam Đường"
         "type": decision.type, "status": decision.status, "signer": decision.signer_name,
         "subject": decision.subject, "sha256": decision.pdf_sha256,
         "units": unit_list(decision),

@@ -11,7 +11,7 @@ from datetime import date
 from flask import g, render_template, request, send_file
 
 from ..services.common import local_now
-from ..services.register import (XLSX_MIME, default_issuer, gaps, readable_issuers, register_issuer,
+from ..services.register import (XLSX_MIME, default_issuer, gaps, issuer_body, readable_issuers, register_issuer,
                                  register_rows, register_xlsx, register_years, xlsx_filename)
 from . import bp
 
@@ -47,7 +47,7 @@ def register_page():
     if year not in years:
         years = sorted({*years, year}, reverse=True)
     return render_template("web/register.html", issuer=issuer, year=year, issuers=issuers, years=years,
-                           rows=rows, missing=missing, as_date=date.fromisoformat)
+                           rows=rows, missing=missing, as_date=date.fromisoformat, issuer_body=issuer_body)
 
 
 @bp.get("/decisions.xlsx")
