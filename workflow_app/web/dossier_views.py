@@ -147,7 +147,7 @@ def dossier_fields(dossier_id: int):
 def _parse_field(name: str, ftype: str, raw: str):
     if raw == "":
         return None
-    if ftype == "string":
+    if ftype in ("string", "date"):  # a date is checked by the service, as from the API
         return raw
     number = parse_decimal(name, raw)  # the Vietnamese decimal comma too: "92,5" -> 92.5
     if ftype == "integer" and number.is_integer():

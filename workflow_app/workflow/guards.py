@@ -3,6 +3,7 @@ that returns the reasons it refuses (an empty list means the guard passes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 from .errors import Text
@@ -25,17 +26,31 @@ class DossierFacts:
     state: str
     criteria: tuple[CriterionFacts, ...] = ()
     fields: dict = field(default_factory=dict, hash=False)
+    # {field name: {"vi": ..., "en": ...}} from the definition, so refusals name what the
+    # user sees on the form; the engine fills it in when the caller leaves it empty.
+    field_labels: dict = field(default_factory=dict, hash=False)
 
 
 Guard = Callable[[DossierFacts, dict], list[Text]]
 GUARDS: dict[str, Guard] = {}
 
 
-def guard(name: str) -> Callable[[Guard], Guard]:
+# Parameters each guard reads, so a loader can refuse a definition that leaves one out
+# (naming file and key) instead of failing when the event fires.
+GUARD_PARAMS: dict[str, tuple[str, ...]] = {}
+
+
+def guard(name: str, params: tuple[str, ...] = ()) -> Callable[[Guard], Guard]:
     def register(fn: Guard) -> Guard:
         GUARDS[name] = fn
+        GUARD_PARAMS[name] = params
         return fn
     return register
+
+
+def missing_params(name: str, params: dict) -> list[str]:
+    """The parameters guard `name` needs that `params` lacks (empty when complete)."""
+    return [p for p in GUARD_PARAMS.get(name, ()) if params.get(p) is None]
 
 
 def _label(c: CriterionFacts) -> tuple[str, str]:
@@ -68,14 +83,87 @@ def criteria_all_passed(facts: DossierFacts, params: dict) -> list[Text]:
     return reasons
 
 
-@guard("field_at_least")
+def _field_name(facts: DossierFacts, name: str) -> tuple[str, str]:
+    """"'Label' (name)": the label the user sees, the name an API caller sends."""
+    labels = facts.field_labels.get(name)
+    if not labels:
+        return f"'{name}'", f"'{name}'"
+    return f"'{labels['vi']}' ({name})", f"'{labels['en']}' ({name})"
+
+
+def _num(value, lang: str) -> str:
+    """1500000 -> "1.500.000" (vi) / "1,500,000" (en); 89.9 -> "89,9" / "89.9"."""
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text
+
+
+@guard("field_at_least", ("field", "min"))
 def field_at_least(facts: DossierFacts, params: dict) -> list[Text]:
     name, minimum = params["field"], params["min"]
+    vi, en = _field_name(facts, name)
     value = facts.fields.get(name)
     if value is None:
-        return [Text(f"Chưa nhập '{name}': cần tối thiểu {minimum}.", f"'{name}' is not set: at least {minimum} is needed.")]
+        return [Text(f"Chưa nhập {vi}: cần tối thiểu {_num(minimum, 'vi')}.",
+                     f"{en} is not set: at least {_num(minimum, 'en')} is needed.")]
     if value < minimum:
-        return [Text(f"'{name}' là {value}, cần tối thiểu {minimum}.", f"'{name}' is {value}; at least {minimum} is needed.")]
+        return [Text(f"{vi} là {_num(value, 'vi')}, cần tối thiểu {_num(minimum, 'vi')}.",
+                     f"{en} is {_num(value, 'en')}; at least {_num(minimum, 'en')} is needed.")]
+    return []
+
+
+@guard("field_at_most", ("field", "max"))
+def field_at_most(facts: DossierFacts, params: dict) -> list[Text]:
+    """`{name: field_at_most, field: construction_debt_vnd, max: 0}`: an unset field fails,
+    so "no debt" is a figure someone entered, not a blank."""
+    name, maximum = params["field"], params["max"]
+    vi, en = _field_name(facts, name)
+    value = facts.fields.get(name)
+    if value is None:
+        return [Text(f"Chưa nhập {vi}: cần tối đa {_num(maximum, 'vi')}.",
+                     f"{en} is not set: at most {_num(maximum, 'en')} is allowed.")]
+    if value > maximum:
+        return [Text(f"{vi} là {_num(value, 'vi')}, chỉ được tối đa {_num(maximum, 'vi')}.",
+                     f"{en} is {_num(value, 'en')}; at most {_num(maximum, 'en')} is allowed.")]
+    return []
+
+
+def _as_date(value) -> date | None:
+    """Date fields are stored as ISO text ("2026-03-01"); None when unset or unreadable."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _vn_date(d: date) -> str:
+    return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+@guard("date_span_at_least", ("from", "to", "days"))
+def date_span_at_least(facts: DossierFacts, params: dict) -> list[Text]:
+    """`{name: date_span_at_least, from: posted_from, to: posted_to, days: 15}`: the period
+    between two date fields lasts at least `days` days, first and last day both counted."""
+    start_name, end_name, days = params["from"], params["to"], int(params["days"])
+    start, end = _as_date(facts.fields.get(start_name)), _as_date(facts.fields.get(end_name))
+    start_vi, start_en = _field_name(facts, start_name)
+    end_vi, end_en = _field_name(facts, end_name)
+    missing = [(vi, en) for d, (vi, en) in ((start, (start_vi, start_en)), (end, (end_vi, end_en))) if d is None]
+    if missing:
+        return [Text(f"Chưa nhập {vi} (ngày dạng YYYY-MM-DD): cần khoảng thời gian ít nhất {days} ngày.",
+                     f"{en} is not set (a date, YYYY-MM-DD): a period of at least {days} days is needed.")
+                for vi, en in missing]
+    if end < start:
+        return [Text(f"{end_vi} ({_vn_date(end)}) trước {start_vi} ({_vn_date(start)}): hãy sửa lại ngày.",
+                     f"{end_en} ({end.isoformat()}) is before {start_en} ({start.isoformat()}): correct the dates.")]
+    span = (end - start).days + 1
+    if span < days:
+        short = days - span
+        return [Text(f"Từ ngày {_vn_date(start)} đến ngày {_vn_date(end)} mới có {span} ngày, còn thiếu {short} ngày: "
+                     f"cần ít nhất {days} ngày, tính cả ngày đầu và ngày cuối ({start_vi} – {end_vi}).",
+                     f"From {start.isoformat()} to {end.isoformat()} is only {span} days, {short} short: "
+                     f"at least {days} days are needed, first and last day counted ({start_en} – {end_en}).")]
     return []
 
 
