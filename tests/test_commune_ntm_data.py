@@ -319,3 +319,35 @@ def test_commune_decision_names_the_province_and_the_programme_of_the_year():
     reform = later["{'issued_from': datetime.date(2025, 7, 1)}"]["legal_bases"]
     assert any("72/2025/QH15" in b for b in reform) and any("131/2025/NĐ-CP" in b for b in reform)
     assert not any("ngày 19 tháng 6 năm 2015" in b for b in reform)
+
+
+# --- through the API (the commune_ntm road of the district era) ----------------------------
+
+def _commune_dossier(make_user, api_as):
+    api = api_as(make_user("submitter", "ta-leng"))
+    r = api.post("/api/v1/dossiers", json={"kind": "commune_ntm", "unit": "ta-leng", "year": 2024})
+    assert r.status_code == 201, r.json
+    return api, r.json["id"]
+
+
+@pytest.mark.parametrize("value", ["2024-02-30", "05/08/2024", "yesterday", 20240805])
+def test_api_refuses_a_bad_date_with_422_and_keeps_nothing(app, make_user, api_as, value):
+    api, did = _commune_dossier(make_user, api_as)
+    r = api.put(f"/api/v1/dossiers/{did}/fields", json={"posted_to": "2024-08-20", "posted_from": value})
+    assert r.status_code == 422, r.json
+    assert "Ngày bắt đầu niêm yết công khai báo cáo" in r.json["error"]["message"]
+    assert "YYYY-MM-DD" in r.json["error"]["message"]
+    assert api.get(f"/api/v1/dossiers/{did}").json["fields"].get("posted_to") is None
+
+
+def test_api_stores_dates_and_submit_counts_the_posting_days(app, make_user, api_as):
+    api, did = _commune_dossier(make_user, api_as)
+    r = api.put(f"/api/v1/dossiers/{did}/fields", json={
+        "posted_from": "2024-08-01", "posted_to": "2024-08-14", "households_agree_pct": 92.5,
+        "construction_debt_vnd": 0})
+    assert r.status_code == 200, r.json
+    assert r.json["fields"]["posted_from"] == "2024-08-01"
+    r = api.post(f"/api/v1/dossiers/{did}/events", json={"event": "submit"})
+    assert r.status_code == 422
+    message = r.json["error"]["message"]
+    assert "01/08/2024" in message and "14/08/2024" in message and "còn thiếu 1 ngày" in message
