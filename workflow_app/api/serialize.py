@@ -14,6 +14,7 @@ from ..services.common import definition_of
 from ..services.decisions import decision_of, verify_url
 from ..services.documents import documents_of
 from ..services.events import allowed_events
+from ..services.takeover import ACTION as TAKEOVER
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -34,7 +35,9 @@ def dossier_summary(d: Dossier) -> dict:
 
 def history(dossier: Dossier) -> list[dict]:
     records = db.session.execute(
-        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition)
+        # Moves, and the handovers of a reform (the authority changed, the state did not).
+        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
+                                     db.or_(AuditRecord.is_transition, AuditRecord.action == TAKEOVER))
         .order_by(AuditRecord.seq)).scalars()
     return [{"event": r.action, "from": r.from_state, "to": r.to_state, "actor": r.actor.username,
              "role": r.role, "unit": r.unit.code, "comment": r.comment, "at": iso(r.at)} for r in records]

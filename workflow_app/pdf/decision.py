@@ -76,14 +76,15 @@ def _load_file(kind: str, folder: Path) -> dict:
     return document
 
 
-def merged_texts(document: dict, issuer_code: str, issuer_level: str | None = None) -> dict:
+def merged_texts(document: dict, issuer_code: str, issuer_level: str | None = None, *,
+                 year: int | None = None, issued_on: date | None = None) -> dict:
     """The `default` section, then the issuer level's section (`levels`), then the
     issuer's own (`issuers`), laid over it key by key.
 
     Whole keys are replaced (no deep merge) so that each section reads complete: an
     issuer with other legal bases lists all of its bases.
     """
-    texts = overlay(document, issuer_code, issuer_level)
+    texts = overlay(document, issuer_code, issuer_level, year=year, issued_on=issued_on)
     missing = [key for key in REQUIRED_KEYS if key not in texts]
     if missing:
         raise ValueError(f"decision texts for {issuer_code!r} lack: {', '.join(missing)}")
@@ -94,7 +95,8 @@ def decision_context(facts: DecisionFacts) -> dict:
     """Plain values for templates/pdf/decision.html (see render.render_pdf)."""
     _check(facts)
     name = facts.kind if facts.document == "recognition" else f"{facts.kind}_{facts.document}"
-    texts = merged_texts(_load_kind(name), facts.issuer_code, facts.issuer_level)
+    texts = merged_texts(_load_kind(name), facts.issuer_code, facts.issuer_level,
+                         year=facts.year, issued_on=facts.issued_on)
     single = len(facts.units) == 1
     values = _placeholders(facts, single)
 

@@ -82,15 +82,17 @@ def _issue(act: Act, dossiers: list[Dossier], document: str, original: Decision 
     # Who proposed: the commune(s) of the villages, or the town itself; a batch
     # across communes names them all, and cites every cover request and report.
     proposers = list(dict.fromkeys(
-        (x.unit.parent if d.applicant_level == "village" and x.unit.parent else x.unit) for x in dossiers))
+        (x.unit.parent_on(now.date()) if d.applicant_level == "village" and x.unit.parent_on(now.date()) else x.unit)
+        for x in dossiers))
     proposer = committee_of(proposers[0]) if len(proposers) == 1 else \
         "Ủy ban nhân dân các xã " + ", ".join(place_name(u) for u in proposers)
     request_refs = _distinct((x.fields or {}).get("request_ref") for x in dossiers)
     appraisal_refs = _distinct(appraisal_ref(x) for x in dossiers) if document == "recognition" else None
     facts = DecisionFacts(
-        kind=d.kind, issuer_code=issuer.code, issuer_name=issuer.name, issuer_place=place_name(issuer),
+        kind=d.kind, issuer_code=issuer.code, issuer_level=issuer.level, issuer_name=issuer.name,
+        issuer_place=place_name(issuer),
         number=number, symbol=f"{document_number(number)}/QĐ-UBND", issued_on=now.date(), year=first.year,
-        units=[(x.unit.name, in_sentence(x.unit.parent.name) if x.unit.parent else "") for x in dossiers],
+        units=[(x.unit.name, in_sentence(p.name) if (p := x.unit.parent_on(now.date())) else "") for x in dossiers],
         proposer=proposer, request_ref=request_refs if document == "recognition" else None,
         appraisal_ref=appraisal_refs, signer_name=actor.name,
         signer_capacity=cap.assignment.capacity or "vice_chairman",

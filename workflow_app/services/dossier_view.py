@@ -19,12 +19,14 @@ ACTION_LABELS = {
     "attach": ("Tải minh chứng", "Uploaded evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
     "set_fields": ("Cập nhật thông tin", "Updated fields"),
     "apology": ("Lập phiếu xin lỗi và hẹn lại ngày trả kết quả", "Issued an apology slip with a new date"),
+    "takeover": ("Chuyển giao thẩm quyền theo sắp xếp đơn vị hành chính", "Handed over by an administrative reform"),
 }
 VALUE_WORDS = {"met": ("đạt", "met"), "not_met": ("chưa đạt", "not met"),
                "pass": ("đạt", "pass"), "fail": ("không đạt", "fail")}
 ROLE_NAMES = {"preparer": ("Người lập hồ sơ", "Preparer"), "submitter": ("Cán bộ nộp hồ sơ", "Submitting officer"),
               "appraiser": ("Cán bộ thẩm định", "Appraiser"), "approver": ("Lãnh đạo phê duyệt", "Approver"),
-              "viewer": ("Người xem", "Viewer"), "admin": ("Quản trị", "Administrator")}
+              "viewer": ("Người xem", "Viewer"), "admin": ("Quản trị", "Administrator"),
+              "system": ("Hệ thống", "System")}
 
 
 @dataclass

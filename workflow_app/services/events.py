@@ -37,7 +37,7 @@ def fire_batch(actor: User, items: list[tuple[Dossier, int | None]], event_name:
     if len({x.id for x in dossiers}) != len(dossiers):
         raise RuleRefused("Một hồ sơ được chọn hai lần. Hãy bỏ chọn bản trùng.",
                           "A dossier was chosen twice. Remove the duplicate.")
-    kinds = {(x.kind, x.definition_version) for x in dossiers}
+    kinds = {x.kind for x in dossiers}
     if len(kinds) != 1:
         raise RuleRefused("Các hồ sơ được chọn phải cùng một loại (cùng một quyết định). Hãy chọn lại.",
                           "The chosen dossiers must be of one kind (one decision). Choose again.")
