@@ -53,6 +53,7 @@ class DecisionFacts:
     original_symbol: str | None = None  # "15/QĐ-UBND"
     original_date: date | None = None
     original_subject: str | None = None  # "Về việc công nhận ..."
+    original_issuer_name: str | None = None  # "Huyện Tam Đường": a successor may revoke it
     reason: str | None = None  # the approver's written reason
     issuer_level: str | None = None  # "district" | "commune" ...: selects the `levels:` section
 
@@ -89,6 +90,10 @@ def merged_texts(document: dict, issuer_code: str, issuer_level: str | None = No
     if missing:
         raise ValueError(f"decision texts for {issuer_code!r} lack: {', '.join(missing)}")
     return texts
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
 
 
 def decision_context(facts: DecisionFacts) -> dict:
@@ -173,7 +178,7 @@ def _placeholders(facts: DecisionFacts, single: bool) -> dict:
     values = {
         "issuer_name": facts.issuer_name,
         "issuer_upper": facts.issuer_name.upper(),
-        "issuer_lower": facts.issuer_name[:1].lower() + facts.issuer_name[1:],
+        "issuer_lower": _lower_first(facts.issuer_name),
         "issuer_place": facts.issuer_place,
         "year": facts.year,
         "count": len(facts.units),
@@ -185,6 +190,7 @@ def _placeholders(facts: DecisionFacts, single: bool) -> dict:
         subject = facts.original_subject or ""
         values.update(
             original_symbol=facts.original_symbol,
+            original_issuer_lower=_lower_first(facts.original_issuer_name or facts.issuer_name),
             original_date=long_date(facts.original_date),
             # "Về việc công nhận ..." is quoted mid-sentence as "về việc công nhận ...".
             original_subject=subject[:1].lower() + subject[1:],

@@ -100,7 +100,8 @@ def _issue(act: Act, dossiers: list[Dossier], document: str, original: Decision 
         document=document, reason=act.comment,
         original_symbol=original.symbol if original else None,
         original_date=original.issued_on if original else None,
-        original_subject=original.subject if original else None)
+        original_subject=original.subject if original else None,
+        original_issuer_name=original.issuer.name if original else None)
     context = decision_context(facts)
     # Rendered in a recycled worker (time limit), signed once (PAdES) when the
     # issuer has a key; these stored bytes are what every download returns.
