@@ -280,10 +280,9 @@ def test_signature_widget_sits_in_the_slot_between_capacity_and_name(decisions, 
     signer = line_box(lines, SIGNER, right_half=True)
     assert capacity[3] <= top + 1, "stamp overlaps the capacity lines"
     assert bottom <= signer[1] + 1, "stamp overlaps the signer's name"
-    # Inside the page's text area: left 30 mm, right 15 mm, top 20 mm, bottom 20 mm
-    # (28 mm on page 1, where the QR code and verification line are).
+    # Inside the page's text area: left 30 mm, right 15 mm, top 20 mm, bottom 20 mm.
     assert x0 >= 30 * MM - 0.5 and x1 <= 595.28 - 15 * MM + 0.5
-    assert top >= 20 * MM and bottom <= A4_HEIGHT - (28 if page == 0 else 20) * MM + 0.5
+    assert top >= 20 * MM and bottom <= A4_HEIGHT - 20 * MM + 0.5
     if page == 0:
         verification = next(box for line, box in lines if line.startswith("Tra cứu, xác thực văn bản"))
         assert bottom < verification[1]
@@ -311,9 +310,12 @@ def test_seal_and_signature_images_are_on_the_signature_page(decisions, name):
     images = images_by_page(path)
     on_signature_page = images[pages]
     assert SEAL_SIZE in on_signature_page and SIGNATURE_SIZE in on_signature_page
-    assert len(on_signature_page) == (3 if pages == 1 else 2)  # + the QR code on page 1
+    # The QR code sits with the closing block (Decree 30: inside the text area of the
+    # last page), so the signature page holds all three images and page 1 of a longer
+    # decision holds none.
+    assert len(on_signature_page) == 3
     if pages == 2:
-        assert len(images[1]) == 1  # page 1: the QR code only
+        assert images.get(1, []) == []
 
 
 @needs_poppler
