@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,52 @@ def test_broken_definition_names_file_and_key(tmp_path, name, mutate, message):
     assert message in str(err.value)
 
 
+ROADS_BROKEN = [
+    ("overlapping roads", "village_ntm_2025.yaml", lambda d: d.update(in_force={"from": date(2025, 6, 1)}),
+     "village_ntm_2025.yaml: in_force: overlaps village_ntm.yaml"),
+    ("road ends before it starts", "village_ntm_2025.yaml",
+     lambda d: d.update(in_force={"from": date(2025, 7, 1), "to": date(2025, 1, 1)}),
+     "village_ntm_2025.yaml: in_force: ends (2025-01-01) before it starts (2025-07-01)"),
+    ("years not a year", "commune_ntm_2026.yaml", lambda d: d.update(years={"from": "2026"}),
+     "commune_ntm_2026.yaml: years.from: must be a year"),
+    ("base file missing", "village_ntm_2025.yaml", lambda d: d.update(extends="no_such.yaml"),
+     "village_ntm_2025.yaml: extends: file not found: no_such.yaml"),
+    ("guard without its parameter", "commune_ntm.yaml",
+     lambda d: d["events"]["submit"]["guards"].__setitem__(2, {"name": "field_at_least", "field": "households_agree_pct"}),
+     "commune_ntm.yaml: events.submit.guards.field_at_least: needs min"),
+]
+
+
+@pytest.mark.parametrize("name,kind_file,mutate,message", ROADS_BROKEN, ids=[b[0] for b in ROADS_BROKEN])
+def test_broken_roads_name_file_and_key(tmp_path, name, kind_file, mutate, message):
+    states = _broken(tmp_path, kind_file, mutate)
+    with pytest.raises(DefinitionError) as err:
+        load_all(states)
+    assert message in str(err.value)
+
+
+def test_a_road_extends_its_base_and_null_removes_an_entry():
+    found = load_all(STATES)
+    district, commune_era, programme_2026 = (found[("commune_ntm", v)] for v in (1, 2, 3))
+    assert "verify" in district.events and "verify" not in commune_era.events
+    assert commune_era.states.keys() == district.states.keys()  # `verified` kept (legacy) for dossiers there
+    assert "verified" not in programme_2026.states
+    assert commune_era.fields.keys() == district.fields.keys() and commune_era.labels == district.labels
+    assert len(district.criteria) == 19 and len(programme_2026.criteria) == 10
+
+
+def test_the_road_is_chosen_by_dossier_year_and_action_day():
+    engine = Engine(load_all(STATES))
+    eve, reform = date(2025, 6, 30), date(2025, 7, 1)
+    assert engine.definition_for("village_ntm", 2025, eve).version == 1
+    assert engine.definition_for("village_ntm", 2025, reform).version == 2
+    assert engine.definition_for("village_ntm", 2024, date(2026, 12, 9)).version == 2
+    assert engine.definition_for("commune_ntm", 2024, eve).version == 1
+    assert engine.definition_for("commune_ntm", 2025, reform).version == 2
+    assert engine.definition_for("commune_ntm", 2026, reform).version == 3
+    assert engine.definition_for("commune_ntm", 2026, eve).version == 3
+
+
 def test_states_check_cli_exits_1_naming_file_and_key(tmp_path, app):
     states = _broken(tmp_path, "town_civilized.yaml", lambda d: d["events"]["appraise"].update(guards=["quorum_magic"]))
     app.config["STATES_DIR"] = str(states)
@@ -99,10 +146,14 @@ def test_states_check_cli_names_a_bad_time_limit(tmp_path, app):
 
 def test_shipped_time_limits():
     found = load_all(STATES)
-    limits = {kind: {s: (x.time_limit.days, x.time_limit.unit) for s, x in d.states.items() if x.time_limit}
-              for (kind, _), d in found.items()}
-    assert limits == {"village_ntm": {"submitted": (15, "working"), "appraised": (5, "working")},
-                      "town_civilized": {"submitted": (8, "working"), "appraised": (5, "working")}}
+    limits = {key: {s: (x.time_limit.days, x.time_limit.unit) for s, x in d.states.items() if x.time_limit}
+              for key, d in found.items()}
+    village = {"submitted": (15, "working"), "appraised": (5, "working")}
+    commune = {"submitted": (15, "working"), "verified": (20, "working"), "appraised": (5, "working")}
+    assert limits == {("village_ntm", 1): village, ("village_ntm", 2): village,
+                      ("town_civilized", 1): {"submitted": (8, "working"), "appraised": (5, "working")},
+                      ("commune_ntm", 1): commune, ("commune_ntm", 2): commune,
+                      ("commune_ntm", 3): {"submitted": (15, "working"), "appraised": (5, "working")}}
 
 
 def test_states_check_cli_passes_on_the_shipped_definitions(app):

@@ -1,6 +1,7 @@
 """Load and validate workflow definitions (states/*.yaml) into plain dataclasses."""
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,19 +13,15 @@ import yaml
 from .yamlfile import load_yaml
 
 from .errors import DefinitionError
+from .guards import GUARDS, missing_params
+from .labels import check_actor_labels
+from .vocabulary import LEVELS, ROLES, Actor  # noqa: F401  (Actor: imported from here by services)
 
-ROLES = ("preparer", "submitter", "appraiser", "approver", "viewer", "admin")
-LEVELS = ("province", "district", "commune", "town", "village")
 FIELD_TYPES = ("number", "integer", "string", "date")
 TIME_UNITS = ("working", "calendar")
+COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report",
            "notify_returned", "notify_decision")
-
-
-@dataclass(frozen=True)
-class Actor:
-    role: str
-    level: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,17 @@ class EventDef:
     not_by_actor_of: tuple[str, ...]
     effects: tuple[str, ...]
     labels: dict
+    # Roles an event plays, so that services name no event: `files` (the dossier is
+    # handed in: receipts, filing deadlines, "the last submission"), `starts_round`
+    # (claims carry over, failed verdicts are appraised again), `reported` (counted
+    # in the monthly report; by default filing, round-starting and decision events).
+    files: bool = False
+    starts_round: bool = False
+    reported: bool = False
+
+    @property
+    def issues_decision(self) -> bool:
+        return "issue_decision" in self.effects
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,8 @@ class StateDef:
     closed: bool
     labels: dict
     time_limit: TimeLimit | None = None
+    pauses_clock: bool = False  # waiting on the applicant: step clocks stop while here
+    colour: str | None = None   # "#rrggbb" in charts; None draws the neutral colour
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,18 @@ class Definition:
     def events_from(self, state: str) -> list[EventDef]:
         return [e for e in self.events.values() if state in e.sources]
 
+    @property
+    def filing_events(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.events.values() if e.files)
+
+    @property
+    def decision_events(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.events.values() if e.issues_decision)
+
+    @property
+    def paused_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states.values() if s.pauses_clock)
+
 
 class _Reader:
     """Walks one YAML document, naming file and key in every error."""
@@ -182,6 +204,19 @@ class _Reader:
             actors.append(Actor(role, level))
         return tuple(actors)
 
+    def flag(self, mapping: dict, key: str, where: str, default: bool = False) -> bool:
+        """A yes/no key: true or false, nothing else (a typo must not read as 'no')."""
+        value = mapping.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"must be true or false (got {value!r})")
+        return value
+
+    def colour(self, mapping: dict, where: str) -> str | None:
+        value = mapping.get("colour")
+        if value is not None and not (isinstance(value, str) and COLOUR_RE.fullmatch(value)):
+            raise self.fail(f"{where}.colour", f"must be a colour like '#2e7d4f' (got {value!r})")
+        return value
+
     def states_list(self, value: Any, where: str, states: dict) -> tuple[str, ...]:
         names = tuple(str(s) for s in _listify(value))
         for name in names:
@@ -201,8 +236,6 @@ def _kind_name(kind: type | tuple) -> str:
 
 
 def load_definition(path: Path, known_guards: set[str] | None = None) -> Definition:
-    from .guards import GUARDS  # registry of guard names
-
     known_guards = known_guards if known_guards is not None else set(GUARDS)
     r = _Reader(path)
     doc = _document(path, r)
@@ -216,9 +249,15 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
     states, legacy = {}, set()
     for name, body in r.need(doc, "states", "", dict).items():
         body = body or {}
+        where = f"states.{name}"
+        if not isinstance(body, dict):
+            raise r.fail(where, "must be a mapping")
         closed = bool(body.get("closed", False))
-        states[str(name)] = StateDef(str(name), closed, r.labels(body, f"states.{name}"),
-                                     _time_limit(body, f"states.{name}", closed, r))
+        pauses = r.flag(body, "pauses_clock", where)
+        if pauses and closed:
+            raise r.fail(f"{where}.pauses_clock", "a closed state has no clock to pause")
+        states[str(name)] = StateDef(str(name), closed, r.labels(body, where),
+                                     _time_limit(body, where, closed, r), pauses, r.colour(body, where))
         if body.get("legacy"):  # entered only under an earlier road; dossiers there move on
             legacy.add(str(name))
     initial = r.need(doc, "initial", "", str)
@@ -239,6 +278,9 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
             ) if isinstance(g, dict) else None
             if ref is None or ref.name not in known_guards:
                 raise r.fail(f"{where}.guards", f"unknown guard '{g}' (known: {', '.join(sorted(known_guards))})")
+            lacking = missing_params(ref.name, ref.params)
+            if lacking:
+                raise r.fail(f"{where}.guards.{ref.name}", f"needs {', '.join(lacking)}")
             guards.append(ref)
         comment = body.get("comment", "optional")
         if comment not in ("required", "optional"):
@@ -247,11 +289,14 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
         for effect in effects:
             if effect not in EFFECTS:
                 raise r.fail(f"{where}.effects", f"unknown effect '{effect}'")
+        files, starts_round = r.flag(body, "files", where), r.flag(body, "starts_round", where)
         events[str(name)] = EventDef(
             name=str(name), sources=sources, dest=dest, by=r.actors(body, where),
             guards=tuple(guards), comment_required=comment == "required",
             not_by_actor_of=tuple(_listify(body.get("not_by_actor_of") or [])),
-            effects=effects, labels=r.labels(body, where),
+            effects=effects, labels=r.labels(body, where), files=files, starts_round=starts_round,
+            reported=r.flag(body, "reported", where,
+                            default=files or starts_round or "issue_decision" in effects),
         )
 
     actions = {}
@@ -441,6 +486,7 @@ def load_all(states_dir: str | Path) -> dict[tuple[str, int], Definition]:
     if not found:
         raise DefinitionError(f"{root}: no definitions found")
     _check_roads(found)
+    check_actor_labels(root, list(found.values()))
     return found
 
 
