@@ -12,6 +12,7 @@ from helpers import fire, pass_all, prepare_all
 
 from workflow_app.clock import VN_TZ
 from workflow_app.extensions import db
+from workflow_app.services import create_dossier
 from workflow_app.services.reference import reform_files
 from workflow_app.services.setup import apply_file
 
@@ -195,3 +196,22 @@ def test_commune_dossier_of_the_2026_2030_programme_goes_to_the_province(make_us
         text = pdf_text(chairman.get(r.json["decision"]["pdf_url"]).data)
         assert "ỦY BAN NHÂN DÂN TỈNH LAI CHÂU" in text and "Tả Lèng" in text
         assert "51/2025/QĐ-TTg" in text
+
+
+def test_the_dossier_page_tells_a_former_district_officer_why_they_only_read(make_user, app):
+    with time_machine.travel(AFTER_REFORM, tick=True):
+        preparer = make_user("preparer", "giang-ma-04")
+        dossier = create_dossier(preparer, "village_ntm", "giang-ma-04", AFTER_REFORM.year)
+        db.session.commit()
+        make_user("approver", "tam-duong", username="cu.chutich")
+        client = app.test_client()
+        client.post("/login", data={"username": "cu.chutich", "password": "pw-123456"})
+        page = client.get(f"/dossiers/{dossier.id}")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert 'id="ended-role"' in html and "Huyện Tam Đường đã chấm dứt sau ngày 30/06/2025" in html
+        # The new commune's officer acts and sees no such notice.
+        make_user("appraiser", "ta-leng-2025", username="xa.thamdinh")
+        client = app.test_client()
+        client.post("/login", data={"username": "xa.thamdinh", "password": "pw-123456"})
+        assert 'id="ended-role"' not in client.get(f"/dossiers/{dossier.id}").get_data(as_text=True)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..extensions import db
+from ..i18n import vn_date
 from ..models import Attachment, AuditRecord, Decision, Dossier, User
-from ..permissions import capacities, has_acted
+from ..permissions import capacities, ended_roles, has_acted
 from ..workflow.definitions import Definition
 from .common import definition_of
 from .decisions import decision_of
@@ -86,6 +87,20 @@ class DossierPage:
     can_upload: bool = False
     can_appraise: bool = False
     appraisable: set[str] = field(default_factory=set)
+    ended_role: str | None = None  # why someone who acted before the reform only reads now
+
+
+def _ended_role(actor: User, dossier: Dossier, lang: str) -> str | None:
+    ended = ended_roles(actor, dossier.unit)
+    if not ended or dossier.open_key is None:
+        return None
+    unit = ended[0].unit
+    basis = f" ({unit.ended_by.legal_basis})" if unit.ended_by else ""
+    if lang == "en":
+        return (f"Your role at {unit.name} ended after {vn_date(unit.valid_to)}{basis}. "
+                "You can still read this dossier; the present authority acts on it (see the next step).")
+    return (f"Vai trò của bạn tại {unit.name} đã chấm dứt sau ngày {vn_date(unit.valid_to)}{basis}. "
+            "Bạn vẫn xem được hồ sơ; cơ quan có thẩm quyền hiện nay xử lý hồ sơ (xem bước tiếp theo).")
 
 
 def _can(actor: User, dossier: Dossier, d: Definition, action: str) -> bool:
@@ -122,7 +137,8 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         history=history_rows(dossier, d, lang), decision=decision_of(dossier),
         revocation=decision_of(dossier, "revocation"),
         can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
-        can_appraise=_can(actor, dossier, d, "appraise_criterion"))
+        can_appraise=_can(actor, dossier, d, "appraise_criterion"),
+        ended_role=_ended_role(actor, dossier, lang))
     if page.can_appraise:
         caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
         limits = [c.assignment.criteria for c in caps]

@@ -8,10 +8,10 @@ from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import Unit
-from ..permissions import capacities, visible_unit_paths
+from ..permissions import capacities, scope_clause
 from ..services import (appraise_criterion, attach_evidence, create_dossier, fire_event,
                         self_assess, set_fields)
-from ..services.common import definition_of, engine, load_dossier, local_now
+from ..services.common import definition_of, engine, load_dossier, local_now, local_today
 from ..services.dossier_view import dossier_page
 from ..services.evidence import ACCEPTED_LIST, max_bytes
 from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal
@@ -34,14 +34,15 @@ def _require_form(form) -> None:
 
 
 def creatable(user) -> dict[str, list[Unit]]:
-    """Per kind, the applicant units this user may open a dossier for."""
-    paths = visible_unit_paths(user)
+    """Per kind, the applicant units (alive today) this user may open a dossier for,
+    on the road in force today."""
+    today = local_today()
     out = {}
     for kind in engine().kinds():
-        d = engine().definition(kind)
-        units = db.session.execute(db.select(Unit).where(Unit.level == d.applicant_level).order_by(Unit.code)).scalars()
-        allowed = [u for u in units if any(u.path.startswith(p) for p in paths)
-                   and capacities(user, u, d.actions["create"].by)]
+        d = engine().definition_for(kind, today.year, today)
+        units = db.session.execute(db.select(Unit).where(Unit.level == d.applicant_level, scope_clause(Unit.id, user))
+                                   .order_by(Unit.code)).scalars()
+        allowed = [u for u in units if u.live_on(today) and capacities(user, u, d.actions["create"].by)]
         if allowed:
             out[kind] = allowed
     return out
@@ -55,7 +56,7 @@ def dossier_new():
     lang = request_lang()
     form = NewDossierForm()
     form.kind.choices = [(k, engine().definition(k).labels[lang]) for k in options]
-    form.unit.choices = [(u.code, f"{u.name}" + (f" — {u.parent.name}" if u.parent else ""))
+    form.unit.choices = [(u.code, f"{u.name}" + (f" — {p.name}" if (p := u.parent_on(local_today())) else ""))
                          for units in options.values() for u in units]
     this_year = local_now().year
     form.year.choices = [(y, str(y)) for y in range(this_year + 1, 2019, -1)]
