@@ -1,19 +1,24 @@
-"""Demo district: one user per role (plus the town's staff) and dossiers in
-every state, each moved through the real services so its history is real."""
+"""Demo data: today's people (village heads, the new communes, the province) and the
+district-era people whose roles ended with the 2025 reform, then a back-dated story
+told through the ordinary services (demo_story.py), so every record, number and
+hash has its real date. Idempotent: a second run adds nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from datetime import date, datetime
+from pathlib import Path
 
+from ..clock import VN_TZ
 from ..extensions import db
-from ..models import Dossier
-from .dossiers import appraise_criterion, create_dossier, self_assess, set_fields
-from .events import fire_batch, fire_event
-from .evidence import attach_evidence
-from .reference import find_unit
+from ..models import CommitteeVisit
+from ..signing.devca import init_dev
+from .committee import file_report, load_committee, log_visit, my_scope
+from .common import setting
+from .demo_story import demo_evidence_pdf, tell_story
 from .users import create_user, find_user
 
 DEMO_PASSWORD = "demo1234"
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoLogin", "demo_evidence_pdf", "seed_demo"]
 
 
 @dataclass(frozen=True)
@@ -25,190 +30,120 @@ class DemoLogin:
     name: str
     note: str
     capacity: str | None = None
+    also: tuple[tuple[str, str], ...] = ()   # further (role, unit) held by the same person
+    today: bool = True                       # False: a district-era role, ended on 30/06/2025
 
 
+def _login(username, role, unit, name, note, capacity=None, also=(), today=True) -> DemoLogin:
+    note = note if today else f"{note}; hết vai trò từ 01/07/2025, chỉ xem"
+    return DemoLogin(username, DEMO_PASSWORD, role, unit, name, note, capacity, tuple(also), today)
+
+
+# People's names are invented (placeholders), like the villages' names.
 DEMO_USERS = [
-    DemoLogin("truongban", DEMO_PASSWORD, "preparer", "na-tam-01", "Lò Văn Hùng", "trưởng bản 01, xã Nà Tăm"),
-    DemoLogin("canbo.natam", DEMO_PASSWORD, "submitter", "na-tam", "Tao Thị Mai", "cán bộ UBND xã Nà Tăm"),
-    DemoLogin("canbo.giangma", DEMO_PASSWORD, "submitter", "giang-ma", "Sần Văn Pao", "cán bộ UBND xã Giang Ma"),
-    DemoLogin("thamdinh", DEMO_PASSWORD, "appraiser", "tam-duong", "Nguyễn Văn Bình", "Phòng NN&PTNT huyện"),
-    DemoLogin("chutich", DEMO_PASSWORD, "approver", "tam-duong", "Trần Quốc Khánh",
-              "Phó Chủ tịch UBND huyện (ký KT. CHỦ TỊCH)", "vice_chairman"),
-    DemoLogin("xem", DEMO_PASSWORD, "viewer", "tam-duong", "Hoàng Thị Lan", "xem toàn huyện"),
-    DemoLogin("quantri", DEMO_PASSWORD, "admin", "lai-chau", "Quản trị hệ thống", "quản trị"),
-    DemoLogin("vanthu.thitran", DEMO_PASSWORD, "preparer", "tt-tam-duong", "Vàng Thị Thu", "cán bộ thị trấn lập hồ sơ"),
-    DemoLogin("canbo.thitran", DEMO_PASSWORD, "submitter", "tt-tam-duong", "Đèo Văn Sơn", "cán bộ UBND thị trấn"),
-    # Steering-committee members (reference_data/committee.yaml); viewers of their communes.
-    DemoLogin("bcd.hatang", DEMO_PASSWORD, "viewer", "na-tam", "Lê Văn Hải",
-              "Ban chỉ đạo: Nà Tăm, Giang Ma, thị trấn; giao thông, điện, nhà ở"),
-    DemoLogin("bcd.vanhoa", DEMO_PASSWORD, "viewer", "son-binh", "Phạm Thị Hoa",
-              "Ban chỉ đạo: Sơn Bình, Tả Lèng, thị trấn; văn hóa, thông tin"),
+    # Today: the villages prepare and submit, the new communes appraise and recognise.
+    _login("truongban.giangma09", "preparer", "giang-ma-09", "Giàng A Sử", "trưởng bản Giang Ma 09, xã Tả Lèng",
+           also=[("submitter", "giang-ma-09")]),
+    _login("truongban.giangma10", "preparer", "giang-ma-10", "Lý A Páo", "trưởng bản Giang Ma 10, xã Tả Lèng",
+           also=[("submitter", "giang-ma-10")]),
+    _login("truongban.taleng06", "preparer", "ta-leng-06", "Tẩn Láo Lở", "trưởng bản Tả Lèng 06, xã Tả Lèng",
+           also=[("submitter", "ta-leng-06")]),
+    _login("truongban.giangma04", "preparer", "giang-ma-04", "Vàng A Chư", "trưởng bản Giang Ma 04, xã Tả Lèng",
+           also=[("submitter", "giang-ma-04")]),
+    _login("truongban.natam09", "preparer", "na-tam-09", "Lò Thị Xuân", "trưởng bản Nà Tăm 09, xã Bản Bo",
+           also=[("submitter", "na-tam-09")]),
+    _login("truongban.sonbinh06", "preparer", "son-binh-06", "Chang A Lử", "trưởng bản Sơn Bình 06, xã Bình Lư",
+           also=[("submitter", "son-binh-06")]),
+    _login("truongban", "preparer", "na-tam-01", "Lò Văn Hùng", "trưởng bản Nà Tăm 01 (công nhận năm 2024), xã Bản Bo"),
+    _login("canbo.taleng", "submitter", "ta-leng-2025", "Sùng Thị Dua",
+           "công chức UBND xã Tả Lèng: hồ sơ xã nông thôn mới", also=[("preparer", "ta-leng-2025")]),
+    _login("thamdinh.taleng", "appraiser", "ta-leng-2025", "Phàn Văn Quyết", "Phòng Kinh tế xã Tả Lèng: thẩm định hồ sơ bản"),
+    _login("chutich.taleng", "approver", "ta-leng-2025", "Tẩn Văn Chiến", "Chủ tịch UBND xã Tả Lèng", "chairman"),
+    _login("thamdinh.banbo", "appraiser", "ban-bo-2025", "Hoàng Văn Toàn", "Phòng Kinh tế xã Bản Bo: thẩm định hồ sơ bản"),
+    _login("chutich.banbo", "approver", "ban-bo-2025", "Lường Văn Thắng", "Chủ tịch UBND xã Bản Bo", "chairman"),
+    _login("thamdinh.binhlu", "appraiser", "binh-lu-2025", "Đỗ Thị Hằng", "Phòng Kinh tế xã Bình Lư: thẩm định hồ sơ bản"),
+    _login("thamdinh.tinh", "appraiser", "lai-chau", "Nguyễn Thị Thanh",
+           "Sở Nông nghiệp và Môi trường tỉnh: thẩm định hồ sơ xã"),
+    _login("chutich.tinh", "approver", "lai-chau", "Vũ Mạnh Hà", "Phó Chủ tịch UBND tỉnh (ký KT. CHỦ TỊCH)",
+           "vice_chairman"),
+    _login("xem.tinh", "viewer", "lai-chau", "Bùi Thị Ngọc", "Văn phòng Điều phối NTM tỉnh: xem toàn tỉnh"),
+    _login("quantri", "admin", "lai-chau", "Quản trị hệ thống", "quản trị"),
+    # The district era (to 30/06/2025): they sign in and read their work; they can no longer act.
+    _login("canbo.natam", "submitter", "na-tam", "Tao Thị Mai", "cán bộ UBND xã Nà Tăm (cũ)", today=False),
+    _login("canbo.giangma", "submitter", "giang-ma", "Sần Văn Pao", "cán bộ UBND xã Giang Ma (cũ)", today=False),
+    _login("thamdinh", "appraiser", "tam-duong", "Nguyễn Văn Bình", "Phòng NN&PTNT huyện Tam Đường", today=False),
+    _login("chutich", "approver", "tam-duong", "Trần Quốc Khánh", "Phó Chủ tịch UBND huyện (ký KT. CHỦ TỊCH)",
+           "vice_chairman", today=False),
+    _login("xem", "viewer", "tam-duong", "Hoàng Thị Lan", "xem toàn huyện Tam Đường", today=False),
+    _login("vanthu.thitran", "preparer", "tt-tam-duong", "Vàng Thị Thu", "cán bộ thị trấn Tam Đường lập hồ sơ",
+           today=False),
+    _login("canbo.thitran", "submitter", "tt-tam-duong", "Đèo Văn Sơn", "cán bộ UBND thị trấn Tam Đường", today=False),
+    # The district's steering committee (reference_data/committee.yaml); viewers of their communes.
+    _login("bcd.hatang", "viewer", "na-tam", "Lê Văn Hải", "Ban chỉ đạo huyện: Nà Tăm, Giang Ma, thị trấn",
+           also=[("viewer", "giang-ma"), ("viewer", "tt-tam-duong")], today=False),
+    _login("bcd.vanhoa", "viewer", "son-binh", "Phạm Thị Hoa", "Ban chỉ đạo huyện: Sơn Bình, Tả Lèng, thị trấn",
+           also=[("viewer", "ta-leng"), ("viewer", "tt-tam-duong")], today=False),
+]
+
+# Every issuer that signs in the story: (code, name, signer's username).
+SIGNERS = [
+    ("tam-duong", "Ủy ban nhân dân huyện Tam Đường", "chutich"),
+    ("lai-chau", "Ủy ban nhân dân tỉnh Lai Châu", "chutich.tinh"),
+    ("ta-leng-2025", "Ủy ban nhân dân xã Tả Lèng", "chutich.taleng"),
+    ("ban-bo-2025", "Ủy ban nhân dân xã Bản Bo", "chutich.banbo"),
 ]
 
 
-@lru_cache(maxsize=2)
-def demo_evidence_pdf(note: str = "") -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string="<h1>Minh chứng (dữ liệu mẫu)</h1><p>Tệp minh chứng minh họa cho dữ liệu demo.</p>"
-                f"<p>{note}</p>").write_pdf()
-
-
 def seed_demo() -> tuple[list[DemoLogin], int]:
-    _dev_signing_key()
+    _dev_signing_keys()
     for u in DEMO_USERS:
-        user = create_user(u.username, u.password if find_user(u.username) is None else None,
-                           u.role, u.unit, u.name, u.capacity)
-        user.email = user.email or f"{u.username}@tamduong.example"  # reminders show in /outbox
+        for role, unit in ((u.role, u.unit), *u.also):
+            user = create_user(u.username, u.password if find_user(u.username) is None else None,
+                               role, unit, u.name, u.capacity if role == u.role else None)
+        user.email = user.email or f"{u.username}@laichau.example"  # reminders show in /outbox
     db.session.commit()
     _committee_demo()
-    village = find_unit("na-tam-01")
-    if db.session.execute(db.select(Dossier.id).where(Dossier.unit_id == village.id)).first():
-        return DEMO_USERS, 0  # already seeded
-    users = {u.username: find_user(u.username) for u in DEMO_USERS}
-    created = 0
-    plans = [
-        ("na-tam-01", "recognized"), ("na-tam-02", "draft"), ("na-tam-03", "submitted"),
-        ("na-tam-04", "returned"), ("na-tam-05", "appraised"), ("na-tam-06", "rejected"),
-        ("na-tam-07", "revoked"), ("na-tam-08", "appraised"),
-    ]
-    for unit_code, target in plans:
-        _village_to(users, unit_code, target)
-        created += 1
-    # Three Giang Ma villages recognised together: one decision, a table in Điều 1.
-    batch = [_village_to(users, f"giang-ma-0{n}", "appraised", "canbo.giangma") for n in (1, 2, 3)]
-    fire_batch(users["chutich"], [(x, None) for x in batch], "recognize", "Công nhận đợt 1 năm 2024 (dữ liệu mẫu).")
-    created += len(batch)
-    # Giang Ma villages still drafting, honest about what they lack: the dashboard's
-    # weakest criteria (8 Thu nhập above all) come from these claims.
-    for village, lacking in (("giang-ma-04", {"7", "8"}), ("giang-ma-05", {"8", "9"}),
-                             ("giang-ma-06", {"8"}), ("giang-ma-07", {"3", "8", "12"})):
-        _village_draft(users, village, lacking)
-        created += 1
-    _town_submitted(users)
-    created += 1
+    created = tell_story({u.username: find_user(u.username) for u in DEMO_USERS})
     db.session.commit()
     return DEMO_USERS, created
 
 
-def _dev_signing_key() -> None:
+def _dev_signing_keys() -> None:
     """Demo decisions are signed with a development CA (never for production)."""
-    from pathlib import Path
-
-    from ..signing.devca import init_dev
-    from .common import setting
-
-    approvers = [u.username for u in DEMO_USERS if u.role == "approver"]  # specimen signature images
-    init_dev(Path(setting("SIGNING_DIR")), "tam-duong", "Ủy ban nhân dân huyện Tam Đường", "Trần Quốc Khánh",
-             usernames=approvers)
-
-
-def _village_draft(users, unit_code: str, lacking: set[str]) -> Dossier:
-    dossier = create_dossier(users["canbo.giangma"], "village_ntm", unit_code, 2024)
-    for entry in list(dossier.current_criteria()):
-        if entry.code in lacking:
-            self_assess(users["canbo.giangma"], dossier, entry.code, "not_met", "Chưa đạt (dữ liệu mẫu).")
-        else:
-            self_assess(users["canbo.giangma"], dossier, entry.code, "met", "Đã đạt (dữ liệu mẫu).")
-    return dossier
-
-
-def _ready(users, dossier: Dossier, preparer: str) -> None:
-    for entry in list(dossier.current_criteria()):
-        attach_evidence(users[preparer], dossier, f"minh-chung-tieu-chi-{entry.code}.pdf", demo_evidence_pdf(), entry.code)
-        self_assess(users[preparer], dossier, entry.code, "met", "Đã đạt theo báo cáo của bản (dữ liệu mẫu).")
-
-
-def _pass_all(users, dossier: Dossier) -> None:
-    for entry in list(dossier.current_criteria()):
-        if entry.verdict != "pass":
-            appraise_criterion(users["thamdinh"], dossier, entry.code, "pass", "Đạt (dữ liệu mẫu).")
-
-
-def _village_to(users, unit_code: str, target: str, officer: str = "canbo.natam") -> Dossier:
-    dossier = create_dossier(users[officer], "village_ntm", unit_code, 2024)
-    if target == "draft":
-        first = dossier.current_criteria()[0]
-        self_assess(users[officer], dossier, first.code, "met", "Đã hoàn thành (dữ liệu mẫu).")
-        return dossier
-    _ready(users, dossier, officer)
-    set_fields(users[officer], dossier, {"request_ref": "Tờ trình số 12/TTr-UBND ngày 02/9/2024"})
-    fire_event(users[officer], dossier, "submit")
-    if target == "submitted":
-        return dossier
-    if target in ("returned", "recognized", "revoked"):
-        appraise_criterion(users["thamdinh"], dossier, "7", "fail", "Thiếu danh sách lao động có việc làm thường xuyên.")
-        fire_event(users["thamdinh"], dossier, "return",
-                   "Bổ sung minh chứng tiêu chí 7 (Lao động): danh sách lao động có việc làm thường xuyên.")
-        if target == "returned":
-            return dossier
-        attach_evidence(users["canbo.natam"], dossier, "bo-sung-tieu-chi-7.pdf", demo_evidence_pdf("Bổ sung"), "7")
-        fire_event(users["canbo.natam"], dossier, "submit", "Đã bổ sung minh chứng tiêu chí 7.")
-    if target == "rejected":
-        fire_event(users["chutich"], dossier, "reject", "Bản chưa đăng ký xây dựng NTM năm 2024 (dữ liệu mẫu).")
-        return dossier
-    _pass_all(users, dossier)
-    fire_event(users["thamdinh"], dossier, "appraise")
-    if target == "appraised":
-        return dossier
-    fire_event(users["chutich"], dossier, "recognize")
-    if target == "revoked":
-        fire_event(users["chutich"], dossier, "revoke", "Tiêu chí Môi trường không còn đạt sau kiểm tra (dữ liệu mẫu).")
-    return dossier
-
-
-def _town_submitted(users) -> None:
-    dossier = create_dossier(users["vanthu.thitran"], "town_civilized", "tt-tam-duong", 2024)
-    _ready(users, dossier, "vanthu.thitran")
-    set_fields(users["canbo.thitran"], dossier, {"resident_satisfaction_pct": 93.5,
-                                                 "request_ref": "Tờ trình số 45/TTr-UBND ngày 15/8/2024"})
-    fire_event(users["canbo.thitran"], dossier, "submit")
+    by_name = {u.username: u.name for u in DEMO_USERS}
+    for code, issuer, signer in SIGNERS:
+        init_dev(Path(setting("SIGNING_DIR")), code, issuer, by_name[signer], usernames=[signer])
 
 
 def _committee_demo() -> None:
-    """The committee file, and for its two demo members visits and reports of the two
-    previous months (on time, late and missing), filed through the services with
-    explicit dates. Idempotent: seeded once."""
-    from datetime import datetime, timedelta
-
-    from ..models import CommitteeVisit
-    from .committee import file_report, load_committee, log_visit, my_scope, shift_month
-    from .common import VN_TZ, local_now
-
-    extra = {"bcd.hatang": ("giang-ma", "tt-tam-duong"), "bcd.vanhoa": ("ta-leng", "tt-tam-duong")}
-    for username, units in extra.items():
-        for unit in units:
-            create_user(username, None, "viewer", unit)
+    """The district steering committee's work in August-September 2024: visits and
+    monthly reports (on time, late and missing), filed on their own dates."""
     load_committee()
     hatang, vanhoa = find_user("bcd.hatang"), find_user("bcd.vanhoa")
     if db.session.execute(db.select(CommitteeVisit.id).where(
             CommitteeVisit.user_id.in_((hatang.id, vanhoa.id))).limit(1)).first():
         db.session.commit()
         return
-    today = local_now().date()
-    m1, m2 = shift_month(f"{today:%Y-%m}", -1), shift_month(f"{today:%Y-%m}", -2)
 
-    def day(month: str, d: int):
-        return datetime(int(month[:4]), int(month[5:7]), d, 9, 0, tzinfo=VN_TZ)
+    def day(d: date, hour: int = 9) -> datetime:
+        return datetime(d.year, d.month, d.day, hour, 0, tzinfo=VN_TZ)
 
-    for user, commune, when, notes in [
-        (hatang, "na-tam", day(m2, 6), "Kiểm tra đường trục bản 05, 06; đề nghị xã đôn đốc hoàn thành rãnh thoát nước."),
-        (hatang, "giang-ma", day(m2, 13), "Làm việc với xã về tiến độ cứng hóa đường nội bản Giang Ma 04."),
-        (hatang, "na-tam", day(m1, 5), "Kiểm tra hệ thống điện bản 08; tỷ lệ hộ dùng điện an toàn đạt 98%."),
-        (hatang, "tt-tam-duong", day(m1, 19), "Rà soát quy hoạch chi tiết khu trung tâm thị trấn."),
-        (vanhoa, "son-binh", day(m2, 9), "Kiểm tra nhà văn hóa bản; hướng dẫn hồ sơ bản văn hóa."),
-        (vanhoa, "ta-leng", day(m1, 12), "Kiểm tra loa truyền thanh các bản; 2 bản còn hỏng loa."),
+    for user, commune, on, notes in [
+        (hatang, "na-tam", date(2024, 8, 6), "Kiểm tra đường trục bản 05, 06; đề nghị xã đôn đốc hoàn thành rãnh thoát nước."),
+        (hatang, "giang-ma", date(2024, 8, 13), "Làm việc với xã về tiến độ cứng hóa đường nội bản Giang Ma 04."),
+        (hatang, "na-tam", date(2024, 9, 5), "Kiểm tra hệ thống điện bản 08; tỷ lệ hộ dùng điện an toàn đạt 98%."),
+        (hatang, "tt-tam-duong", date(2024, 9, 19), "Rà soát quy hoạch chi tiết khu trung tâm thị trấn."),
+        (vanhoa, "son-binh", date(2024, 8, 9), "Kiểm tra nhà văn hóa bản; hướng dẫn hồ sơ bản văn hóa."),
+        (vanhoa, "ta-leng", date(2024, 9, 12), "Kiểm tra loa truyền thanh các bản; 2 bản còn hỏng loa."),
     ]:
-        log_visit(user, commune, when.date(), notes + " (dữ liệu mẫu)")
-    if today.day > 1:
-        log_visit(hatang, "giang-ma", today - timedelta(days=1), "Đi cơ sở tuần này (dữ liệu mẫu).")
-    # (member, commune, month, filed at): on time by the 25th, late after it; the rest stay missing.
+        log_visit(user, commune, on, notes, today=on)
+    # (member, commune, month, filed on): by the 25th is on time; the rest stay missing.
     for user, commune, month, filed in [
-        (hatang, "na-tam", m2, day(m2, 20)), (hatang, "tt-tam-duong", m2, day(m2, 24)),
-        (hatang, "giang-ma", m2, day(m1, 3)),  # late
-        (hatang, "na-tam", m1, day(m1, 22)), (hatang, "tt-tam-duong", m1, day(m1, 28)),  # late
-        (vanhoa, "son-binh", m2, day(m2, 18)), (vanhoa, "ta-leng", m2, day(m1, 2)),  # the second is late
-        (vanhoa, "son-binh", m1, day(m1, 21)),
+        (hatang, "na-tam", "2024-08", date(2024, 8, 20)), (hatang, "tt-tam-duong", "2024-08", date(2024, 8, 23)),
+        (hatang, "giang-ma", "2024-08", date(2024, 9, 4)),  # late
+        (hatang, "na-tam", "2024-09", date(2024, 9, 20)), (hatang, "tt-tam-duong", "2024-09", date(2024, 9, 27)),  # late
+        (vanhoa, "son-binh", "2024-08", date(2024, 8, 19)), (vanhoa, "ta-leng", "2024-08", date(2024, 9, 3)),  # late
+        (vanhoa, "son-binh", "2024-09", date(2024, 9, 24)),
     ]:
         scope = my_scope(user)
         unit = scope.commune(commune)
@@ -216,7 +151,7 @@ def _committee_demo() -> None:
         for i, c in enumerate(scope.criteria_for(unit)):
             status.setdefault(c.kind, {})[c.code] = {
                 "status": ("met", "in_progress", "not_met")[i % 3],
-                "note": "" if i % 3 == 0 else "Đang đôn đốc xã hoàn thiện (dữ liệu mẫu)."}
+                "note": "" if i % 3 == 0 else "Đang đôn đốc xã hoàn thiện."}
         file_report(user, commune, month, f"Tình hình {unit.name} tháng {month[5:]}/{month[:4]}: các bản tiếp tục "
-                    "hoàn thiện tiêu chí; xã đã họp triển khai kế hoạch tháng tới (dữ liệu mẫu).", status, now=filed)
+                    "hoàn thiện tiêu chí; xã đã họp triển khai kế hoạch tháng tới.", status, now=day(filed, 16))
     db.session.commit()
