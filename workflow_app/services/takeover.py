@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
+from ..clock import local_date
 from ..extensions import db
 from ..models import AuditRecord, Dossier, Reform, Unit, User
 from ..permissions import Capacity
@@ -58,8 +59,8 @@ def take_over(reform: ReformFile) -> list[str]:
                                    .order_by(Dossier.id)).scalars()
     changes, actor = [], None
     for dossier in open_ones:
-        if dossier.id in done:
-            continue
+        if dossier.id in done or local_date(dossier.created_at) >= reform.effective:
+            continue  # already handed over, or opened under the new tree: nothing to hand over
         eve = dossier.unit.path_on(reform.last_day) or ""
         if not abolished & set(eve.strip("/").split("/")):
             continue
