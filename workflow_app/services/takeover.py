@@ -47,6 +47,14 @@ def authority_on(dossier: Dossier, day: date) -> Unit | None:
     return None
 
 
+def _in_progress(dossier: Dossier, day: date) -> bool:
+    """Still on its way to a decision: some event leads to a state that is not closed.
+    A recognised dossier only waits for a possible revocation, which simply falls to
+    whoever holds that power on the day."""
+    d = definition_of(dossier, day)
+    return any(not d.states[e.dest].closed for e in d.events_from(dossier.state))
+
+
 def take_over(reform: ReformFile) -> list[str]:
     """One history record per dossier open on the reform's eve whose applicant or
     deciding authority the reform abolished; none for a dossier that has one."""
@@ -62,7 +70,7 @@ def take_over(reform: ReformFile) -> list[str]:
         if dossier.id in done or local_date(dossier.created_at) >= reform.effective:
             continue  # already handed over, or opened under the new tree: nothing to hand over
         eve = dossier.unit.path_on(reform.last_day) or ""
-        if not abolished & set(eve.strip("/").split("/")):
+        if not abolished & set(eve.strip("/").split("/")) or not _in_progress(dossier, reform.last_day):
             continue
         before, after = authority_on(dossier, reform.last_day), authority_on(dossier, reform.effective)
         if after is None:
