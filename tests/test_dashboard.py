@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from helpers import dossier_in
 from openpyxl import load_workbook
 from sqlalchemy import event
 
+from workflow_app.clock import local_today
 from workflow_app.extensions import db
 from workflow_app.models import CriterionEntry, Dossier, Unit
 from workflow_app.services import create_dossier
@@ -91,9 +93,15 @@ def world(app, make_user):
 # ----------------------------------------------------------------------------- independent answers
 
 def expected(paths: list[str], year: int = YEAR) -> dict:
-    """The dashboard's figures computed from ORM objects, without its SQL."""
+    """The dashboard's figures computed from ORM objects, without its SQL, in the
+    tree of the year's last day (a later reform moved the villages)."""
+    day = date(year, 12, 31)
+
+    def under(unit: Unit) -> bool:
+        return any((unit.path_on(day) or "").startswith(p) for p in paths)
+
     dossiers = [x for x in db.session.execute(db.select(Dossier)).scalars()
-                if x.kind == "village_ntm" and x.year == year and any(x.unit.path.startswith(p) for p in paths)]
+                if x.kind == "village_ntm" and x.year == year and under(x.unit)]
     latest: dict[int, Dossier] = {}
     for x in dossiers:
         if x.unit_id not in latest or x.id > latest[x.unit_id].id:
@@ -101,14 +109,14 @@ def expected(paths: list[str], year: int = YEAR) -> dict:
     communes = {}
     units = list(db.session.execute(db.select(Unit)).scalars())
     for c in units:
-        if c.level == "commune" and any(c.path.startswith(p) for p in paths):
-            communes[c.code] = {"villages": sum(1 for u in units if u.parent_id == c.id and u.level == "village"),
-                                "dossiers": sum(1 for x in dossiers if x.unit.parent_id == c.id),
+        if c.level == "commune" and under(c):
+            communes[c.code] = {"villages": sum(1 for u in units if u.parent_on(day) is c and u.level == "village"),
+                                "dossiers": sum(1 for x in dossiers if x.unit.parent_on(day) is c),
                                 "by_state": defaultdict(int), "met": [], "passed": []}
     criteria = defaultdict(lambda: [0, 0])
     of = judged_total = 0
     for x in latest.values():
-        row = communes[x.unit.parent.code]
+        row = communes[x.unit.parent_on(day).code]
         row["by_state"][x.state] += 1
         entries = x.current_criteria()
         met = sum(1 for e in entries if e.self_assessment == "met")
@@ -249,9 +257,13 @@ def test_the_page_draws_its_charts_inline_and_names_how_it_counts(app, world):
     assert len(r.data) < 200 * 1024
 
 
-def test_the_page_opens_on_the_latest_year_with_dossiers(app, world):
+def test_the_page_opens_on_this_year_and_offers_the_years_with_dossiers(app, world):
     html = login(app, world["viewer"]).get("/dashboard").get_data(as_text=True)
-    assert "năm 2024" in html and 'id="xa-na-tam"' in html
+    this_year = local_today().year
+    assert f"năm {this_year}" in html and 'id="xa-na-tam"' in html
+    offered = re.search(r'<select id="year" name="year">(.*?)</select>', html, re.DOTALL).group(1)
+    assert re.findall(r'<option value="(\d+)"', offered) == \
+        [str(y) for y in sorted({this_year, YEAR, YEAR - 1}, reverse=True)]  # YEAR - 1: Nà Tăm 06
 
 
 def test_texts_from_data_are_escaped_in_the_svg(app, world):

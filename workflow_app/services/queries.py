@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from ..extensions import db
-from ..models import Dossier, Unit, User
+from ..models import Dossier, Unit, UnitLink, User
 from ..permissions import capacities, scope_clause, unit_ids_under
 from .clocks import step_clocks
 from .common import definition_of, engine
@@ -42,12 +42,15 @@ def search_dossiers(user: User, *, kind: str | None = None, state: str | None = 
     if unit is not None:
         stmt = stmt.where(unit_ids_under(Dossier.unit_id, unit.all_paths()))
     if q:
-        # By dossier code or unit name, case-insensitive; commune names match their villages.
+        # By dossier code or unit name, case-insensitive; commune names match their
+        # villages, in every period (an old commune's name finds its 2024 villages).
         like = f"%{q.strip().lower()}%"
         parent = db.aliased(Unit)
-        stmt = stmt.outerjoin(parent, Unit.parent_id == parent.id).where(db.or_(
+        under_named = (db.select(UnitLink.unit_id).join(parent, UnitLink.parent_id == parent.id)
+                       .where(UnitLink.relation == "parent", db.func.lower(parent.name).like(like)))
+        stmt = stmt.where(db.or_(
             db.func.lower(Dossier.code).like(like), db.func.lower(Unit.name).like(like),
-            db.func.lower(parent.name).like(like)))
+            Dossier.unit_id.in_(under_named)))
     total = db.session.execute(db.select(db.func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     rows = db.session.execute(stmt.order_by(Dossier.id.desc()).limit(per_page).offset((page - 1) * per_page)).scalars()

@@ -14,8 +14,8 @@ import io
 from datetime import date
 
 from ..extensions import db
-from ..models import Decision, RoleAssignment, Unit, User
-from ..permissions import visible_unit_paths
+from ..models import Decision, RoleAssignment, Unit, UnitLink, User
+from ..permissions import scope_clause, visible_unit_paths
 from ..workflow.errors import NotFound, NotPermitted
 from .common import local_now
 from .decisions import committee_of, verify_url
@@ -34,9 +34,17 @@ STATUS_LABELS = {"valid": ("Còn hiệu lực", "Valid"), "revoked": ("Đã thu 
 # ----------------------------------------------------------------------------- who may read
 
 def can_read_register(user: User, issuer: Unit) -> bool:
-    """Every user whose subtree meets the issuer's: its officials above and the
-    communes and villages below (decisions are public documents)."""
-    return any(issuer.path.startswith(p) or p.startswith(issuer.path) for p in visible_unit_paths(user))
+    """Every user whose subtree meets the issuer's in some period: its officials above
+    and the communes and villages below (decisions are public documents). An abolished
+    issuer's register stays readable, by the successors of the units it held too."""
+    mine, theirs = visible_unit_paths(user), issuer.all_paths()
+    if any(i.startswith(p) or p.startswith(i) for i in theirs for p in mine):
+        return True
+    if not mine:
+        return False
+    held = db.select(UnitLink.id).where(db.or_(*[UnitLink.path.startswith(i, autoescape=True) for i in theirs]),
+                                        scope_clause(UnitLink.unit_id, user)).limit(1)
+    return db.session.execute(held).first() is not None
 
 
 def register_issuer(user: User, code: str | None) -> Unit:
@@ -73,9 +81,12 @@ def default_issuer(user: User, issuers: list[Unit]) -> Unit | None:
 
 
 def register_years(issuer: Unit) -> list[int]:
+    """Years with numbers issued, and this year while the issuer exists, newest first."""
     years = set(db.session.execute(db.select(Decision.year).where(Decision.issuer_id == issuer.id)
                                    .distinct()).scalars())
-    years.add(local_now().year)
+    today = local_now().date()
+    if issuer.live_on(today) or not years:
+        years.add(today.year)
     return sorted(years, reverse=True)
 
 

@@ -5,12 +5,14 @@ from collections import Counter
 
 from flask import g, render_template, request
 
+from ..clock import local_today
+from ..extensions import db
+from ..models import Unit, UnitLink
+from ..permissions import visible_unit_paths
 from ..services.common import engine, local_now
+from ..services.eras import live_on, year_day, years_with_data
 from ..services.queries import search_dossiers, work_queue
 from ..services.reference import find_unit
-from ..permissions import visible_unit_paths
-from ..extensions import db
-from ..models import Unit
 from ..validation import query_int
 from . import bp
 from .helpers import action_label
@@ -32,14 +34,21 @@ def dossier_list():
     result = search_dossiers(g.user, kind=args.get("kind") or None, state=args.get("state") or None,
                              unit=unit, year=year, q=args.get("q") or None, page=page)
     paths = visible_unit_paths(g.user)
-    communes = [u for u in db.session.execute(
-        db.select(Unit).where(Unit.level.in_(("commune", "town"))).order_by(Unit.name)).scalars()
-        if any(u.path.startswith(p) or p.startswith(u.path) for p in paths)]
+    # With a year, the communes and villages of that year (eras.year_day); without, of every period.
+    day = year_day(year, local_today()) if year and 2000 <= year <= 2100 else None
+    levels = db.select(Unit).where(Unit.level.in_(("commune", "town"))).order_by(Unit.name)
+    communes = [u for u in db.session.execute(levels.where(live_on(Unit, day)) if day else levels).scalars()
+                if any(mine.startswith(p) or p.startswith(mine) for mine in u.all_paths() for p in paths)]
     villages = []
     if args.get("commune"):
         parent = find_unit(args["commune"])
         if parent is not None:
-            villages = db.session.execute(db.select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)).scalars().all()
-    this_year = local_now().year
+            held = db.select(UnitLink.unit_id).where(UnitLink.parent_id == parent.id, UnitLink.relation == "parent")
+            if day:
+                held = held.where(live_on(UnitLink, day))
+            villages = db.session.execute(db.select(Unit).where(Unit.id.in_(held)).order_by(Unit.code)).scalars().all()
+    years = years_with_data(paths, None, local_now().year)
+    if year and 2000 <= year <= 2100 and year not in years:
+        years = sorted({*years, year}, reverse=True)
     return render_template("web/list.html", result=result, args=args, engine=engine(), communes=communes,
-                           villages=villages, years=list(range(this_year + 1, 2019, -1)))
+                           villages=villages, years=years)

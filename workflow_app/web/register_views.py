@@ -26,7 +26,7 @@ def shows_register(user) -> bool:
 
 def _selection():
     """(issuer or None, year, readable issuers) from ?issuer=&year=, defaulting to the
-    user's own issuer and the current year."""
+    user's own issuer and the current year (an abolished issuer's last year with numbers)."""
     issuers = readable_issuers(g.user)
     code = request.args.get("issuer")
     if not code:
@@ -34,7 +34,11 @@ def _selection():
         code = fallback.code if fallback else None
     issuer = register_issuer(g.user, code) if code else None
     raw = request.args.get("year", "")
-    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else local_now().year
+    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+        return issuer, int(raw), issuers
+    year = local_now().year
+    if issuer is not None and year not in (years := register_years(issuer)):
+        year = years[0]
     return issuer, year, issuers
 
 
