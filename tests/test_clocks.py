@@ -29,6 +29,7 @@ from workflow_app.workdays import add_working_days, is_working_day, working_days
 from workflow_app.workflow.definitions import TimeLimit
 
 W15, W8, C10 = TimeLimit(15, "working"), TimeLimit(8, "working"), TimeLimit(10, "calendar")
+PAUSED = frozenset({"returned"})  # the definitions' `pauses_clock: true` state
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -59,20 +60,20 @@ def test_a_clock_starts_the_day_after_entry_and_counts_working_days():
     # Town: received Fri 30/8/2024; Quốc khánh break Sat 31/8 - Tue 3/9; 8 working days
     # (3 to form the council, 5 to vote): Wed 4/9 is day 1, Fri 13/9 day 8.
     t = [("draft", date(2024, 8, 1)), ("submitted", date(2024, 8, 30))]
-    clock = clock_from_transitions(t, "submitted", W8, date(2024, 9, 4))
+    clock = clock_from_transitions(t, "submitted", W8, date(2024, 9, 4), paused=PAUSED)
     assert (clock.started_on, clock.due_on, clock.days_left, clock.overdue) == \
         (date(2024, 8, 30), date(2024, 9, 13), 7, False)
-    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 13)).days_left == 0
-    late = clock_from_transitions(t, "submitted", W8, date(2024, 9, 16))
+    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 13), paused=PAUSED).days_left == 0
+    late = clock_from_transitions(t, "submitted", W8, date(2024, 9, 16), paused=PAUSED)
     assert late.overdue and late.days_left == -1 and late.days_late == 1
     # Sat 14/9, the day after the due date: late already, by at least one day.
-    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 14)).days_left == -1
+    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 14), paused=PAUSED).days_left == -1
 
 
 def test_tet_does_not_count():
     # Submitted Fri 24/1/2025; Tết 2025 is Sat 25/1 - Sun 2/2: day 1 is Mon 3/2, day 15 Fri 21/2.
     t = [("submitted", date(2025, 1, 24))]
-    clock = clock_from_transitions(t, "submitted", W15, date(2025, 1, 31))
+    clock = clock_from_transitions(t, "submitted", W15, date(2025, 1, 31), paused=PAUSED)
     assert clock.due_on == date(2025, 2, 21)
     assert clock.days_left == 15  # nothing of the limit is used during Tết
 
@@ -81,54 +82,54 @@ def test_a_return_pauses_the_clock_and_resubmission_resumes_it():
     # 2024: submitted Mon 29/1, returned Thu 1/2, back Tue 20/2 (Tết 8-14/2 inside the pause).
     t = [("draft", date(2024, 1, 2)), ("submitted", date(2024, 1, 29)), ("returned", date(2024, 2, 1)),
          ("submitted", date(2024, 2, 20))]
-    no_pause = clock_from_transitions(t[:2], "submitted", W15, date(2024, 1, 30))
+    no_pause = clock_from_transitions(t[:2], "submitted", W15, date(2024, 1, 30), paused=PAUSED)
     assert no_pause.due_on == date(2024, 2, 26)
-    clock = clock_from_transitions(t, "submitted", W15, date(2024, 3, 1))
+    clock = clock_from_transitions(t, "submitted", W15, date(2024, 3, 1), paused=PAUSED)
     # Paused working days: 1, 2, 5, 6, 7, 15, 16, 19 Feb = 8; 26/2 + 8 working days = 7/3.
     assert (clock.started_on, clock.paused_days, clock.due_on) == (date(2024, 1, 29), 8, date(2024, 3, 7))
     assert clock.days_left == 4 and not clock.overdue
     # While returned the submitted clock does not run at all.
-    assert clock_from_transitions(t[:3], "submitted", W15, date(2024, 3, 1)) is None
+    assert clock_from_transitions(t[:3], "submitted", W15, date(2024, 3, 1), paused=PAUSED) is None
 
 
 def test_coming_back_from_a_later_state_starts_a_new_clock():
     t = [("submitted", date(2024, 3, 1)), ("appraised", date(2024, 3, 20)), ("returned", date(2024, 3, 22)),
          ("submitted", date(2024, 4, 1))]
-    assert current_run(t, "submitted") == (date(2024, 4, 1), [])
+    assert current_run(t, "submitted", paused=PAUSED) == (date(2024, 4, 1), [])
     # appraised -> returned -> submitted -> appraised: the appraised clock restarts too.
     t2 = t + [("appraised", date(2024, 4, 10))]
-    assert current_run(t2, "appraised") == (date(2024, 4, 10), [])
+    assert current_run(t2, "appraised", paused=PAUSED) == (date(2024, 4, 10), [])
 
 
 def test_calendar_days_and_the_next_working_day_rule():
     # 10 calendar days from Mon 26/8/2024 end on Thu 5/9; from Wed 21/8 they end on Sat 31/8,
     # inside the Quốc khánh break, so the limit runs to the next working day, Wed 4/9.
     assert clock_from_transitions([("submitted", date(2024, 8, 26))], "submitted", C10,
-                                  date(2024, 9, 1)).due_on == date(2024, 9, 5)
-    clock = clock_from_transitions([("submitted", date(2024, 8, 21))], "submitted", C10, date(2024, 9, 6))
+                                  date(2024, 9, 1), paused=PAUSED).due_on == date(2024, 9, 5)
+    clock = clock_from_transitions([("submitted", date(2024, 8, 21))], "submitted", C10, date(2024, 9, 6), paused=PAUSED)
     assert clock.due_on == date(2024, 9, 4) and clock.days_left == -2 and clock.overdue
 
 
 def test_an_apology_date_replaces_the_due_date_and_later_pauses_push_it():
     t = [("submitted", date(2024, 8, 30))]
-    clock = clock_from_transitions(t, "submitted", W8, date(2024, 9, 20), apologies=[(date(2024, 9, 17), date(2024, 9, 25))])
+    clock = clock_from_transitions(t, "submitted", W8, date(2024, 9, 20), apologies=[(date(2024, 9, 17), date(2024, 9, 25))], paused=PAUSED)
     assert (clock.due_on, clock.due_by_limit, clock.apology, clock.overdue) == \
         (date(2024, 9, 25), date(2024, 9, 13), date(2024, 9, 25), False)
     # An apology from an earlier run does not count.
     assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 20),
-                                  apologies=[(date(2024, 8, 1), date(2024, 8, 9))]).due_on == date(2024, 9, 13)
+                                  apologies=[(date(2024, 8, 1), date(2024, 8, 9))], paused=PAUSED).due_on == date(2024, 9, 13)
     # Returned for 3 working days after the apology: the new date moves 3 working days on.
     t2 = t + [("returned", date(2024, 9, 18)), ("submitted", date(2024, 9, 23))]
     clock = clock_from_transitions(t2, "submitted", W8, date(2024, 9, 24),
-                                   apologies=[(date(2024, 9, 17), date(2024, 9, 25))])
+                                   apologies=[(date(2024, 9, 17), date(2024, 9, 25))], paused=PAUSED)
     assert clock.due_on == date(2024, 9, 30)
 
 
 def test_due_soon_threshold_is_a_parameter():
     t = [("submitted", date(2024, 8, 30))]
-    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 11)).due_soon  # 2 left
-    assert not clock_from_transitions(t, "submitted", W8, date(2024, 9, 10)).due_soon  # 3 left
-    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 10), due_soon_days=3).due_soon
+    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 11), paused=PAUSED).due_soon  # 2 left
+    assert not clock_from_transitions(t, "submitted", W8, date(2024, 9, 10), paused=PAUSED).due_soon  # 3 left
+    assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 10), due_soon_days=3, paused=PAUSED).due_soon
 
 
 # ----------------------------------------------------------------------------- properties
@@ -140,12 +141,12 @@ days_2024_2026 = st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 6, 30
 @given(start=days_2024_2026, limit=st.integers(1, 30), offset=st.integers(1, 30), k=st.integers(1, 20))
 def test_a_pause_of_k_working_days_moves_due_on_by_exactly_k(start, limit, offset, k):
     lim = TimeLimit(limit, "working")
-    due0 = clock_from_transitions([("submitted", start)], "submitted", lim, start).due_on
+    due0 = clock_from_transitions([("submitted", start)], "submitted", lim, start, paused=PAUSED).due_on
     pause_from = add_working_days(start, min(offset, limit))  # a working day inside the run
     back = add_working_days(pause_from, k)  # [pause_from, back) holds exactly k working days
     assert working_days_between(pause_from - timedelta(days=1), back - timedelta(days=1)) == k
     t = [("submitted", start), ("returned", pause_from), ("submitted", back)]
-    clock = clock_from_transitions(t, "submitted", lim, back)
+    clock = clock_from_transitions(t, "submitted", lim, back, paused=PAUSED)
     assert working_days_between(due0, clock.due_on) == k
     assert clock.paused_days == k
 
@@ -156,12 +157,12 @@ def test_paused_days_are_exactly_what_the_pause_took_from_the_clock(start, limit
     # Pauses starting on the start day itself or on a weekend included: paused_days
     # is how far the due date moved, in working days.
     lim = TimeLimit(limit, "working")
-    due0 = clock_from_transitions([("submitted", start)], "submitted", lim, start).due_on
+    due0 = clock_from_transitions([("submitted", start)], "submitted", lim, start, paused=PAUSED).due_on
     pause_from = start + timedelta(days=offset)
     back = pause_from + timedelta(days=length)
     assume(pause_from <= due0)
     t = [("submitted", start), ("returned", pause_from), ("submitted", back)]
-    clock = clock_from_transitions(t, "submitted", lim, back)
+    clock = clock_from_transitions(t, "submitted", lim, back, paused=PAUSED)
     assert working_days_between(due0, clock.due_on) == clock.paused_days
 
 
@@ -173,7 +174,7 @@ def test_days_left_drops_by_one_per_working_day_and_overdue_iff_past_due(start, 
     a = start + timedelta(days=day)
     assume(is_working_day(a))
     b = add_working_days(a, 1)
-    ca, cb = (clock_from_transitions(t, "submitted", lim, x) for x in (a, b))
+    ca, cb = (clock_from_transitions(t, "submitted", lim, x, paused=PAUSED) for x in (a, b))
     assert cb.days_left == ca.days_left - 1
     for c, x in ((ca, a), (cb, b)):
         assert c.overdue == (x > c.due_on)
@@ -184,7 +185,7 @@ def test_days_left_drops_by_one_per_working_day_and_overdue_iff_past_due(start, 
 @given(start=days_2024_2026, limit=st.integers(1, 60), day=st.integers(0, 90))
 def test_calendar_clocks_count_calendar_days(start, limit, day):
     today_ = start + timedelta(days=day)
-    c = clock_from_transitions([("submitted", start)], "submitted", TimeLimit(limit, "calendar"), today_)
+    c = clock_from_transitions([("submitted", start)], "submitted", TimeLimit(limit, "calendar"), today_, paused=PAUSED)
     assert c.days_left == (c.due_on - today_).days
     assert c.overdue == (today_ > c.due_on)
 
@@ -291,7 +292,7 @@ def test_due_soon_flag_on_the_pages(app, make_user, api_as):
     dossier = submitted_dossier(make_user, api_as)
     now = today()
     for back in range(1, 40):  # the first start date that leaves 1 or 2 working days
-        c = clock_from_transitions([("submitted", now - timedelta(days=back))], "submitted", W15, now)
+        c = clock_from_transitions([("submitted", now - timedelta(days=back))], "submitted", W15, now, paused=PAUSED)
         if c.due_soon:
             break
     backdate(dossier.id, back)

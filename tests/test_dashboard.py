@@ -280,7 +280,7 @@ def test_texts_from_data_are_escaped_in_the_svg(app, world):
     ("year=abc", "Hãy nhập năm bằng bốn chữ số"),
     ("year=1999", "từ 2020 đến 2100"),
     ("year=2024.5", "Hãy nhập năm"),
-    ("kind=town_civilized", "Hãy chọn một trong: village_ntm"),
+    ("kind=no_such_kind", "Hãy chọn một trong: village_ntm"),
     ("kind=%3Cb%3E", "Hãy chọn một trong"),
 ])
 def test_bad_parameters_are_a_400_page_saying_what_to_enter(app, world, query, says):

@@ -20,12 +20,8 @@ LABEL_W = 200
 VALUE_W = 58
 WIDTH = 640
 
-# Colours per dossier state (the page's badges use the same family).
-STATE_COLOURS = {
-    "draft": "#aab1bb", "submitted": "#e2b33c", "returned": "#e8894a", "appraised": "#4f86c6",
-    "recognized": "#2e7d4f", "rejected": "#c0392b", "revoked": "#7a1f1f",
-}
-FALLBACK = ("#6c5b9b", "#3f9c9c", "#9c6b3f", "#7f8c8d")
+# A state's colour is data (`colour:` in states/*.yaml); one without is drawn neutral.
+NEUTRAL = "#7f8c8d"
 
 
 @dataclass(frozen=True)
@@ -52,8 +48,8 @@ class PairRow:
     second_of: int
 
 
-def state_colour(state: str, index: int = 0) -> str:
-    return STATE_COLOURS.get(state, FALLBACK[index % len(FALLBACK)])
+def state_colour(colour: str | None) -> str:
+    return colour or NEUTRAL
 
 
 def _t(text: object) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..auth import acting_user
 from ..extensions import db
-from ..services import fire_batch
+from ..services import fire_batch_decision
 from ..services.common import load_dossier
 from ..services.decisions import decision_of
 from ..services.register import register_row
@@ -23,7 +23,7 @@ def post_decision(body: dict):
     and the error names that dossier."""
     user = acting_user()
     items = [(load_dossier(ident, user), version) for ident, version in body["dossiers"]]
-    dossiers = fire_batch(user, items, "recognize", body.get("comment"))
+    dossiers = fire_batch_decision(user, items, body.get("comment"))
     decision = decision_of(dossiers[0])
     db.session.commit()
     return register_row(decision)  # the decision as the register lists it

@@ -90,7 +90,7 @@ class ReportIn(BoundarySchema):
     body = Text(required=True)
     criteria = fields.Dict(load_default=dict, metadata={
         "description": 'every owned criterion that applies to the commune: '
-                       '{"village_ntm": {"1": {"status": "met", "note": "..."}}}; status one of ' + ", ".join(STATUSES)})
+                       '{"<dossier kind>": {"1": {"status": "met", "note": "..."}}}; status one of ' + ", ".join(STATUSES)})
 
 
 MONTH = MONTH_PATTERN  # the service's rule (parse_month), documented in the schema

@@ -45,7 +45,7 @@ class OutboxMessage(db.Model):
 
 class CommitteeMember(db.Model):
     """A steering-committee member and what they own: criteria codes per
-    dossier kind ({"village_ntm": ["1", "7"]}) and commune codes."""
+    dossier kind ({"<kind>": ["1", "7"]}) and commune codes."""
 
     __tablename__ = "committee_members"
 

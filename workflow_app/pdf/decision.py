@@ -31,7 +31,7 @@ REQUIRED_KEYS = (
 class DecisionFacts:
     """Everything the decision prints, already read from the database by the caller."""
 
-    kind: str  # "village_ntm" | "town_civilized": names STATES_DIR/decisions/<kind>.yaml
+    kind: str  # the dossier kind: names STATES_DIR/decisions/<kind>.yaml
     issuer_code: str  # "tam-duong": selects the per-issuer overrides
     issuer_name: str  # "Huyện Tam Đường"
     issuer_place: str  # "Tam Đường", for the place-date line

@@ -135,7 +135,7 @@ class _Filler:
         self.values["applicant_full"] = self.text("applicant_full")
 
     def pick(self, spec):
-        """A text may differ by dossier kind: {village_ntm: ..., default: ...}."""
+        """A text may differ by dossier kind: {<kind>: ..., default: ...}."""
         if isinstance(spec, dict) and ("default" in spec or self.kind in spec):
             if self.kind in spec:
                 return spec[self.kind]

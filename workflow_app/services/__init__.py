@@ -2,8 +2,8 @@
 never read the request, and flush without committing: the caller owns the
 transaction, so a refusal rolls everything back."""
 from .dossiers import appraise_criterion, create_dossier, self_assess, set_fields
-from .events import allowed_events, fire_batch, fire_event
+from .events import allowed_events, fire_batch, fire_batch_decision, fire_event
 from .evidence import attach_evidence, find_attachment
 
 __all__ = ["appraise_criterion", "create_dossier", "self_assess", "set_fields",
-           "allowed_events", "fire_batch", "fire_event", "attach_evidence", "find_attachment"]
+           "allowed_events", "fire_batch", "fire_batch_decision", "fire_event", "attach_evidence", "find_attachment"]

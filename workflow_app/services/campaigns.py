@@ -20,6 +20,7 @@ import yaml
 
 from ..clock import local_date, local_today
 from ..workflow.yamlfile import load_yaml
+from .common import last_filing
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,12 @@ def load_campaign_file(path: Path, known_kinds: set[str] | None = None,
         raise _fail(path, "year", f"must be {year}, the year in the file name (got {doc.get('year')!r})")
     kinds_doc = doc.get("kinds")
     if not isinstance(kinds_doc, dict) or not kinds_doc:
-        raise _fail(path, "kinds", "must be a mapping of dossier kinds, e.g. {village_ntm: {deadline: ...}}")
+        raise _fail(path, "kinds", "must be a mapping of dossier kinds, e.g. {<kind>: {deadline: ...}}")
     kinds: dict[str, Campaign] = {}
     for kind, body in kinds_doc.items():
         where = f"kinds.{kind}"
         if not isinstance(kind, str) or not _KIND.match(kind):
-            raise _fail(path, where, "a dossier kind is a lowercase name like village_ntm")
+            raise _fail(path, where, "a dossier kind is a lowercase name (a-z, 0-9, _), as in states/*.yaml `kind:`")
         if known_kinds is not None and kind not in known_kinds:
             raise _fail(path, where, f"unknown dossier kind (known: {', '.join(sorted(known_kinds))})")
         if not isinstance(body, dict):
@@ -223,15 +224,9 @@ def status_for(campaign: Campaign | None, filed_on: date | None, today: date) ->
 
 
 def first_submission(dossier) -> date | None:
-    """The day (+07:00) the dossier was first submitted, or None."""
-    from ..extensions import db
-    from ..models import AuditRecord
-
-    at = db.session.execute(
-        db.select(AuditRecord.at).where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
-                                        AuditRecord.action == "submit")
-        .order_by(AuditRecord.seq).limit(1)).scalar()
-    return local_date(at) if at else None
+    """The day (+07:00) the dossier was first filed (its `files: true` event), or None."""
+    first = last_filing(dossier, first=True)
+    return local_date(first.at) if first else None
 
 
 def filing_status(dossier, today: date | None = None) -> FilingStatus | None:

@@ -2,8 +2,9 @@
 (states/*.yaml `time_limit: {days, unit}`), and the apology slip when it runs late.
 
 The clock of a state S starts on the day the dossier entered S after last being in
-a state other than S or `returned` (dates in +07:00). While the dossier sits in
-`returned` the clock pauses: the pause is [returned day, resubmitted day), the
+a state other than S or a pausing one (`pauses_clock: true` in the definition, where
+the dossier waits on the applicant; dates in +07:00). While the dossier sits in a
+pausing state the clock pauses: the pause is [returned day, resubmitted day), the
 convention of workdays.py. The start day never counts. An apology slip (phiếu xin lỗi
 và hẹn lại ngày trả kết quả) issued in the run sets a new date that replaces the due
 date; a later pause pushes that date on by the paused days.
@@ -15,7 +16,7 @@ numbered per issuing unit and year, recorded in the dossier's audit chain).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -45,7 +46,7 @@ class StepClock:
     days_left: int | None      # in `unit` days; negative when late (at least -1 once overdue)
     overdue: bool
     due_soon: bool
-    paused_days: int           # in `unit` days, spent in `returned` during this run
+    paused_days: int           # in `unit` days, spent in pausing states during this run
     apology: date | None = None          # the latest apology's new date (replaces due_on)
     due_by_limit: date | None = None     # what the time limit alone gives
     calendar_gap: int | None = None      # a year without a holiday file: nothing computed
@@ -57,21 +58,23 @@ class StepClock:
 
 # ----------------------------------------------------------------------------- pure core
 
-def current_run(transitions: Iterable[tuple[str, date]], state: str) -> tuple[date, list] | None:
+def current_run(transitions: Iterable[tuple[str, date]], state: str,
+                paused: Collection[str] = ()) -> tuple[date, list] | None:
     """(started_on, pauses) of the dossier's present stay in `state`, or None when the
-    last transition did not lead into `state` (or there is none)."""
+    last transition did not lead into `state` (or there is none). A stay in one of
+    the `paused` states between two stays in `state` is a pause, not a new run."""
     start: date | None = None
     pauses: list[tuple[date, date]] = []
     pause_from: date | None = None
     prev: str | None = None
     for to_state, day in transitions:
         if to_state == state:
-            if prev == "returned" and pause_from is not None and start is not None:
+            if prev in paused and pause_from is not None and start is not None:
                 pauses.append((pause_from, day))  # back from the village: the clock runs on
             elif prev != state:
                 start, pauses = day, []           # entered afresh: a new run
             pause_from = None
-        elif to_state == "returned":
+        elif to_state in paused:
             pause_from = day if prev == state else None
         else:
             pause_from = None
@@ -84,13 +87,15 @@ def current_run(transitions: Iterable[tuple[str, date]], state: str) -> tuple[da
 def clock_from_transitions(transitions: Sequence[tuple[str, date]], state: str, limit: TimeLimit,
                            today: date, *, apologies: Sequence[tuple[date, date]] = (),
                            due_soon_days: int = DUE_SOON_DAYS,
-                           calendar: WorkCalendar | None = None) -> StepClock | None:
+                           calendar: WorkCalendar | None = None,
+                           paused: Collection[str] = ()) -> StepClock | None:
     """The clock of `state` on `today`, from ordered (to_state, local date) pairs.
 
     `apologies` are (issued on, new date) pairs for this state; the latest one issued
-    in the present run replaces the due date. None when the dossier is not in `state`.
+    in the present run replaces the due date; `paused` are the states that stop the
+    clock (the definition's `paused_states`). None when the dossier is not in `state`.
     Raises CalendarGap when a date falls in a year without a holiday file."""
-    run = current_run(transitions, state)
+    run = current_run(transitions, state, paused)
     if run is None:
         return None
     cal = calendar or load_calendar()
@@ -157,14 +162,17 @@ def step_clock(dossier: Dossier, today: date | None = None) -> StepClock | None:
 
 def step_clocks(dossiers: Sequence[Dossier], today: date | None = None) -> dict[int, StepClock | None]:
     """`step_clock` of several dossiers with one query (lists, queue, reminders)."""
-    from .common import definition_of
+    from .common import definition_of, engine
 
     today = today or local_today()
     limits: dict[int, TimeLimit] = {}
+    paused: dict[str, frozenset[str]] = {}  # kind -> pausing states of all its roads (history spans roads)
     for dossier in dossiers:
         st = definition_of(dossier).states.get(dossier.state)
         if dossier.id is not None and st is not None and not st.closed and st.time_limit is not None:
             limits[dossier.id] = st.time_limit
+            if dossier.kind not in paused:
+                paused[dossier.kind] = frozenset().union(*(d.paused_states for d in engine().roads(dossier.kind)))
     out: dict[int, StepClock | None] = {d.id: None for d in dossiers}
     if not limits:
         return out
@@ -189,10 +197,11 @@ def step_clocks(dossiers: Sequence[Dossier], today: date | None = None) -> dict[
         mine = [(on, new) for on, state, new in apologies[dossier.id] if state == dossier.state]
         try:
             out[dossier.id] = clock_from_transitions(transitions[dossier.id], dossier.state, limit, today,
-                                                     apologies=mine, due_soon_days=soon)
+                                                     apologies=mine, due_soon_days=soon,
+                                                     paused=paused[dossier.kind])
         except CalendarGap as gap:
             log.warning("dossier %s: no deadline for %s: %s", dossier.code, dossier.state, gap)
-            run = current_run(transitions[dossier.id], dossier.state)
+            run = current_run(transitions[dossier.id], dossier.state, paused[dossier.kind])
             if run is not None:
                 out[dossier.id] = StepClock(
                     state=dossier.state, started_on=run[0], unit=limit.unit, limit=limit.days, due_on=None,
@@ -271,7 +280,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
     from ..models import Document, utcnow
     from ..pdf.render import render_pdf
     from ..workflow.errors import Conflict, RuleRefused
-    from .common import definition_of, next_number, record, touch
+    from .common import definition_of, last_filing, next_number, record, touch
     from .decisions import committee_of, in_sentence, place_name
     from .persist import flush_or_conflict
     from .storage import put_bytes
@@ -325,9 +334,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
     now = local_now()
     number = next_number(f"apology:{issuer.code}:{now.year}")
     symbol = APOLOGY_SYMBOL.format(number=document_number(number))
-    submit = db.session.execute(
-        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.action == "submit")
-        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    submit = last_filing(dossier)
     parent = dossier.unit.parent_on(now.date())
     facts = {
         "dossier_code": dossier.code, "dossier_kind": dossier.kind, "dossier_label": d.labels["vi"],

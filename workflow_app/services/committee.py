@@ -19,7 +19,7 @@ Decisions (README "Steering committee"):
   received on time stays on time when amended later, one first filed late
   stays late.
 - A report's criteria are nested by dossier kind:
-  {"village_ntm": {"7": {"status": "in_progress", "note": "..."}}}; every
+  {"<kind>": {"7": {"status": "in_progress", "note": "..."}}}; every
   criterion the member owns that applies to the commune needs a status.
 """
 from __future__ import annotations
@@ -295,8 +295,8 @@ def _criteria_payload(scope: Scope, unit: Unit, criteria_status) -> dict:
     if criteria_status in (None, ""):
         criteria_status = {}
     if not isinstance(criteria_status, dict):
-        raise BadRequest('Tình trạng tiêu chí phải có dạng {"village_ntm": {"7": {"status": "met", "note": "..."}}}.',
-                         'Criteria status must look like {"village_ntm": {"7": {"status": "met", "note": "..."}}}.')
+        raise BadRequest('Tình trạng tiêu chí phải có dạng {"<loại hồ sơ>": {"7": {"status": "met", "note": "..."}}}.',
+                         'Criteria status must look like {"<dossier kind>": {"7": {"status": "met", "note": "..."}}}.')
     out: dict[str, dict] = {}
     for kind, entries in criteria_status.items():
         d = engine().definition(kind) if kind in engine().kinds() else None

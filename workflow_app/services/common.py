@@ -42,6 +42,20 @@ def definition_of(dossier: Dossier, day: date | None = None) -> Definition:
     return d
 
 
+def filing_events(kind: str) -> tuple[str, ...]:
+    """The kind's `files: true` events over all its roads (a history spans roads)."""
+    return tuple(dict.fromkeys(e for d in engine().roads(kind) for e in d.filing_events))
+
+
+def last_filing(dossier: Dossier, first: bool = False) -> AuditRecord | None:
+    """The dossier's last (or first) filing transition record: "the submission"."""
+    order = AuditRecord.seq if first else AuditRecord.seq.desc()
+    return db.session.execute(
+        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
+                                     AuditRecord.action.in_(filing_events(dossier.kind)))
+        .order_by(order).limit(1)).scalar_one_or_none()
+
+
 def load_dossier(dossier_id: int, actor: User) -> Dossier:
     """404 both when missing and when the actor may not see it (no existence leak)."""
     dossier = db.session.get(Dossier, dossier_id)

@@ -3,8 +3,8 @@ criterion, for the units a user may see. Plain dataclasses for the page, the
 XLSX export and the monthly report.
 
 What the figures count (said on the page too):
-- the applicants of a kind are units of its applicant level (villages for
-  `village_ntm`); each village counts once, through its **latest dossier of the
+- the applicants of a kind are units of its applicant level (villages for a
+  village kind); each applicant counts once, through its **latest dossier of the
   year** (the highest id: a village refused in May and filing again in August
   counts with the August dossier);
 - "criteria met, self-assessed" is the number of criteria of that dossier's
@@ -47,10 +47,11 @@ class CommuneProgress:
     avg_self: float | None = None  # over the `with_dossier` latest dossiers
     appraised: int = 0             # latest dossiers whose appraisal has begun
     avg_appraised: float | None = None  # over those `appraised` dossiers
+    decided_states: tuple[str, ...] = ()  # where the kind's decision events lead (recognised)
 
     @property
     def recognized(self) -> int:
-        return self.by_state.get("recognized", 0)
+        return sum(self.by_state.get(s, 0) for s in self.decided_states)
 
 
 @dataclass
@@ -132,14 +133,13 @@ class Dashboard:
 
 # ----------------------------------------------------------------------------- parameters
 
-def village_kinds() -> list[str]:
-    """Kinds whose applicants are villages: the ones the per-commune dashboard is about."""
-    eng = engine()
-    return [k for k in eng.kinds() if eng.definition(k).applicant_level == "village"]
+def dashboard_kinds() -> list[str]:
+    """Every kind, the most local applicants first: the first is the page's default."""
+    return engine().kinds_by_level()
 
 
 def check_kind(kind: str) -> str:
-    kinds = village_kinds()
+    kinds = dashboard_kinds()
     if kind not in kinds:
         raise BadRequest(
             f"Loại hồ sơ '{kind}' không có trên trang tiến độ. Hãy chọn một trong: {', '.join(kinds)}.",
@@ -194,8 +194,8 @@ def latest_ids(kind: str, year: int, paths: list[str], level: str):
 
 # ----------------------------------------------------------------------------- the dashboard
 
-def dashboard(user: User, year: int, kind: str = "village_ntm", lang: str = "vi") -> Dashboard:
-    check_kind(kind)
+def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi") -> Dashboard:
+    kind = check_kind(kind or dashboard_kinds()[0])
     d = engine().definition(kind)
     paths = scope_paths(user)
     campaign = campaign_facts(kind, year)
@@ -222,6 +222,7 @@ def dashboard(user: User, year: int, kind: str = "village_ntm", lang: str = "vi"
     averages = _averages(latest)
 
     registered = campaign.registered_by_commune if campaign and campaign.has_kind else None
+    decided = tuple(dict.fromkeys(d.events[e].dest for e in d.decision_events))
     rows = []
     for c in communes:
         with_dossier, avg_self, appraised, avg_appraised = averages.get(c.id, (0, None, 0, None))
@@ -230,7 +231,7 @@ def dashboard(user: User, year: int, kind: str = "village_ntm", lang: str = "vi"
             registered=(registered.get(c.code, 0) if registered is not None else None),
             dossiers=all_dossiers.get(c.id, 0), with_dossier=with_dossier,
             by_state={s: n for s, n in states.get(c.id, {}).items()},
-            avg_self=avg_self, appraised=appraised, avg_appraised=avg_appraised))
+            avg_self=avg_self, appraised=appraised, avg_appraised=avg_appraised, decided_states=decided))
 
     total_avg = _averages(latest, grouped=False).get(None, (0, None, 0, None))
     total = CommuneProgress(
@@ -238,7 +239,7 @@ def dashboard(user: User, year: int, kind: str = "village_ntm", lang: str = "vi"
         registered=(sum(r.registered or 0 for r in rows) if registered is not None else None),
         dossiers=sum(r.dossiers for r in rows), with_dossier=total_avg[0],
         by_state={s: sum(r.by_state.get(s, 0) for r in rows) for s in d.states if any(r.by_state.get(s) for r in rows)},
-        avg_self=total_avg[1], appraised=total_avg[2], avg_appraised=total_avg[3])
+        avg_self=total_avg[1], appraised=total_avg[2], avg_appraised=total_avg[3], decided_states=decided)
 
     return Dashboard(
         year=year, kind=kind, kind_label=d.labels[lang], states=list(d.states),

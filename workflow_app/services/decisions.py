@@ -61,9 +61,10 @@ def revoke_decision(act: Act) -> list[Decision]:
             continue
         by_original.setdefault(original.id, (original, []))[1].append(dossier)
     issued = []
+    revoked = act.definition.events[act.event].dest  # where this revoking event leads
     for original, dossiers in by_original.values():
         issued.append(_issue(act, dossiers, "revocation", original=original))
-        if all(x.state == "revoked" for x in original.dossiers):
+        if all(x.state == revoked for x in original.dossiers):
             original.status = "revoked"
     return issued
 

@@ -26,12 +26,12 @@ from sqlalchemy import update
 
 from ..clock import local_now, to_local
 from ..extensions import db
-from ..models import AuditRecord, Document, Dossier, Unit, User, utcnow
+from ..models import Document, Dossier, Unit, User, utcnow
 from ..pdf.documents import document_context, reference, texts_for
 from ..pdf.numbers import document_number
 from ..workflow.definitions import Actor, Definition
 from ..workflow.errors import NotFound
-from .common import next_number
+from .common import last_filing, next_number
 from .decisions import committee_of, in_sentence, place_name
 from .effects import Act, effect
 from .storage import put_bytes
@@ -76,7 +76,7 @@ def issue_appraisal_report(act: Act) -> list[Document]:
     for dossier in act.dossiers:
         number = next_number(f"appraisal_report:{issuer.code}:{now.year}")
         facts = _dossier_facts(dossier, act.definition, issuer)
-        submit = _last_submit(dossier)
+        submit = last_filing(dossier)
         names = facts["criterion_names"]
         facts.update({
             "number": number,
@@ -103,9 +103,11 @@ def issue_appraisal_report(act: Act) -> list[Document]:
 
 def receiving_unit(dossier: Dossier, d: Definition, fallback: Unit) -> Unit:
     """The applicant's ancestor (or itself) at the level of whoever appraises, as the
-    definition says: `appraise` by appraiser@district -> the applicant's district."""
-    appraise = d.events.get("appraise")
-    actors = appraise.by if appraise else tuple(a for e in d.events_from("submitted") for a in e.by)
+    definition says: the event issuing the appraisal report, by appraiser@district ->
+    the applicant's district (else whoever acts where the filing event leads)."""
+    appraise = next((e for e in d.events.values() if "issue_appraisal_report" in e.effects), None)
+    actors = appraise.by if appraise else tuple(
+        a for name in d.filing_events for e in d.events_from(d.events[name].dest) for a in e.by)
     chain = [dossier.unit, *dossier.unit.ancestors_on(local_now().date())]
     for actor in actors:
         unit = next((u for u in chain if u.level == actor.level), None)
@@ -155,12 +157,6 @@ def _add(dossier: Dossier, kind: str, actor: User, issuer: Unit, facts: dict, no
     log.info("dossier %s: %s %s issued by %s for round %s", dossier.code, kind, symbol or "", issuer.code,
              dossier.round)
     return doc
-
-
-def _last_submit(dossier: Dossier) -> AuditRecord | None:
-    return db.session.execute(
-        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.action == "submit")
-        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
 
 
 def _local_iso(stored: datetime) -> str:

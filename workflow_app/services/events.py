@@ -62,6 +62,19 @@ def fire_batch(actor: User, items: list[tuple[Dossier, int | None]], event_name:
     return dossiers
 
 
+def fire_batch_decision(actor: User, items: list[tuple[Dossier, int | None]],
+                        comment: str | None = None) -> list[Dossier]:
+    """The batch decision: `fire_batch` with the event that issues the decision
+    (`effects: [issue_decision]`) on the chosen dossiers' road."""
+    if not items:
+        raise RuleRefused("Hãy chọn ít nhất một hồ sơ.", "Choose at least one dossier.")
+    d = definition_of(items[0][0])
+    if not d.decision_events:
+        raise RuleRefused(f"Loại hồ sơ '{d.labels['vi']}' không có bước ban hành quyết định.",
+                          f"The dossier kind '{d.labels['en']}' has no step that issues a decision.")
+    return fire_batch(actor, items, d.decision_events[0], comment)
+
+
 def _move(actor: User, dossier: Dossier, event_name: str, comment: str | None,
           expected_version: int | None):
     """Permission, availability, guards, the move and its record; no effects."""
@@ -80,7 +93,7 @@ def _move(actor: User, dossier: Dossier, event_name: str, comment: str | None,
     dossier.state = to_state
     if d.states[to_state].closed:
         dossier.open_key = None  # frees the (kind, applicant, year) slot
-    if event_name == "return":
+    if event.starts_round:
         _start_round(dossier)
     if event_name in d.actions["appraise_criterion"].not_by_actor_of:
         _drop_own_verdicts(dossier, actor)
@@ -94,7 +107,7 @@ def _move(actor: User, dossier: Dossier, event_name: str, comment: str | None,
 
 
 def _start_round(dossier: Dossier) -> None:
-    """A return opens a new round: claims carry over, passed verdicts stay
+    """A `starts_round` event (a return) opens a new round: claims carry over, passed verdicts stay
     passed, failed ones must be appraised again."""
     old = dossier.current_criteria()
     dossier.round += 1
@@ -136,6 +149,7 @@ class EventOption:
     comment_required: bool
     allowed: bool
     reasons: list[Text] = field(default_factory=list)
+    starts_round: bool = False  # a return: its comment lists what to complete
 
 
 def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
@@ -151,5 +165,6 @@ def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
                                 "You submitted this dossier, so you may not take this step (separation of duties)."))
         else:
             reasons.extend(engine().refusals(d, dossier.state, event.name, facts))
-        options.append(EventOption(event.name, event.labels, event.comment_required, not reasons, reasons))
+        options.append(EventOption(event.name, event.labels, event.comment_required, not reasons, reasons,
+                                   event.starts_round))
     return options

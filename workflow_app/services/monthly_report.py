@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 VN_OFFSET = VN_TZ.utcoffset(None)
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-REPORTED_MOVES = ("submit", "return", "recognize")  # counted on the summary sheet
 LEVEL_ORDER = {"village": 0, "commune": 1, "town": 2}
 
 
@@ -219,7 +218,7 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
     start, end = month_bounds(year, month_no)
     py, pm = previous_month(year, month_no)
     eng = engine()
-    village_kind = next((k for k in eng.kinds() if eng.definition(k).applicant_level == "village"), "village_ntm")
+    village_kind = eng.kinds_by_level()[0]  # the most local applicants: the per-commune table's kind
     vd = eng.definition(village_kind)
 
     at_end = states_at(end, paths)
@@ -248,7 +247,8 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
             if m.commune_code == c.code and m.event in vd.events:
                 mine[m.event] = mine.get(m.event, 0) + 1
         communes.append(CommuneMonth(c.code, c.name, of_commune(at_end, c.id), of_commune(at_prev, c.id), mine))
-    move_counts: dict[str, int] = {e: 0 for e in REPORTED_MOVES}
+    # `reported: true` events (filing, returning, deciding) are counted even at zero.
+    move_counts: dict[str, int] = {e: 0 for k in ordered for e, ev in eng.definition(k).events.items() if ev.reported}
     for m in moves:
         move_counts[m.event] = move_counts.get(m.event, 0) + 1
     move_labels = {}
@@ -374,10 +374,10 @@ def unfiled_after_deadline(paths: list[str], today: date, lang: str = "vi") -> l
 
 def _who_acts(d, state: str, lang: str) -> str:
     """Who moves the dossier forward from `state`: the actors of its events, less
-    those that close it (reject, revoke) or send it back (return, to `returned`)."""
+    those that close it (reject, revoke) or send it back (`starts_round`, a return)."""
     actors = []
     for e in d.events_from(state):
-        if d.states[e.dest].closed or e.dest == "returned":
+        if d.states[e.dest].closed or e.starts_round:
             continue
         actors += [a for a in e.by if a not in actors]
     return who(tuple(actors), lang)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 
+from .common import engine
 from .dashboard import Dashboard
 from .monthly_report import MonthlyReportData
 
@@ -232,11 +233,12 @@ def monthly_pdf_context(report: MonthlyReportData, preparer: str) -> dict:
               "total": ["Cộng", k.total_end, k.total_previous, signed(k.total_end - k.total_previous)]}
              for k in report.kinds]
     states = report.states
+    decided = engine().definition(report.village_kind).decision_events  # "recognised this month"
     communes = [[c.name, *[c.end.get(s, 0) for s in states], sum(c.end.values()),
-                 c.moves.get("recognize", 0)] for c in report.communes]
+                 sum(c.moves.get(e, 0) for e in decided)] for c in report.communes]
     totals = ["Tổng cộng", *[sum(c.end.get(s, 0) for c in report.communes) for s in states],
               sum(sum(c.end.values()) for c in report.communes),
-              sum(c.moves.get("recognize", 0) for c in report.communes)]
+              sum(sum(c.moves.get(e, 0) for e in decided) for c in report.communes)]
     unit_words = {"working": "ngày làm việc", "calendar": "ngày"}
     return {
         "title": f"Báo cáo tiến độ xây dựng nông thôn mới tháng {report.label}",

@@ -101,17 +101,21 @@ def work_queue(user: User) -> list[QueueItem]:
     return items
 
 
-def batch_candidates(user: User, event: str = "recognize") -> dict[str, list[Dossier]]:
-    """Dossiers the user may `event` now, by kind: what a batch decision can list.
-    Guards are not run here; a dossier that fails one is named when fired."""
+def batch_candidates(user: User, event: str | None = None) -> dict[str, list[Dossier]]:
+    """Dossiers the user may `event` now (default: the kind's decision-issuing
+    event), by kind: what a batch decision can list. Guards are not run here; a
+    dossier that fails one is named when fired."""
     eng = engine()
-    kinds = [k for k in eng.kinds() if event in eng.definition(k).events]
     out: dict[str, list[Dossier]] = {}
-    for kind in kinds:
-        sources = eng.definition(kind).events[event].sources
+    for kind in eng.kinds():
+        d = eng.definition(kind)
+        name = event or next(iter(d.decision_events), None)
+        if name not in d.events:
+            continue
+        sources = d.events[name].sources
         stmt = (visible_dossiers(user).where(Dossier.kind == kind, Dossier.state.in_(sources))
                 .order_by(Unit.path, Dossier.id))
-        found = [x for x in db.session.execute(stmt).scalars() if event in allowed_events(user, x)]
+        found = [x for x in db.session.execute(stmt).scalars() if name in allowed_events(user, x)]
         if found:
             out[kind] = found
     return out

@@ -24,7 +24,7 @@ from ..models import AuditRecord, Dossier, RoleAssignment, User, utcnow
 from ..models.progress import OutboxMessage
 from ..permissions import can_view, capacities, has_acted, is_admin
 from ..workflow.definitions import Actor, Definition
-from .common import definition_of, engine, local_now, setting
+from .common import definition_of, engine, filing_events, local_now, setting
 from .effects import Act, effect
 from .mailer import SmtpMailer, deliver_pending, smtp_configured
 
@@ -157,7 +157,8 @@ def notify_decision(act: Act) -> int:
 
 def _submitters(dossier: Dossier) -> list[User]:
     stmt = (db.select(User).join(AuditRecord, AuditRecord.actor_id == User.id)
-            .where(AuditRecord.dossier_id == dossier.id, AuditRecord.action == "submit").distinct())
+            .where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
+                   AuditRecord.action.in_(filing_events(dossier.kind))).distinct())
     return list(db.session.execute(stmt).scalars())
 
 

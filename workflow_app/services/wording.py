@@ -1,26 +1,17 @@
-"""Who acts, in the words a civil servant uses (not role@level codes)."""
+"""Who acts, in the words a civil servant uses (not role@level codes): the words
+are data, STATES_DIR/labels/actors.yaml (workflow/labels.py)."""
 from __future__ import annotations
 
+from ..pdf.texts import states_dir
 from ..workflow.definitions import Actor
-
-# role -> level -> (Vietnamese, English)
-ACTOR_NAMES = {
-    "preparer": {"village": ("trưởng bản", "the village head"), "town": ("cán bộ thị trấn", "town staff"),
-                 "commune": ("cán bộ xã", "commune staff")},
-    "submitter": {"commune": ("cán bộ UBND xã", "the commune officer"), "town": ("cán bộ UBND thị trấn", "the town officer"),
-                  "district": ("cán bộ huyện", "district staff")},
-    "appraiser": {"district": ("cán bộ thẩm định của huyện", "a district appraiser"),
-                  "province": ("cán bộ thẩm định của tỉnh", "a provincial appraiser")},
-    "approver": {"district": ("lãnh đạo UBND huyện", "the district leadership"),
-                 "province": ("lãnh đạo UBND tỉnh", "the provincial leadership")},
-}
+from ..workflow.labels import actor_labels
 
 
 def actor_name(actor: Actor, lang: str) -> str:
-    names = ACTOR_NAMES.get(actor.role, {}).get(actor.level)
+    names = actor_labels(str(states_dir())).get(actor)
     if names is None:
         return f"{actor.role} ({actor.level})"
-    return names[1] if lang == "en" else names[0]
+    return names["en"] if lang == "en" else names["vi"]
 
 
 def who(actors: tuple[Actor, ...], lang: str) -> str:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..i18n import request_lang
-from ..services import fire_batch
+from ..services import fire_batch_decision
 from ..services.common import engine, load_dossier
 from ..services.decisions import decision_of
 from ..services.queries import batch_candidates
@@ -40,7 +40,7 @@ def batch_decision_post():
             ident, _sep, version = value.partition(":")  # "<id>:<version>"
             items.append((load_dossier(parse_int("dossier", ident), g.user),
                           parse_int("dossier", version) if version else None))
-        dossiers = fire_batch(g.user, items, "recognize", form.comment.data)
+        dossiers = fire_batch_decision(g.user, items, form.comment.data)
         decision = decision_of(dossiers[0])
         db.session.commit()
     except DomainError as exc:

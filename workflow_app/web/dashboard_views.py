@@ -28,10 +28,10 @@ from ..services.dashboard import (
     can_see_progress,
     check_kind,
     dashboard,
+    dashboard_kinds,
     default_year,
     parse_year,
     scope_paths,
-    village_kinds,
 )
 from ..services.monthly_report import monthly_report, overdue_now
 from ..workflow.errors import NotPermitted
@@ -55,14 +55,16 @@ def _require_progress() -> None:
 def _selection(lang: str) -> Dashboard:
     _require_progress()
     this_year = local_now().year
-    kind = check_kind(request.args.get("kind") or "village_ntm")
+    kind = check_kind(request.args.get("kind") or dashboard_kinds()[0])
     year = parse_year(request.args.get("year"), default_year(g.user, kind, this_year))
     return dashboard(g.user, year, kind, lang)
 
 
 def _charts(dash: Dashboard) -> dict:
     states = [s for s in dash.states if dash.total.by_state.get(s)] or dash.states
-    series = [Series(s, dash.state_labels[s], state_colour(s, i)) for i, s in enumerate(states)]
+    colours = engine().state_options(dash.kind)
+    series = [Series(s, dash.state_labels[s], state_colour(colours[s].colour if s in colours else None))
+              for s in states]
     rows = [StackedRow(c.name, c.by_state) for c in dash.communes]
     by_state = stacked_bars(
         "chart-states", _("Hồ sơ bản theo trạng thái, từng xã (năm %(year)s)", year=dash.year),
@@ -87,7 +89,7 @@ def dashboard_page():
     this_year = today.year
     return render_template("web/dashboard.html", dash=dash, charts=_charts(dash), overdue=overdue, today=today,
                            years=list(range(this_year + 1, 2019, -1)),
-                           kinds=[(k, engine().definition(k).labels[lang]) for k in village_kinds()])
+                           kinds=[(k, engine().definition(k).labels[lang]) for k in dashboard_kinds()])
 
 
 @bp.get("/dashboard.xlsx")

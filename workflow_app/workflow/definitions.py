@@ -15,7 +15,7 @@ from .yamlfile import load_yaml
 from .errors import DefinitionError
 from .guards import GUARDS, missing_params
 from .labels import check_actor_labels
-from .vocabulary import LEVELS, ROLES, Actor  # noqa: F401  (Actor: imported from here by services)
+from .vocabulary import LEVELS, ROLES, Actor
 
 FIELD_TYPES = ("number", "integer", "string", "date")
 TIME_UNITS = ("working", "calendar")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from transitions import Machine
 
-from .definitions import Definition, EventDef, load_all
+from .definitions import LEVELS, Definition, EventDef, StateDef, load_all
 from .errors import EventNotAvailable, GuardFailed, RuleRefused, Text
 from .guards import GUARDS, DossierFacts
 
@@ -57,6 +57,22 @@ class Engine:
 
     def kinds(self) -> list[str]:
         return sorted(self.latest)
+
+    def kinds_by_level(self) -> list[str]:
+        """Kinds with the most local applicants first (villages before communes
+        before provinces), then by name: the default kind of a page is the first."""
+        rank = {level: i for i, level in enumerate(reversed(LEVELS))}
+        return sorted(self.latest, key=lambda k: (rank.get(self.latest[k].applicant_level, len(rank)), k))
+
+    def state_options(self, kind: str | None = None) -> dict[str, StateDef]:
+        """Every state of the kind's roads (of every kind when None), by name, in
+        definition order: the choices of a state filter."""
+        out: dict[str, StateDef] = {}
+        for k in ([kind] if kind in self.latest else self.kinds_by_level()):
+            for d in self.roads(k):
+                for name, st in d.states.items():
+                    out.setdefault(name, st)
+        return out
 
     def definition(self, kind: str, version: int | None = None) -> Definition | None:
         if version is None:
