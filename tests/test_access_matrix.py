@@ -324,6 +324,10 @@ MATRIX: dict[str, dict[str, Case]] = {
         "GET": Case(url=lambda c: "/api/v1/units?parent=na-tam", expect={
             ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
+    "reference.unit": {
+        "GET": Case(url=lambda c: "/api/v1/units/na-tam-01?on=2025-07-01", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
     "reference.register": {
         # The district's register of numbered decisions: public documents (each has a public
         # verify page); every user of the district and province may read it.

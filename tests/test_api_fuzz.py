@@ -90,7 +90,9 @@ def _real_path(dossiers: dict, wanted: set[str]):
 
 REAL_QUERY = {"issuer": ["tam-duong"], "year": [2024, local_today().year], "kind": ["village_ntm", "town_civilized"],
               "state": ["draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked"],
-              "unit": ["tam-duong", "na-tam", "na-tam-01"], "parent": ["tam-duong", "na-tam"]}
+              "unit": ["tam-duong", "na-tam", "na-tam-01"], "parent": ["tam-duong", "na-tam"],
+              "on": ["2025-06-30", "2025-07-01"]}
+REAL_UNITS = ["lai-chau", "tam-duong", "na-tam", "giang-ma-01", "ta-leng-2025"]
 REAL_BODY = {"event": ["submit", "return", "appraise", "reject", "recognize", "revoke"], "year": [2024],
              "kind": ["village_ntm", "town_civilized"], "unit": ["na-tam-09", "giang-ma-08", "tt-tam-duong"],
              "commune": ["na-tam", "giang-ma", "son-binh"]}
@@ -143,7 +145,9 @@ def api_schema(app):
         negative = case.meta.is_negative_at if case.meta is not None else (lambda _: False)
         parts = {}
         if case.path_parameters and not negative(ParameterLocation.PATH):
-            parts["path"] = st.one_of(*[_real_path(dossiers, set(case.path_parameters))] * 4, st.just({}))
+            real = (st.fixed_dictionaries({"code": st.sampled_from(REAL_UNITS)}) if case.operation.path.endswith("/units/{code}")
+                    else _real_path(dossiers, set(case.path_parameters)))
+            parts["path"] = st.one_of(*[real] * 4, st.just({}))
         if isinstance(case.query, dict) and not negative(ParameterLocation.QUERY):
             parts["query"] = _real_values(case.query, REAL_QUERY)
         if isinstance(case.body, dict) and not negative(ParameterLocation.BODY):

@@ -203,5 +203,7 @@ def register_cli(app: Flask) -> None:
                     doctor_command):
         app.cli.add_command(command)
     from .committee_cli import committee_cli
+    from .units_cli import units_cli
 
     app.cli.add_command(committee_cli)
+    app.cli.add_command(units_cli)

@@ -4,12 +4,20 @@ from __future__ import annotations
 import io
 
 from flask import send_file
+from sqlalchemy import or_
 
 from ..auth import acting_user
+from ..clock import local_today
 from ..extensions import db
-from ..models import Unit
+from ..models import Unit, UnitLink
 from ..services.reference import find_unit
-from ..services.register import XLSX_MIME, register_issuer, register_rows, register_xlsx, xlsx_filename
+from ..services.register import (
+    XLSX_MIME,
+    register_issuer,
+    register_rows,
+    register_xlsx,
+    xlsx_filename,
+)
 from ..workflow.errors import NotFound
 from . import schemas as s
 from .boundary import Blueprint
@@ -28,21 +36,48 @@ def me():
             "roles": [{"role": ra.role, "unit": unit_ref(ra.unit), "criteria": ra.criteria} for ra in user.roles]}
 
 
+def _unit_or_404(code: str) -> Unit:
+    # A path segment may carry anything (NUL breaks PostgreSQL); no code looks like that.
+    unit = find_unit(code) if len(code) <= 64 and code.isprintable() else None
+    if unit is None:
+        raise NotFound("Không có đơn vị mã này.", "No unit with this code.")
+    return unit
+
+
 @blp.route("/units", methods=["GET"])
 @blp.arguments(s.UnitQuery, location="query")
 @blp.response(200, s.UnitList)
 @blp.doc(security=[{"bearer": []}])
 def units(query: dict):
-    """Units; with ?parent=CODE the children of that unit."""
-    stmt = db.select(Unit).order_by(Unit.path)
+    """Units that exist on a day (?on=YYYY-MM-DD, default today), each with its parent
+    that day; with ?parent=CODE only that unit's children that day."""
+    day = query.get("on") or local_today()
+    # One place per unit per day (unit_links): the tree of that day, not the latest.
+    stmt = (db.select(Unit, UnitLink).join(UnitLink, UnitLink.unit_id == Unit.id)
+            .where(UnitLink.relation == "parent",
+                   or_(UnitLink.valid_from.is_(None), UnitLink.valid_from <= day),
+                   or_(UnitLink.valid_to.is_(None), UnitLink.valid_to >= day))
+            .order_by(UnitLink.path))
     if query.get("parent"):
-        parent = find_unit(query["parent"])
-        if parent is None:
-            raise NotFound("Không có đơn vị mã này.", "No unit with this code.")
-        stmt = stmt.where(Unit.parent_id == parent.id)
-    rows = db.session.execute(stmt).scalars()
+        stmt = stmt.where(UnitLink.parent_id == _unit_or_404(query["parent"]).id)
+    rows = db.session.execute(stmt).all()
     return {"items": [{"code": u.code, "name": u.name, "level": u.level,
-                       "parent": u.parent.code if u.parent else None} for u in rows]}
+                       "parent": link.parent.code if link.parent else None} for u, link in rows]}
+
+
+@blp.route("/units/<code>", methods=["GET"])
+@blp.arguments(s.UnitDayQuery, location="query")
+@blp.response(200, s.UnitDetail)
+@blp.doc(security=[{"bearer": []}])
+def unit(query: dict, code: str):
+    """One unit and its period; `parent` is its parent on the day (?on=YYYY-MM-DD, default
+    today), null for a province or a day outside the unit's life."""
+    found = _unit_or_404(code)
+    parent = found.parent_on(query.get("on") or local_today())
+    return {"code": found.code, "name": found.name, "level": found.level,
+            "parent": parent.code if parent else None,
+            "valid_from": found.valid_from.isoformat() if found.valid_from else None,
+            "valid_to": found.valid_to.isoformat() if found.valid_to else None}
 
 
 @blp.route("/decisions", methods=["GET"])

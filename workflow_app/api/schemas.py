@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
+from ..workflow.errors import BadRequest
 from .boundary import BoundarySchema, Code, Int, Text
 
 
@@ -13,7 +14,14 @@ class UnitRef(Schema):
 
 class UnitOut(UnitRef):
     level = fields.String()
-    parent = fields.String(allow_none=True)
+    parent = fields.String(allow_none=True, metadata={"description": "the parent's code on the day asked"})
+
+
+class UnitDetail(UnitOut):
+    """One unit on a day: `parent` is null for a province, and outside the unit's life."""
+
+    valid_from = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD, first day; null: always"})
+    valid_to = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD, last day; null: still exists"})
 
 
 class RoleOut(Schema):
@@ -159,8 +167,18 @@ class DossierQuery(BoundarySchema):
     page = Int(load_default=1, lo=1)
 
 
-class UnitQuery(BoundarySchema):
-    parent = Code()
+class UnitDayQuery(BoundarySchema):
+    on = fields.Date(metadata={"description": "YYYY-MM-DD: the tree of that day (default today, +07:00)"})
+
+    def handle_error(self, error: ValidationError, data, *, many: bool, **kwargs):
+        if isinstance(error.messages, dict) and "on" in error.messages:
+            raise BadRequest("Ngày không hợp lệ ở tham số on: hãy ghi theo dạng YYYY-MM-DD, ví dụ 2025-07-01.",
+                             "Bad date in 'on': write it as YYYY-MM-DD, e.g. 2025-07-01.")
+        super().handle_error(error, data, many=many, **kwargs)
+
+
+class UnitQuery(UnitDayQuery):
+    parent = Code(metadata={"description": "unit code: its children on the day"})
 
 
 class DossierCreate(BoundarySchema):
