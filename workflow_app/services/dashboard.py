@@ -24,15 +24,25 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, case, func
+from sqlalchemy.orm import lazyload
 
+from ..clock import local_today
 from ..extensions import db
-from ..models import CriterionEntry, Dossier, Unit, User
+from ..models import CriterionEntry, Dossier, Unit, UnitLink, User
 from ..workflow.errors import BadRequest
 from .common import engine
+from .eras import (
+    group_ids,
+    in_scope,
+    meets_on,
+    place_on,
+    scope_paths,
+    units_on,
+    year_day,
+)
 
 log = logging.getLogger(__name__)
 
-GROUP_LEVELS = ("commune",)  # rows of the per-commune table: the parents of the applicant villages
 
 
 @dataclass
@@ -134,8 +144,20 @@ class Dashboard:
 # ----------------------------------------------------------------------------- parameters
 
 def dashboard_kinds() -> list[str]:
-    """Every kind, the most local applicants first: the first is the page's default."""
+    """Every kind, the most local applicants first: the first is the page's default.
+    Applicants are grouped under their parents of the year (villages under communes,
+    communes under their district or province)."""
     return engine().kinds_by_level()
+
+
+def group_levels(applicant_level: str, day: date):
+    """Select of the levels of the units that, on `day`, are parents of units at
+    `applicant_level`: the rows of the per-group table (a commune's villages, a
+    province's communes). A subquery, so the page costs no extra round trip."""
+    link, parent, child = db.aliased(UnitLink), db.aliased(Unit), db.aliased(Unit)
+    return (db.select(parent.level).distinct().join(link, link.parent_id == parent.id)
+            .join(child, child.id == link.unit_id)
+            .where(child.level == applicant_level, place_on(link, child.id, day)))
 
 
 def check_kind(kind: str) -> str:
@@ -167,59 +189,52 @@ def can_see_progress(user: User) -> bool:
     return user.active and any(ra.unit.level != "village" for ra in user.roles)
 
 
-def _scope(paths: list[str], column=Unit.path):
-    return db.or_(*[column.startswith(p) for p in paths]) if paths else db.false()
-
-
-def _valid_in(year: int):
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    return and_(db.or_(Unit.valid_from.is_(None), Unit.valid_from <= end),
-                db.or_(Unit.valid_to.is_(None), Unit.valid_to >= start))
-
-
-def scope_paths(user: User) -> list[str]:
-    """Subtrees the progress figures cover: the user's, above village level."""
-    if not user.active:
-        return []
-    return [ra.unit.path for ra in user.roles if ra.unit.level != "village"]
+def _scope(paths: list[str], column=Unit.id):
+    """The one scope rule (permissions.unit_ids_under) on a unit id column."""
+    return in_scope(column, paths)
 
 
 def latest_ids(kind: str, year: int, paths: list[str], level: str):
     """Select of the latest dossier id per applicant unit of `level` in scope."""
     return (db.select(func.max(Dossier.id))
             .join(Unit, Dossier.unit_id == Unit.id)
-            .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level, _scope(paths))
+            .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level, _scope(paths, Dossier.unit_id))
             .group_by(Dossier.unit_id))
 
 
 # ----------------------------------------------------------------------------- the dashboard
 
-def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi") -> Dashboard:
+def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
+              today: date | None = None) -> Dashboard:
+    """The year's figures grouped by the tree of its reference day (eras.year_day);
+    `kind` defaults to the first of `dashboard_kinds`."""
     kind = check_kind(kind or dashboard_kinds()[0])
     d = engine().definition(kind)
     paths = scope_paths(user)
-    campaign = campaign_facts(kind, year)
+    day = year_day(year, today or local_today())
+    campaign = campaign_facts(kind, year, day)
 
-    communes = list(db.session.execute(
-        db.select(Unit).where(Unit.level.in_(GROUP_LEVELS), _scope(paths), _valid_in(year))
-        .order_by(Unit.name)).scalars())
-    ids = [c.id for c in communes]
-    villages = _count_by(db.select(Unit.parent_id, func.count(Unit.id))
-                         .where(Unit.level == d.applicant_level, Unit.parent_id.in_(ids), _valid_in(year))
-                         .group_by(Unit.parent_id))
-    all_dossiers = _count_by(db.select(Unit.parent_id, func.count(Dossier.id))
-                             .join(Unit, Dossier.unit_id == Unit.id)
-                             .where(Dossier.kind == kind, Dossier.year == year, Unit.parent_id.in_(ids),
-                                    _scope(paths))
-                             .group_by(Unit.parent_id))
+    groups = group_ids(paths, day, d.applicant_level, group_levels(d.applicant_level, day))
+    communes = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))  # rows need names only
+                                       .where(Unit.id.in_(groups)).order_by(Unit.name)).scalars())
+    link = db.aliased(UnitLink)
+    villages = _count_by(db.select(link.parent_id, func.count(Unit.id))
+                         .join(link, place_on(link, Unit.id, day))
+                         .where(Unit.level == d.applicant_level, link.parent_id.in_(groups), _scope(paths))
+                         .group_by(link.parent_id))
+    all_dossiers = _count_by(db.select(link.parent_id, func.count(Dossier.id))
+                             .join(link, place_on(link, Dossier.unit_id, day))
+                             .where(Dossier.kind == kind, Dossier.year == year, link.parent_id.in_(groups),
+                                    _scope(paths, Dossier.unit_id))
+                             .group_by(link.parent_id))
     latest = latest_ids(kind, year, paths, d.applicant_level)
     states: dict[int, dict[str, int]] = {}
     for parent_id, state, n in db.session.execute(
-            db.select(Unit.parent_id, Dossier.state, func.count(Dossier.id))
-            .join(Unit, Dossier.unit_id == Unit.id).where(Dossier.id.in_(latest))
-            .group_by(Unit.parent_id, Dossier.state)):
+            db.select(link.parent_id, Dossier.state, func.count(Dossier.id))
+            .join(link, place_on(link, Dossier.unit_id, day)).where(Dossier.id.in_(latest))
+            .group_by(link.parent_id, Dossier.state)):
         states.setdefault(parent_id, {})[state] = n
-    averages = _averages(latest)
+    averages = _averages(latest, day=day)
 
     registered = campaign.registered_by_commune if campaign and campaign.has_kind else None
     decided = tuple(dict.fromkeys(d.events[e].dest for e in d.decision_events))
@@ -233,7 +248,7 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi") 
             by_state={s: n for s, n in states.get(c.id, {}).items()},
             avg_self=avg_self, appraised=appraised, avg_appraised=avg_appraised, decided_states=decided))
 
-    total_avg = _averages(latest, grouped=False).get(None, (0, None, 0, None))
+    total_avg = _averages(latest, grouped=False, day=day).get(None, (0, None, 0, None))
     total = CommuneProgress(
         code="", name="", villages=sum(r.villages for r in rows),
         registered=(sum(r.registered or 0 for r in rows) if registered is not None else None),
@@ -245,8 +260,8 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi") 
         year=year, kind=kind, kind_label=d.labels[lang], states=list(d.states),
         state_labels={s: st.labels[lang] for s, st in d.states.items()},
         criteria_count=len(d.criteria), communes=rows, total=total,
-        criteria=criteria_progress(kind, latest, lang), towns=town_progress(paths, year, lang),
-        district=district_criteria(paths, campaign), deadline=campaign.deadline if campaign else None,
+        criteria=criteria_progress(kind, latest, lang), towns=town_progress(paths, year, lang, day),
+        district=district_criteria(paths, campaign, day), deadline=campaign.deadline if campaign else None,
         has_campaign=bool(campaign and campaign.has_kind))
 
 
@@ -254,23 +269,25 @@ def _count_by(stmt) -> dict:
     return {key: n for key, n in db.session.execute(stmt)}
 
 
-def _per_dossier(latest):
-    """One row per latest dossier: its commune and criteria counts of the current round."""
+def _per_dossier(latest, day: date | None = None):
+    """One row per latest dossier: its commune on `day` (today by default) and criteria
+    counts of the current round."""
     met = func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0))
     passed = func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0))
     judged = func.sum(case((CriterionEntry.verdict.is_not(None), 1), else_=0))
-    return (db.select(Dossier.id.label("id"), Unit.parent_id.label("commune_id"), met.label("met"),
+    link = db.aliased(UnitLink)
+    return (db.select(Dossier.id.label("id"), link.parent_id.label("commune_id"), met.label("met"),
                       passed.label("passed"), judged.label("judged"))
-            .join(Unit, Dossier.unit_id == Unit.id)
+            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_today()))
             .join(CriterionEntry, and_(CriterionEntry.dossier_id == Dossier.id,
                                        CriterionEntry.round == Dossier.round))
             .where(Dossier.id.in_(latest))
-            .group_by(Dossier.id, Unit.parent_id)).subquery()
+            .group_by(Dossier.id, link.parent_id)).subquery()
 
 
-def _averages(latest, grouped: bool = True) -> dict:
+def _averages(latest, grouped: bool = True, day: date | None = None) -> dict:
     """commune id (or None) -> (dossiers, avg met, dossiers under appraisal, avg passed)."""
-    per = _per_dossier(latest)
+    per = _per_dossier(latest, day)
     begun = per.c.judged > 0
     cols = [func.count(per.c.id), func.avg(per.c.met),
             func.sum(case((begun, 1), else_=0)), func.avg(case((begun, per.c.passed), else_=None))]
@@ -314,17 +331,19 @@ def criteria_progress(kind: str, latest, lang: str = "vi") -> list[CriterionProg
     return rows
 
 
-def town_progress(paths: list[str], year: int, lang: str = "vi") -> list[TownProgress]:
-    """Each town in scope with its latest dossier of the year (of a town kind) and
-    that dossier's current criteria: one query for the dossiers, one for entries."""
+def town_progress(paths: list[str], year: int, lang: str = "vi", day: date | None = None) -> list[TownProgress]:
+    """Each town in scope that exists on `day` (the year's reference day) with its latest
+    dossier of the year (of a town kind) and that dossier's current criteria: one query
+    for the dossiers, one for entries."""
     eng = engine()
     kinds = [k for k in eng.kinds() if eng.definition(k).applicant_level == "town"]
-    towns = list(db.session.execute(db.select(Unit).where(Unit.level == "town", _scope(paths), _valid_in(year))
-                                    .order_by(Unit.name)).scalars())
+    in_year = units_on(paths, day or year_day(year, local_today()), "town")
+    towns = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))
+                                    .where(Unit.id.in_(in_year)).order_by(Unit.name)).scalars())
     if not towns:
         return []
-    latest = (db.select(func.max(Dossier.id)).join(Unit, Dossier.unit_id == Unit.id)
-              .where(Dossier.kind.in_(kinds), Dossier.year == year, Unit.level == "town", _scope(paths))
+    latest = (db.select(func.max(Dossier.id))
+              .where(Dossier.kind.in_(kinds), Dossier.year == year, Dossier.unit_id.in_(in_year))
               .group_by(Dossier.unit_id))
     dossiers = {x.unit_id: x for x in db.session.execute(db.select(Dossier).where(Dossier.id.in_(latest))).scalars()}
     entries: dict[int, dict[str, CriterionEntry]] = {}
@@ -348,17 +367,21 @@ def town_progress(paths: list[str], year: int, lang: str = "vi") -> list[TownPro
     return out
 
 
-def district_criteria(paths: list[str], campaign: CampaignFacts | None) -> list[DistrictCriteria]:
-    """The district's own criteria count, entered as campaign data, for districts in scope
-    (a commune officer sees their district's figure too: it is published)."""
+def district_criteria(paths: list[str], campaign: CampaignFacts | None,
+                      day: date | None = None) -> list[DistrictCriteria]:
+    """The district's own criteria count, entered as campaign data, for districts that
+    exist on `day` and meet the scope (a commune officer sees their district's figure
+    too: it is published; a successor commune's officials see it for the years their
+    villages lay in the district)."""
     if campaign is None or not campaign.district_criteria:
         return []
+    day = day or local_today()
     codes = list(campaign.district_criteria)
     units = {u.code: u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(codes))).scalars()}
     out = []
     for code, (met, total) in campaign.district_criteria.items():
         unit = units.get(code)
-        if unit is None or not any(unit.path.startswith(p) or p.startswith(unit.path) for p in paths):
+        if unit is None or not meets_on(unit, paths, day):
             continue
         out.append(DistrictCriteria(code, unit.name, met, total))
     return out
@@ -377,9 +400,10 @@ class CampaignFacts:
     has_kind: bool = True                       # the file lists this kind (deadline, registrations)
 
 
-def campaign_facts(kind: str, year: int) -> CampaignFacts | None:
+def campaign_facts(kind: str, year: int, day: date | None = None) -> CampaignFacts | None:
     """The campaign file of the year (services.campaigns), reduced to what the
-    dashboard shows; None when the year has no campaign file."""
+    dashboard shows, registrations counted by the communes of `day` (the year's
+    reference day); None when the year has no campaign file."""
     from .campaigns import campaigns
 
     found = campaigns().get(year)
@@ -389,9 +413,11 @@ def campaign_facts(kind: str, year: int) -> CampaignFacts | None:
     codes = list(campaign.registered) if campaign else []
     by_commune: dict[str, int] = {}
     if codes:
-        parent = db.aliased(Unit)
+        parent, link = db.aliased(Unit), db.aliased(UnitLink)
+        on = day or year_day(year, local_today())
         for commune_code, n in db.session.execute(
-                db.select(parent.code, func.count(Unit.id)).join(parent, Unit.parent_id == parent.id)
+                db.select(parent.code, func.count(Unit.id)).join(link, place_on(link, Unit.id, on))
+                .join(parent, link.parent_id == parent.id)
                 .where(Unit.code.in_(codes)).group_by(parent.code)):
             by_commune[commune_code] = n
     district = {code: (int(v["met"]), int(v["total"])) for code, v in (found.district_criteria or {}).items()}
@@ -404,5 +430,5 @@ def default_year(user: User, kind: str, this_year: int) -> int:
     page opens on live figures), else this year."""
     latest = db.session.execute(
         db.select(func.max(Dossier.year)).join(Unit, Dossier.unit_id == Unit.id)
-        .where(Dossier.kind == kind, Dossier.year <= this_year + 1, _scope(scope_paths(user)))).scalar()
+        .where(Dossier.kind == kind, Dossier.year <= this_year + 1, _scope(scope_paths(user), Dossier.unit_id))).scalar()
     return int(latest) if latest else this_year

@@ -24,9 +24,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func
 
-from ..clock import VN_TZ
+from ..clock import VN_TZ, local_date
 from ..extensions import db
-from ..models import AuditRecord, Dossier, Unit, User
+from ..models import AuditRecord, Dossier, Unit, UnitLink, User
 from ..workflow.errors import BadRequest
 from .common import definition_of, engine
 from .dashboard import (
@@ -37,6 +37,7 @@ from .dashboard import (
     latest_ids,
     scope_paths,
 )
+from .eras import group_ids, month_day, place_on
 from .wording import who
 
 log = logging.getLogger(__name__)
@@ -221,8 +222,10 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
     village_kind = eng.kinds_by_level()[0]  # the most local applicants: the per-commune table's kind
     vd = eng.definition(village_kind)
 
-    at_end = states_at(end, paths)
-    at_prev = states_at(start, paths)
+    last_day = (end + VN_OFFSET - timedelta(days=1)).date()
+    day = month_day(last_day, today)  # communes of the month's end (or of today)
+    at_end = states_at(end, paths, day)
+    at_prev = states_at(start, paths, day)
     # Village dossiers first, then the town's: the order of the district's notice.
     ordered = sorted(eng.kinds(), key=lambda k: (LEVEL_ORDER.get(eng.definition(k).applicant_level, 9), k))
     kinds = []
@@ -235,13 +238,14 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
             rows.append(StateChange(s, st.labels[lang], e, p))
         kinds.append(KindCounts(kind, d.labels[lang], rows))
 
-    moves = moves_between(start, end, paths, lang)
+    moves = moves_between(start, end, paths, lang, day)
     criteria_year = default_year(user, village_kind, year)
     def of_commune(counts: dict, commune_id: int) -> dict[str, int]:
         return {s: n for (k, p, s), n in counts.items() if k == village_kind and p == commune_id}
 
     communes = []
-    for c in db.session.execute(db.select(Unit).where(Unit.level == "commune", _scope(paths)).order_by(Unit.name)).scalars():
+    groups = group_ids(paths, day, vd.applicant_level)
+    for c in db.session.execute(db.select(Unit).where(Unit.id.in_(groups)).order_by(Unit.name)).scalars():
         mine = {}
         for m in moves:
             if m.commune_code == c.code and m.event in vd.events:
@@ -261,7 +265,7 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
     scope = _scope_unit(user)
     return MonthlyReportData(
         month=f"{year}-{month_no:02d}", year=year, month_no=month_no, previous_month=f"{py}-{pm:02d}",
-        first_day=date(year, month_no, 1), last_day=(end + VN_OFFSET - timedelta(days=1)).date(), today=today,
+        first_day=date(year, month_no, 1), last_day=last_day, today=today,
         scope_name=scope.name if scope else "", scope_level=scope.level if scope else "",
         village_kind=village_kind, states=list(vd.states), state_labels={s: st.labels[lang] for s, st in vd.states.items()},
         kinds=kinds, communes=communes, moves=moves, move_counts=move_counts, move_labels=move_labels,
@@ -276,30 +280,34 @@ def _scope_unit(user: User) -> Unit | None:
     return min(units, key=lambda u: len(u.path)) if units else None
 
 
-def states_at(moment: datetime, paths: list[str]) -> dict[tuple[str, int | None, str], int]:
-    """(kind, parent unit id, state) -> dossiers in scope, as they stood at `moment`
-    (naive UTC): the last transition record before it, per dossier."""
+def states_at(moment: datetime, paths: list[str], day: date | None = None) -> dict[tuple[str, int | None, str], int]:
+    """(kind, parent unit id on `day`, state) -> dossiers in scope, as they stood at
+    `moment` (naive UTC): the last transition record before it, per dossier. The
+    parent is None for an applicant with no place on `day`."""
     last = (db.select(AuditRecord.dossier_id.label("dossier_id"), func.max(AuditRecord.seq).label("seq"))
             .join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .join(Unit, Dossier.unit_id == Unit.id)
             .where(AuditRecord.is_transition.is_(True), AuditRecord.at < moment, _scope(paths))
             .group_by(AuditRecord.dossier_id)).subquery()
-    stmt = (db.select(Dossier.kind, Unit.parent_id, AuditRecord.to_state, func.count(Dossier.id))
+    link = db.aliased(UnitLink)
+    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.to_state, func.count(Dossier.id))
             .join(last, last.c.dossier_id == Dossier.id)
             .join(AuditRecord, and_(AuditRecord.dossier_id == last.c.dossier_id, AuditRecord.seq == last.c.seq))
-            .join(Unit, Dossier.unit_id == Unit.id)
-            .where(_scope(paths))
-            .group_by(Dossier.kind, Unit.parent_id, AuditRecord.to_state))
+            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_date(moment - timedelta(seconds=1))))
+            .group_by(Dossier.kind, link.parent_id, AuditRecord.to_state))
     return {(kind, parent, state): n for kind, parent, state, n in db.session.execute(stmt)}
 
 
-def moves_between(start: datetime, end: datetime, paths: list[str], lang: str = "vi") -> list[MoveRow]:
-    """State changes (not creations) of dossiers in scope during [start, end)."""
-    parent = db.aliased(Unit)
+def moves_between(start: datetime, end: datetime, paths: list[str], lang: str = "vi",
+                  day: date | None = None) -> list[MoveRow]:
+    """State changes (not creations) of dossiers in scope during [start, end), each
+    under its applicant's commune on `day` (the month's reference day)."""
+    parent, link = db.aliased(Unit), db.aliased(UnitLink)
     stmt = (db.select(AuditRecord, Dossier, Unit.name, parent.name, parent.code)
             .join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .join(Unit, Dossier.unit_id == Unit.id)
-            .outerjoin(parent, Unit.parent_id == parent.id)
+            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_date(end - timedelta(seconds=1))))
+            .outerjoin(parent, link.parent_id == parent.id)
             .where(AuditRecord.is_transition.is_(True), AuditRecord.action != "create",
                    AuditRecord.at >= start, AuditRecord.at < end, _scope(paths))
             .order_by(AuditRecord.at, AuditRecord.id))
@@ -320,11 +328,11 @@ def overdue_now(paths: list[str], today: date, lang: str = "vi") -> list[Overdue
     eng = engine()
     timed = [(k, s) for k in eng.kinds() for s, st in eng.definition(k).states.items()
              if not st.closed and st.time_limit is not None]
-    parent = db.aliased(Unit)
+    parent, link = db.aliased(Unit), db.aliased(UnitLink)
     rows = [] if not timed else db.session.execute(
-        db.select(Dossier, parent.name).join(Unit, Dossier.unit_id == Unit.id)
-        .outerjoin(parent, Unit.parent_id == parent.id)
-        .where(_scope(paths), db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))
+        db.select(Dossier, parent.name)
+        .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
+        .where(_scope(paths, Dossier.unit_id), db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))
         .order_by(Dossier.id)).all()
     clocks = step_clocks([x for x, _ in rows], today)
     late = [(x, p, clocks.get(x.id)) for x, p in rows]
@@ -349,12 +357,12 @@ def unfiled_after_deadline(paths: list[str], today: date, lang: str = "vi") -> l
     from .campaigns import campaign_for
 
     eng = engine()
-    parent = db.aliased(Unit)
+    parent, link = db.aliased(Unit), db.aliased(UnitLink)
     initial = [(k, eng.definition(k).initial) for k in eng.kinds()]
     rows = db.session.execute(
-        db.select(Dossier, parent.name).join(Unit, Dossier.unit_id == Unit.id)
-        .outerjoin(parent, Unit.parent_id == parent.id)
-        .where(_scope(paths), db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in initial]))
+        db.select(Dossier, parent.name)
+        .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
+        .where(_scope(paths, Dossier.unit_id), db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in initial]))
         .order_by(Dossier.id)).all()
     out = []
     for dossier, parent_name in rows:
@@ -403,7 +411,7 @@ def member_reports(paths: list[str], month: str, today: date) -> list[MemberRepo
     rows = []
     for r in report_status(month, today):
         commune = r.commune
-        if not any(commune.path.startswith(p) for p in paths):
+        if not any(mine.startswith(p) for mine in commune.all_paths() for p in paths):
             continue
         title = r.member.title if r.member is not None else ""
         rows.append(MemberReportRow(

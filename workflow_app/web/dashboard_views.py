@@ -29,10 +29,10 @@ from ..services.dashboard import (
     check_kind,
     dashboard,
     dashboard_kinds,
-    default_year,
     parse_year,
     scope_paths,
 )
+from ..services.eras import years_with_data
 from ..services.monthly_report import monthly_report, overdue_now
 from ..workflow.errors import NotPermitted
 from . import bp
@@ -56,7 +56,7 @@ def _selection(lang: str) -> Dashboard:
     _require_progress()
     this_year = local_now().year
     kind = check_kind(request.args.get("kind") or dashboard_kinds()[0])
-    year = parse_year(request.args.get("year"), default_year(g.user, kind, this_year))
+    year = parse_year(request.args.get("year"), this_year)  # this year's units and figures by default
     return dashboard(g.user, year, kind, lang)
 
 
@@ -86,9 +86,9 @@ def dashboard_page():
     dash = _selection(lang)
     today = local_now().date()
     overdue = overdue_now(scope_paths(g.user), today, lang)
-    this_year = today.year
+    years = sorted({*years_with_data(scope_paths(g.user), [dash.kind], today.year), dash.year}, reverse=True)
     return render_template("web/dashboard.html", dash=dash, charts=_charts(dash), overdue=overdue, today=today,
-                           years=list(range(this_year + 1, 2019, -1)),
+                           years=years,
                            kinds=[(k, engine().definition(k).labels[lang]) for k in dashboard_kinds()])
 
 
