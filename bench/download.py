@@ -1,17 +1,15 @@
 """Download throughput of an issued decision (A) vs a bare Flask endpoint (B).
 
 A: GET /api/v1/dossiers/<id>/decision.pdf on the real app, Bearer token of a
-   district viewer (token check, permission, decision lookup, send_file); after
-   the first request the lookup is answered by the app's read cache, as nothing
-   it reads changes during the run (F runs it every time).
+   district viewer (token check, decision lookup, permission, send_file).
 B: GET /file on a bare Flask app returning the same bytes from memory
    (--bare send_file: send_file() of the same file instead, a diagnostic that
    separates the app's own work from the cost of serving a file).
 F (reference, --no-floor leaves it out): the same URL on a bare Flask app that
-   does only the download's database work, the app's own statement (token,
-   roles, dossier and decision in one round trip) in SQLAlchemy Core
-   (serve.floor_app): what checking the token and finding the decision in the
-   database on every request leaves of the bare throughput on this machine.
+   does only the download's database work, in one statement (token, roles,
+   dossier and decision) in SQLAlchemy Core (serve.floor_app): what checking the
+   token and finding the decision in the database on every request leaves of the
+   bare throughput on this machine.
 All on the same server (Werkzeug threaded, see serve.py), each in its own
 process, driven by the same client (load.py processes, or wrk with --client wrk)
 for a fixed duration, rotating the order over several rounds after a warm-up.
@@ -142,7 +140,7 @@ def run(folder: Path, dossier_id: int, token: str, pdf: bytes, *, rounds: int, d
     ratio = median(per["app"]) / median(per["bare"])
     reference = {"floor_rps": {"median": median(per["floor"]), "all": per["floor"]},
                  "floor_ratio_of_medians": median(per["floor"]) / median(per["bare"]),
-                 "floor_endpoint": "bare Flask + the app's token/roles/dossier/decision statement in SQLAlchemy Core, "
+                 "floor_endpoint": "bare Flask + one token/roles/dossier/decision statement in SQLAlchemy Core, "
                                    "file read per request"} if floor else {}
     return {
         "bare_endpoint": "send_file(path)" if bare == "send_file" else "Response(bytes in memory)",

@@ -181,7 +181,10 @@ def _pages(pdf: bytes) -> int | None:
 
 if __name__ == "__main__":  # a one-off look: python bench/issue.py
     import tempfile
-    with tempfile.TemporaryDirectory(prefix="ntm-bench-") as tmp:
+
+    from workflow_app.clock import pinned
+
+    with tempfile.TemporaryDirectory(prefix="ntm-bench-") as tmp, pinned(W.DISTRICT_ERA):
         w = W.make_world(Path(tmp))
         r = run(w, pairs=3, warmup=1)
         print({k: v for k, v in r.items() if k not in ("dossier_ids",)})

@@ -87,9 +87,12 @@ def main(argv=None) -> int:
         import issue
         import world
 
-        w = world.make_world(folder)
-        print("[1/2] issue time: recognize through the services vs WeasyPrint alone")
-        iss = issue.run(w, profile["pairs"], profile["issue_warmup"])
+        from workflow_app.clock import pinned
+
+        with pinned(world.DISTRICT_ERA):
+            w = world.make_world(folder)
+            print("[1/2] issue time: recognize through the services vs WeasyPrint alone")
+            iss = issue.run(w, profile["pairs"], profile["issue_warmup"])
         if args.only != "download":
             result["issue"] = iss
         if args.only != "issue":
@@ -187,7 +190,7 @@ def table(r: dict) -> str:
                      f"({d['pdf_bytes']} B); {d['connections']} client connections (the server closes each "
                      f"after one response), {d['rounds']} rounds x {d['seconds_each']:.0f} s each, order rotating")
         if "floor_rps" in d:
-            notes.append("F = the same URL on a bare Flask app doing only the app's own statement (token, roles, "
+            notes.append("F = the same URL on a bare Flask app doing only the download's database work in one statement (token, roles, "
                          "dossier, decision: one round trip) in SQLAlchemy Core (bench/serve.py floor_app): "
                          "a reference, not a goal")
     return "\n".join(lines + [""] + notes)

@@ -3,8 +3,8 @@
     python bench/serve.py app  FOLDER        the real app (world.overrides(FOLDER))
     python bench/serve.py bare FILE          a bare Flask app: GET /file returns FILE's bytes (from memory)
     python bench/serve.py sendfile FILE      a bare Flask app: GET /file is send_file(FILE) (diagnostic)
-    python bench/serve.py floor FOLDER       reference: a bare Flask app doing only the download's one
-                                             statement, in SQLAlchemy Core, on the same database
+    python bench/serve.py floor FOLDER       reference: a bare Flask app doing only the download's
+                                             database work, in one SQLAlchemy Core statement
 
 All run on the same server: Werkzeug's threaded WSGI server (a thread per
 connection; it answers every request with "Connection: close", so each request
@@ -44,28 +44,49 @@ def bare_app(path: Path, from_disk: bool = False):
 
 
 def floor_app(folder: Path):
-    """What a download costs with nothing but its own database work: the app's own
-    statement (downloads._DECISION_DOWNLOAD_FOR_TOKEN: the Bearer token's user and
-    role units, the dossier and its decision, one round trip) in SQLAlchemy Core
-    on a pooled connection with the settings the app reads with, the permission checked
-    on the unit paths, the stored file read and returned. No ORM, no extensions,
-    no conditional or range handling. Not a goal: a reference that tells how much
-    of the gap to the bare endpoint is the database work itself."""
+    """What a download costs with nothing but its database work done in one round
+    trip: one statement (the Bearer token's user and role units, the dossier, its
+    unit and its latest decision) in SQLAlchemy Core on a pooled connection, the
+    permission checked on the unit paths, the stored file read and returned. No
+    ORM, no extensions, no conditional or range handling. Not a goal: a reference
+    that tells how much of the gap to the bare endpoint is the database work itself."""
     import hashlib
 
     import sqlalchemy as sa
     import world
     from flask import Flask, Response, abort, request
 
-    from workflow_app.config import normalize_db_url, read_engine_options
-    from workflow_app.downloads import (
-        _DECISION_DOWNLOAD_FOR_TOKEN,  # the app's own statement
+    from workflow_app.config import engine_options, normalize_db_url
+    from workflow_app.models import (
+        ApiToken,
+        Decision,
+        Dossier,
+        RoleAssignment,
+        Unit,
+        User,
+        decision_dossiers,
     )
+
+    tokens, users, roles = ApiToken.__table__, User.__table__, RoleAssignment.__table__
+    dossiers, units, decisions = Dossier.__table__, Unit.__table__, Decision.__table__
+    role_units = units.alias("role_unit")
+    latest = (sa.select(sa.func.max(decisions.c.id))
+              .select_from(decisions.join(decision_dossiers, decision_dossiers.c.decision_id == decisions.c.id))
+              .where(decision_dossiers.c.dossier_id == dossiers.c.id, decisions.c.type == "recognition")
+              .scalar_subquery())
+    statement = (
+        sa.select(users.c.active, role_units.c.path.label("role_path"), units.c.path, decisions.c.pdf_key)
+        .select_from(tokens.join(users, users.c.id == tokens.c.user_id)
+                     .outerjoin(roles, roles.c.user_id == users.c.id)
+                     .outerjoin(role_units, role_units.c.id == roles.c.unit_id)
+                     .outerjoin(dossiers, dossiers.c.id == sa.bindparam("dossier_id"))
+                     .outerjoin(units, units.c.id == dossiers.c.unit_id)
+                     .outerjoin(decisions, decisions.c.id == latest))
+        .where(tokens.c.token_hash == sa.bindparam("token_hash")))
 
     config = world.overrides(folder)
     url = normalize_db_url(config["SQLALCHEMY_DATABASE_URI"])
-    # The engine settings the app reads with (workflow_app/reads.py).
-    engine = sa.create_engine(url, **read_engine_options(url))
+    engine = sa.create_engine(url, **engine_options(url))  # the app's engine settings
     storage = Path(config["STORAGE_DIR"])
     app = Flask("floor")
 
@@ -73,9 +94,8 @@ def floor_app(folder: Path):
     def decision_pdf(dossier_id: int):
         token = request.headers.get("Authorization", "").partition(" ")[2].strip()
         with engine.connect() as conn:
-            rows = conn.execute(_DECISION_DOWNLOAD_FOR_TOKEN, {
-                "token_hash": hashlib.sha256(token.encode()).hexdigest(), "dossier_id": dossier_id,
-                "document": "recognition"}).all()
+            rows = conn.execute(statement, {"token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                                            "dossier_id": dossier_id}).all()
         if not rows or not rows[0].active:
             abort(401)
         row = rows[0]

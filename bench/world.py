@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from _common import ROOT  # noqa: F401  (puts the project on sys.path)
 
 from workflow_app import create_app
+from workflow_app.clock import VN_TZ, local_today
 from workflow_app.extensions import db
 from workflow_app.models import Dossier, User
 from workflow_app.services import (
@@ -31,9 +33,17 @@ COMMUNE = "na-tam"
 APPROVER = "bench.approver"
 VILLAGES = [f"na-tam-{i:02d}" for i in range(1, 9)]
 FIRST_YEAR = 2020
-# A tiny valid PDF: evidence content is not what is measured.
-EVIDENCE = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+# The district's roles act before the 2025 reform: dossiers are made and issued on
+# this day (clock.pinned); API tokens are issued on the real clock, which the
+# download server reads.
+DISTRICT_ERA = datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ)
+# A tiny valid one-page PDF (the upload check reads its structure): evidence content
+# is not what is measured.
+EVIDENCE = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n2 0 obj\n"
+            b"<</Type/Pages/Kids[3 0 R]/Count 1>>\nendobj\n3 0 obj\n"
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<<>>>>\nendobj\nxref\n0 4\n"
+            b"0000000000 65535 f \n0000000015 00000 n \n0000000060 00000 n \n0000000111 00000 n \n"
+            b"trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n190\n%%EOF\n")
 
 
 DATABASE_URL_FILE = "database-url"  # in the folder: run.py --database-url wrote the throw-away database's URL
@@ -97,8 +107,7 @@ def make_world(folder: Path) -> World:
     w.approver_id = create_user(APPROVER, pw, "approver", ISSUER, SIGNER, "vice_chairman").id
     w.viewer_id = create_user("bench.viewer", pw, "viewer", ISSUER, "Hoàng Thị Lan").id
     db.session.commit()
-    import datetime as dt
-    last_year = dt.date.today().year + 1  # create_dossier accepts 2020 .. next year
+    last_year = local_today().year + 1  # create_dossier accepts 2020 .. next year
     w.slots = [(v, y) for y in range(FIRST_YEAR, last_year + 1) for v in VILLAGES]
     return w
 

@@ -110,15 +110,8 @@ def free_port() -> int:
 
 
 def dispose_engines() -> None:
-    """Close the current app's connections: its engine's pool, on PostgreSQL the
-    reads engine's (workflow_app/reads.py), and the read cache's own (read_cache.py).
-    Left open they would pile up until garbage collection, one app per test."""
-    from flask import current_app
-
+    """Close the current app's connections (its engine's pool). Left open they would
+    pile up until garbage collection, one app per test."""
     from workflow_app.extensions import db
-    from workflow_app.read_cache import close_read_cache
-    from workflow_app.reads import dispose_reads
 
-    close_read_cache(current_app)
-    dispose_reads(current_app)
     db.engine.dispose()

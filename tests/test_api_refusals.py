@@ -435,8 +435,7 @@ def test_token_of_a_deactivated_user_is_401(w, app):
     w.refused(lambda lang: fire({"vi": api_vi, "en": api_en}[lang], did, "submit"), 401, "unauthorized", watch=did)
 
 
-# The two decision downloads check the token in their own statement (auth.checks_bearer_itself),
-# not through the gate: the same 401 for every way of getting it wrong, nothing sent.
+# The two decision downloads: the same 401 for every way of getting the token wrong, nothing sent.
 @pytest.mark.parametrize("document", ["decision", "revocation"])
 def test_decision_downloads_with_no_or_bad_token_are_401(w, app, document):
     did = w.village("recognized")

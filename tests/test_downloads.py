@@ -1,9 +1,8 @@
-"""Decision downloads answer as flask.send_file would: the same bytes and headers
-for a plain GET (answered without send_file's general machinery, see
-downloads.send_stored_file), and send_file's own conditional and partial answers."""
+"""Decision downloads are flask.send_file answers: the same bytes and headers for a
+plain GET, conditional (304) and partial (206) answers, the same file through the
+page and the API."""
 from __future__ import annotations
 
-import io
 import time
 
 import flask
@@ -13,9 +12,7 @@ from conftest import PG_URL
 from helpers import dispose_engines
 
 from workflow_app import create_app
-from workflow_app.downloads import _attachment_disposition
 from workflow_app.extensions import db
-from workflow_app.reads import reads_engine
 
 pytestmark = pytest.mark.db
 
@@ -51,7 +48,7 @@ def test_a_plain_get_answers_send_files_headers_and_bytes(app, issued):
 
 
 def test_head_gives_the_headers_without_the_body(app, issued):
-    r = issued.api.client.head(issued.url, headers=issued.api._headers())
+    r = issued.api.client.head(issued.url, headers=issued.api._headers(), buffered=True)
     expected, _ = send_file_answer(app, issued)
     assert r.status_code == 200 and r.data == b""
     assert without_date(r.headers) == without_date(expected.headers)
@@ -84,28 +81,28 @@ def test_a_range_is_answered_206_and_a_bad_range_416(app, issued):
     assert beyond.status_code == 416
 
 
-@pytest.mark.parametrize("name", ["QD-12-2024-NTM-2024-0001.pdf", "QĐ-12-2024-Nà Tăm.pdf",
-                                  'QD 12 "ban" 2024.pdf', "Quyết định;số=1.pdf"])
-def test_attachment_names_are_written_as_send_file_writes_them(app, name):
-    with app.test_request_context("/"):
-        expected = flask.send_file(io.BytesIO(b"%PDF"), mimetype="application/pdf", as_attachment=True,
-                                   download_name=name)
-        assert _attachment_disposition(name) == expected.headers["Content-Disposition"]
-        expected.close()
+def test_the_page_serves_the_same_file_under_the_same_name(app, issued, make_user):
+    make_user("viewer", "tam-duong", username="xem")
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "xem", "password": "pw-123456"}).status_code == 302
+    page = browser.get(f"/dossiers/{issued.dossier_id}/decision.pdf", buffered=True)
+    api = issued.api.get(issued.url)
+    assert page.status_code == api.status_code == 200
+    assert page.data == api.data == issued.path.read_bytes()
+    for header in ("Content-Disposition", "Content-Type", "ETag", "Last-Modified"):
+        assert page.headers[header] == api.headers[header], header
 
 
 @pytest.mark.pg
-@pytest.mark.skipif(not PG_URL, reason="the reads engine is PostgreSQL's (TEST_DATABASE_URL)")
+@pytest.mark.skipif(not PG_URL, reason="a server that closes connections: PostgreSQL (TEST_DATABASE_URL)")
 def test_a_download_after_the_database_closed_its_connections_still_answers(app, issued):
-    """The reads engine does not check a connection before using it (reads.py): a
-    connection the server closed (restart, idle cut) fails the statement, which
-    then runs again on a new connection instead of answering 500."""
+    """A pooled connection the server closed (restart, idle cut) is found by the
+    pool's check before use and replaced: the download answers, not 500."""
     first = issued.api.get(issued.url)
     assert first.status_code == 200
-    reads = reads_engine()
-    assert reads.pool.checkedin() == 1  # the download's connection, back in the pool
     db.session.remove()
-    with psycopg.connect(reads.url.set(drivername="postgresql").render_as_string(hide_password=False),
+    assert db.engine.pool.checkedin() >= 1  # connections back in the pool, to be cut below
+    with psycopg.connect(db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
                          autocommit=True) as admin:
         killed = [pid for (pid,) in admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
@@ -123,8 +120,6 @@ def test_a_download_after_the_database_closed_its_connections_still_answers(app,
 
 def test_the_pool_keeps_DB_POOL_SIZE_connections(app):
     assert db.engine.pool.size() == app.config["DB_POOL_SIZE"] == 10
-    if PG_URL:
-        assert reads_engine().pool.size() == 10
 
 
 def test_DB_POOL_SIZE_sets_the_pool_and_refuses_a_bad_value(tmp_path, monkeypatch):

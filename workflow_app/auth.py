@@ -40,16 +40,6 @@ def bearer_user() -> User | None:
     return None if token is None else user_for_token(token)
 
 
-def checks_bearer_itself(view):
-    """Mark an API view that checks the Bearer token in its own statement (a
-    decision download: token, roles and file in one round trip instead of two).
-    The gate lets such a request through unauthenticated, and without g.user: the
-    view must answer 401 for a missing or unknown token or a disabled user, as the
-    gate would (tests/test_access_matrix.py checks every API route without a token)."""
-    view.checks_bearer_itself = True
-    return view
-
-
 def acting_user() -> User:
     return g.user
 
@@ -77,8 +67,6 @@ def register_gate(app: Flask) -> None:
         if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
             return None
         if request.path.startswith("/api/"):
-            if getattr(app.view_functions.get(endpoint), "checks_bearer_itself", False):
-                return None
             user = bearer_user()
             if user is None:
                 abort(401)

@@ -72,9 +72,6 @@ class Config:
         # ~25 ms of its CPU): keep it at least the server's threads (WEB_THREADS).
         self.DB_POOL_SIZE = _count(env.get("DB_POOL_SIZE", str(DEFAULT_POOL_SIZE)), "DB_POOL_SIZE", minimum=1)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI, self.DB_POOL_SIZE)
-        # An API decision download's one statement is answered from memory until
-        # something it reads changes (read_cache.py), for at most this long; 0: off.
-        self.READ_CACHE_SECONDS = _seconds(env.get("READ_CACHE_SECONDS", "15"), "READ_CACHE_SECONDS")
         # OpenAPI document served at /api/v1/openapi.json (flask-smorest)
         self.API_TITLE = "NTM dossiers API"
         self.API_VERSION = "v1"
@@ -124,17 +121,6 @@ def _public_base_url(url: str, app_env: str) -> str:
     return url
 
 
-def _seconds(value: str, name: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < float("inf"):
-        raise RuntimeError(f"{name} must be a number of seconds, 0 or more, not {value!r} / "
-                           f"{name} phải là số giây từ 0 trở lên, không phải {value!r}")
-    return number
-
-
 def normalize_db_url(url: str) -> str:
     """Plain postgresql:// URLs use psycopg 3, the driver we install."""
     for prefix in ("postgresql://", "postgres://"):
@@ -155,16 +141,6 @@ def engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
             options["pool_size"] = pool_size
         return options
     return {"pool_pre_ping": True, "pool_size": pool_size}
-
-
-def read_engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
-    """The engine of one-statement reads on PostgreSQL (workflow_app/reads.py): in
-    autocommit, a lone SELECT opens no transaction (no BEGIN and ROLLBACK round trips),
-    and no pre-ping (one round trip less per use): reads.read_rows retries a statement
-    whose connection turns out dead instead. SQLite reads with the app's own settings."""
-    if url.startswith("sqlite"):
-        return engine_options(url, pool_size)
-    return {**engine_options(url, pool_size), "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
 
 
 def sqlite_in_memory(url: str) -> bool:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import request, url_for
 
-from ..auth import acting_user, checks_bearer_itself
-from ..downloads import send_attachment, send_decision_for_bearer
+from ..auth import acting_user
+from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import Dossier
@@ -141,17 +141,15 @@ def post_event(body: dict, dossier_id: int):
 
 @blp.route("/dossiers/<int:dossier_id>/decision.pdf", methods=["GET"])
 @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the issued decision PDF"}})
-@checks_bearer_itself
 def decision_pdf(dossier_id: int):
     """The issued decision, the same bytes on every download."""
-    return send_decision_for_bearer(dossier_id)
+    return send_decision(dossier_id, acting_user())
 
 
 @blp.route("/dossiers/<int:dossier_id>/revocation.pdf", methods=["GET"])
 @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the revocation decision PDF"}})
-@checks_bearer_itself
 def revocation_pdf(dossier_id: int):
     """The decision that revoked this dossier's recognition (revoked dossiers)."""
-    return send_decision_for_bearer(dossier_id, "revocation")
+    return send_decision(dossier_id, acting_user(), "revocation")
 
 

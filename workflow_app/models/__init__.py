@@ -1,6 +1,5 @@
 """One module per aggregate; importing this registers every table."""
 from ..extensions import db
-from . import change_notify
 from .audit import AuditCheckpoint, AuditRecord, install_append_only
 from .decisions import Counter, Decision, Document, VerificationCheck, decision_dossiers
 from .dossiers import Attachment, CriterionEntry, Dossier
@@ -9,7 +8,6 @@ from .times import utcnow
 from .units import LEVELS, Reform, Unit, UnitLink
 from .users import ROLES, ApiToken, RoleAssignment, User
 
-change_notify.install(db.metadata)
 install_append_only(db.metadata)
 
 __all__ = [

@@ -108,8 +108,7 @@ def revoke_tokens(user: User) -> int:
 
 
 def check_token_lifetime(expires_at: datetime, revoked_at: datetime | None) -> None:
-    """TokenRefused for a revoked or expired token. Checked on every use, cached
-    answers included: expiry is a matter of time, not of a change in the data."""
+    """TokenRefused for a revoked or expired token."""
     if revoked_at is not None:
         raise TokenRefused(
             "Mã truy cập (token) này đã bị thu hồi (thu hồi chủ động, đổi mật khẩu hoặc khóa tài khoản). "
