@@ -170,20 +170,20 @@ def test_an_extra_reform_keeps_the_invariant(app, reform, days):
 
 
 # ------------------------------------------------------------------------------ gaps in read_reform
-# Each of these reforms is accepted today and breaks the tree: a unit that does not
-# exist on the effective day receives units, a whole commune's villages are left
-# under an abolished commune, a unit is moved under its own village (a cycle:
-# ancestors_on() never returns). read_reform should refuse them naming the key.
+# Each of these reforms would break the tree: a unit that does not exist on the
+# effective day receives units, a whole commune's villages are left under an abolished
+# commune, a unit is moved under its own village (a cycle). read_reform refuses them
+# naming the key.
 
 GAPS = {
     "children left under an abolished unit": "abolished: [ban-bo-2025]\n",
     "move to a unit gone that day": "moves:\n  - {units: [ban-bo-01], to: tam-duong}\n",
     "merge into a unit gone that day": "abolished: [ban-bo-2025]\nmerges: {ban-bo-2025: giang-ma}\n",
     "move under its own child": "moves:\n  - {units: [ban-bo-2025], to: ban-bo-01}\n",
+    "move a unit already gone": "moves:\n  - {units: [giang-ma], to: ta-leng-2025}\n",
 }
 
 
-@pytest.mark.xfail(strict=True, reason="read_reform does not check these yet (see the report)")
 @pytest.mark.parametrize("body", GAPS.values(), ids=list(GAPS))
 def test_a_reform_that_would_break_the_tree_is_refused(app, tmp_path, body):
     path = tmp_path / "gap.yaml"

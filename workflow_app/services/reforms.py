@@ -20,6 +20,10 @@ from ..workflow.errors import DefinitionError
 from ..workflow.yamlfile import load_yaml
 
 
+# Who may hold whom: a unit moves only under a unit of a higher rank.
+_RANK = {"province": 0, "district": 1, "commune": 2, "town": 2, "village": 3}
+
+
 class ReformError(DefinitionError):
     """A reform file that cannot be applied; the message names file and key."""
 
@@ -106,6 +110,8 @@ def read_reform(path: Path) -> ReformFile:
             raise fail(f"merges.{old}", f"unknown successor unit '{new}'")
         if new in abolished:
             raise fail(f"merges.{old}", f"successor '{new}' is abolished by the same reform")
+        if new not in new_codes and not units[new].live_on(effective):
+            raise fail(f"merges.{old}", f"successor '{new}' does not exist on {effective}")
         merges[old] = new
 
     moves = []
@@ -116,6 +122,8 @@ def read_reform(path: Path) -> ReformFile:
         target = str(item["to"])
         if target not in units and target not in new_codes:
             raise fail(f"{where}.to", f"unknown unit '{target}'")
+        if target not in new_codes and (target in abolished or not units[target].live_on(effective)):
+            raise fail(f"{where}.to", f"unit '{target}' does not exist on {effective}")
         if "children_of" in item:
             holder = units.get(str(item["children_of"]))
             if holder is None:
@@ -126,10 +134,25 @@ def read_reform(path: Path) -> ReformFile:
             for j, code in enumerate(codes):
                 if code not in units:
                     raise fail(f"{where}.units[{j}]", f"unknown unit '{code}'")
+                if code in abolished or not units[code].live_on(last_day):
+                    raise fail(f"{where}.units[{j}]", f"unit '{code}' does not exist on {last_day}: it cannot move")
+        for code in codes:
+            parent = next((u for u in new_units if u["code"] == target), None)
+            target_level = parent["level"] if parent else units[target].level
+            if _RANK[target_level] >= _RANK[units[code].level]:
+                raise fail(f"{where}.to", f"'{target}' ({target_level}) cannot hold '{code}' ({units[code].level})")
+            if target in units and (units[target].path_on(effective) or "").find(f"/{code}/") >= 0:
+                raise fail(f"{where}.to", f"'{target}' lies inside '{code}': the move would make a cycle")
         moves += [(code, target) for code in codes]
 
     reform = ReformFile(path, str(doc["code"]), effective, " ".join(str(doc["legal_basis"]).split()),
                         new_units, abolished, merges, moves, doc)
+    placed = {code for code, _ in reform_moves(reform, units)} | set(abolished)
+    for i, code in enumerate(abolished):
+        orphans = [c.code for c in _children_on(units[code], last_day, units) if c.code not in placed]
+        if orphans:
+            raise fail(f"abolished[{i}]", f"'{code}' still holds {', '.join(orphans[:5])}"
+                                          f"{' …' if len(orphans) > 5 else ''}: merge it or move them")
     for code, _ in reform_moves(reform, units):
         unit = units[code]
         later = [l for l in unit.links if l.relation == "parent" and l.valid_from and l.valid_from > effective]
