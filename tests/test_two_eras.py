@@ -215,3 +215,16 @@ def test_the_dossier_page_tells_a_former_district_officer_why_they_only_read(mak
         client = app.test_client()
         client.post("/login", data={"username": "xa.thamdinh", "password": "pw-123456"})
         assert 'id="ended-role"' not in client.get(f"/dossiers/{dossier.id}").get_data(as_text=True)
+
+
+def test_a_former_officer_is_told_on_the_work_page_and_by_the_api_that_the_role_ended(make_user, api_as, app):
+    with time_machine.travel(AFTER_REFORM, tick=True):
+        former = make_user("appraiser", "tam-duong", username="cu.thamdinh")
+        make_user("appraiser", "ta-leng-2025", username="cu.thamdinh")  # now also at the new commune
+        me = api_as(former).get("/api/v1/me").json
+        roles = {r["unit"]["code"]: (r["acts"], r["ended_on"]) for r in me["roles"]}
+        assert roles == {"tam-duong": (False, "2025-06-30"), "ta-leng-2025": (True, None)}
+        client = app.test_client()
+        client.post("/login", data={"username": "cu.thamdinh", "password": "pw-123456"})
+        html = client.get("/").get_data(as_text=True)
+        assert 'id="ended-tam-duong"' in html and "30/06/2025" in html and 'id="ended-ta-leng-2025"' not in html

@@ -30,10 +30,12 @@ blp = Blueprint("reference", __name__, description="The caller, units and the de
 @blp.response(200, s.MeOut)
 @blp.doc(security=[{"bearer": []}])
 def me():
-    """The caller, with roles and units."""
-    user = acting_user()
+    """The caller, with roles and units (and whether each role may still act)."""
+    user, today = acting_user(), local_today()
     return {"id": user.id, "username": user.username, "name": user.name,
-            "roles": [{"role": ra.role, "unit": unit_ref(ra.unit), "criteria": ra.criteria} for ra in user.roles]}
+            "roles": [{"role": ra.role, "unit": unit_ref(ra.unit), "criteria": ra.criteria,
+                       "acts": ra.unit.live_on(today), "ended_on": ra.unit.valid_to if not ra.unit.live_on(today) else None}
+                      for ra in user.roles]}
 
 
 def _unit_or_404(code: str) -> Unit:

@@ -28,6 +28,9 @@ class RoleOut(Schema):
     role = fields.String()
     unit = fields.Nested(UnitRef)
     criteria = fields.List(fields.String(), allow_none=True)
+    # False once the unit no longer exists (a reform abolished it): the role still reads.
+    acts = fields.Boolean(metadata={"description": "the role may act today (its unit exists)"})
+    ended_on = fields.Date(allow_none=True, metadata={"description": "the unit's last day, when it has ended"})
 
 
 class MeOut(Schema):

@@ -22,7 +22,9 @@ from .helpers import action_label
 def index():
     items = work_queue(g.user)
     counts = Counter(action_label(a, item.dossier) for item in items for a in item.actions)
-    return render_template("web/queue.html", items=items, counts=counts, engine=engine())
+    today = local_today()
+    ended = [ra for ra in g.user.roles if not ra.unit.live_on(today)]
+    return render_template("web/queue.html", items=items, counts=counts, engine=engine(), ended=ended)
 
 
 @bp.get("/dossiers")
