@@ -1,8 +1,11 @@
 """Every date rule, driven through the app on chosen days: each day of one whole
 week, the last working day before Tết and the first after it, a make-up Saturday,
-31 December and 1 January, and a month whose 25th falls on a weekend before a
-day off. Each day is run at 00:30 and at 23:30 Vietnam time, on either side of
-midnight UTC, so a rule that counts days in the server's zone shows up here.
+31 December and 1 January, a month whose 25th falls on a day off that runs into
+the next month, and a month whose 25th falls on a weekend. Each day is run at
+00:30 and at 23:30 Vietnam time, on either side of midnight UTC, so a rule that
+counts days in the server's zone shows up here. The days are of the district era
+(before the 2025 reform): the district appraises and its steering committee
+reports monthly.
 
 The clock is moved with time-machine; the API does the work (submissions, the
 committee's monthly report, the apology slip) and the reminder run queues
@@ -28,16 +31,16 @@ from workflow_app.services.reminders import queue_reminders
 from workflow_app.workdays import HOLIDAYS_DIR
 
 ONE = timedelta(days=1)
-WEEK = [date(2026, 12, 7) + timedelta(days=i) for i in range(7)]  # Monday to Sunday
+WEEK = [date(2024, 12, 9) + timedelta(days=i) for i in range(7)]  # Monday to Sunday
 DAYS = WEEK + [
-    date(2026, 2, 13),   # Friday, the last working day before Tết Bính Ngọ (14-22/2)
-    date(2026, 2, 23),   # Monday, the first working day after it
-    date(2026, 1, 10),   # Saturday worked in exchange for Friday 2/1
-    date(2026, 12, 31),  # Thursday
-    date(2027, 1, 1),    # Friday, Tết Dương lịch
-    date(2026, 4, 25),   # Saturday 25th; Monday 27/4 is the day off for Giỗ Tổ
-    date(2026, 4, 28),   # Tuesday, the monthly reports' due date of April 2026
-    date(2026, 4, 29),   # Wednesday: a report filed today is late
+    date(2025, 1, 24),   # Friday, the last working day before Tết Ất Tỵ (25/1-2/2)
+    date(2025, 2, 3),    # Monday, the first working day after it
+    date(2025, 4, 26),   # Saturday worked in exchange for Friday 2/5
+    date(2024, 12, 31),  # Tuesday
+    date(2025, 1, 1),    # Wednesday, Tết Dương lịch
+    date(2025, 1, 25),   # Saturday 25th, first day off of Tết: January's reports are due on Monday 3/2
+    date(2024, 5, 27),   # Monday, the monthly reports' due date of May 2024 (25th a Saturday)
+    date(2024, 5, 28),   # Tuesday: a report filed today is late
 ]
 TIMES = [time(0, 30), time(23, 30)]
 LIMIT = 15  # working days of the village dossier's `submitted` step (states/village_ntm.yaml)
@@ -99,9 +102,10 @@ def report_due(d: date) -> date:
 
 def test_the_days_are_what_this_file_says():
     assert [working(d) for d in WEEK] == [True] * 5 + [False] * 2
-    assert working(date(2026, 2, 13)) and not working(date(2026, 2, 14)) and working(date(2026, 2, 23))
-    assert working(date(2026, 1, 10)) and not working(date(2026, 12, 31) + ONE)
-    assert report_due(date(2026, 4, 1)) == date(2026, 4, 28)
+    assert working(date(2025, 1, 24)) and not working(date(2025, 1, 25)) and working(date(2025, 2, 3))
+    assert working(date(2025, 4, 26)) and not working(date(2024, 12, 31) + ONE)
+    assert report_due(date(2025, 1, 1)) == date(2025, 2, 3)
+    assert report_due(date(2024, 5, 1)) == date(2024, 5, 27)
 
 
 # ----------------------------------------------------------------------------- driving the app
@@ -197,10 +201,11 @@ def test_a_role_ends_with_its_units_last_day_in_vietnam(app, make_user, api_as):
     officer = make_user("submitter", "na-tam")
     appraiser = make_user("appraiser", "tam-duong")
     dossier = dossier_in(officer, "na-tam-01", 2024, "submitted")
-    last_day = date(2026, 12, 8)
+    last_day = date(2025, 6, 20)  # a district-era day: the district's road is in force on both sides
     appraiser.roles[0].unit.valid_to = last_day
     db.session.commit()
-    who = engine().definition("village_ntm").events["return"].by
+    who = engine().definition_for("village_ntm", 2024, last_day).events["return"].by
+    assert who == engine().definition_for("village_ntm", 2024, last_day + ONE).events["return"].by
     with time_machine.travel(at(last_day, time(23, 30)), tick=False):
         assert capacities(appraiser, dossier.unit, who)
     with time_machine.travel(at(last_day + ONE, time(0, 30)), tick=False):
