@@ -305,18 +305,18 @@ def test_due_soon_flag_on_the_pages(app, make_user, api_as):
 
 
 def test_a_fresh_dossier_shows_days_left_and_a_draft_its_filing_days(app, make_user, api_as):
-    dossier = submitted_dossier(make_user, api_as, year=2027)
+    dossier = submitted_dossier(make_user, api_as, year=2023)
     client, _ = _login(app, make_user, "viewer", "tam-duong")
     page = client.get(f"/dossiers/{dossier.id}").get_data(as_text=True)
     assert "Còn 15 ngày làm việc" in page
-    assert "Hạn nộp" not in page  # no campaign file for 2027: no filing status, no error
-    draft = dossier_in(make_user("submitter", "na-tam"), "na-tam-03", 2026, "draft")
-    left = (date(2026, 9, 30) - today()).days
+    assert "Hạn nộp" not in page  # no campaign file for 2023: no filing status, no error
+    draft = dossier_in(make_user("submitter", "na-tam"), "na-tam-03", 2025, "draft")
+    left = (date(2025, 9, 30) - today()).days
     text = client.get(f"/dossiers/{draft.id}").get_data(as_text=True)
     if left >= 0:
-        assert f"Hạn nộp 30/09/2026: còn {left} ngày" in text
+        assert f"Hạn nộp 30/09/2025: còn {left} ngày" in text
     else:
-        assert f"Hạn nộp 30/09/2026: quá hạn nộp {-left} ngày" in text
+        assert f"Hạn nộp 30/09/2025: quá hạn nộp {-left} ngày" in text
 
 
 def test_a_year_without_a_holiday_file_does_not_break_a_page(app, make_user, api_as, caplog):
