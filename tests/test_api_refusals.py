@@ -855,7 +855,7 @@ def test_unknown_event_name_is_422(w, event):
 
 
 @pytest.mark.parametrize("body", [
-    {"kind": "commune_ntm", "unit": "na-tam", "year": YEAR},            # unknown kind
+    {"kind": "model_village", "unit": "na-tam-03", "year": YEAR},       # unknown kind
     {"kind": "", "unit": "na-tam-03", "year": YEAR},
     {"kind": "village_ntm", "unit": "na-tam", "year": YEAR},            # a commune for village_ntm
     {"kind": "village_ntm", "unit": "tam-duong", "year": YEAR},
