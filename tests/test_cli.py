@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -62,7 +63,10 @@ def test_init_db_creates_schema_by_migrations_and_is_idempotent(empty_app):
     assert again.exit_code == 0 and "0 new units" in again.output
     with empty_app.app_context():
         levels = dict(db.session.execute(db.select(Unit.level, db.func.count()).group_by(Unit.level)).all())
-        assert levels == {"province": 1, "district": 1, "town": 1, "commune": 12, "village": 79}
+        # The district's 12 communes and the 5 communes of the 2025 reform (reference_data/reforms/).
+        assert levels == {"province": 1, "district": 1, "town": 1, "commune": 12 + 5, "village": 79}
+        new = db.session.execute(db.select(Unit.code).where(Unit.valid_from == date(2025, 7, 1))).scalars()
+        assert sorted(new) == ["ban-bo-2025", "binh-lu-2025", "khun-ha-2025", "sin-suoi-ho-2025", "ta-leng-2025"]
         assert db.session.execute(db.select(db.func.count(User.id))).scalar() == 0
         assert db.session.execute(db.select(db.func.count(Dossier.id))).scalar() == 0
         # The migrations produce exactly the schema the models describe.
