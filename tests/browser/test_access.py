@@ -48,7 +48,7 @@ def _submitted_village_dossier() -> int:
 def test_other_commune_cannot_reach_a_dossier_by_url(web, live_server):
     # Bản Bo has no demo dossiers: its officer's list is empty.
     live_server.run(create_user, "canbo.banbo", "pw-12345678", "submitter", "ban-bo")
-    submitted_id, submitted_code = live_server.run(_seeded, "na-tam-03")
+    submitted_id, submitted_code = live_server.run(_seeded, "ta-leng-06", 2026)  # the demo's, under appraisal
     recognized_id, _ = live_server.run(_seeded, "na-tam-01")
 
     page = web.new_page()
