@@ -85,7 +85,7 @@ def test_filing_status_of_real_dossiers(app, make_user, api_as):
 
 def test_the_first_submission_counts_after_a_return(app, make_user, api_as):
     officer, appraiser = make_user("submitter", "na-tam"), make_user("appraiser", "tam-duong")
-    d = dossier_in(officer, "na-tam-04", 2026, "draft")
+    d = dossier_in(officer, "na-tam-04", 2025, "draft")
     assert fire(api_as(officer), d.id, "submit").status_code == 200
     first = filing_status(d).filed_on
     assert fire(api_as(appraiser), d.id, "return", "Bổ sung").status_code == 200
