@@ -2,8 +2,9 @@
 
 Every test runs under time-machine from this instant on (the clock ticks, so
 timeouts and rate-limit windows still pass): results never depend on the day the
-suite is run. TEST_NOW=2027-01-01T08:00:00+07:00 runs the suite on another day,
-which is how a date-dependent bug is reproduced. Tests about particular days move
+suite is run. TEST_NOW=2024-11-20T10:00:00+07:00 runs the suite on another day
+of the district era (up to 2025-06-30: most tests act with district roles), which
+is how a date-dependent bug is reproduced. Tests about particular days move
 the clock themselves (time_machine.travel) or pass `today` explicitly."""
 from __future__ import annotations
 
