@@ -112,7 +112,7 @@ def test_a_duplicated_number_and_the_gap_it_leaves_are_named(app, world):
     year = world.decision.year
     assert len(lines) == 2, result.output
     assert lines[0].startswith(f"BREACH appraisal report register of tam-duong for {year} (counter at 2): "
-                               "number 1 is held by 2 rows: appraisal_report 1/")
+                               "number 1 is held by 2 rows: appraisal_report 01/")
     assert lines[1] == (f"BREACH appraisal report register of tam-duong for {year} (counter at 2): number 2 "
                         "issued by the counter but no appraisal report holds it")
 

@@ -34,7 +34,7 @@ import yaml
 from ..clock import local_date, local_now
 from ..extensions import db
 from ..models import CommitteeMember, CommitteeVisit, MonthlyReport, Unit, User, utcnow
-from ..permissions import _live
+from ..permissions import _live, unit_ids_under
 from ..workflow.errors import BadRequest, NotFound, NotPermitted, RuleRefused
 from ..workflow.yamlfile import load_yaml
 from .common import engine
@@ -128,7 +128,7 @@ def applicable_kinds(unit: Unit) -> list[str]:
     for kind in engine().kinds():
         level = engine().definition(kind).applicant_level
         if level == unit.level or db.session.execute(
-                db.select(Unit.id).where(Unit.level == level, Unit.path.startswith(unit.path)).limit(1)).first():
+                db.select(Unit.id).where(Unit.level == level, unit_ids_under(Unit.id, unit.all_paths())).limit(1)).first():
             kinds.append(kind)
     return kinds
 
@@ -441,8 +441,8 @@ def report_status(month: str, today: date) -> list[ReportRow]:
 
 def office_status(user: User, month: str, today: date) -> list[ReportRow]:
     """report_status limited to the communes of the standing office's district(s); 403 for others."""
-    paths = [u.path for u in require_office(user)]
-    return [r for r in report_status(month, today) if any(r.commune.path.startswith(p) for p in paths)]
+    offices = require_office(user)
+    return [r for r in report_status(month, today) if any(u.contains(r.commune) for u in offices)]
 
 
 def my_reports(user: User, limit: int = 24) -> list[ReportRow]:

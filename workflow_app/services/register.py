@@ -105,7 +105,9 @@ def gaps(issuer: Unit, year: int) -> list[int]:
 
 
 def unit_list(decision: Decision) -> list[dict]:
-    return [{"code": d.unit.code, "name": d.unit.name, "parent": d.unit.parent.name if d.unit.parent else None,
+    """The decision's units with their parents on its day (a reform later moves villages)."""
+    return [{"code": d.unit.code, "name": d.unit.name,
+             "parent": p.name if (p := d.unit.parent_on(decision.issued_on)) else None,
              "dossier": d.code} for d in decision.dossiers]
 
 
