@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .clock import local_today
 from sqlalchemy import false, or_, select
 
-from .models import Dossier, RoleAssignment, Unit, UnitLink, User
+from .clock import local_today
+from .extensions import db
+from .models import AuditRecord, Dossier, RoleAssignment, Unit, UnitLink, User
 from .workflow.definitions import Actor
 
 
@@ -78,9 +79,6 @@ def unit_ids_under(unit_id_column, paths: list[str]):
 
 def has_acted(dossier: Dossier, user: User, events: tuple[str, ...]) -> bool:
     # Separation of duties: records of this dossier's own history.
-    from .models import AuditRecord
-    from .extensions import db
-
     if not events:
         return False
     stmt = db.select(AuditRecord.id).where(

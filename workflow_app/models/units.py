@@ -48,16 +48,16 @@ class Unit(db.Model):
     # The reform that abolished the unit (its valid_to is the day before it took effect).
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("reforms.id"))
 
-    parent: Mapped["Unit | None"] = relationship(remote_side=[id])
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
     ended_by: Mapped[Reform | None] = relationship()
-    links: Mapped[list["UnitLink"]] = relationship(
+    links: Mapped[list[UnitLink]] = relationship(
         foreign_keys="UnitLink.unit_id", back_populates="unit", lazy="selectin",
         order_by="UnitLink.id", cascade="all, delete-orphan")
 
     def live_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or self.valid_to >= day)
 
-    def link_on(self, day: date) -> "UnitLink | None":
+    def link_on(self, day: date) -> UnitLink | None:
         return next((l for l in self.links if l.relation == "parent" and l.covers(day)), None)
 
     def path_on(self, day: date) -> str | None:
@@ -65,7 +65,7 @@ class Unit(db.Model):
         link = self.link_on(day)
         return link.path if link else None
 
-    def parent_on(self, day: date) -> "Unit | None":
+    def parent_on(self, day: date) -> Unit | None:
         link = self.link_on(day)
         return link.parent if link else None
 
@@ -73,25 +73,25 @@ class Unit(db.Model):
         """Every place the unit has held, in every period (reading reaches across eras)."""
         return [l.path for l in self.links] or [self.path]
 
-    def contains(self, other: "Unit") -> bool:
+    def contains(self, other: Unit) -> bool:
         """Ever contained: a subtree in some period holds the other in some period.
         Paths name every ancestor, so a path through an abolished unit exists only
         in that unit's lifetime."""
         mine = self.all_paths()
         return any(p.startswith(m) for p in other.all_paths() for m in mine)
 
-    def contains_on(self, other: "Unit", day: date) -> bool:
+    def contains_on(self, other: Unit, day: date) -> bool:
         mine, theirs = self.path_on(day), other.path_on(day)
         return mine is not None and theirs is not None and theirs.startswith(mine)
 
-    def ancestors(self) -> list["Unit"]:
+    def ancestors(self) -> list[Unit]:
         chain, unit = [], self.parent
         while unit is not None:
             chain.append(unit)
             unit = unit.parent
         return chain
 
-    def ancestors_on(self, day: date) -> list["Unit"]:
+    def ancestors_on(self, day: date) -> list[Unit]:
         chain, unit = [], self.parent_on(day)
         while unit is not None:
             chain.append(unit)

@@ -19,7 +19,6 @@ from ..models import LEVELS, Reform, Unit, UnitLink
 from ..workflow.errors import DefinitionError
 from ..workflow.yamlfile import load_yaml
 
-
 # Who may hold whom: a unit moves only under a unit of a higher rank.
 _RANK = {"province": 0, "district": 1, "commune": 2, "town": 2, "village": 3}
 

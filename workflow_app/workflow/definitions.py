@@ -10,12 +10,11 @@ from typing import Any
 
 import yaml
 
-from .yamlfile import load_yaml
-
 from .errors import DefinitionError
 from .guards import GUARDS, missing_params
 from .labels import check_actor_labels
 from .vocabulary import LEVELS, ROLES, Actor
+from .yamlfile import load_yaml
 
 FIELD_TYPES = ("number", "integer", "string", "date")
 TIME_UNITS = ("working", "calendar")
@@ -124,7 +123,7 @@ class Window:
     def holds(self, value) -> bool:
         return (self.start is None or self.start <= value) and (self.end is None or value <= self.end)
 
-    def overlaps(self, other: "Window") -> bool:
+    def overlaps(self, other: Window) -> bool:
         return (self.start is None or other.end is None or self.start <= other.end) and \
             (other.start is None or self.end is None or other.start <= self.end)
 

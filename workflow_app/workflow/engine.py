@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from transitions import Machine
@@ -52,7 +53,7 @@ class Engine:
                 self.latest[kind] = d
 
     @classmethod
-    def from_dir(cls, states_dir: str | Path) -> "Engine":
+    def from_dir(cls, states_dir: str | Path) -> Engine:
         return cls(load_all(states_dir))
 
     def kinds(self) -> list[str]:
