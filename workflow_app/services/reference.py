@@ -45,4 +45,5 @@ def find_unit(code: str) -> Unit | None:
 
 
 def reform_files() -> list[Path]:
-    return sorted(REFORMS_DIR.glob("*.yaml"))
+    """The shipped reforms, oldest first: each builds on the tree the previous one left."""
+    return sorted(REFORMS_DIR.glob("*.yaml"), key=lambda p: (str(load_yaml(p).get("effective")), p.name))

@@ -19,10 +19,11 @@ def init_db() -> int:
 
 
 def load_reference_data() -> int:
-    """The base units, then every shipped reform in date order (each idempotent)."""
+    """The base units, then every shipped reform in date order (each idempotent);
+    returns how many units were added."""
     added = load_units()
     for path in reform_files():
-        apply_file(path)
+        added += sum(1 for line in apply_file(path) if line.startswith("new unit "))
     return added
 
 
