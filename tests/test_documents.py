@@ -21,7 +21,7 @@ from helpers import PDF, dossier_in
 from sqlalchemy import select
 
 from workflow_app.extensions import db
-from workflow_app.models import Counter, Document, Dossier, Unit
+from workflow_app.models import Counter, Document, Dossier, Unit, UnitLink
 from workflow_app.pdf import render
 from workflow_app.pdf.documents import (
     document_context,
@@ -316,14 +316,19 @@ def _counter(scope: str) -> int | None:
 def _second_district() -> None:
     """Another district with a commune and a village: a second issuer and its own series."""
     province = db.session.execute(select(Unit).where(Unit.code == "lai-chau")).scalar_one()
-    district = Unit(code="tan-uyen", name="Huyện Tân Uyên", level="district", parent=province,
-                    path=f"{province.path}tan-uyen/", agency_code="TU")
-    commune = Unit(code="phuc-khoa", name="Xã Phúc Khoa", level="commune", parent=district,
-                   path=f"{district.path}phuc-khoa/")
-    village = Unit(code="phuc-khoa-01", name="Bản 01 (Phúc Khoa)", level="village", parent=commune,
-                   path=f"{commune.path}phuc-khoa-01/")
-    db.session.add_all([district, commune, village])
+    district = _unit("tan-uyen", "Huyện Tân Uyên", "district", province, agency_code="TU")
+    commune = _unit("phuc-khoa", "Xã Phúc Khoa", "commune", district)
+    _unit("phuc-khoa-01", "Bản 01 (Phúc Khoa)", "village", commune)
     db.session.commit()
+
+
+def _unit(code: str, name: str, level: str, parent: Unit, **kw) -> Unit:
+    """A unit with its one place in the tree (as the units loader makes it)."""
+    path = f"{parent.path}{code}/"
+    unit = Unit(code=code, name=name, level=level, parent=parent, path=path, **kw)
+    unit.links.append(UnitLink(parent=parent, relation="parent", path=path))
+    db.session.add(unit)
+    return unit
 
 
 def test_report_numbers_are_gap_free_per_issuer_and_year(app, make_user, api_as):
