@@ -97,17 +97,37 @@ def build_app(storage: Path, pg_url: str | None, *, template: bool = True):
         return app
     with app.app_context():
         if pg_url:
-            # Tables are created once per session; emptying them is much
-            # faster than dropping and creating them for every test.
-            db.create_all()
-            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            allow_audit_rewrite()  # the audit tables refuse TRUNCATE otherwise
-            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            _pg_reset(pg_url)
         else:
             db.create_all()
-        load_reference_data()
+            load_reference_data()
         db.session.commit()
     return app
+
+
+_PG_SAVED: set[str] = set()  # databases holding a copy of the loaded reference data
+_REFERENCE_TABLES = ("reforms", "units", "unit_links")  # what load_reference_data writes, parents first
+
+
+def _pg_reset(pg_url: str) -> None:
+    """Tables are created once per session; emptying them is much faster than dropping
+    and creating them for every test. The units and the reforms applied to them are
+    loaded once, kept in side tables, and copied back (~10 ms instead of ~0.2 s)."""
+    db.create_all()
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    allow_audit_rewrite()  # the audit tables refuse TRUNCATE otherwise
+    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    if pg_url not in _PG_SAVED:
+        load_reference_data()
+        db.session.flush()
+        for table in _REFERENCE_TABLES:
+            db.session.execute(text(f'CREATE TABLE "saved_{table}" AS SELECT * FROM "{table}"'))
+        _PG_SAVED.add(pg_url)
+        return
+    for table in _REFERENCE_TABLES:
+        db.session.execute(text(f'INSERT INTO "{table}" SELECT * FROM "saved_{table}"'))
+        db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                f"(SELECT coalesce(max(id), 0) + 1 FROM \"{table}\"), false)"))
 
 
 @pytest.fixture
