@@ -97,7 +97,7 @@ def build_app(storage: Path, pg_url: str | None, *, template: bool = True):
         return app
     with app.app_context():
         if pg_url:
-            _pg_reset(pg_url)
+            _pg_reset()
         else:
             db.create_all()
             load_reference_data()
@@ -105,11 +105,10 @@ def build_app(storage: Path, pg_url: str | None, *, template: bool = True):
     return app
 
 
-_PG_SAVED: set[str] = set()  # databases holding a copy of the loaded reference data
 _REFERENCE_TABLES = ("reforms", "units", "unit_links")  # what load_reference_data writes, parents first
 
 
-def _pg_reset(pg_url: str) -> None:
+def _pg_reset() -> None:
     """Tables are created once per session; emptying them is much faster than dropping
     and creating them for every test. The units and the reforms applied to them are
     loaded once, kept in side tables, and copied back (~10 ms instead of ~0.2 s)."""
@@ -117,12 +116,13 @@ def _pg_reset(pg_url: str) -> None:
     names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     allow_audit_rewrite()  # the audit tables refuse TRUNCATE otherwise
     db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    if pg_url not in _PG_SAVED:
+    # The side tables are made in the transaction that loads the data, so when they
+    # exist they are whole (the app may have been built by another process first).
+    if db.session.execute(text("SELECT to_regclass('saved_unit_links')")).scalar() is None:
         load_reference_data()
         db.session.flush()
         for table in _REFERENCE_TABLES:
             db.session.execute(text(f'CREATE TABLE "saved_{table}" AS SELECT * FROM "{table}"'))
-        _PG_SAVED.add(pg_url)
         return
     for table in _REFERENCE_TABLES:
         db.session.execute(text(f'INSERT INTO "{table}" SELECT * FROM "saved_{table}"'))
