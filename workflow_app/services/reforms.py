@@ -113,6 +113,7 @@ def read_reform(path: Path) -> ReformFile:
             raise fail(f"merges.{old}", f"successor '{new}' does not exist on {effective}")
         merges[old] = new
 
+    children_on_eve = children_by_parent(units, last_day)
     moves = []
     for i, item in enumerate(_list(doc.get("moves"), fail, "moves")):
         where = f"moves[{i}]"
@@ -127,7 +128,7 @@ def read_reform(path: Path) -> ReformFile:
             holder = units.get(str(item["children_of"]))
             if holder is None:
                 raise fail(f"{where}.children_of", f"unknown unit '{item['children_of']}'")
-            codes = [c.code for c in _children_on(holder, last_day, units)]
+            codes = [c.code for c in children_on_eve.get(holder.code, [])]
         else:
             codes = [str(c) for c in _list(item.get("units"), fail, f"{where}.units")]
             for j, code in enumerate(codes):
@@ -148,7 +149,7 @@ def read_reform(path: Path) -> ReformFile:
                         new_units, abolished, merges, moves, doc)
     placed = {code for code, _ in reform_moves(reform, units)} | set(abolished)
     for i, code in enumerate(abolished):
-        orphans = [c.code for c in _children_on(units[code], last_day, units) if c.code not in placed]
+        orphans = [c.code for c in children_on_eve.get(code, []) if c.code not in placed]
         if orphans:
             raise fail(f"abolished[{i}]", f"'{code}' still holds {', '.join(orphans[:5])}"
                                           f"{' …' if len(orphans) > 5 else ''}: merge it or move them")
@@ -165,16 +166,23 @@ def reform_moves(reform: ReformFile, units: dict[str, Unit]) -> list[tuple[str, 
     """Every move: the explicit ones, then the living children of each merged unit
     to its successor (unless moved explicitly or abolished themselves)."""
     moves = dict(reform.moves)
+    children_on_eve = children_by_parent(units, reform.last_day)
     for old, new in reform.merges.items():
-        holder = units.get(old)
-        for child in _children_on(holder, reform.last_day, units) if holder else []:
+        for child in children_on_eve.get(old, []):
             if child.code not in reform.abolished:
                 moves.setdefault(child.code, new)
     return list(moves.items())
 
 
-def _children_on(holder: Unit, day: date, units: dict[str, Unit]) -> list[Unit]:
-    return sorted((u for u in units.values() if u.parent_on(day) is holder), key=lambda u: u.code)
+def children_by_parent(units: dict[str, Unit], day: date) -> dict[str, list[Unit]]:
+    """Each unit's children on `day`, by the parent's code: one pass over the
+    units, however many merges ask (a province holds thousands of villages)."""
+    children: dict[str, list[Unit]] = {}
+    for unit in sorted(units.values(), key=lambda u: u.code):
+        parent = unit.parent_on(day)
+        if parent is not None:
+            children.setdefault(parent.code, []).append(unit)
+    return children
 
 
 def _list(value: Any, fail, key: str) -> list:
@@ -251,6 +259,3 @@ def _move(unit: Unit, parent: Unit, effective: date, row: Reform) -> list[str]:
             moved += _move(child, unit, effective, row)
     return moved
 
-
-def reform_of(unit: Unit) -> Reform | None:
-    return unit.ended_by

@@ -12,6 +12,7 @@ from datetime import date
 
 from ..clock import local_date
 from ..extensions import db
+from ..i18n import vn_date
 from ..models import AuditRecord, Dossier, Reform, Unit, User
 from ..permissions import Capacity
 from .common import definition_of, record
@@ -76,7 +77,7 @@ def take_over(reform: ReformFile) -> list[str]:
         if after is None:
             continue
         actor = actor or system_user()
-        comment = (f"Chuyển giao theo {reform.legal_basis}: từ ngày {reform.effective:%d/%m/%Y} hồ sơ do "
+        comment = (f"Chuyển giao theo {reform.legal_basis}: từ ngày {vn_date(reform.effective)} hồ sơ do "
                    f"{committee_of(after)} xem xét, quyết định"
                    + (f" thay {committee_of(before)}." if before is not None and before is not after else "."))
         record(dossier, actor, Capacity("system", after, None), ACTION, from_state=dossier.state,
