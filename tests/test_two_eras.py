@@ -66,15 +66,16 @@ def test_a_district_role_is_refused_after_the_reform_and_told_why(make_user, api
         r = preparer.post("/api/v1/dossiers", json={"kind": "village_ntm", "unit": "na-tam-02", "year": AFTER_REFORM.year})
         assert r.status_code == 201
         dossier = prepare_all(preparer, r.json)
+        # The old commune's officer submitted its villages' dossiers; that role has ended.
+        old_commune = api_as(make_user("submitter", "na-tam"))
+        r = fire(old_commune, dossier["id"], "submit")
+        assert r.status_code == 403 and "đã chấm dứt" in r.json["error"]["message"]
         assert fire(api_as(make_user("submitter", "na-tam-02")), dossier["id"], "submit").status_code == 200
         district = api_as(make_user("appraiser", "tam-duong"))
         r = district.post(f"/api/v1/dossiers/{dossier['id']}/criteria/1/appraisal", json={"verdict": "pass"})
         assert r.status_code == 403
         message = r.json["error"]["message"]
         assert "đã chấm dứt" in message and "30/06/2025" in message and "1670/NQ-UBTVQH15" in message
-        # The old commune's officer can no longer submit for its village either.
-        old_commune = api_as(make_user("submitter", "na-tam"))
-        assert fire(old_commune, dossier["id"], "return", "x").status_code == 403
         # ... but both still read the dossier: their subtree held the village.
         assert district.get(f"/api/v1/dossiers/{dossier['id']}").status_code == 200
         # A new dossier for an abolished unit is refused with what to do.
