@@ -113,6 +113,17 @@ class Story:
         self.fields(key, officer, _later(submitted, -1), {"request_ref": request_ref})
         self.event(key, officer, "submit", submitted)
 
+    def send_back(self, key: str, appraiser: str, day: str, failed: dict[str, str], reason: str) -> None:
+        """A return: the verdicts in the morning (`failed` {code: why}), the return that afternoon."""
+        self.verdicts(key, appraiser, f"{day} 09:00", fail=failed)
+        self.event(key, appraiser, "return", f"{day} 15:00", reason)
+
+    def resubmit(self, key: str, who: str, *, added: str, code: str, filename: str, submitted: str,
+                 comment: str) -> None:
+        """The missing file added to criterion `code`, then the dossier submitted again."""
+        self.add_evidence(key, who, added, code, filename)
+        self.event(key, who, "submit", submitted, comment)
+
     def decide(self, key: str, appraiser: str, approver: str, appraised: str, recognized: str) -> None:
         self.verdicts(key, appraiser, _later(appraised, -1))
         self.event(key, appraiser, "appraise", appraised)
@@ -178,14 +189,13 @@ def _campaign_2024(s: Story) -> None:
     # Nà Tăm 04: returned for its labour list, resubmitted, recognised in December (05/2024).
     s.village("nt04", "na-tam-04", 2024, "canbo.natam", "canbo.natam", created="2024-08-05 14:00",
               submitted="2024-09-10 09:00", request_ref=ref.format(n="19", d="09/9/2024", c="Nà Tăm"))
-    s.verdicts("nt04", "thamdinh", "2024-09-20 09:00",
-               fail={"7": "Chưa có danh sách lao động có việc làm thường xuyên của bản."})
-    s.event("nt04", "thamdinh", "return", "2024-09-20 15:00",
-            "Đề nghị bổ sung danh sách lao động có việc làm thường xuyên (tiêu chí 7 - Lao động) "
-            "có xác nhận của UBND xã.")
-    s.add_evidence("nt04", "canbo.natam", "2024-11-22 10:00", "7", "danh-sach-lao-dong-co-viec-lam.pdf")
-    s.event("nt04", "canbo.natam", "submit", "2024-11-25 09:00",
-            "Đã bổ sung danh sách lao động có việc làm thường xuyên có xác nhận của UBND xã.")
+    s.send_back("nt04", "thamdinh", "2024-09-20",
+                {"7": "Chưa có danh sách lao động có việc làm thường xuyên của bản."},
+                "Đề nghị bổ sung danh sách lao động có việc làm thường xuyên (tiêu chí 7 - Lao động) "
+                "có xác nhận của UBND xã.")
+    s.resubmit("nt04", "canbo.natam", added="2024-11-22 10:00", code="7",
+               filename="danh-sach-lao-dong-co-viec-lam.pdf", submitted="2024-11-25 09:00",
+               comment="Đã bổ sung danh sách lao động có việc làm thường xuyên có xác nhận của UBND xã.")
     s.decide("nt04", "thamdinh", "chutich", appraised="2024-12-03 15:00", recognized="2024-12-06 10:00")
     # Nà Tăm 05: income below the threshold, not recognised.
     s.village("nt05", "na-tam-05", 2024, "canbo.natam", "canbo.natam", created="2024-08-26 08:00",
@@ -236,36 +246,32 @@ def _campaign_2026(s: Story) -> None:
     s.village("sb06", "son-binh-06", 2026, "truongban.sonbinh06", "truongban.sonbinh06",
               created="2026-07-06 08:30", submitted="2026-09-21 09:00",
               request_ref=ref.format(n="02", d="18/9/2026", v="Sơn Bình 06"))
-    s.verdicts("sb06", "thamdinh.binhlu", "2026-10-05 09:00",
-               fail={"4": "Nhà văn hóa bản chưa có đủ trang thiết bị tối thiểu theo quy định."})
-    s.event("sb06", "thamdinh.binhlu", "return", "2026-10-05 15:00",
-            "Đề nghị bổ sung biên bản bàn giao trang thiết bị nhà văn hóa bản (tiêu chí 4 - Văn hóa) và ảnh "
-            "chụp hiện trạng sau khi hoàn thiện.")
+    s.send_back("sb06", "thamdinh.binhlu", "2026-10-05",
+                {"4": "Nhà văn hóa bản chưa có đủ trang thiết bị tối thiểu theo quy định."},
+                "Đề nghị bổ sung biên bản bàn giao trang thiết bị nhà văn hóa bản (tiêu chí 4 - Văn hóa) và ảnh "
+                "chụp hiện trạng sau khi hoàn thiện.")
     # Giang Ma 10: returned in September, resubmitted, appraised in December: awaits the chairman.
     s.village("gm10", "giang-ma-10", 2026, "truongban.giangma10", "truongban.giangma10",
               created="2026-07-13 08:30", submitted="2026-09-14 09:00",
               request_ref=ref.format(n="01", d="11/9/2026", v="Giang Ma 10"))
-    s.verdicts("gm10", "thamdinh.taleng", "2026-09-25 09:00",
-               fail={"1": "Đường trục bản còn 350 m chưa cứng hóa so với kế hoạch đăng ký."})
-    s.event("gm10", "thamdinh.taleng", "return", "2026-09-25 15:00",
-            "Đề nghị bổ sung biên bản nghiệm thu đoạn đường trục bản đã cứng hóa (tiêu chí 1 - Giao thông).")
-    s.add_evidence("gm10", "truongban.giangma10", "2026-11-27 10:00", "1", "bien-ban-nghiem-thu-duong-truc-ban.pdf")
-    s.event("gm10", "truongban.giangma10", "submit", "2026-11-30 09:00",
-            "Đã hoàn thành cứng hóa đường trục bản, gửi kèm biên bản nghiệm thu.")
+    s.send_back("gm10", "thamdinh.taleng", "2026-09-25",
+                {"1": "Đường trục bản còn 350 m chưa cứng hóa so với kế hoạch đăng ký."},
+                "Đề nghị bổ sung biên bản nghiệm thu đoạn đường trục bản đã cứng hóa (tiêu chí 1 - Giao thông).")
+    s.resubmit("gm10", "truongban.giangma10", added="2026-11-27 10:00", code="1",
+               filename="bien-ban-nghiem-thu-duong-truc-ban.pdf", submitted="2026-11-30 09:00",
+               comment="Đã hoàn thành cứng hóa đường trục bản, gửi kèm biên bản nghiệm thu.")
     s.verdicts("gm10", "thamdinh.taleng", "2026-12-02 14:00")
     s.event("gm10", "thamdinh.taleng", "appraise", "2026-12-03 15:00")
     # Tả Lèng 06: returned early in October, resubmitted on 30/11, under appraisal.
     s.village("tl06", "ta-leng-06", 2026, "truongban.taleng06", "truongban.taleng06",
               created="2026-07-20 08:30", submitted="2026-09-28 09:00",
               request_ref=ref.format(n="01", d="25/9/2026", v="Tả Lèng 06"))
-    s.verdicts("tl06", "thamdinh.taleng", "2026-10-02 09:00",
-               fail={"13": "Chưa có biên bản họp bản thông qua kết quả tự đánh giá."})
-    s.event("tl06", "thamdinh.taleng", "return", "2026-10-02 15:00",
-            "Đề nghị bổ sung biên bản họp bản thông qua kết quả tự đánh giá các tiêu chí (tiêu chí 13 - "
-            "Hệ thống chính trị).")
-    s.add_evidence("tl06", "truongban.taleng06", "2026-11-27 14:00", "13", "bien-ban-hop-ban.pdf")
-    s.event("tl06", "truongban.taleng06", "submit", "2026-11-30 10:00",
-            "Đã bổ sung biên bản họp bản ngày 20/11/2026.")
+    s.send_back("tl06", "thamdinh.taleng", "2026-10-02",
+                {"13": "Chưa có biên bản họp bản thông qua kết quả tự đánh giá."},
+                "Đề nghị bổ sung biên bản họp bản thông qua kết quả tự đánh giá các tiêu chí (tiêu chí 13 - "
+                "Hệ thống chính trị).")
+    s.resubmit("tl06", "truongban.taleng06", added="2026-11-27 14:00", code="13", filename="bien-ban-hop-ban.pdf",
+               submitted="2026-11-30 10:00", comment="Đã bổ sung biên bản họp bản ngày 20/11/2026.")
     s.verdicts("tl06", "thamdinh.taleng", "2026-12-03 09:00", only={"1", "2", "3", "4", "5", "13"})
     # Giang Ma 04 prepares its dossier for 2027; two criteria are not met yet.
     s.create("gm04", "truongban.giangma04", "village_ntm", "giang-ma-04", 2027, "2026-11-16 08:30")
