@@ -99,8 +99,9 @@ def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef | 
 def check_version(dossier: Dossier, expected: int | None) -> None:
     if expected is not None and expected != dossier.version:
         raise StaleVersion(
-            f"Hồ sơ đã được người khác thay đổi (phiên bản {dossier.version}, bạn gửi {expected}). Hãy tải lại và thử lại.",
-            f"The dossier changed since you loaded it (version {dossier.version}, you sent {expected}). Reload and try again.")
+            "Người khác đã thay đổi hồ sơ này trong lúc bạn đang xem. Hãy tải lại trang để xem những gì đã thay đổi, "
+            "rồi thử lại.",
+            "Someone changed this dossier while you were reading it. Reload the page to see what changed, then try again.")
 
 
 def touch(dossier: Dossier) -> None:
@@ -112,7 +113,7 @@ def touch(dossier: Dossier) -> None:
 def facts_of(dossier: Dossier, d: Definition) -> DossierFacts:
     entries = {c.code: c for c in dossier.current_criteria()}
     evidence: dict[str, int] = {}
-    for a in dossier.attachments:
+    for a in dossier.evidence:  # removed files do not count
         if a.criterion_code:
             evidence[a.criterion_code] = evidence.get(a.criterion_code, 0) + 1
     criteria = []

@@ -3,21 +3,43 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import Unit
 from ..permissions import capacities, scope_clause
-from ..services import (appraise_criterion, attach_evidence, create_dossier, fire_event,
-                        self_assess, set_fields)
-from ..services.common import definition_of, engine, load_dossier, local_now, local_today
+from ..services import (
+    appraise_criterion,
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+    set_fields,
+)
+from ..services.common import (
+    definition_of,
+    engine,
+    load_dossier,
+    local_now,
+    local_today,
+)
+from ..services.decisions import decision_of
 from ..services.dossier_view import dossier_page
 from ..services.evidence import ACCEPTED_LIST, max_bytes
 from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal
-from ..workflow.errors import BadRequest, FileTooLarge, RuleRefused, UnsupportedFileType
 from ..workflow.diagram import svg
+from ..workflow.errors import (
+    BadRequest,
+    DomainError,
+    FileTooLarge,
+    GuardFailed,
+    RuleRefused,
+    UnsupportedFileType,
+)
 from . import bp
+from .form_errors import FormErrors, refusable, show_again
 from .forms import EventForm, NewDossierForm, PostForm, UploadForm
 
 
@@ -63,12 +85,35 @@ def dossier_new():
     if request.method == "GET":
         form.year.data = this_year
     if request.method == "POST":
-        _require_form(form)
-        dossier = create_dossier(g.user, form.kind.data, form.unit.data, form.year.data)
+        errors = FormErrors()
+        try:
+            if _checked(form, errors):
+                dossier = create_dossier(g.user, form.kind.data, form.unit.data, form.year.data)
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            db.session.rollback()
+            errors.add_exception(exc)
+        if errors:
+            return show_again("dossier/new.html", errors, form=form)
         db.session.commit()
         flash(_("Đã tạo hồ sơ %(code)s.", code=dossier.code))
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
-    return render_template("dossier/new.html", form=form)
+    return render_template("dossier/new.html", form=form, errors=FormErrors())
+
+
+def _checked(form, errors: FormErrors, ids: dict[str, str] | None = None) -> bool:
+    """Whether the form passed its own checks; if not, its messages are in `errors`."""
+    try:
+        if form.validate_on_submit():
+            return True
+    except DomainError as exc:  # a number the boundary refuses (validation.parse_int)
+        if not refusable(exc):
+            raise
+        errors.add_exception(exc, labels={(ids or {}).get(f.name, f.name): f.label.text for f in form})
+        return False
+    errors.add_form(form, ids)
+    return False
 
 
 @bp.get("/dossiers/<int:dossier_id>")
@@ -76,38 +121,69 @@ def dossier_detail(dossier_id: int):
     return _detail_page(load_dossier(dossier_id, g.user))
 
 
-def _detail_page(dossier, status: int = 200, upload_error: tuple[str, str] | None = None):
+def _detail_page(dossier, status: int = 200, upload_error: tuple[str, str] | None = None, *,
+                 errors: FormErrors | None = None, refused: str | None = None, typed: dict | None = None):
     """The dossier's page; `upload_error` (criterion, message) shows a refused upload
-    at the form it came from."""
+    at the form it came from. A refused event or apology form comes back with its
+    `errors`, which form it was (`refused`: "event-<name>" or "apology") and what was `typed`."""
     page = dossier_page(g.user, dossier, request_lang())
     d = definition_of(dossier)
     return render_template("dossier/detail.html", p=page, dossier=dossier, form=PostForm(),
                            event_form=EventForm(), upload_form=UploadForm(),
                            diagram=svg(d, dossier.state, request_lang()), upload_error=upload_error,
-                           accepted=ACCEPTED_LIST, max_mb=max_bytes() // (1024 * 1024)), status
+                           accepted=ACCEPTED_LIST, max_mb=max_bytes() // (1024 * 1024),
+                           errors=errors or FormErrors(), refused=refused, typed=typed or {}), status
 
 
 def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr: str, note_attr: str,
                    service, template: str, saved: str):
-    """One form for every criterion (self-assessment or appraisal): each changed
-    row goes through the service; the version is checked against the page seen."""
+    """One form for every criterion (self-assessment or appraisal): each changed row goes
+    through the service; the version is checked against the page seen. All or nothing:
+    a refused row is shown at its place and no row is saved."""
     dossier = load_dossier(dossier_id, g.user)
     if request.method == "POST":
-        _require_form(PostForm())
-        version = _version()
-        for entry in dossier.current_criteria():
-            value = request.form.get(f"{value_key}-{entry.code}")
-            note = (request.form.get(f"note-{entry.code}") or "").strip() or None
-            if value and (value != getattr(entry, value_attr) or note != getattr(entry, note_attr)):
-                service(g.user, dossier, entry.code, value, note, version)
+        errors = FormErrors()
+        if _checked(PostForm(), errors):
+            try:
+                version = _version()
+            except DomainError as exc:
+                if not refusable(exc):
+                    raise
+                errors.add_exception(exc)
                 version = None
+            for entry in dossier.current_criteria() if not errors else ():
+                value = request.form.get(f"{value_key}-{entry.code}")
+                note = (request.form.get(f"note-{entry.code}") or "").strip() or None
+                if not value or (value == getattr(entry, value_attr) and note == getattr(entry, note_attr)):
+                    continue
+                try:
+                    service(g.user, dossier, entry.code, value, note, version)
+                except DomainError as exc:
+                    if not refusable(exc):
+                        raise
+                    # A refusal that needs the note (a failed verdict without one) sits at the note.
+                    at = "note" if isinstance(exc, RuleRefused) and note is None and value in ("fail", "not_met") \
+                        else value_key
+                    if exc.status == 409:  # the dossier changed, or the session is spent: stop here
+                        errors.add_exception(exc)
+                        break
+                    errors.add_exception(exc, f"{at}-{entry.code}")
+                    continue
+                version = None
+        if errors:
+            db.session.rollback()
+            dossier = load_dossier(dossier_id, g.user)
+            return show_again(template, errors, p=dossier_page(g.user, dossier, request_lang()), dossier=dossier,
+                              form=PostForm(), typed=request.form.to_dict(),
+                              version=dossier.version if errors.status == 409 else request.form.get("version"))
         db.session.commit()
         flash(saved)
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
     page = dossier_page(g.user, dossier, request_lang())
     if not getattr(page, allowed):
         abort(403)
-    return render_template(template, p=page, dossier=dossier, form=PostForm())
+    return render_template(template, p=page, dossier=dossier, form=PostForm(), errors=FormErrors(), typed=None,
+                           version=dossier.version)
 
 
 @bp.route("/dossiers/<int:dossier_id>/self-assessment", methods=["GET", "POST"])
@@ -131,18 +207,40 @@ def dossier_fields(dossier_id: int):
     if not any(f.editable for f in page.fields):
         abort(403)
     if request.method == "POST":
-        _require_form(PostForm())
+        errors = FormErrors()
+        labels = {f"field-{f.name}": f.label for f in page.fields}
         values = {}
-        for f in page.fields:
-            raw = (request.form.get(f"field-{f.name}") or "").strip()
-            if f.editable and raw != f.display_raw:
-                values[f.name] = _parse_field(f.name, f.type, raw)
+        if _checked(PostForm(), errors):
+            for f in page.fields:
+                raw = (request.form.get(f"field-{f.name}") or "").strip()
+                if f.editable and raw != f.display_raw:
+                    try:
+                        values[f.name] = _parse_field(f.name, f.type, raw)
+                    except DomainError as exc:
+                        if not refusable(exc):
+                            raise
+                        errors.add_exception(exc, f"field-{f.name}", labels)
+        if values and not errors:
+            try:
+                set_fields(g.user, dossier, values, _version())
+            except DomainError as exc:
+                if not refusable(exc):
+                    raise
+                # The service names the field by its label.
+                at = next((key for key, label in labels.items() if f"'{label}'" in exc.message(request_lang())), None)
+                errors.add_exception(exc, at, labels)
+        if errors:
+            db.session.rollback()
+            dossier = load_dossier(dossier_id, g.user)
+            return show_again("dossier/fields.html", errors, p=dossier_page(g.user, dossier, request_lang()),
+                              dossier=dossier, form=PostForm(), typed=request.form.to_dict(),
+                              version=dossier.version if errors.status == 409 else request.form.get("version"))
         if values:
-            set_fields(g.user, dossier, values, _version())
             db.session.commit()
         flash(_("Đã lưu thông tin."))
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
-    return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm())
+    return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm(), errors=FormErrors(),
+                           typed=None, version=dossier.version)
 
 
 def _parse_field(name: str, ftype: str, raw: str):
@@ -184,13 +282,47 @@ def dossier_attachment(dossier_id: int, attachment_id: int):
 def dossier_event(dossier_id: int):
     dossier = load_dossier(dossier_id, g.user)
     form = EventForm()
-    _require_form(form)
-    event = form.event.data
-    fire_event(g.user, dossier, event, form.comment.data, form.version.data)
+    event = form.event.data or ""
+    ids = {"comment": f"comment-{event}", "confirm": f"confirm-{event}"}
+    errors = FormErrors()
+    issued_before = _decisions(dossier)
+    if _checked(form, errors, ids):
+        try:
+            fire_event(g.user, dossier, event, form.comment.data, form.version.data)
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            needs_comment = isinstance(exc, RuleRefused) and not isinstance(exc, GuardFailed) \
+                and not (form.comment.data or "").strip()
+            errors.add_exception(exc, ids["comment"] if needs_comment else None)
+    if errors:
+        db.session.rollback()
+        return _detail_page(load_dossier(dossier_id, g.user), errors.status, errors=errors,
+                            refused=f"event-{event}", typed=request.form.to_dict())
     db.session.commit()
     label = definition_of(dossier).events[event].labels[request_lang()]
-    flash(_("Đã thực hiện: %(label)s.", label=label))
+    message = _("Đã thực hiện: %(label)s.", label=label)
+    issued = [dec for key, dec in _decisions(dossier).items() if key not in issued_before]
+    flash(_with_decision_links(message, issued, dossier.id) if issued else message)
     return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+
+
+def _decisions(dossier) -> dict:
+    """The dossier's latest decisions by id (recognition, revocation)."""
+    found = (decision_of(dossier, doc) for doc in ("recognition", "revocation"))
+    return {dec.id: dec for dec in found if dec is not None}
+
+
+def _with_decision_links(message: str, issued: list, dossier_id: int) -> Markup:
+    """The confirmation of an act that issued a decision, with where to read and check it."""
+    out = Markup("{0}").format(message)
+    for dec in issued:
+        pdf = url_for("web.dossier_decision" if dec.type == "recognition" else "web.dossier_revocation",
+                      dossier_id=dossier_id)
+        out += Markup(' {0} <a href="{1}">{2}</a> · <a href="{3}">{4}</a>').format(
+            _("Quyết định số %(symbol)s.", symbol=dec.symbol), pdf, _("Tải quyết định (PDF)"),
+            url_for("web.verify", token=dec.verify_token), _("Trang xác minh"))
+    return out
 
 
 @bp.get("/dossiers/<int:dossier_id>/decision.pdf")

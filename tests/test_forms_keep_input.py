@@ -1,0 +1,250 @@
+"""A refused form comes back: 422 (409 when someone changed the dossier first), what was
+typed kept in every field (the other rows of a multi-row form too), the message next to
+the field it concerns (aria-invalid, aria-describedby), a summary at the top
+(role="alert", links to the fields), and nothing in the database changed."""
+from __future__ import annotations
+
+import html
+import re
+
+import frozen_clock
+import pytest
+from helpers import dossier_in
+from test_web_input import fingerprint, sign_in
+
+from workflow_app.extensions import db
+from workflow_app.models import Dossier
+from workflow_app.services import create_dossier
+
+YEAR = frozen_clock.YEAR
+
+
+def page_of(response, status: int) -> str:
+    text = response.get_data(as_text=True)
+    assert response.status_code == status, (response.status_code, text[:800])
+    return text
+
+
+def control(text: str, ident: str) -> str:
+    """The HTML of the control with this id (input, select or textarea, with its content)."""
+    m = re.search(rf'<(select|textarea)[^>]*\bid="{re.escape(ident)}"[^>]*>.*?</\1>', text, re.S) \
+        or re.search(rf'<input[^>]*\bid="{re.escape(ident)}"[^>]*>', text)
+    assert m, f"no control #{ident}"
+    return m.group(0)
+
+
+def selected(text: str, ident: str) -> str:
+    for option in re.findall(r"<option[^>]*>", control(text, ident)):
+        if re.search(r"\sselected\b", option):
+            return re.search(r'value="([^"]*)"', option).group(1)
+    return ""
+
+
+def textarea(text: str, ident: str) -> str:
+    return html.unescape(re.sub(r"^<textarea[^>]*>|</textarea>$", "", control(text, ident)))
+
+
+def value(text: str, ident: str) -> str:
+    m = re.search(r'\bvalue="([^"]*)"', control(text, ident))
+    return html.unescape(m.group(1)) if m else ""
+
+
+def assert_flagged(text: str, ident: str, words: str) -> None:
+    """The message sits at the field: aria-invalid, aria-describedby to the message that says `words`,
+    and the summary at the top links to the field."""
+    tag = control(text, ident)
+    assert 'aria-invalid="true"' in tag and f'aria-describedby="{ident}-error"' in tag, tag
+    m = re.search(rf'id="{re.escape(ident)}-error">([^<]*)<', text)
+    assert m and words in html.unescape(m.group(1)), (m and m.group(1), words)
+    summary = re.search(r'role="alert"[^>]*>(.*?)</div>', text, re.S)
+    assert summary and f'href="#{ident}"' in summary.group(1), summary and summary.group(1)
+
+
+def assert_no_internal_words(text: str) -> None:
+    for word in ("phiên bản", "RuleRefused", "GuardFailed", "Traceback", "field-", "verdict-", ".py"):
+        assert word not in re.sub(r'(id|name|for|href|aria-describedby)="[^"]*"', "", text), word
+
+
+@pytest.fixture
+def people(app, make_user):
+    class People:
+        submitter = make_user("submitter", "na-tam")
+        appraiser = make_user("appraiser", "tam-duong")
+        approver = make_user("approver", "tam-duong")
+    return People
+
+
+def clear_verdicts(dossier: Dossier) -> None:
+    for entry in dossier.current_criteria():
+        entry.verdict = entry.verdict_note = None
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------- appraisal
+
+def test_appraisal_with_a_failed_verdict_and_no_note_keeps_every_row(app, people):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "submitted")
+    clear_verdicts(dossier)
+    codes = [e.code for e in dossier.current_criteria()]
+    assert len(codes) >= 8
+    client = sign_in(app, people.appraiser)
+    form = {"version": str(dossier.version)}
+    for i, code in enumerate(codes):
+        form[f"verdict-{code}"] = "pass"
+        form[f"note-{code}"] = f"Đã kiểm tra thực địa {i}"
+    bad = codes[6]  # row 7: a failed verdict without a note
+    form[f"verdict-{bad}"], form[f"note-{bad}"] = "fail", ""
+    before = fingerprint()
+    text = page_of(client.post(f"/dossiers/{dossier.id}/appraisal", data=form), 422)
+    assert fingerprint() == before  # rows 1-6 were not saved either
+    for i, code in enumerate(codes):
+        assert selected(text, f"verdict-{code}") == ("fail" if code == bad else "pass")
+        assert textarea(text, f"note-{code}") == ("" if code == bad else f"Đã kiểm tra thực địa {i}")
+    assert_flagged(text, f"note-{bad}", "cần ghi rõ lý do")
+    assert value(text, "version") == str(dossier.version) if 'id="version"' in text else True
+    assert_no_internal_words(text)
+    # Fixed and sent again: all saved.
+    form[f"note-{bad}"] = "Thiếu biên bản nghiệm thu"
+    r = client.post(f"/dossiers/{dossier.id}/appraisal", data=form)
+    assert r.status_code == 302
+    saved = {e.code: (e.verdict, e.verdict_note) for e in db.session.get(Dossier, dossier.id).current_criteria()}
+    assert saved[bad] == ("fail", "Thiếu biên bản nghiệm thu") and saved[codes[0]] == ("pass", "Đã kiểm tra thực địa 0")
+
+
+def test_appraisal_after_someone_else_changed_the_dossier_is_409_with_input_kept(app, people, make_user):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "submitted")
+    clear_verdicts(dossier)
+    codes = [e.code for e in dossier.current_criteria()]
+    client = sign_in(app, people.appraiser)
+    seen = dossier.version
+    # A colleague saves a verdict first.
+    other = sign_in(app, make_user("appraiser", "tam-duong"))
+    r = other.post(f"/dossiers/{dossier.id}/appraisal", data={"version": str(seen), f"verdict-{codes[0]}": "pass"})
+    assert r.status_code == 302
+    form = {"version": str(seen), f"verdict-{codes[1]}": "fail", f"note-{codes[1]}": "Đường chưa cứng hóa"}
+    before = fingerprint()
+    text = page_of(client.post(f"/dossiers/{dossier.id}/appraisal", data=form), 409)
+    assert fingerprint() == before
+    assert "Người khác đã thay đổi hồ sơ này trong lúc bạn đang xem" in text
+    assert selected(text, f"verdict-{codes[1]}") == "fail"
+    assert textarea(text, f"note-{codes[1]}") == "Đường chưa cứng hóa"
+    assert 'role="alert"' in text
+    assert_no_internal_words(text)
+    # The form now carries the version shown, so a second save is a deliberate one.
+    current = db.session.get(Dossier, dossier.id).version
+    assert f'name="version" value="{current}"' in text
+
+
+# --------------------------------------------------------------------------- self-assessment
+
+def test_self_assessment_refused_keeps_every_row(app, people, make_user):
+    preparer = make_user("preparer", "na-tam-02")
+    dossier = create_dossier(people.submitter, "village_ntm", "na-tam-02", YEAR)
+    db.session.commit()
+    codes = [e.code for e in dossier.current_criteria()]
+    client = sign_in(app, preparer)
+    form = {"version": str(dossier.version)}
+    for i, code in enumerate(codes):
+        form[f"sa-{code}"], form[f"note-{code}"] = "met", f"Ghi chú {i}"
+    form[f"sa-{codes[4]}"] = "maybe"  # not a choice the page offers
+    before = fingerprint()
+    text = page_of(client.post(f"/dossiers/{dossier.id}/self-assessment", data=form), 422)
+    assert fingerprint() == before
+    for i, code in enumerate(codes):
+        assert textarea(text, f"note-{code}") == f"Ghi chú {i}"
+        if code != codes[4]:
+            assert selected(text, f"sa-{code}") == "met"
+    assert_flagged(text, f"sa-{codes[4]}", "Tự đánh giá")
+
+
+# --------------------------------------------------------------------------- fields
+
+def test_fields_refused_keep_what_was_typed(app, make_user):
+    preparer = make_user("preparer", "tt-tam-duong")
+    dossier = create_dossier(preparer, "town_civilized", "tt-tam-duong", YEAR)
+    db.session.commit()
+    client = sign_in(app, preparer)
+    before = fingerprint()
+    r = client.post(f"/dossiers/{dossier.id}/fields",
+                    data={"version": str(dossier.version), "field-resident_satisfaction_pct": "chín mươi"})
+    text = page_of(r, 422)
+    assert fingerprint() == before
+    assert value(text, "field-resident_satisfaction_pct") == "chín mươi"
+    assert_flagged(text, "field-resident_satisfaction_pct", "chữ số")
+    assert_no_internal_words(text)
+    # Out of the field's range: the service's refusal, placed at the field.
+    r = client.post(f"/dossiers/{dossier.id}/fields",
+                    data={"version": str(dossier.version), "field-resident_satisfaction_pct": "120"})
+    text = page_of(r, 422)
+    assert fingerprint() == before
+    assert value(text, "field-resident_satisfaction_pct") == "120"
+    assert_flagged(text, "field-resident_satisfaction_pct", "0")
+
+
+# --------------------------------------------------------------------------- new dossier
+
+def test_new_dossier_that_already_exists_is_409_with_choices_kept(app, people, make_user):
+    create_dossier(people.submitter, "village_ntm", "na-tam-03", YEAR)
+    db.session.commit()
+    client = sign_in(app, people.submitter)
+    before = fingerprint()
+    r = client.post("/dossiers/new", data={"kind": "village_ntm", "unit": "na-tam-03", "year": str(YEAR)})
+    text = page_of(r, 409)
+    assert fingerprint() == before
+    assert selected(text, "unit") == "na-tam-03" and selected(text, "year") == str(YEAR)
+    assert "Đã có một hồ sơ đang mở" in text and 'role="alert"' in text
+    # A year left out: named at its field.
+    text = page_of(client.post("/dossiers/new", data={"kind": "village_ntm", "unit": "na-tam-04", "year": ""}), 422)
+    assert fingerprint() == before
+    assert selected(text, "unit") == "na-tam-04"
+    assert_flagged(text, "year", "Năm")
+
+
+# --------------------------------------------------------------------------- events on the dossier page
+
+def test_return_without_reason_keeps_the_page_and_says_where(app, people):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "submitted")
+    client = sign_in(app, people.appraiser)
+    before = fingerprint()
+    r = client.post(f"/dossiers/{dossier.id}/events",
+                    data={"event": "return", "version": str(dossier.version), "comment": "  ", "confirm": "y"})
+    text = page_of(r, 422)
+    assert fingerprint() == before
+    assert_flagged(text, "comment-return", "lý do")
+    assert 'checked' in control(text, "confirm-return")
+    assert_no_internal_words(text)
+
+
+def test_event_without_confirmation_keeps_the_comment(app, people):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "submitted")
+    client = sign_in(app, people.appraiser)
+    before = fingerprint()
+    r = client.post(f"/dossiers/{dossier.id}/events",
+                    data={"event": "return", "version": str(dossier.version), "comment": "Thiếu biên bản họp dân\nThiếu ảnh"})
+    text = page_of(r, 422)
+    assert fingerprint() == before
+    assert textarea(text, "comment-return") == "Thiếu biên bản họp dân\nThiếu ảnh"
+    assert_flagged(text, "confirm-return", "xác nhận")
+
+
+def test_event_on_a_changed_dossier_is_409_in_plain_words(app, people):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "appraised")
+    client = sign_in(app, people.approver)
+    r = client.post(f"/dossiers/{dossier.id}/events",
+                    data={"event": "reject", "version": str(dossier.version - 1), "comment": "Không đủ điều kiện",
+                          "confirm": "y"})
+    text = page_of(r, 409)
+    assert "Người khác đã thay đổi hồ sơ này trong lúc bạn đang xem" in text
+    assert textarea(text, "comment-reject") == "Không đủ điều kiện"
+    assert db.session.get(Dossier, dossier.id).state == "appraised"
+    assert_no_internal_words(text)
+
+
+def test_recognition_confirms_with_links_to_the_decision(app, people):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "appraised")
+    client = sign_in(app, people.approver)
+    r = client.post(f"/dossiers/{dossier.id}/events",
+                    data={"event": "recognize", "version": str(dossier.version), "confirm": "y"}, follow_redirects=True)
+    text = page_of(r, 200)
+    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', text, re.S).group(1)
+    assert f'href="/dossiers/{dossier.id}/decision.pdf"' in flash and 'href="/verify/' in flash
