@@ -248,3 +248,33 @@ def test_recognition_confirms_with_links_to_the_decision(app, people):
     text = page_of(r, 200)
     flash = re.search(r'<p class="flash" role="status">(.*?)</p>', text, re.S).group(1)
     assert f'href="/dossiers/{dossier.id}/decision.pdf"' in flash and 'href="/verify/' in flash
+
+
+# --------------------------------------------------------------------------- apology slip on the dossier page
+
+def test_apology_refused_keeps_date_and_reason(app, make_user, api_as):
+    from datetime import timedelta
+
+    from test_clocks import _overdue_dossier
+
+    from workflow_app.services.common import local_now
+    from workflow_app.workdays import add_working_days
+
+    dossier = _overdue_dossier(make_user, api_as)
+    client = sign_in(app, make_user("appraiser", "tam-duong"))
+    new = add_working_days(local_now().date(), 2).isoformat()
+    before = fingerprint()
+    # No reason: named at its field, the date kept.
+    text = page_of(client.post(f"/dossiers/{dossier.id}/apology", data={"new_date": new, "reason": "", "confirm": "y"}),
+                   422)
+    assert fingerprint() == before
+    assert value(text, "apology-new-date") == new and 'checked' in control(text, "apology-confirm")
+    assert_flagged(text, "apology-reason", "Lý do chậm trễ")
+    # A date that is not after today: the service's refusal at the date, the reason kept.
+    yesterday = (local_now().date() - timedelta(days=1)).isoformat()
+    text = page_of(client.post(f"/dossiers/{dossier.id}/apology",
+                               data={"new_date": yesterday, "reason": "Hội đồng vắng", "confirm": "y"}), 422)
+    assert fingerprint() == before
+    assert textarea(text, "apology-reason") == "Hội đồng vắng" and value(text, "apology-new-date") == yesterday
+    assert_flagged(text, "apology-new-date", "sau hôm nay")
+    assert_no_internal_words(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, g, redirect, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -24,8 +24,10 @@ from ..services.clocks import (
     step_clocks,
 )
 from ..services.common import load_dossier
-from ..workflow.errors import BadRequest
+from ..workflow.errors import DomainError
 from . import bp
+from .dossier_views import _detail_page
+from .form_errors import FormErrors, refusable
 
 
 class ApologyForm(FlaskForm):
@@ -100,13 +102,24 @@ def dossier_apology(dossier_id: int):
     dossier = load_dossier(dossier_id, g.user)
     apology_capacity(g.user, dossier)  # 403 before looking at the form
     form = ApologyForm()
-    if not form.validate_on_submit():
-        errors = "; ".join(f"{getattr(form, k).label.text}: {', '.join(v)}" for k, v in form.errors.items()
-                           if hasattr(form, k))
-        raise BadRequest(f"Biểu mẫu chưa hợp lệ: {errors}. Hãy quay lại, điền đủ và gửi lại.",
-                         f"The form is not valid: {errors}. Go back, complete it and send again.")
-    new_date: date = form.new_date.data
-    doc = issue_apology(g.user, dossier, new_date, form.reason.data)
+    ids = {"new_date": "apology-new-date", "reason": "apology-reason", "confirm": "apology-confirm"}
+    errors = FormErrors()
+    if form.validate_on_submit():
+        new_date: date = form.new_date.data
+        try:
+            doc = issue_apology(g.user, dossier, new_date, form.reason.data)
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            # The service's refusals concern the reason or the date; its text says which.
+            said = exc.text.vi.lower()
+            errors.add_exception(exc, ids["reason"] if "lý do" in said else ids["new_date"] if "ngày" in said else None)
+    else:
+        errors.add_form(form, ids)
+    if errors:
+        db.session.rollback()
+        return _detail_page(load_dossier(dossier_id, g.user), errors.status, errors=errors, refused="apology",
+                            typed=request.form.to_dict())
     db.session.commit()
     flash(_("Đã lập phiếu xin lỗi số %(symbol)s, hẹn lại ngày %(d)s.", symbol=doc.symbol,
             d=new_date.strftime("%d/%m/%Y")))
