@@ -273,4 +273,4 @@ def test_the_batch_page_shows_the_refusal_and_keeps_the_choice(app, cast):
     assert f'value="{fresh}" id="pick-{dossiers[0].id}"\n          checked' in html
     assert snapshot([d.id for d in dossiers]) == before
     r = client.post("/decisions/batch", data={"csrf_token": csrf_of(page), "dossier": [fresh]})
-    assert r.status_code == 400 and "ô xác nhận" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "Hãy đánh dấu ô" in r.get_data(as_text=True)

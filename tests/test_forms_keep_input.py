@@ -278,3 +278,33 @@ def test_apology_refused_keeps_date_and_reason(app, make_user, api_as):
     assert textarea(text, "apology-reason") == "Hội đồng vắng" and value(text, "apology-new-date") == yesterday
     assert_flagged(text, "apology-new-date", "sau hôm nay")
     assert_no_internal_words(text)
+
+
+# --------------------------------------------------------------------------- batch recognition
+
+def test_batch_refused_keeps_ticks_comment_and_issues_nothing(app, people):
+    dossiers = [dossier_in(people.submitter, f"na-tam-0{i}", YEAR, "appraised") for i in (1, 2, 3)]
+    client = sign_in(app, people.approver)
+    picks = [f"{d.id}:{d.version}" for d in dossiers[:2]]
+    before = fingerprint()
+    r = client.post("/decisions/batch", data={"kind": "village_ntm", "dossier": picks, "comment": "Đợt tháng 6"})
+    text = page_of(r, 422)
+    assert fingerprint() == before
+    for d in dossiers:
+        assert ("checked" in control(text, f"pick-{d.id}")) == (d in dossiers[:2])
+    assert textarea(text, "comment-village_ntm") == "Đợt tháng 6"
+    assert_flagged(text, "confirm-village_ntm", "xác nhận")
+    # One dossier changed meanwhile: 409, nothing issued, every choice kept.
+    stale = picks[:1] + [f"{dossiers[1].id}:{dossiers[1].version - 1}"]
+    r = client.post("/decisions/batch", data={"kind": "village_ntm", "dossier": stale, "comment": "Đợt tháng 6",
+                                              "confirm": "y"})
+    text = page_of(r, 409)
+    assert fingerprint() == before
+    assert "Người khác đã thay đổi hồ sơ này" in text and dossiers[1].code in text
+    assert "checked" in control(text, "confirm-village_ntm") and textarea(text, "comment-village_ntm") == "Đợt tháng 6"
+    assert_no_internal_words(text)
+    # Issued: the confirmation links to the decision and its verification page.
+    r = client.post("/decisions/batch", data={"kind": "village_ntm", "dossier": picks, "confirm": "y"},
+                    follow_redirects=True)
+    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', page_of(r, 200), re.S).group(1)
+    assert f'href="/dossiers/{dossiers[0].id}/decision.pdf"' in flash and 'href="/verify/' in flash

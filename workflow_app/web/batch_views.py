@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ..extensions import db
 from ..i18n import request_lang
@@ -14,14 +15,26 @@ from ..services.queries import batch_candidates
 from ..validation import parse_int
 from ..workflow.errors import DomainError
 from . import bp
+from .form_errors import FormErrors, refusable
 from .forms import BatchForm
 
 
-def _page(form: BatchForm, error: str | None = None, status: int = 200):
+def _page(form: BatchForm, errors: FormErrors | None = None):
+    """The page; after a refusal, the form that was sent keeps its ticks, comment and confirmation."""
     groups = [(kind, engine().definition(kind).labels[request_lang()], dossiers)
               for kind, dossiers in batch_candidates(g.user).items()]
     chosen = set(request.form.getlist("dossier")) if request.method == "POST" else set()
-    return render_template("web/batch.html", form=form, groups=groups, chosen=chosen, error=error), status
+    errors = errors or FormErrors()
+    return render_template("web/batch.html", form=form, groups=groups, chosen=chosen, errors=errors,
+                           sent=_sent_kind() if errors else None, typed=request.form.to_dict()), \
+        errors.status if errors else 200
+
+
+def _sent_kind() -> str:
+    """Which kind's form was sent: its hidden field, else the kind of a ticked dossier."""
+    chosen = set(request.form.getlist("dossier"))
+    return request.form.get("kind") or next((kind for kind, dossiers in batch_candidates(g.user).items()
+                                             if any(f"{d.id}:{d.version}" in chosen for d in dossiers)), "")
 
 
 @bp.get("/decisions/batch")
@@ -32,8 +45,11 @@ def batch_decision():
 @bp.post("/decisions/batch")
 def batch_decision_post():
     form = BatchForm()
+    kind = _sent_kind()
+    errors = FormErrors()
     if not form.validate_on_submit():
-        return _page(form, _("Hãy đánh dấu ô xác nhận rồi bấm lại nút ban hành."), 400)
+        errors.add_form(form, {"comment": f"comment-{kind}", "confirm": f"confirm-{kind}"} if kind else {})
+        return _page(form, errors)
     items = []
     try:
         for value in request.form.getlist("dossier"):
@@ -45,6 +61,12 @@ def batch_decision_post():
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()  # all or nothing: no dossier moved, no number used
-        return _page(form, exc.message(request_lang()), exc.status)
-    flash(_("Đã ban hành Quyết định số %(symbol)s công nhận %(n)s hồ sơ.", symbol=decision.symbol, n=len(dossiers)))
+        if not refusable(exc):
+            errors.status = exc.status
+        errors.add_exception(exc, f"dossiers-{kind}" if kind else None)
+        return _page(form, errors)
+    flash(Markup('{0} <a href="{1}">{2}</a> · <a href="{3}">{4}</a>').format(
+        _("Đã ban hành Quyết định số %(symbol)s công nhận %(n)s hồ sơ.", symbol=decision.symbol, n=len(dossiers)),
+        url_for("web.dossier_decision", dossier_id=dossiers[0].id), _("Tải quyết định (PDF)"),
+        url_for("web.verify", token=decision.verify_token), _("Trang xác minh")))
     return redirect(url_for("web.batch_decision"))
