@@ -104,6 +104,7 @@ class Ctx:
     rev: int = 0          # village_ntm, na-tam-01, recognized then revoked (two decisions)
     target: int = 0       # a user the admin enables (idempotent)
     pool: int = 0         # the pristine dossier of this case (Case.pool)
+    pool_att: int = 0     # that dossier's first evidence file, if any
     me: str = ""          # the caller's username (a guest user for anonymous)
 
 
@@ -238,6 +239,15 @@ MATRIX: dict[str, dict[str, Case]] = {
     "web.dossier_upload": {
         "POST": Case(url=lambda c: f"/dossiers/{c.pool}/attachments", pool="draft", body=_upload_form, expect={
             ANON: LOGIN, PREP: 302, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+    },
+    "web.evidence_remove": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/attachments/{c.pool_att}/remove", pool="ready", expect={
+            ANON: LOGIN, PREP: 302, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+    },
+    "web.evidence_replace": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/attachments/{c.pool_att}/replace", pool="ready",
+                     body=_upload_form, expect={
+                         ANON: LOGIN, PREP: 302, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
     },
     "web.dossier_attachment": {
         "GET": Case(url=lambda c: f"/dossiers/{c.sub}/attachments/{c.att}", expect={
@@ -378,6 +388,11 @@ MATRIX: dict[str, dict[str, Case]] = {
         "POST": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/attachments", pool="draft", body=_upload_form,
                      expect={ANON: 401, PREP: 201, SUB: 201, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
                              OUT: 404}),
+    },
+    "dossiers.delete_attachment": {
+        "DELETE": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/attachments/{c.pool_att}", pool="ready",
+                       expect={ANON: 401, PREP: 204, SUB: 204, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                               OUT: 404}),
     },
     "dossiers.get_attachment": {
         "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.sub}/attachments/{c.att}", expect={
@@ -540,6 +555,10 @@ class World:
                 did = self.build(kind)
                 self.pool[kind] = (did, db.session.get(Dossier, did).version)
             return self.pool[kind][0]
+
+    def first_attachment(self, dossier_id: int) -> int:
+        with self.app.app_context():
+            return min((a.id for a in db.session.get(Dossier, dossier_id).attachments), default=0)
 
     def pool_changed(self, kind: str) -> bool:
         """Whether the last request changed the pool dossier; a changed one is dropped."""
@@ -704,6 +723,7 @@ def test_access(world, endpoint, label, role):
     ctx = Ctx(**{**world.ctx.__dict__, "me": world.usernames[role]})
     if case.pool:
         ctx.pool = world.pristine(case.pool)
+        ctx.pool_att = world.first_attachment(ctx.pool)
     if case.creates:
         world.free_slots()
         before = world.dossier_count()

@@ -10,6 +10,7 @@ from ..i18n import request_lang
 from ..models import Dossier
 from ..services import (appraise_criterion, attach_evidence, create_dossier, fire_event, self_assess, set_fields)
 from ..services.common import load_dossier
+from ..services.evidence import remove_evidence
 from ..services.queries import search_dossiers
 from ..services.reference import find_unit
 from ..workflow.errors import BadRequest, NotFound
@@ -125,6 +126,23 @@ def post_attachment(files: dict, dossier_id: int):
 def get_attachment(dossier_id: int, attachment_id: int):
     """Download an evidence file."""
     return send_attachment(load_dossier(dossier_id, acting_user()), attachment_id)
+
+
+@blp.route("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>", methods=["DELETE"])
+@blp.arguments(s.AttachmentDeleteQuery, location="query")
+@blp.response(204)
+@blp.doc(security=[{"bearer": []}])
+def delete_attachment(query: dict, dossier_id: int, attachment_id: int):
+    """Remove an evidence file while the dossier is a draft or returned (who may upload may remove).
+
+    The file leaves `attachments[]` and the criteria's `evidence[]` and no longer counts for
+    `submit`; its row and bytes stay, the history records the removal, and
+    `GET .../attachments/{aid}` still returns it. 403 for who may not upload, 404 for an
+    unknown file, 409 when it was already removed or `version` changed, 422 once the dossier
+    is submitted (ask the appraising office to return it)."""
+    dossier = load_dossier(dossier_id, acting_user())
+    remove_evidence(acting_user(), dossier, attachment_id, query.get("version"))
+    db.session.commit()
 
 
 @blp.route("/dossiers/<int:dossier_id>/events", methods=["POST"])

@@ -222,6 +222,10 @@ class UploadIn(BoundarySchema):
     criterion = Code()
 
 
+class AttachmentDeleteQuery(BoundarySchema):
+    version = Int(metadata={"description": "the dossier version you last saw; 409 if it changed"})
+
+
 class RegisterQuery(BoundarySchema):
     issuer = Code(required=True)
     year = Int(required=True)

@@ -56,7 +56,7 @@ def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
     d = definition_of(dossier)
     names = {c.code: c.name.get(lang, c.name["vi"]) for c in d.criteria}
     evidence: dict[str, list[int]] = {}
-    for a in dossier.attachments:
+    for a in dossier.evidence:  # removed files stay in the history only
         if a.criterion_code:
             evidence.setdefault(a.criterion_code, []).append(a.id)
     out = dossier_summary(dossier)
@@ -65,7 +65,7 @@ def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
                       "note": e.note, "verdict": e.verdict, "verdict_note": e.verdict_note,
                       "evidence": evidence.get(e.code, [])} for e in dossier.current_criteria()],
         "fields": dict(dossier.fields or {}),
-        "attachments": [attachment_dict(a) for a in dossier.attachments],
+        "attachments": [attachment_dict(a) for a in dossier.evidence],
         "history": history(dossier),
         "allowed_events": allowed_events(viewer, dossier),
         "documents": [document_dict(doc) for doc in documents_of(dossier)],

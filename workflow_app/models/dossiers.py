@@ -65,8 +65,17 @@ class Dossier(db.Model):
     def criterion(self, code: str) -> "CriterionEntry | None":
         return next((c for c in self.current_criteria() if c.code == code), None)
 
+    @property
+    def evidence(self) -> list["Attachment"]:
+        """The files that count as evidence: every attachment not removed
+        (`attachments` keeps the removed ones too, for the history)."""
+        return [a for a in self.attachments if a.removed_at is None]
+
     def evidence_for(self, code: str) -> list["Attachment"]:
-        return [a for a in self.attachments if a.criterion_code == code]
+        return [a for a in self.evidence if a.criterion_code == code]
+
+    def removed_evidence_for(self, code: str) -> list["Attachment"]:
+        return [a for a in self.attachments if a.criterion_code == code and a.removed_at is not None]
 
     def __repr__(self) -> str:
         return f"<Dossier {self.code} {self.state} v{self.version}>"
@@ -107,5 +116,11 @@ class Attachment(db.Model):
     storage_key: Mapped[str] = mapped_column(String(200))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Removal is soft: the row and the stored bytes stay for the history; a removed
+    # file no longer counts as evidence.
+    removed_at: Mapped[datetime | None]
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     dossier: Mapped[Dossier] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])

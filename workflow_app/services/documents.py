@@ -59,7 +59,7 @@ def issue_receipt(act: Act) -> list[Document]:
             "submitter_role": actor_name(Actor(act.cap.role, act.cap.unit.level), "vi"),
             "submitter_unit": act.cap.unit.name,
             "sender": committee_of(act.cap.unit),
-            "attachments": [_attachment(a, facts["criterion_names"]) for a in dossier.attachments],
+            "attachments": [_attachment(a, facts["criterion_names"]) for a in dossier.evidence],
             "comment": act.comment,
             "due_date": clock.due_on.isoformat() if clock and clock.due_on else None,
         })

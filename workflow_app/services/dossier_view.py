@@ -2,7 +2,7 @@
 templates stay free of rules (what the user may do is decided here)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from ..extensions import db
@@ -10,14 +10,15 @@ from ..i18n import vn_date
 from ..models import Attachment, AuditRecord, Decision, Dossier, User
 from ..permissions import capacities, ended_roles, has_acted
 from ..workflow.definitions import Definition
-from .common import definition_of
+from .common import definition_of, engine, facts_of
 from .decisions import decision_of
 from .events import EventOption, event_options
 from .wording import who
 
 ACTION_LABELS = {
     "create": ("Tạo hồ sơ", "Created"), "self_assess": ("Tự đánh giá", "Self-assessed"),
-    "attach": ("Tải minh chứng", "Uploaded evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
+    "attach": ("Tải minh chứng", "Uploaded evidence"),
+    "remove_evidence": ("Gỡ minh chứng", "Removed evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
     "set_fields": ("Cập nhật thông tin", "Updated fields"),
     "apology": ("Lập phiếu xin lỗi và hẹn lại ngày trả kết quả", "Issued an apology slip with a new date"),
     "takeover": ("Chuyển giao thẩm quyền theo sắp xếp đơn vị hành chính", "Handed over by an administrative reform"),
@@ -42,6 +43,46 @@ class CriterionRow:
     verdict_note: str | None
     appraiser: str | None
     evidence: list[Attachment]
+    removed: list[Attachment] = field(default_factory=list)  # removed files, kept for the history
+    # The verdict of the round before a return, when this round has none yet.
+    previous_verdict: str | None = None
+    previous_note: str | None = None
+    previous_appraiser: str | None = None
+    reappraise: bool = False  # a new round: this criterion is appraised again
+    status: str = ""  # checklist state, see CHECK_STATES
+    status_label: str = ""
+    needs: str = ""   # what this criterion still needs, in words
+
+
+# The checklist's states, in the order a user deals with them.
+CHECK_STATES = {
+    "failed": ("Không đạt", "Failed"),
+    "not_assessed": ("Chưa tự đánh giá", "Not assessed"),
+    "not_met": ("Tự đánh giá chưa đạt", "Self-assessed not met"),
+    "no_evidence": ("Chưa có minh chứng", "No evidence"),
+    "waiting": ("Chờ thẩm định", "Awaiting appraisal"),
+    "passed": ("Đạt", "Passed"),
+}
+
+
+@dataclass
+class ReturnLetter:
+    """The last return of the dossier, as the applicant reads it."""
+    at: datetime
+    actor: str
+    role: str
+    unit: str
+    comment: str
+    round: int  # the round that was returned
+    failed: list[CriterionRow]
+
+
+@dataclass
+class Checklist:
+    step: str | None          # the next step that moves the dossier on
+    who: str | None           # who takes it
+    conditions: list[str]     # what it needs beyond the criteria (fields, posting...)
+    counts: list[tuple[str, int]]  # (state label, criteria in that state)
 
 
 @dataclass
@@ -87,6 +128,8 @@ class DossierPage:
     can_upload: bool = False
     can_appraise: bool = False
     appraisable: set[str] = field(default_factory=set)
+    checklist: Checklist | None = None
+    last_return: ReturnLetter | None = None
     ended_role: str | None = None  # why someone who acted before the reform only reads now
 
 
@@ -112,14 +155,25 @@ def _can(actor: User, dossier: Dossier, d: Definition, action: str) -> bool:
 def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
     d = definition_of(dossier)
     entries = {e.code: e for e in dossier.current_criteria()}
+    before = {e.code: e for e in dossier.criteria if e.round == dossier.round - 1}
+    uploads_open = d.actions["attach"].states
+    with_applicant = not uploads_open or dossier.state in uploads_open
     rows = []
     for c in d.criteria:
-        e = entries.get(c.code)
-        rows.append(CriterionRow(
+        e, b = entries.get(c.code), before.get(c.code)
+        row = CriterionRow(
             code=c.code, name=c.name.get(lang, c.name["vi"]), requirement=(c.requirement or {}).get(lang, ""),
             owner=(c.owner or {}).get(lang, ""), self_assessment=e.self_assessment if e else None,
             note=e.note if e else None, verdict=e.verdict if e else None, verdict_note=e.verdict_note if e else None,
-            appraiser=e.appraiser.name if e and e.appraiser else None, evidence=dossier.evidence_for(c.code)))
+            appraiser=e.appraiser.name if e and e.appraiser else None, evidence=dossier.evidence_for(c.code),
+            removed=dossier.removed_evidence_for(c.code))
+        if b is not None and row.verdict is None:
+            row.reappraise = True
+            row.previous_verdict, row.previous_note = b.verdict, b.verdict_note
+            row.previous_appraiser = b.appraiser.name if b.appraiser else None
+        row.status, row.needs = _check(row, lang, with_applicant)
+        row.status_label = CHECK_STATES[row.status][0 if lang == "vi" else 1]
+        rows.append(row)
     fields = []
     for fd in d.fields.values():
         value = (dossier.fields or {}).get(fd.name)
@@ -139,11 +193,73 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
         can_appraise=_can(actor, dossier, d, "appraise_criterion"),
         ended_role=_ended_role(actor, dossier, lang))
+    page.checklist = _checklist(dossier, d, rows, lang)
+    page.last_return = _last_return(dossier, d, rows, lang)
     if page.can_appraise:
         caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
         limits = [c.assignment.criteria for c in caps]
         page.appraisable = {c.code for c in d.criteria} if any(not x for x in limits) else set().union(*limits)
     return page
+
+
+def _check(row: CriterionRow, lang: str, with_applicant: bool) -> tuple[str, str]:
+    """A criterion's checklist state and what it still needs, in words. While the
+    dossier is back with its applicant, a criterion failed in the returned round
+    shows as failed, with the appraiser's note."""
+    en = lang == "en"
+    if row.verdict == "fail" or (with_applicant and row.verdict is None and row.previous_verdict == "fail"):
+        note = row.verdict_note if row.verdict == "fail" else row.previous_note
+        return "failed", (f"Complete it as the appraiser asks: {note}" if en else f"Bổ sung theo ý kiến thẩm định: {note}") \
+            if note else ("Complete it and submit again." if en else "Bổ sung rồi nộp lại.")
+    if row.verdict == "pass":
+        return "passed", ""
+    if row.self_assessment is None:
+        return "not_assessed", ("Self-assess it (met or not met)." if en else "Tự đánh giá tiêu chí (đạt hoặc chưa đạt).")
+    if row.self_assessment != "met":
+        return "not_met", ("Submitting needs it self-assessed as met." if en
+                           else "Để nộp hồ sơ, tiêu chí cần được tự đánh giá đạt.")
+    if not row.evidence:
+        return "no_evidence", ("Upload at least one evidence file." if en else "Tải lên ít nhất một tệp minh chứng.")
+    if row.reappraise:
+        return "waiting", ("To be appraised again in this round." if en else "Được thẩm định lại ở vòng này.")
+    return "waiting", ("The appraiser gives a verdict after submission." if en
+                       else "Cán bộ thẩm định cho ý kiến sau khi hồ sơ được nộp.")
+
+
+def _checklist(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str) -> Checklist:
+    step = next((e for e in d.events_from(dossier.state)
+                 if not d.states[e.dest].closed and not e.starts_round), None)
+    counts = {k: 0 for k in CHECK_STATES}
+    for r in rows:
+        counts[r.status] += 1
+    conditions: list[str] = []
+    if step is not None:
+        # What the step's guards still refuse once every criterion is taken as done:
+        # the conditions beyond the criteria (fields, posting days...), for everyone.
+        facts = facts_of(dossier, d)
+        done = tuple(replace(c, self_assessment="met", verdict="pass", evidence_count=max(c.evidence_count, 1))
+                     for c in facts.criteria)
+        conditions = [t.get(lang) for t in engine().refusals(d, dossier.state, step.name, replace(facts, criteria=done))]
+    return Checklist(step=step.labels[lang] if step else None, who=who(step.by, lang) if step else None,
+                     conditions=conditions,
+                     counts=[(CHECK_STATES[k][0 if lang == "vi" else 1], n) for k, n in counts.items() if n])
+
+
+def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str) -> ReturnLetter | None:
+    """The return that opened the present round, while the dossier is still open
+    and undecided (its applicant completes it, then the appraisers read it again)."""
+    if dossier.round < 2 or d.states[dossier.state].closed or decision_of(dossier) is not None:
+        return None
+    returns = [name for name, e in d.events.items() if e.starts_round]
+    r = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
+                                                        AuditRecord.action.in_(returns))
+                           .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    if r is None:
+        return None
+    i = 0 if lang == "vi" else 1
+    failed = [row for row in rows if row.previous_verdict == "fail" or row.verdict == "fail"]
+    return ReturnLetter(at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i],
+                        unit=r.unit.name, comment=r.comment or "", round=dossier.round - 1, failed=failed)
 
 
 def _shown(value, lang: str) -> str:

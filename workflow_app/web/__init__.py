@@ -12,3 +12,4 @@ from . import outbox_views  # noqa: E402,F401
 from . import committee_views  # noqa: E402,F401
 from . import apology_views  # noqa: E402,F401
 from . import dashboard_views  # noqa: E402,F401
+from . import evidence_views  # noqa: E402,F401
