@@ -427,7 +427,7 @@ def test_member_page_refusals_are_clear_and_keep_the_input(web):
     r = c.post("/committee/visits", data={"commune": "na-tam", "visited_on": (today + timedelta(days=3)).isoformat()})
     assert r.status_code == 422 and "tương lai" in r.get_data(as_text=True)
     r = c.post("/committee/visits", data={"commune": "na-tam", "visited_on": "hôm qua"})
-    assert r.status_code == 400 and "Ngày đi cơ sở" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "Ngày đi cơ sở" in r.get_data(as_text=True)
     r = c.post("/committee/visits", data={"commune": "son-binh", "visited_on": today.isoformat()})
     assert r.status_code == 403 and "không thuộc địa bàn" in r.get_data(as_text=True)
     r = c.post("/committee/reports", data={"commune": "son-binh", "month": month, "body": "x"})

@@ -10,6 +10,7 @@ import re
 import frozen_clock
 import pytest
 from helpers import dossier_in
+from test_committee import web  # noqa: F401  (the committee pages' app)
 from test_web_input import fingerprint, sign_in
 
 from workflow_app.extensions import db
@@ -41,7 +42,9 @@ def selected(text: str, ident: str) -> str:
 
 
 def textarea(text: str, ident: str) -> str:
-    return html.unescape(re.sub(r"^<textarea[^>]*>|</textarea>$", "", control(text, ident)))
+    """A textarea's content as a browser reads it (one leading line break is dropped)."""
+    inner = re.sub(r"^<textarea[^>]*>|</textarea>$", "", control(text, ident))
+    return html.unescape(re.sub(r"^\r?\n", "", inner))
 
 
 def value(text: str, ident: str) -> str:
@@ -308,3 +311,39 @@ def test_batch_refused_keeps_ticks_comment_and_issues_nothing(app, people):
                     follow_redirects=True)
     flash = re.search(r'<p class="flash" role="status">(.*?)</p>', page_of(r, 200), re.S).group(1)
     assert f'href="/dossiers/{dossiers[0].id}/decision.pdf"' in flash and 'href="/verify/' in flash
+
+
+# --------------------------------------------------------------------------- steering committee
+
+def test_committee_report_and_visit_refused_keep_what_was_typed(web):
+    from datetime import timedelta
+
+    from test_committee import login
+
+    from workflow_app.services.common import local_now
+
+    c = login(web, "hai")
+    today = local_now().date()
+    month = today.strftime("%Y-%m")
+    with web.app_context():
+        before = fingerprint()
+    # An empty report: named at its field, every criterion's status and note kept.
+    r = c.post("/committee/reports", data={"commune": "na-tam", "month": month, "body": "  ",
+                                           "status-village_ntm-1": "met", "note-village_ntm-1": "Xong đường trục",
+                                           "status-village_ntm-2": "in_progress", "note-village_ntm-2": "Còn 2 hộ"})
+    text = page_of(r, 422)
+    assert_flagged(text, "body", "chưa có nội dung")
+    assert selected(text, "status-village_ntm-1") == "met" and selected(text, "status-village_ntm-2") == "in_progress"
+    assert textarea(text, "note-village_ntm-1") == "Xong đường trục" and textarea(text, "note-village_ntm-2") == "Còn 2 hộ"
+    # A visit in the future: at the date, with the notes kept.
+    later = (today + timedelta(days=3)).isoformat()
+    r = c.post("/committee/visits", data={"commune": "na-tam", "visited_on": later, "notes": "Đi bản 05"})
+    text = page_of(r, 422)
+    assert_flagged(text, "visited_on", "tương lai")
+    assert value(text, "visited_on") == later and textarea(text, "notes") == "Đi bản 05"
+    # A date that is not a date: WTForms' refusal in our words, at the field.
+    text = page_of(c.post("/committee/visits", data={"commune": "na-tam", "visited_on": "hôm qua", "notes": "x"}), 422)
+    assert_flagged(text, "visited_on", "Ngày đi cơ sở")
+    assert_no_internal_words(text)
+    with web.app_context():
+        assert fingerprint() == before

@@ -27,7 +27,7 @@ from ..services.common import load_dossier
 from ..workflow.errors import DomainError
 from . import bp
 from .dossier_views import _detail_page
-from .form_errors import FormErrors, refusable
+from .form_errors import FormErrors, field_named, refusable
 
 
 class ApologyForm(FlaskForm):
@@ -111,9 +111,7 @@ def dossier_apology(dossier_id: int):
         except DomainError as exc:
             if not refusable(exc):
                 raise
-            # The service's refusals concern the reason or the date; its text says which.
-            said = exc.text.vi.lower()
-            errors.add_exception(exc, ids["reason"] if "lý do" in said else ids["new_date"] if "ngày" in said else None)
+            errors.add_exception(exc, field_named(exc, {"lý do": ids["reason"], "ngày": ids["new_date"]}))
     else:
         errors.add_form(form, ids)
     if errors:

@@ -38,6 +38,7 @@ from ..services.committee import (
 from ..services.common import local_now
 from ..workflow.errors import DomainError, NotPermitted
 from . import bp
+from .form_errors import FormErrors, field_named, refusable
 from .forms import ReportForm, VisitForm
 
 
@@ -47,16 +48,14 @@ def shows_committee(user) -> bool:
     return member_of(user) is not None or is_standing_office(user)
 
 
-def _form_errors(form) -> str:
-    """The fields in error, by label, in the page's language (WTForms' own texts are English)."""
-    problem = _("thiếu hoặc không hợp lệ")
-    return "; ".join(f"{getattr(form, k).label.text} ({problem})" for k in form.errors
-                     if hasattr(form, k) and k != "csrf_token")
+VISIT_FIELDS = {"ngày": "visited_on", "ghi chép": "notes"}
+REPORT_FIELDS = {"nội dung": "body"}
 
 
 def _member_page(*, month: str | None = None, commune_code: str | None = None, visit_form: VisitForm | None = None,
-                 report_values: dict | None = None, error: str | None = None, status: int = 200):
-    """The member's page; on a refused form it is shown again with the message and what was typed."""
+                 report_values: dict | None = None, errors: FormErrors | None = None, refused: str | None = None):
+    """The member's page; a refused form (`refused`: "visit" or "report") is shown again
+    with what was typed, its `errors` at the fields and a summary."""
     scope = my_scope(g.user)
     today = local_now().date()
     month = month or current_month(today)
@@ -76,6 +75,7 @@ def _member_page(*, month: str | None = None, commune_code: str | None = None, v
             for code, entry in entries.items():
                 values[f"status-{kind}-{code}"] = entry.get("status", "")
                 values[f"note-{kind}-{code}"] = entry.get("note", "")
+    errors = errors or FormErrors()
     return render_template(
         "committee/member.html", scope=scope, lang=request_lang(), month=month, month_label=month_label,
         prev_month=shift_month(month, -1), next_month=shift_month(month, 1) if month < current_month(today) else None,
@@ -83,8 +83,8 @@ def _member_page(*, month: str | None = None, commune_code: str | None = None, v
         criteria=scope.criteria_for(commune) if commune else [], values=values, statuses=STATUSES,
         due=due_date(month), today=today, visit_form=visit_form,
         report_form=ReportForm(formdata=None, commune=commune.code if commune else "", month=month),
-        visits=recent_visits(g.user), reports=my_reports(g.user), error=error,
-        office=is_standing_office(g.user)), status
+        visits=recent_visits(g.user), reports=my_reports(g.user), errors=errors, refused=refused,
+        office=is_standing_office(g.user)), errors.status if errors else 200
 
 
 @bp.get("/committee")
@@ -102,16 +102,19 @@ def committee_visit():
     my_scope(g.user)  # 403 for a non-member before anything else
     form = VisitForm()
     form.commune.choices = []
-    if not form.validate_on_submit():
-        return _member_page(visit_form=form, status=400, error=_(
-            "Biểu mẫu chưa hợp lệ: %(errors)s. Hãy sửa rồi gửi lại.", errors=_form_errors(form)))
-    try:
-        visit = log_visit(g.user, form.commune.data, form.visited_on.data, form.notes.data)
-    except DomainError as exc:
-        if exc.status not in (400, 422):
-            raise
+    errors = FormErrors()
+    if form.validate_on_submit():
+        try:
+            visit = log_visit(g.user, form.commune.data, form.visited_on.data, form.notes.data)
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            errors.add_exception(exc, field_named(exc, VISIT_FIELDS))
+    else:
+        errors.add_form(form)
+    if errors:
         db.session.rollback()
-        return _member_page(commune_code=None, visit_form=form, error=exc.message(request_lang()), status=exc.status)
+        return _member_page(visit_form=form, errors=errors, refused="visit")
     db.session.commit()
     flash(_("Đã ghi chuyến đi cơ sở %(commune)s ngày %(date)s.", commune=visit.commune.name,
             date=visit.visited_on.strftime("%d/%m/%Y")))
@@ -133,19 +136,23 @@ def _criteria_from_form() -> dict:
 def committee_report():
     my_scope(g.user)
     form = ReportForm()
-    if not form.validate_on_submit():
-        return _member_page(status=400, error=_("Biểu mẫu chưa hợp lệ: %(errors)s. Hãy sửa rồi gửi lại.",
-                                                errors=_form_errors(form)))
-    month = parse_month(form.month.data)
-    own_commune(g.user, form.commune.data)  # 403/404 before reading the rest
-    try:
-        report = file_report(g.user, form.commune.data, month, form.body.data, _criteria_from_form())
-    except DomainError as exc:
-        if exc.status not in (400, 422):
-            raise
+    errors = FormErrors()
+    month = commune = None
+    if form.validate_on_submit():
+        try:
+            month = parse_month(form.month.data)
+            commune = own_commune(g.user, form.commune.data)[1].code  # 403/404 before reading the rest
+            report = file_report(g.user, commune, month, form.body.data, _criteria_from_form())
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            errors.add_exception(exc, field_named(exc, REPORT_FIELDS))
+    else:
+        errors.add_form(form, {"commune": "report-commune", "month": "report-month"})
+    if errors:
         db.session.rollback()
-        return _member_page(month=month, commune_code=form.commune.data, report_values=request.form.to_dict(),
-                            error=exc.message(request_lang()), status=exc.status)
+        return _member_page(month=month, commune_code=commune, report_values=request.form.to_dict(),
+                            errors=errors, refused="report")
     late = is_late(report)
     db.session.commit()
     message = _("Đã gửi báo cáo tháng %(month)s về %(commune)s.", month=month_label(month), commune=report.commune.name)

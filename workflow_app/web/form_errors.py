@@ -102,6 +102,13 @@ def refusable(exc: DomainError) -> bool:
     return exc.status in FORM_STATUSES
 
 
+def field_named(exc: DomainError, words: dict[str, str]) -> str | None:
+    """The field a service's refusal concerns when the service does not say: the first
+    of `words` (Vietnamese word -> field id) its Vietnamese text uses, else None (the summary)."""
+    said = exc.text.vi.lower()
+    return next((field for word, field in words.items() if word in said), None)
+
+
 def show_again(template: str, errors: FormErrors, **context):
     """The refused form's page with the messages (the caller has rolled back and passes
     what was typed in the context): 422, or 409 for a change made by someone else."""
