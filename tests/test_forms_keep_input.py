@@ -347,3 +347,32 @@ def test_committee_report_and_visit_refused_keep_what_was_typed(web):
     assert_no_internal_words(text)
     with web.app_context():
         assert fingerprint() == before
+
+
+# --------------------------------------------------------------------------- password, user administration
+
+def test_password_refusals_name_their_field(app, make_user):
+    user = make_user("viewer", "tam-duong", username="lan")
+    client = sign_in(app, user)
+    before = fingerprint()
+    text = page_of(client.post("/password", data={"current": "sai-mat-khau", "new": "mat-khau-moi-1"}), 422)
+    assert_flagged(text, "current", "Mật khẩu hiện tại không đúng")
+    text = page_of(client.post("/password", data={"current": "pw-123456", "new": "ngan"}), 422)
+    assert_flagged(text, "new", "8")
+    assert "ngan" not in text and "pw-123456" not in text  # passwords are never sent back
+    text = page_of(client.post("/password", data={"current": "", "new": ""}), 422)
+    assert_flagged(text, "current", "Mật khẩu hiện tại")
+    assert_flagged(text, "new", "Mật khẩu mới")
+    assert_no_internal_words(text)
+    assert fingerprint() == before
+
+
+def test_admin_cannot_lock_themselves_and_sees_why_on_the_list(app, make_user):
+    admin = make_user("admin", "lai-chau", username="root")
+    make_user("approver", "tam-duong", username="boss")
+    client = sign_in(app, admin)
+    before = fingerprint()
+    text = page_of(client.post(f"/admin/users/{admin.id}/active/0"), 422)
+    assert fingerprint() == before
+    assert "Bạn không thể tự khóa tài khoản của mình" in text and 'href="#user-' in text
+    assert "Lãnh đạo phê duyệt" in text and "approver @" not in text  # roles in words

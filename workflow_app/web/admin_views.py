@@ -5,10 +5,14 @@ from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
+from ..i18n import request_lang
 from ..models import User
 from ..permissions import is_admin
+from ..services.dossier_view import ROLE_NAMES
 from ..services.users import set_active
+from ..workflow.errors import DomainError
 from . import bp
+from .form_errors import FormErrors, refusable
 from .forms import PostForm
 
 
@@ -16,20 +20,38 @@ from .forms import PostForm
 def admin_users():
     if not is_admin(g.user):
         abort(403)
+    return _users_page(FormErrors())
+
+
+def _users_page(errors: FormErrors):
     users = db.session.execute(db.select(User).order_by(User.username)).scalars().all()
-    return render_template("admin/users.html", users=users, form=PostForm())
+    lang = 1 if request_lang() == "en" else 0
+    roles = {name: words[lang] for name, words in ROLE_NAMES.items()}
+    return render_template("admin/users.html", users=users, form=PostForm(), errors=errors,
+                           role_names=roles), (errors.status if errors else 200)
 
 
 @bp.post("/admin/users/<int:user_id>/active/<int:active>")
 def admin_set_active(user_id: int, active: int):
     if not is_admin(g.user):
         abort(403)
-    if not PostForm().validate_on_submit():
-        abort(400)
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    set_active(g.user, user, bool(active))
+    errors = FormErrors()
+    form = PostForm()
+    if form.validate_on_submit():
+        try:
+            set_active(g.user, user, bool(active))
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            errors.add_exception(exc, f"user-{user.id}")
+    else:
+        errors.add_form(form)
+    if errors:
+        db.session.rollback()
+        return _users_page(errors)
     db.session.commit()
     flash(_("Đã mở khóa tài khoản %(name)s.", name=user.username) if active
           else _("Đã khóa tài khoản %(name)s.", name=user.username))

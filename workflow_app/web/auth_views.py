@@ -13,6 +13,7 @@ from ..signin_throttle import SignInThrottled
 from ..validation import safe_next
 from ..workflow.errors import DomainError
 from . import bp
+from .form_errors import FormErrors, field_named, refusable
 from .forms import LoginForm, PasswordForm, PostForm
 
 
@@ -50,7 +51,7 @@ def logout():
 @bp.route("/password", methods=["GET", "POST"])
 def password():
     form = PasswordForm()
-    error = None
+    errors = FormErrors()
     if form.validate_on_submit():
         try:
             changed = change_password(g.user, form.current.data, form.new.data, client_address())
@@ -60,18 +61,23 @@ def password():
             return _throttled("auth/password.html", form, exc)
         except DomainError as exc:
             db.session.rollback()
-            error = exc.message(request_lang())
+            if not refusable(exc):
+                raise
+            errors.add_exception(exc, field_named(exc, {"hiện tại": "current", "mới": "new"}))
         else:
             login_user(g.user)  # stay signed in here; other sessions are signed out
             flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.") if changed
                   else _("Mật khẩu mới giống mật khẩu cũ: không có gì thay đổi."))
             return redirect(url_for("web.index"))
     elif request.method == "POST":
-        error = _("Hãy nhập mật khẩu hiện tại và mật khẩu mới (ít nhất 8 ký tự).")
-    return render_template("auth/password.html", form=form, error=error), (422 if error else 200)
+        errors.add_form(form)
+    # Passwords are never sent back into the page: the fields come back empty, the messages say which to retype.
+    return render_template("auth/password.html", form=form, errors=errors), (errors.status if errors else 200)
 
 
 def _throttled(template: str, form, exc: SignInThrottled):
     """The same page, its fields as typed (never the password), the refusal and when to retry."""
-    return (render_template(template, form=form, error=exc.message(request_lang())), exc.status,
+    errors = FormErrors()
+    errors.add(exc.message(request_lang()))
+    return (render_template(template, form=form, error=exc.message(request_lang()), errors=errors), exc.status,
             {"Retry-After": str(exc.retry_after)})
