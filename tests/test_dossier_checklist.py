@@ -171,3 +171,18 @@ def test_the_checklist_in_english(app, people, returned):
     html = page_of(client, returned.id)
     checklist = section(html, "checklist")
     assert "Failed" in checklist and "Complete it as the appraiser asks" in checklist
+
+
+def test_the_checklist_names_the_conditions_beyond_the_criteria(app, make_user):
+    officer = make_user("submitter", "tt-tam-duong")
+    reader = make_user("viewer", "tam-duong")
+    dossier = create_dossier(officer, "town_civilized", "tt-tam-duong", YEAR)
+    db.session.commit()
+    checklist = section(page_of(sign_in(app, reader), dossier.id), "checklist")
+    conditions = re.findall(r"<li>([^<]+)</li>", checklist)
+    # Only the survey: the criteria have their own rows.
+    assert len(conditions) == 1 and "90" in conditions[0], conditions
+    dossier.fields = {"resident_satisfaction_pct": 95}
+    db.session.commit()
+    checklist = section(page_of(sign_in(app, reader), dossier.id), "checklist")
+    assert "Ngoài các tiêu chí" not in checklist
