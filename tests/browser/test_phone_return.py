@@ -11,7 +11,13 @@ from playwright.sync_api import expect
 
 from workflow_app.extensions import db
 from workflow_app.models import User
-from workflow_app.services import appraise_criterion, attach_evidence, create_dossier, fire_event, self_assess
+from workflow_app.services import (
+    appraise_criterion,
+    attach_evidence,
+    create_dossier,
+    fire_event,
+    self_assess,
+)
 
 from .conftest import PHONE
 
@@ -41,7 +47,7 @@ def _returned() -> tuple[int, str]:
 
 
 def test_phone_return_reasons_first_fix_and_resubmit(web, live_server):
-    dossier_id, code = live_server.run(_returned)
+    dossier_id, _ = live_server.run(_returned)
     url = f"/dossiers/{dossier_id}"
 
     # The village head opens the returned dossier on a phone.
