@@ -204,3 +204,41 @@ def test_states_check_cli_names_bad_campaign_data(tmp_path, app):
     result = CliRunner().invoke(app.cli, ["states", "check"])
     assert result.exit_code == 1
     assert "Invalid campaign data" in result.output and "2024.yaml" in result.output
+
+
+NEGATIVE_BROKEN = [
+    ("negative as text", "village_ntm.yaml", lambda d: d["events"]["reject"].update(negative="yes"),
+     "village_ntm.yaml: events.reject.negative: must be true or false (got 'yes')"),
+    ("negative misspelt", "village_ntm.yaml", lambda d: d["events"]["revoke"].update(negativ=True),
+     "village_ntm.yaml: events.revoke.negativ: unknown key"),
+    ("negative as text in an extending file", "village_ntm_2025.yaml",
+     lambda d: d["events"]["return"].update(negative=1),
+     "village_ntm_2025.yaml: events.return.negative: must be true or false (got 1)"),
+]
+
+
+@pytest.mark.parametrize("name,kind_file,mutate,message", NEGATIVE_BROKEN, ids=[b[0] for b in NEGATIVE_BROKEN])
+def test_a_bad_negative_key_names_file_and_key(tmp_path, name, kind_file, mutate, message):
+    states = _broken(tmp_path, kind_file, mutate)
+    with pytest.raises(DefinitionError) as err:
+        load_all(states)
+    assert message in str(err.value)
+
+
+def test_returns_refusals_and_revocations_are_negative_in_every_road():
+    for d in load_all(STATES).values():
+        negative = {e.name for e in d.events.values() if e.negative}
+        assert negative == {"return", "reject", "revoke"}, d.path
+        # Offered positive steps first, whatever the order in the file.
+        for state in d.states:
+            offered = [e.negative for e in d.offered_from(state)]
+            assert offered == sorted(offered), (d.path, state)
+            assert {e.name for e in d.offered_from(state)} == {e.name for e in d.events_from(state)}
+
+
+def test_negative_defaults_to_false(tmp_path):
+    states = _broken(tmp_path, "village_ntm.yaml", lambda d: d["events"]["reject"].pop("negative"))
+    d = load_all(states)[("village_ntm", 1)]
+    assert not d.events["reject"].negative and d.events["return"].negative
+    offered = [e.name for e in d.offered_from("appraised")]
+    assert set(offered[:2]) == {"reject", "recognize"} and offered[2] == "return"

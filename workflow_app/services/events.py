@@ -129,11 +129,11 @@ def _drop_own_verdicts(dossier: Dossier, actor: User) -> None:
 
 
 def allowed_events(actor: User, dossier: Dossier) -> list[str]:
-    """Events the actor may fire in the dossier's state (guards are not run:
-    a refused guard says why when fired)."""
+    """Events the actor may fire in the dossier's state, positive steps first
+    (guards are not run: a refused guard says why when fired)."""
     d = definition_of(dossier)
     out = []
-    for event in d.events_from(dossier.state):
+    for event in d.offered_from(dossier.state):
         if capacities(actor, dossier.unit, event.by) and not has_acted(dossier, actor, event.not_by_actor_of):
             out.append(event.name)
     return out
@@ -150,13 +150,14 @@ class EventOption:
     allowed: bool
     reasons: list[Text] = field(default_factory=list)
     starts_round: bool = False  # a return: its comment lists what to complete
+    negative: bool = False      # a return, refusal or revocation: a secondary button
 
 
 def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
     d = definition_of(dossier)
     facts = facts_of(dossier, d)
     options = []
-    for event in d.events_from(dossier.state):
+    for event in d.offered_from(dossier.state):
         reasons: list[Text] = []
         if not capacities(actor, dossier.unit, event.by):
             reasons.append(Text(f"Chỉ {who(event.by, 'vi')} được thực hiện.", f"Only {who(event.by, 'en')} may do this."))
@@ -166,5 +167,5 @@ def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
         else:
             reasons.extend(engine().refusals(d, dossier.state, event.name, facts))
         options.append(EventOption(event.name, event.labels, event.comment_required, not reasons, reasons,
-                                   event.starts_round))
+                                   event.starts_round, event.negative))
     return options

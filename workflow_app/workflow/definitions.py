@@ -19,6 +19,8 @@ from .yamlfile import load_yaml
 FIELD_TYPES = ("number", "integer", "string", "date")
 TIME_UNITS = ("working", "calendar")
 COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+EVENT_KEYS = ("from", "to", "by", "guards", "comment", "not_by_actor_of", "effects", "labels",
+              "files", "starts_round", "reported", "negative")
 EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report",
            "notify_returned", "notify_decision")
 
@@ -47,6 +49,9 @@ class EventDef:
     files: bool = False
     starts_round: bool = False
     reported: bool = False
+    # `negative`: the event undoes or refuses (return, reject, revoke). It never makes
+    # a work-queue item on its own and is offered after the positive steps.
+    negative: bool = False
 
     @property
     def issues_decision(self) -> bool:
@@ -152,6 +157,12 @@ class Definition:
 
     def events_from(self, state: str) -> list[EventDef]:
         return [e for e in self.events.values() if state in e.sources]
+
+    def offered_from(self, state: str) -> list[EventDef]:
+        """The state's events as offered to people: positive steps first, then the
+        negative ones (definition order within each)."""
+        found = self.events_from(state)
+        return [e for e in found if not e.negative] + [e for e in found if e.negative]
 
     @property
     def filing_events(self) -> tuple[str, ...]:
@@ -268,6 +279,9 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
         where = f"events.{name}"
         if not isinstance(body, dict):
             raise r.fail(where, "must be a mapping")
+        unknown = sorted(set(map(str, body)) - set(EVENT_KEYS))
+        if unknown:  # a misspelt key must not read as "not set"
+            raise r.fail(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(EVENT_KEYS)})")
         sources = r.states_list(r.need(body, "from", where), f"{where}.from", states)
         dest = r.states_list(r.need(body, "to", where, str), f"{where}.to", states)[0]
         guards = []
@@ -296,6 +310,7 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
             effects=effects, labels=r.labels(body, where), files=files, starts_round=starts_round,
             reported=r.flag(body, "reported", where,
                             default=files or starts_round or "issue_decision" in effects),
+            negative=r.flag(body, "negative", where),
         )
 
     actions = {}
