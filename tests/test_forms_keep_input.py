@@ -376,3 +376,15 @@ def test_admin_cannot_lock_themselves_and_sees_why_on_the_list(app, make_user):
     assert fingerprint() == before
     assert "Bạn không thể tự khóa tài khoản của mình" in text and 'href="#user-' in text
     assert "Lãnh đạo phê duyệt" in text and "approver @" not in text  # roles in words
+
+
+def test_new_dossier_with_a_unit_of_another_kind_says_so_in_words(app, make_user):
+    make_user("submitter", "na-tam", username="both")
+    client = sign_in(app, make_user("preparer", "tt-tam-duong", username="both"))  # offered both kinds
+    before = fingerprint()
+    text = page_of(client.post("/dossiers/new", data={"kind": "town_civilized", "unit": "na-tam-03",
+                                                      "year": str(YEAR)}), 422)
+    assert fingerprint() == before
+    assert selected(text, "kind") == "town_civilized" and selected(text, "unit") == "na-tam-03"
+    assert_flagged(text, "unit", "không thuộc loại hồ sơ")
+    assert "'village'" not in text and "'town'" not in text

@@ -87,7 +87,7 @@ def dossier_new():
     if request.method == "POST":
         errors = FormErrors()
         try:
-            if _checked(form, errors):
+            if _checked(form, errors) and _offered(form, options, errors):
                 dossier = create_dossier(g.user, form.kind.data, form.unit.data, form.year.data)
         except DomainError as exc:
             if not refusable(exc):
@@ -100,6 +100,18 @@ def dossier_new():
         flash(_("Đã tạo hồ sơ %(code)s.", code=dossier.code))
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
     return render_template("dossier/new.html", form=form, errors=FormErrors())
+
+
+def _offered(form, options: dict, errors: FormErrors) -> bool:
+    """Whether the unit chosen is one the page offers for the kind chosen (the list holds
+    every kind's units); if not, say so at the unit, in the page's words."""
+    offered = {u.code for units in options.values() for u in units}
+    if form.kind.data not in options or form.unit.data not in offered \
+            or form.unit.data in {u.code for u in options[form.kind.data]}:
+        return True  # anything else is the service's to refuse (unknown kind, a unit out of reach)
+    errors.add(_("Đơn vị này không thuộc loại hồ sơ “%(kind)s”. Hãy chọn một đơn vị phù hợp, hoặc đổi loại hồ sơ.",
+                 kind=dict(form.kind.choices).get(form.kind.data, form.kind.data)), "unit")
+    return False
 
 
 def _checked(form, errors: FormErrors, ids: dict[str, str] | None = None) -> bool:
