@@ -388,3 +388,16 @@ def test_new_dossier_with_a_unit_of_another_kind_says_so_in_words(app, make_user
     assert selected(text, "kind") == "town_civilized" and selected(text, "unit") == "na-tam-03"
     assert_flagged(text, "unit", "không thuộc loại hồ sơ")
     assert "'village'" not in text and "'town'" not in text
+
+
+def test_upload_without_a_file_is_said_at_its_form(app, people, make_user):
+    preparer = make_user("preparer", "na-tam-02")
+    dossier = create_dossier(people.submitter, "village_ntm", "na-tam-02", YEAR)
+    db.session.commit()
+    client = sign_in(app, preparer)
+    before = fingerprint()
+    r = client.post(f"/dossiers/{dossier.id}/attachments", data={"criterion": "2", "version": str(dossier.version)},
+                    content_type="multipart/form-data")
+    text = page_of(r, 422)
+    assert fingerprint() == before
+    assert "Hãy điền “Tệp minh chứng”" in html.unescape(text) and "This field is required" not in text

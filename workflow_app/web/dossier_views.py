@@ -48,11 +48,12 @@ def _version() -> int | None:
 
 
 def _require_form(form) -> None:
-    if not form.validate_on_submit():
-        errors = "; ".join(f"{getattr(form, k).label.text}: {', '.join(v)}" for k, v in form.errors.items()
-                           if hasattr(form, k))
-        raise BadRequest(f"Biểu mẫu chưa hợp lệ: {errors}. Hãy quay lại, điền đủ và gửi lại.",
-                         f"The form is not valid: {errors}. Go back, complete it and send again.")
+    """A form that must pass its own checks, else 400 naming each field in the page's words."""
+    errors = FormErrors()
+    if not _checked(form, errors):
+        problems = " ".join(m for _f, m in errors)
+        raise BadRequest(f"Biểu mẫu chưa hợp lệ: {problems} Hãy điền đủ rồi gửi lại.",
+                         f"The form is not valid: {problems} Complete it and send again.")
 
 
 def creatable(user) -> dict[str, list[Unit]]:
@@ -270,7 +271,9 @@ def _parse_field(name: str, ftype: str, raw: str):
 def dossier_upload(dossier_id: int):
     dossier = load_dossier(dossier_id, g.user)
     form = UploadForm()
-    _require_form(form)
+    errors = FormErrors()
+    if not _checked(form, errors):  # no file chosen: said at the form it came from
+        return _detail_page(dossier, errors.status, (form.criterion.data or "", " ".join(m for _f, m in errors)))
     upload = form.file.data
     try:
         attachment = attach_evidence(g.user, dossier, upload.filename or "", upload.read(),
