@@ -3,11 +3,12 @@ filters and search, and the work queue of what needs a user's action now."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..extensions import db
 from ..models import Dossier, Unit, UnitLink, User
 from ..permissions import capacities, scope_clause, unit_ids_under
+from .campaigns import FilingStatus, filing_status
 from .clocks import step_clocks
 from .common import definition_of, engine
 from .events import allowed_events
@@ -60,24 +61,33 @@ def search_dossiers(user: User, *, kind: str | None = None, state: str | None = 
 @dataclass
 class QueueItem:
     dossier: Dossier
-    actions: list[str]  # event names and action names the user can take now
+    actions: list[str]  # the positive steps (event and action names) the user can take now
     waiting_since: object
     clock: object = None  # services.clocks.StepClock of the dossier's state, or None
+    secondary: list[str] = field(default_factory=list)  # negative events the user may also fire
+    filing: FilingStatus | None = None  # the filing deadline, while the dossier is not yet handed in
+
+
+# Actions (not events) that are work in a state: the required ones of every definition.
+QUEUE_ACTIONS = ("self_assess", "appraise_criterion")
 
 
 def work_queue(user: User) -> list[QueueItem]:
-    """Open dossiers on which the user can act now, oldest waiting first."""
+    """Open dossiers on which the user has a positive next step now, oldest
+    waiting first. A negative event (return, reject, revoke) is offered with the
+    item but never makes one: a recognised dossier is not a task."""
     eng = engine()
     roles = {ra.role for ra in user.roles}
-    # States where one of the user's roles acts at all, per kind (cheap SQL pre-filter).
+    # States where one of the user's roles has a positive step at all, per kind (cheap SQL pre-filter).
     wanted = []
     for kind in eng.kinds():
         states = set()
         for d in eng.roads(kind):
             for e in d.events.values():
-                if roles & {a.role for a in e.by}:
+                if not e.negative and roles & {a.role for a in e.by}:
                     states.update(e.sources)
-            for a in d.actions.values():
+            for name in QUEUE_ACTIONS:
+                a = d.actions[name]
                 if a.states and roles & {x.role for x in a.by}:
                     states.update(a.states)
         if states:
@@ -88,16 +98,23 @@ def work_queue(user: User) -> list[QueueItem]:
     items = []
     for dossier in db.session.execute(stmt).scalars():
         d = definition_of(dossier)
-        actions = allowed_events(user, dossier)
-        for name in ("self_assess", "appraise_criterion"):
+        allowed = allowed_events(user, dossier)
+        actions = [name for name in allowed if not d.events[name].negative]
+        for name in QUEUE_ACTIONS:
             a = d.actions[name]
             if a.states and dossier.state in a.states and capacities(user, dossier.unit, a.by):
                 actions.append(name)
         if actions:
-            items.append(QueueItem(dossier, actions, dossier.updated_at))
+            negatives = [name for name in allowed if d.events[name].negative]
+            items.append(QueueItem(dossier, actions, dossier.updated_at, secondary=negatives))
     clocks = step_clocks([item.dossier for item in items])  # one query for the whole queue
     for item in items:
+        # The step clock is of the state the user acts in, so it is theirs. The
+        # filing deadline is news only until the dossier is handed in: "filed
+        # late" is history, not something anyone can act on now.
         item.clock = clocks.get(item.dossier.id)
+        filing = filing_status(item.dossier)
+        item.filing = filing if filing is not None and filing.filed_on is None else None
     return items
 
 
