@@ -36,6 +36,9 @@ HTTP_TEXTS = {
           "The database is not answering right now. Try again in a few minutes; if it persists, tell the administrator."),
 }
 DATABASE_RETRY_AFTER = "30"  # seconds, in the 503's Retry-After
+# Pages for people without an account (decision verification): their errors use
+# the public layout, with no link into the signed-in app.
+PUBLIC_PREFIXES = ("/verify/",)
 
 
 def wants_json() -> bool:
@@ -51,8 +54,12 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
         if details:
             body["error"]["details"] = details
         return jsonify(body), status
-    referrer = request.referrer or ""
-    back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
+    public = request.path.startswith(PUBLIC_PREFIXES)
+    if public:  # a refused file check leads back to its decision's page
+        back = request.path if request.method == "POST" and status != 404 else None
+    else:
+        referrer = request.referrer or ""
+        back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
     titles = {403: ("Bạn không có quyền", "Not permitted"), 404: ("Không tìm thấy", "Not found"),
               409: ("Đã có người thao tác trước bạn", "Someone acted before you"),
               413: ("Tệp quá lớn", "File too large"), 422: ("Chưa thể thực hiện", "Not possible yet"),
@@ -60,7 +67,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
               503: ("Tạm thời chưa phục vụ được", "Temporarily unavailable")}
     title = titles.get(status, (None, None))[1 if request_lang() == "en" else 0]
     return render_template("errors/error.html", status=status, code=code, message=message,
-                           title=title, back=back), status
+                           title=title, back=back, public=public), status
 
 
 def http_error(exc: HTTPException, details: dict | None = None):
