@@ -173,3 +173,10 @@ def test_late_labels_only_where_someone_is_late_now(app, make_user, api_as):
     rows = _queue_rows(_login(app, officer))
     assert set(rows) == {draft.code}
     assert "Hạn nộp 30/09/2024: quá hạn nộp" in rows[draft.code]
+
+
+def test_a_role_at_a_unit_not_yet_begun_is_not_called_ended(app, make_user):
+    # 2025-06-11: the new commune of the 2025 reform begins on 2025-07-01.
+    user = make_user("approver", "ta-leng-2025")
+    html = _login(app, user).get("/").get_data(as_text=True)
+    assert 'id="ended-ta-leng-2025"' not in html and "đã chấm dứt" not in html

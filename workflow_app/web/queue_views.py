@@ -23,7 +23,8 @@ def index():
     items = work_queue(g.user)
     counts = Counter(action_label(a, item.dossier) for item in items for a in item.actions)
     today = local_today()
-    ended = [ra for ra in g.user.roles if not ra.unit.live_on(today)]
+    # Ended, not "not yet begun": a unit a reform creates tomorrow has no end date to name.
+    ended = [ra for ra in g.user.roles if ra.unit.valid_to is not None and ra.unit.valid_to < today]
     return render_template("web/queue.html", items=items, counts=counts, engine=engine(), ended=ended)
 
 
