@@ -32,7 +32,7 @@ def _criteria(page) -> list[str]:
 
 def _upload(web, page, code: str, name: str) -> None:
     crit = page.locator(f"#c-{code}")
-    crit.locator("input[type=file]").set_input_files(web.pdf(name, f"Minh chung tieu chi {code}: {name}"))
+    crit.locator(f"#file-{code}").set_input_files(web.pdf(name, f"Minh chung tieu chi {code}: {name}"))
     web.submit(page, crit.get_by_role("button", name="Tải lên", exact=True))
     expect(page.locator(".flash")).to_have_text(f"Đã tải lên {name}.")
     expect(page.locator(f"#c-{code}").get_by_role("link", name=name)).to_be_visible()
@@ -171,7 +171,9 @@ def test_village_dossier_whole_road_with_return_round(web):
     reason = "Bổ sung danh sách lao động có việc làm thường xuyên (tiêu chí 7)."
     web.fire(page, "return", reason)
     expect(page.locator("#state")).to_have_text("Trả lại để bổ sung")
-    expect(page.locator("#c-7 .v-fail")).to_have_count(0)  # a new round: 7 must be appraised again
+    # A new round: 7 must be appraised again; its row still says what failed in round 1.
+    expect(page.locator("#c-7 .prev-verdict .v-fail")).to_have_text("Không đạt")
+    expect(page.locator("#c-7")).to_contain_text("chưa thẩm định lại")
     web.shot(page, "dossier-returned")
     web.logout(page)
 
