@@ -186,3 +186,9 @@ def test_the_checklist_names_the_conditions_beyond_the_criteria(app, make_user):
     db.session.commit()
     checklist = section(page_of(sign_in(app, reader), dossier.id), "checklist")
     assert "Ngoài các tiêu chí" not in checklist
+
+
+def test_no_checklist_once_nothing_moves_the_dossier_on(app, people):
+    dossier = dossier_in(people["commune"], "na-tam-01", YEAR, "rejected")
+    html = page_of(sign_in(app, people["village"]), dossier.id)
+    assert 'id="checklist"' not in html and 'id="c-1"' in html
