@@ -75,6 +75,7 @@ class ReturnLetter:
     comment: str
     round: int  # the round that was returned
     failed: list[CriterionRow]
+    with_applicant: bool  # still to be completed (not yet handed in again)
 
 
 @dataclass
@@ -194,7 +195,7 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         can_appraise=_can(actor, dossier, d, "appraise_criterion"),
         ended_role=_ended_role(actor, dossier, lang))
     page.checklist = _checklist(dossier, d, rows, lang)
-    page.last_return = _last_return(dossier, d, rows, lang)
+    page.last_return = _last_return(dossier, d, rows, lang, with_applicant)
     if page.can_appraise:
         caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
         limits = [c.assignment.criteria for c in caps]
@@ -245,7 +246,8 @@ def _checklist(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: 
                      counts=[(CHECK_STATES[k][0 if lang == "vi" else 1], n) for k, n in counts.items() if n])
 
 
-def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str) -> ReturnLetter | None:
+def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str,
+                 with_applicant: bool) -> ReturnLetter | None:
     """The return that opened the present round, while the dossier is still open
     and undecided (its applicant completes it, then the appraisers read it again)."""
     if dossier.round < 2 or d.states[dossier.state].closed or decision_of(dossier) is not None:
@@ -259,7 +261,8 @@ def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang
     i = 0 if lang == "vi" else 1
     failed = [row for row in rows if row.previous_verdict == "fail" or row.verdict == "fail"]
     return ReturnLetter(at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i],
-                        unit=r.unit.name, comment=r.comment or "", round=dossier.round - 1, failed=failed)
+                        unit=r.unit.name, comment=r.comment or "", round=dossier.round - 1, failed=failed,
+                        with_applicant=with_applicant)
 
 
 def _shown(value, lang: str) -> str:
