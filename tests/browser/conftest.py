@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 PHONE = {"width": 360, "height": 740}
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PORTS = range(20000, 30000)  # below the kernel's ephemeral range, unlike port 0
+AXE = ROOT / ".cache" / "axe-core" / "axe.min.js"  # scripts/fetch_axe.sh (pinned, from npm)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+MIN_TARGET = 44  # px, both sides: buttons, fields, standalone links
 
 
 def pytest_configure(config):
@@ -51,6 +55,99 @@ def chromium():
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="package")
+def axe_source() -> str:
+    """axe-core's source, downloaded once by scripts/fetch_axe.sh (make test runs it too)."""
+    run = subprocess.run(["bash", str(ROOT / "scripts" / "fetch_axe.sh")], check=False, capture_output=True, text=True)
+    if run.returncode or not AXE.is_file():
+        reason = f"axe-core is missing ({AXE}): scripts/fetch_axe.sh said: {run.stderr.strip() or run.stdout.strip()}"
+        if _in_ci():
+            pytest.fail(f"{reason}; CI must run the accessibility checks.", pytrace=False)
+        pytest.skip(reason)
+    return AXE.read_text(encoding="utf-8")
+
+
+# The tap-target rule, in one place. A target is a visible a[href], button,
+# input (not hidden), select, textarea or summary inside <main>; it must be at
+# least MIN_TARGET px wide and high. A checkbox or radio button is measured by
+# its label (clicking the label is clicking the box). Exempt, as in WCAG 2.5.8:
+# a link inside running text, i.e. a link laid out inline whose nearest
+# non-inline ancestor holds other words (a letter or a digit; a separator such
+# as "·" is not a word) that are not themselves in a link or a control.
+SMALL_TARGETS_JS = """(min) => {
+  const main = document.querySelector('main');
+  if (!main) return [];
+  const isInline = (el) => ['inline', 'contents'].includes(getComputedStyle(el).display);
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+  };
+  const inRunningText = (a) => {
+    if (!isInline(a)) return false;
+    let block = a.parentElement;
+    while (block !== main && isInline(block)) block = block.parentElement;
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (/[\\p{L}\\p{N}]/u.test(n.textContent) && !n.parentElement.closest('a, button, select, textarea, label, summary')) return true;
+    }
+    return false;
+  };
+  const name = (el) => {
+    const text = (el.innerText || el.value || el.getAttribute('aria-label') || el.name || '').trim();
+    return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.type && el.tagName !== 'BUTTON' ? `[type=${el.type}]` : '')
+      + (text ? ` "${text.slice(0, 40)}"` : '');
+  };
+  const small = [];
+  for (const el of main.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+    if (!shown(el) || (el.tagName === 'A' && inRunningText(el))) continue;
+    const target = el.matches('[type=checkbox], [type=radio]') && el.labels && el.labels.length ? el.labels[0] : el;
+    const r = target.getBoundingClientRect();
+    if (r.width < min - 0.5 || r.height < min - 0.5) small.push(`${name(el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+  }
+  return small;
+}"""
+
+AXE_RUN_JS = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}; `
+    + v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ') + (v.nodes.length > 4 ? ` (+${v.nodes.length - 4})` : ''));
+}"""
+
+
+MIN_CHART_TEXT = 12  # px, as drawn: a chart may shrink to the screen, its words may not
+
+SMALL_CHART_TEXT_JS = """(min) => [...document.querySelectorAll('main svg.chart')].flatMap((svg) => {
+  const scale = svg.getScreenCTM() ? svg.getScreenCTM().a : 1;
+  return [...svg.querySelectorAll('text')]
+    .map((t) => [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize) * scale])
+    .filter(([, px]) => px < min - 0.05)
+    .slice(0, 3).map(([text, px]) => `#${svg.id} "${text.slice(0, 30)}" ${px.toFixed(1)} px`);
+})"""
+
+
+def small_chart_text(page) -> list[str]:
+    return page.evaluate(SMALL_CHART_TEXT_JS, MIN_CHART_TEXT)
+
+
+def overflow(page) -> int | None:
+    """How far the page scrolls sideways, or None when it does not."""
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    return width - inner if width > inner else None
+
+
+def small_targets(page) -> list[str]:
+    return page.evaluate(SMALL_TARGETS_JS, MIN_TARGET)
+
+
+def axe_violations(page, source: str) -> list[str]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as shown. The
+    source is evaluated, not added as a <script>: the app's Content-Security-Policy
+    forbids inline scripts, and stays as strict under test."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(source)
+    return page.evaluate(AXE_RUN_JS, AXE_TAGS)
 
 
 @dataclass
