@@ -210,7 +210,8 @@ def test_number_fields_on_the_fields_page(site, value):
     client = site.client("town_preparer")
     before = fingerprint()
     r = client.post(f"/dossiers/{site.town}/fields", data={"field-resident_satisfaction_pct": value})
-    refused(r, 422, "resident_satisfaction_pct" if "\x00" not in value else "field-resident_satisfaction_pct")
+    # The page names the field by its label, not by its internal name.
+    refused(r, 422, "Tỷ lệ người dân hài lòng (%)" if "\x00" not in value else "field-resident_satisfaction_pct")
     assert fingerprint() == before
 
 

@@ -123,7 +123,10 @@ def _checked(form, errors: FormErrors, ids: dict[str, str] | None = None) -> boo
     except DomainError as exc:  # a number the boundary refuses (validation.parse_int)
         if not refusable(exc):
             raise
-        errors.add_exception(exc, labels={(ids or {}).get(f.name, f.name): f.label.text for f in form})
+        # Fields the page labels are named by their label; hidden ones (version) keep their name.
+        labels = {(ids or {}).get(f.name, f.name): f.label.text for f in form
+                  if f.label.text != f.name.replace("_", " ").title()}
+        errors.add_exception(exc, labels=labels)
         return False
     errors.add_form(form, ids)
     return False

@@ -1,7 +1,8 @@
 """A refused form is shown again: what was typed, each message next to its field and
 a summary at the top (templates/_forms.html). Views collect the messages in a
 FormErrors, roll back, and render the form with the submitted values; the status is
-422, or 409 when someone changed the dossier first."""
+422, 409 when someone changed the dossier first, or 400 when the only problem is a value
+the page never offers (a hidden field or a choice altered by hand)."""
 from __future__ import annotations
 
 from flask import render_template
@@ -23,7 +24,23 @@ class FormErrors:
 
     def __init__(self) -> None:
         self.items: list[tuple[str | None, str]] = []
-        self.status = 422
+        self.refusals: list[int] = []  # the statuses of the domain refusals added
+        self.forced: int | None = None
+
+    @property
+    def status(self) -> int:
+        """A clash (409) says most; a form with only malformed values (400) is 400; else 422."""
+        if self.forced:
+            return self.forced
+        if 409 in self.refusals:
+            return 409
+        if self.refusals and len(self.refusals) == len(self.items) and set(self.refusals) == {400}:
+            return 400
+        return 422
+
+    @status.setter
+    def status(self, value: int) -> None:
+        self.forced = value
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -47,8 +64,7 @@ class FormErrors:
                     field = field or field_id
                     message = message.replace(f"'{exc.field}'", f"'{label}'")
                     break
-        if exc.status == 409:
-            self.status = 409
+        self.refusals.append(exc.status)
         self.add(message, field)
 
     def add_form(self, form, ids: dict[str, str] | None = None) -> None:
