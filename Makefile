@@ -28,22 +28,14 @@ serve: deps install
 	$(FLASK) init-db
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-# The whole suite on SQLite, then every database test again on PostgreSQL
-# when one answers (CI always has one: there a missing server is a failure).
+# The whole suite on SQLite and every database test again on PostgreSQL, side by
+# side (scripts/test_all.sh; CI always has PostgreSQL: there a missing server is a failure).
 # Browser tests drive Debian's chromium (never a downloaded browser).
 test: export EXTRA_DEBS = chromium zbar-tools
 # axe-core (npm, pinned) for the accessibility checks: without it they fail in CI, skip elsewhere.
 test: deps install
 	@bash scripts/fetch_axe.sh || echo "axe-core was not downloaded: the accessibility checks will skip (fail in CI)." >&2
-	$(VENV)/bin/pytest -q
-	@if $(VENV)/bin/python scripts/pg_ready.py "$(PG_URL)"; then \
-	  echo "== database tests again on PostgreSQL =="; \
-	  TEST_DATABASE_URL="$(PG_URL)" $(VENV)/bin/pytest -q -m "db or pg"; \
-	elif [ -n "$$CI" ]; then \
-	  echo "PostgreSQL does not answer at $(PG_URL); CI needs it." >&2; exit 1; \
-	else \
-	  echo "PostgreSQL does not answer at $(PG_URL): PostgreSQL pass skipped."; \
-	fi
+	@PG_URL="$(PG_URL)" bash scripts/test_all.sh
 
 bench: deps install
 	$(VENV)/bin/python bench/run.py
