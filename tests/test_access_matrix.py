@@ -389,14 +389,12 @@ MATRIX: dict[str, dict[str, Case]] = {
                      expect={ANON: 401, PREP: 201, SUB: 201, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
                              OUT: 404}),
     },
-    "dossiers.delete_attachment": {
+    "dossiers.attachment": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.sub}/attachments/{c.att}", expect={
+            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
         "DELETE": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/attachments/{c.pool_att}", pool="ready",
                        expect={ANON: 401, PREP: 204, SUB: 204, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
                                OUT: 404}),
-    },
-    "dossiers.get_attachment": {
-        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.sub}/attachments/{c.att}", expect={
-            ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
     },
     "dossiers.post_event": {
         "POST return": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/events", pool="submitted",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import request, url_for
+from flask.views import MethodView
 
 from ..auth import acting_user
 from ..downloads import send_attachment, send_decision
@@ -121,28 +122,30 @@ def post_attachment(files: dict, dossier_id: int):
     return attachment_dict(attachment)
 
 
-@blp.route("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>", methods=["GET"])
-@blp.doc(security=[{"bearer": []}], responses={200: {"description": "the file"}})
-def get_attachment(dossier_id: int, attachment_id: int):
-    """Download an evidence file."""
-    return send_attachment(load_dossier(dossier_id, acting_user()), attachment_id)
+@blp.route("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>", endpoint="attachment")
+class AttachmentFile(MethodView):
+    # One rule for both methods: an id out of range is then a 404 for each (two rules on
+    # one path would answer the second method 405, Werkzeug matching methods first).
 
+    @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the file"}})
+    def get(self, dossier_id: int, attachment_id: int):
+        """Download an evidence file (a removed one too: it stays in the history)."""
+        return send_attachment(load_dossier(dossier_id, acting_user()), attachment_id)
 
-@blp.route("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>", methods=["DELETE"])
-@blp.arguments(s.AttachmentDeleteQuery, location="query")
-@blp.response(204)
-@blp.doc(security=[{"bearer": []}])
-def delete_attachment(query: dict, dossier_id: int, attachment_id: int):
-    """Remove an evidence file while the dossier is a draft or returned (who may upload may remove).
+    @blp.arguments(s.AttachmentDeleteQuery, location="query")
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def delete(self, query: dict, dossier_id: int, attachment_id: int):
+        """Remove an evidence file while the dossier is a draft or returned (who may upload may remove).
 
-    The file leaves `attachments[]` and the criteria's `evidence[]` and no longer counts for
-    `submit`; its row and bytes stay, the history records the removal, and
-    `GET .../attachments/{aid}` still returns it. 403 for who may not upload, 404 for an
-    unknown file, 409 when it was already removed or `version` changed, 422 once the dossier
-    is submitted (ask the appraising office to return it)."""
-    dossier = load_dossier(dossier_id, acting_user())
-    remove_evidence(acting_user(), dossier, attachment_id, query.get("version"))
-    db.session.commit()
+        The file leaves `attachments[]` and the criteria's `evidence[]` and no longer counts for
+        `submit`; its row and bytes stay, the history records the removal, and
+        `GET .../attachments/{aid}` still returns it. 403 for who may not upload, 404 for an
+        unknown file, 409 when it was already removed or `version` changed, 422 once the dossier
+        is submitted (ask the appraising office to return it)."""
+        dossier = load_dossier(dossier_id, acting_user())
+        remove_evidence(acting_user(), dossier, attachment_id, query.get("version"))
+        db.session.commit()
 
 
 @blp.route("/dossiers/<int:dossier_id>/events", methods=["POST"])
