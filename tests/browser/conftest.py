@@ -31,6 +31,8 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PORTS = range(20000, 30000)  # below the kernel's ephemeral range, unlike port 0
 AXE = ROOT / ".cache" / "axe-core" / "axe.min.js"  # scripts/fetch_axe.sh (pinned, from npm)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Also run from axe's best practices: headings in order, one h1, one main landmark.
+AXE_EXTRA_RULES = ["heading-order", "page-has-heading-one", "landmark-one-main"]
 MIN_TARGET = 44  # px, both sides: buttons, fields, standalone links
 
 
@@ -109,8 +111,9 @@ SMALL_TARGETS_JS = """(min) => {
   return small;
 }"""
 
-AXE_RUN_JS = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+AXE_RUN_JS = """async ([tags, extra]) => {
+  const rules = Object.fromEntries(extra.map((id) => [id, {enabled: true}]));
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, rules, resultTypes: ['violations']});
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}; `
     + v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ') + (v.nodes.length > 4 ? ` (+${v.nodes.length - 4})` : ''));
 }"""
@@ -131,6 +134,20 @@ def small_chart_text(page) -> list[str]:
     return page.evaluate(SMALL_CHART_TEXT_JS, MIN_CHART_TEXT)
 
 
+def skip_link_problem(page) -> str | None:
+    """The first focusable element must be a link into <main>, visible once focused."""
+    found = page.evaluate("""() => {
+      const first = document.querySelector('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]');
+      if (!first || !first.matches('a.skip')) return {first: first ? first.outerHTML.slice(0, 80) : null};
+      first.focus();
+      const r = first.getBoundingClientRect(), target = document.getElementById(first.hash.slice(1));
+      const ok = r.top >= 0 && r.height > 0 && !!(target && target.closest('main'));
+      first.blur();
+      return ok ? null : {shown: r.top >= 0 && r.height > 0, target: first.hash};
+    }""")
+    return f"no visible skip link into <main> first: {found}" if found else None
+
+
 def overflow(page) -> int | None:
     """How far the page scrolls sideways, or None when it does not."""
     width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -142,12 +159,12 @@ def small_targets(page) -> list[str]:
 
 
 def axe_violations(page, source: str) -> list[str]:
-    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as shown. The
+    """axe-core's WCAG 2.0/2.1 A and AA violations (and AXE_EXTRA_RULES') on the page as shown. The
     source is evaluated, not added as a <script>: the app's Content-Security-Policy
     forbids inline scripts, and stays as strict under test."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(source)
-    return page.evaluate(AXE_RUN_JS, AXE_TAGS)
+    return page.evaluate(AXE_RUN_JS, [AXE_TAGS, AXE_EXTRA_RULES])
 
 
 @dataclass

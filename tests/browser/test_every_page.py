@@ -17,7 +17,14 @@ import pytest
 from workflow_app.extensions import db
 from workflow_app.models.decisions import Decision
 
-from .conftest import PHONE, axe_violations, overflow, small_chart_text, small_targets
+from .conftest import (
+    PHONE,
+    axe_violations,
+    overflow,
+    skip_link_problem,
+    small_chart_text,
+    small_targets,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -68,6 +75,8 @@ class Visit:
             self.problems.append(f"{where}: scrolls sideways by {extra} px at 360")
         self.problems += [f"{where}: tap target under 44 px: {t}" for t in small_targets(page)]
         self.problems += [f"{where}: chart text under 12 px: {t}" for t in small_chart_text(page)]
+        if skipped := skip_link_problem(page):
+            self.problems.append(f"{where}: {skipped}")
         self.problems += [f"{where}: axe: {v}" for v in axe_violations(page, self.axe)]
         shot = f"{self.who.replace('.', '-')}-{name}"
         self.web.shot(page, f"{shot}-360")
