@@ -82,7 +82,7 @@ def _open_from_queue(page, dossier_id: int, action: str) -> None:
     """The dossier is in the user's work queue with what they must do."""
     row = page.locator("tr", has=page.locator(f"a[href='/dossiers/{dossier_id}']"))
     expect(row).to_contain_text(action)
-    row.locator(f"a[href='/dossiers/{dossier_id}']").click()
+    row.locator(f"a[href='/dossiers/{dossier_id}']").first.click()  # the code; the main step's button leads there too
     page.wait_for_url(f"**/dossiers/{dossier_id}")
 
 
@@ -103,13 +103,13 @@ def _one(steps: list[str], *parts: str) -> str:
 
 def _decision_matches_verification(web, page) -> str:
     with page.expect_download() as info:
-        page.get_by_role("link", name="Tải quyết định (PDF)").click()
+        page.get_by_role("link", name="Tải quyết định (PDF)").first.click()  # the confirmation links to it too
     download = info.value
     data = Path(download.path()).read_bytes()
     assert data.startswith(b"%PDF-") and b"%%EOF" in data[-1024:], download.suggested_filename
     assert download.suggested_filename.endswith(".pdf")
     digest = hashlib.sha256(data).hexdigest()
-    page.get_by_role("link", name="Trang xác minh").click()
+    page.get_by_role("link", name="Trang xác minh").first.click()
     page.wait_for_url("**/verify/**")
     expect(page.locator("#status")).to_have_text("Còn hiệu lực")
     expect(page.locator("dd code")).to_have_text(digest)
