@@ -122,8 +122,8 @@ def paired_bars(chart_id: str, title: str, desc: str, rows: list[PairRow], first
     """Two thin bars per row (first above second), each as a share of its own
     denominator, with "n/N" at the end: the shortest bars are the weakest rows."""
     legend, top = _legend([first, second], 0)
-    thin = BAR - 3
-    row_h = LABEL_H + 2 * thin + 3 + GAP
+    thin, between = BAR - 3, 5  # the two figures, one a bar, must not touch
+    row_h = LABEL_H + 2 * thin + between + GAP
     height = top + max(1, len(rows)) * row_h
     parts = _open(chart_id, title, desc, height) + legend
     for i, row in enumerate(rows):
@@ -131,7 +131,7 @@ def paired_bars(chart_id: str, title: str, desc: str, rows: list[PairRow], first
         parts.append(f'<g class="row"><text x="0" y="{y + FONT}" fill="#223">'
                      f'{_t(_clip(row.label))}<title>{_t(row.label)}</title></text>')
         for j, (s, value, of) in enumerate(((first, row.first, row.first_of), (second, row.second, row.second_of))):
-            by = y + LABEL_H + j * (thin + 3)
+            by = y + LABEL_H + j * (thin + between)
             w = BARS * value / of if of else 0
             parts.append(f'<rect x="0" y="{by}" width="{_pct(BARS)}" height="{thin}" fill="#eef0f3"/>')
             if w:
