@@ -28,7 +28,7 @@ def page_of(response, status: int) -> str:
 
 def control(text: str, ident: str) -> str:
     """The HTML of the control with this id (input, select or textarea, with its content)."""
-    m = re.search(rf'<(select|textarea)[^>]*\bid="{re.escape(ident)}"[^>]*>.*?</\1>', text, re.S) \
+    m = re.search(rf'<(select|textarea)[^>]*\bid="{re.escape(ident)}"[^>]*>.*?</\1>', text, re.DOTALL) \
         or re.search(rf'<input[^>]*\bid="{re.escape(ident)}"[^>]*>', text)
     assert m, f"no control #{ident}"
     return m.group(0)
@@ -59,7 +59,7 @@ def assert_flagged(text: str, ident: str, words: str) -> None:
     assert 'aria-invalid="true"' in tag and f'aria-describedby="{ident}-error"' in tag, tag
     m = re.search(rf'id="{re.escape(ident)}-error">([^<]*)<', text)
     assert m and words in html.unescape(m.group(1)), (m and m.group(1), words)
-    summary = re.search(r'role="alert"[^>]*>(.*?)</div>', text, re.S)
+    summary = re.search(r'role="alert"[^>]*>(.*?)</div>', text, re.DOTALL)
     assert summary and f'href="#{ident}"' in summary.group(1), summary and summary.group(1)
 
 
@@ -249,7 +249,7 @@ def test_recognition_confirms_with_links_to_the_decision(app, people):
     r = client.post(f"/dossiers/{dossier.id}/events",
                     data={"event": "recognize", "version": str(dossier.version), "confirm": "y"}, follow_redirects=True)
     text = page_of(r, 200)
-    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', text, re.S).group(1)
+    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', text, re.DOTALL).group(1)
     assert f'href="/dossiers/{dossier.id}/decision.pdf"' in flash and 'href="/verify/' in flash
 
 
@@ -309,13 +309,13 @@ def test_batch_refused_keeps_ticks_comment_and_issues_nothing(app, people):
     # Issued: the confirmation links to the decision and its verification page.
     r = client.post("/decisions/batch", data={"kind": "village_ntm", "dossier": picks, "confirm": "y"},
                     follow_redirects=True)
-    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', page_of(r, 200), re.S).group(1)
+    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', page_of(r, 200), re.DOTALL).group(1)
     assert f'href="/dossiers/{dossiers[0].id}/decision.pdf"' in flash and 'href="/verify/' in flash
 
 
 # --------------------------------------------------------------------------- steering committee
 
-def test_committee_report_and_visit_refused_keep_what_was_typed(web):
+def test_committee_report_and_visit_refused_keep_what_was_typed(web):  # noqa: F811 (the imported fixture)
     from datetime import timedelta
 
     from test_committee import login

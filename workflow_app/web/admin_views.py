@@ -12,7 +12,7 @@ from ..services.dossier_view import ROLE_NAMES
 from ..services.users import set_active
 from ..workflow.errors import DomainError
 from . import bp
-from .form_errors import FormErrors, refusable
+from .form_errors import FormErrors, checked, refusable
 from .forms import PostForm
 
 
@@ -40,15 +40,13 @@ def admin_set_active(user_id: int, active: int):
         abort(404)
     errors = FormErrors()
     form = PostForm()
-    if form.validate_on_submit():
+    if checked(form, errors):
         try:
             set_active(g.user, user, bool(active))
         except DomainError as exc:
             if not refusable(exc):
                 raise
             errors.add_exception(exc, f"user-{user.id}")
-    else:
-        errors.add_form(form)
     if errors:
         db.session.rollback()
         return _users_page(errors)

@@ -27,7 +27,7 @@ from ..services.common import load_dossier
 from ..workflow.errors import DomainError
 from . import bp
 from .dossier_views import _detail_page
-from .form_errors import FormErrors, field_named, refusable
+from .form_errors import FormErrors, checked, field_named, refusable
 
 
 class ApologyForm(FlaskForm):
@@ -104,7 +104,7 @@ def dossier_apology(dossier_id: int):
     form = ApologyForm()
     ids = {"new_date": "apology-new-date", "reason": "apology-reason", "confirm": "apology-confirm"}
     errors = FormErrors()
-    if form.validate_on_submit():
+    if checked(form, errors, ids):
         new_date: date = form.new_date.data
         try:
             doc = issue_apology(g.user, dossier, new_date, form.reason.data)
@@ -112,8 +112,6 @@ def dossier_apology(dossier_id: int):
             if not refusable(exc):
                 raise
             errors.add_exception(exc, field_named(exc, {"lý do": ids["reason"], "ngày": ids["new_date"]}))
-    else:
-        errors.add_form(form, ids)
     if errors:
         db.session.rollback()
         return _detail_page(load_dossier(dossier_id, g.user), errors.status, errors=errors, refused="apology",

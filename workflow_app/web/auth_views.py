@@ -13,7 +13,7 @@ from ..signin_throttle import SignInThrottled
 from ..validation import safe_next
 from ..workflow.errors import DomainError
 from . import bp
-from .form_errors import FormErrors, field_named, refusable
+from .form_errors import FormErrors, checked, field_named, refusable
 from .forms import LoginForm, PasswordForm, PostForm
 
 
@@ -52,7 +52,7 @@ def logout():
 def password():
     form = PasswordForm()
     errors = FormErrors()
-    if form.validate_on_submit():
+    if request.method == "POST" and checked(form, errors):
         try:
             changed = change_password(g.user, form.current.data, form.new.data, client_address())
             db.session.commit()
@@ -69,8 +69,6 @@ def password():
             flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.") if changed
                   else _("Mật khẩu mới giống mật khẩu cũ: không có gì thay đổi."))
             return redirect(url_for("web.index"))
-    elif request.method == "POST":
-        errors.add_form(form)
     # Passwords are never sent back into the page: the fields come back empty, the messages say which to retype.
     return render_template("auth/password.html", form=form, errors=errors), (errors.status if errors else 200)
 

@@ -15,7 +15,7 @@ from ..services.queries import batch_candidates
 from ..validation import parse_int
 from ..workflow.errors import DomainError
 from . import bp
-from .form_errors import FormErrors, refusable
+from .form_errors import FormErrors, checked, refusable
 from .forms import BatchForm
 
 
@@ -47,8 +47,7 @@ def batch_decision_post():
     form = BatchForm()
     kind = _sent_kind()
     errors = FormErrors()
-    if not form.validate_on_submit():
-        errors.add_form(form, {"comment": f"comment-{kind}", "confirm": f"confirm-{kind}"} if kind else {})
+    if not checked(form, errors, {"comment": f"comment-{kind}", "confirm": f"confirm-{kind}"} if kind else {}):
         return _page(form, errors)
     items = []
     try:

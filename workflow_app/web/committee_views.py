@@ -38,7 +38,7 @@ from ..services.committee import (
 from ..services.common import local_now
 from ..workflow.errors import DomainError, NotPermitted
 from . import bp
-from .form_errors import FormErrors, field_named, refusable
+from .form_errors import FormErrors, checked, field_named, refusable
 from .forms import ReportForm, VisitForm
 
 
@@ -103,15 +103,13 @@ def committee_visit():
     form = VisitForm()
     form.commune.choices = []
     errors = FormErrors()
-    if form.validate_on_submit():
+    if checked(form, errors):
         try:
             visit = log_visit(g.user, form.commune.data, form.visited_on.data, form.notes.data)
         except DomainError as exc:
             if not refusable(exc):
                 raise
             errors.add_exception(exc, field_named(exc, VISIT_FIELDS))
-    else:
-        errors.add_form(form)
     if errors:
         db.session.rollback()
         return _member_page(visit_form=form, errors=errors, refused="visit")
@@ -138,7 +136,7 @@ def committee_report():
     form = ReportForm()
     errors = FormErrors()
     month = commune = None
-    if form.validate_on_submit():
+    if checked(form, errors, {"commune": "report-commune", "month": "report-month"}):
         try:
             month = parse_month(form.month.data)
             commune = own_commune(g.user, form.commune.data)[1].code  # 403/404 before reading the rest
@@ -147,8 +145,6 @@ def committee_report():
             if not refusable(exc):
                 raise
             errors.add_exception(exc, field_named(exc, REPORT_FIELDS))
-    else:
-        errors.add_form(form, {"commune": "report-commune", "month": "report-month"})
     if errors:
         db.session.rollback()
         return _member_page(month=month, commune_code=commune, report_values=request.form.to_dict(),

@@ -39,7 +39,7 @@ from ..workflow.errors import (
     UnsupportedFileType,
 )
 from . import bp
-from .form_errors import FormErrors, refusable, show_again
+from .form_errors import FormErrors, checked, refusable, show_again
 from .forms import EventForm, NewDossierForm, PostForm, UploadForm
 
 
@@ -50,7 +50,7 @@ def _version() -> int | None:
 def _require_form(form) -> None:
     """A form that must pass its own checks, else 400 naming each field in the page's words."""
     errors = FormErrors()
-    if not _checked(form, errors):
+    if not checked(form, errors):
         problems = " ".join(m for _f, m in errors)
         raise BadRequest(f"Biểu mẫu chưa hợp lệ: {problems} Hãy điền đủ rồi gửi lại.",
                          f"The form is not valid: {problems} Complete it and send again.")
@@ -88,7 +88,7 @@ def dossier_new():
     if request.method == "POST":
         errors = FormErrors()
         try:
-            if _checked(form, errors) and _offered(form, options, errors):
+            if checked(form, errors) and _offered(form, options, errors):
                 dossier = create_dossier(g.user, form.kind.data, form.unit.data, form.year.data)
         except DomainError as exc:
             if not refusable(exc):
@@ -112,23 +112,6 @@ def _offered(form, options: dict, errors: FormErrors) -> bool:
         return True  # anything else is the service's to refuse (unknown kind, a unit out of reach)
     errors.add(_("Đơn vị này không thuộc loại hồ sơ “%(kind)s”. Hãy chọn một đơn vị phù hợp, hoặc đổi loại hồ sơ.",
                  kind=dict(form.kind.choices).get(form.kind.data, form.kind.data)), "unit")
-    return False
-
-
-def _checked(form, errors: FormErrors, ids: dict[str, str] | None = None) -> bool:
-    """Whether the form passed its own checks; if not, its messages are in `errors`."""
-    try:
-        if form.validate_on_submit():
-            return True
-    except DomainError as exc:  # a number the boundary refuses (validation.parse_int)
-        if not refusable(exc):
-            raise
-        # Fields the page labels are named by their label; hidden ones (version) keep their name.
-        labels = {(ids or {}).get(f.name, f.name): f.label.text for f in form
-                  if f.label.text != f.name.replace("_", " ").title()}
-        errors.add_exception(exc, labels=labels)
-        return False
-    errors.add_form(form, ids)
     return False
 
 
@@ -159,7 +142,7 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
     dossier = load_dossier(dossier_id, g.user)
     if request.method == "POST":
         errors = FormErrors()
-        if _checked(PostForm(), errors):
+        if checked(PostForm(), errors):
             try:
                 version = _version()
             except DomainError as exc:
@@ -226,7 +209,7 @@ def dossier_fields(dossier_id: int):
         errors = FormErrors()
         labels = {f"field-{f.name}": f.label for f in page.fields}
         values = {}
-        if _checked(PostForm(), errors):
+        if checked(PostForm(), errors):
             for f in page.fields:
                 raw = (request.form.get(f"field-{f.name}") or "").strip()
                 if f.editable and raw != f.display_raw:
@@ -275,7 +258,7 @@ def dossier_upload(dossier_id: int):
     dossier = load_dossier(dossier_id, g.user)
     form = UploadForm()
     errors = FormErrors()
-    if not _checked(form, errors):  # no file chosen: said at the form it came from
+    if not checked(form, errors):  # no file chosen: said at the form it came from
         return _detail_page(dossier, errors.status, (form.criterion.data or "", " ".join(m for _f, m in errors)))
     upload = form.file.data
     try:
@@ -304,7 +287,7 @@ def dossier_event(dossier_id: int):
     ids = {"comment": f"comment-{event}", "confirm": f"confirm-{event}"}
     errors = FormErrors()
     issued_before = _decisions(dossier)
-    if _checked(form, errors, ids):
+    if checked(form, errors, ids):
         try:
             fire_event(g.user, dossier, event, form.comment.data, form.version.data)
         except DomainError as exc:

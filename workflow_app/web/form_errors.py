@@ -94,6 +94,23 @@ class FormErrors:
 
 
 
+def checked(form, errors: FormErrors, ids: dict[str, str] | None = None) -> bool:
+    """Whether the form passed its own checks; if not, its messages are in `errors`."""
+    try:
+        if form.validate_on_submit():
+            return True
+    except DomainError as exc:  # a number the boundary refuses (validation.parse_int)
+        if not refusable(exc):
+            raise
+        # Fields the page labels are named by their label; hidden ones (version) keep their name.
+        labels = {(ids or {}).get(f.name, f.name): f.label.text for f in form
+                  if f.label.text != f.name.replace("_", " ").title()}
+        errors.add_exception(exc, labels=labels)
+        return False
+    errors.add_form(form, ids)
+    return False
+
+
 def field_problem(field) -> str:
     label = field.label.text
     raw = (field.raw_data or [""])[0] if field.raw_data else ""
