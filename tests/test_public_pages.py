@@ -72,7 +72,7 @@ def test_the_verify_page_explains_the_code_and_links_nowhere_inside(app, token):
     _assert_public_links_only(app, html)
     text = _text(html)
     _explains_the_code(text)
-    assert f'<code id="token">{token}</code>' in html
+    assert f'<span class="code" id="token">{token}</span>' in html
     assert "Bạn không cần đăng nhập" in text
     assert "Đăng nhập</a>" not in text and "Việc cần làm" not in text
 
