@@ -78,6 +78,8 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
+        # The place the service covers, after the app's name in every page's header and title.
+        self.SITE_PLACE = env.get("SITE_PLACE", "Lai Châu").strip()
         self.PUBLIC_BASE_URL = _public_base_url(env.get("PUBLIC_BASE_URL", "").strip(), self.APP_ENV)
         # Reminder e-mails (flask reminders send). Without SMTP_HOST nothing is sent:
         # the outbox is read in the app at /outbox (development).
