@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import frozen_clock
 import pytest
+import time_machine
 from helpers import dossier_in
 from test_committee import web  # noqa: F401  (the committee pages' app)
 from test_web_input import fingerprint, sign_in
@@ -401,3 +403,28 @@ def test_upload_without_a_file_is_said_at_its_form(app, people, make_user):
     text = page_of(r, 422)
     assert fingerprint() == before
     assert "Hãy điền “Tệp minh chứng”" in html.unescape(text) and "This field is required" not in text
+
+
+def csrf_token_in(page: str) -> str:
+    tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page).group(0)
+    return re.search(r'value="([^"]+)"', tag).group(1)
+
+
+def test_a_form_left_open_for_hours_still_saves(app, people):
+    """The CSRF token lasts as long as the session: an appraisal started in the morning
+    is saved in the afternoon (with a one-hour token it came back as an expired form)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    dossier = dossier_in(people.submitter, "na-tam-02", YEAR, "submitted")
+    db.session.commit()
+    client = app.test_client()
+    token = csrf_token_in(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"username": people.appraiser.username, "password": "pw-123456",
+                                    "csrf_token": token})
+    assert r.status_code == 302
+    token = csrf_token_in(client.get(f"/dossiers/{dossier.id}/appraisal").get_data(as_text=True))
+    with time_machine.travel(frozen_clock.NOW + timedelta(hours=5), tick=False):
+        r = client.post(f"/dossiers/{dossier.id}/appraisal",
+                        data={"csrf_token": token, "version": dossier.version, "verdict-1": "pass"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    assert next(c for c in db.session.get(Dossier, dossier.id).current_criteria() if c.code == "1").verdict == "pass"

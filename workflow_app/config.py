@@ -78,6 +78,9 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
+        # A form's CSRF token lives as long as the signed-in session, not one hour: an
+        # appraiser who takes an afternoon over fourteen verdicts must not lose them.
+        self.WTF_CSRF_TIME_LIMIT = None
         # The place the service covers, after the app's name in every page's header and title.
         self.SITE_PLACE = env.get("SITE_PLACE", "Lai Châu").strip()
         self.PUBLIC_BASE_URL = _public_base_url(env.get("PUBLIC_BASE_URL", "").strip(), self.APP_ENV)
