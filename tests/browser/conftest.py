@@ -3,21 +3,28 @@ against the app served by a live werkzeug server in a thread.
 
 One server and one browser for the whole tests/browser package (seeding the
 demo district takes seconds); a fresh browser context per test, so no cookie
-or language choice leaks from one test into another."""
+or language choice leaks from one test into another. A module that needs the
+present era serves the demo again (demo_server) from a database of its own."""
 from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from helpers import dispose_engines, pdf_of
+from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from tests.conftest import ROOT, build_app
+from tests.conftest import PG_URL, ROOT, build_app
 from workflow_app.extensions import db
 from workflow_app.services.demo import DEMO_PASSWORD, seed_demo
 
@@ -195,9 +202,11 @@ def _serve(app):
     raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
-@pytest.fixture(scope="package")
-def live_server(chromium, tmp_path_factory, pg_database):
-    app = build_app(tmp_path_factory.mktemp("browser"), pg_database)
+@contextmanager
+def demo_server(storage: Path, pg_url: str | None) -> Iterator[LiveServer]:
+    """The app with the demo seeded, served by werkzeug in a thread, at whatever
+    the clock says while the server runs."""
+    app = build_app(storage, pg_url)
     # The browser sends real CSRF tokens: test with the protection users get.
     app.config["WTF_CSRF_ENABLED"] = True
     with app.app_context():
@@ -216,6 +225,31 @@ def live_server(chromium, tmp_path_factory, pg_database):
         with app.app_context():
             db.session.remove()
             dispose_engines()
+
+
+@contextmanager
+def second_pg_database() -> Iterator[str | None]:
+    """A throw-away PostgreSQL database besides the session's (None on SQLite): a
+    second live server must not empty the tables the package's server reads."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"ntm_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="package")
+def live_server(chromium, tmp_path_factory, pg_database):
+    with demo_server(tmp_path_factory.mktemp("browser"), pg_database) as server:
+        yield server
 
 
 def tiny_pdf(text: str) -> bytes:
@@ -293,6 +327,98 @@ class Web:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+
+
+DESKTOP = {"width": 1280, "height": 800}
+FORMS = {"self-assessment": r"/dossiers/\d+/self-assessment$", "appraisal": r"/dossiers/\d+/appraisal$",
+         "fields": r"/dossiers/\d+/fields$"}
+# Pages that are not in the top bar, by name.
+EXTRA = {"monthly": "/reports/monthly", "batch": "/decisions/batch", "committee-office": "/committee/office",
+         "admin-committee": "/admin/committee"}
+NAV = {  # top-bar link -> page name; every role visits each of these it is offered
+    "/": "queue", "/dossiers": "list", "/dossiers/new": "new", "/decisions": "register", "/dashboard": "dashboard",
+    "/committee": "committee", "/outbox": "outbox", "/admin/users": "admin-users", "/password": "password",
+}
+STATES = ("draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked")
+_photographed_wide: set[tuple[str, str]] = set()  # one 1280 px picture per page name (and prefix) is enough
+
+
+class Visit:
+    """The pages one person visits, and what was wrong on each: sideways scrolling
+    at 360 and 1280 px, small tap targets, small chart text, the skip link, axe."""
+
+    def __init__(self, web, page, who: str, axe: str) -> None:
+        self.web, self.page, self.who, self.axe = web, page, who, axe
+        self.seen: dict[str, str] = {}  # page name -> url
+        self.problems: list[str] = []
+
+    def check(self, name: str, url: str, status: int = 200) -> None:
+        page, where = self.page, f"{self.who} {name} {url}"
+        response = page.goto(url)
+        self.seen[name] = url
+        if response.status != status:
+            self.problems.append(f"{where}: answered {response.status}, expected {status}")
+        if (extra := overflow(page)) is not None:
+            self.problems.append(f"{where}: scrolls sideways by {extra} px at 360")
+        self.problems += [f"{where}: tap target under 44 px: {t}" for t in small_targets(page)]
+        self.problems += [f"{where}: chart text under 12 px: {t}" for t in small_chart_text(page)]
+        if skipped := skip_link_problem(page):
+            self.problems.append(f"{where}: {skipped}")
+        self.problems += [f"{where}: axe: {v}" for v in axe_violations(page, self.axe)]
+        shot = f"{self.who.replace('.', '-')}-{name}"
+        self.web.shot(page, f"{shot}-360")
+        page.set_viewport_size(DESKTOP)
+        if (extra := overflow(page)) is not None:
+            self.problems.append(f"{where}: scrolls sideways by {extra} px at 1280")
+        if (self.web.prefix, name) not in _photographed_wide:
+            _photographed_wide.add((self.web.prefix, name))
+            self.web.shot(page, f"{shot}-1280")
+        page.set_viewport_size(PHONE)
+
+    def hrefs(self, selector: str) -> list[str]:
+        return [urlsplit(h).path + (f"?{urlsplit(h).query}" if urlsplit(h).query else "")
+                for h in self.page.eval_on_selector_all(selector, "els => els.map(e => e.getAttribute('href'))")]
+
+    def role_pages(self, wanted: set[str]) -> None:
+        """Every top-bar page the person is offered, the EXTRA pages in `wanted`,
+        then the dossier pages and forms in `wanted`."""
+        nav = set(self.hrefs("header a[href]"))
+        for path, name in NAV.items():
+            if path in nav:
+                self.check(name, path)
+        for name, path in EXTRA.items():
+            if name in wanted:
+                self.check(name, path)
+        self.dossier_pages(wanted)
+
+    def dossier_pages(self, wanted: set[str]) -> None:
+        """The dossier pages and forms the role must reach, found through its dossier
+        list: "dossier-<state>" is the first dossier in that state, a form name the
+        first such form any of the dossiers links to."""
+        forms = {name for name in FORMS if name in wanted}
+        for state in STATES:
+            if f"dossier-{state}" not in wanted and not forms:
+                continue
+            self.page.goto(f"/dossiers?state={state}")
+            for n, link in enumerate(self.hrefs("main table a[href^='/dossiers/']")):
+                if n == 0 and f"dossier-{state}" in wanted:
+                    self.check(f"dossier-{state}", link)
+                elif forms:
+                    self.page.goto(link)
+                else:
+                    break
+                for href in self.hrefs("main a[href]"):
+                    name = next((f for f in forms if re.search(FORMS[f], href)), None)
+                    if name:
+                        forms.discard(name)
+                        self.check(name, href)
+                        self.page.goto(link)
+
+    def assert_clean(self, wanted: set[str]) -> None:
+        missing = wanted - set(self.seen)
+        if missing:
+            self.problems.append(f"{self.who} did not reach {sorted(missing)}; saw {sorted(self.seen)}")
+        assert not self.problems, f"{len(self.problems)} problems:\n  " + "\n  ".join(self.problems)
 
 
 @pytest.fixture
