@@ -1011,3 +1011,12 @@ def test_list_pagination(w):
 
     viewer = _list(w.viewer.vi)
     assert viewer["total"] == 24 and viewer["pages"] == 2
+
+
+def test_the_api_answers_bearer_tokens_without_csrf_tokens(app, make_user, api_as):
+    """Pages need the CSRF token; the API (no cookies, a Bearer token) does not."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    preparer = api_as(make_user("preparer", "na-tam-03"))
+    r = preparer.post("/api/v1/dossiers", json={"kind": "village_ntm", "unit": "na-tam-03", "year": frozen_clock.YEAR})
+    assert r.status_code == 201, r.json
+    assert app.test_client().post("/logout").status_code == 400  # a page's form without its token

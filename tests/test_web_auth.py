@@ -1,7 +1,9 @@
 """Signing in and out: clear messages, rotated session tokens, CSRF."""
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 
 import pytest
 from conftest import build_app
@@ -143,3 +145,17 @@ def test_forms_are_refused_without_their_csrf_token(csrf_app, make_user):
     # Signed in, a post without the token is still refused and changes nothing.
     assert client.post("/logout").status_code == 400
     assert client.get("/").status_code == 200
+
+
+def test_an_app_is_freed_once_its_last_reference_goes(tmp_path, pg_database):
+    """No extension keeps an app alive after use: a leaked app per test grew the
+    suite's memory to gigabytes and slowed every garbage collection."""
+    app = build_app(tmp_path, pg_database)
+    with app.app_context():
+        app.test_client().get("/login")
+        db.session.remove()
+        dispose_engines()
+    gone = weakref.ref(app)
+    del app
+    gc.collect()
+    assert gone() is None

@@ -53,9 +53,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(web_bp)
     register_template_helpers(app)
     register_api(app)
-    for name, blueprint in app.blueprints.items():  # Bearer-token API: no cookies, so no CSRF
-        if name != "web":
-            csrf.exempt(blueprint)
     register_gate(app)
     register_error_handlers(app)
     from .security_headers import init_security_headers

@@ -6,6 +6,8 @@ from flask import Flask
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
+from ..extensions import csrf
+
 
 class _ErrorBody(Schema):
     code = fields.String(required=True, metadata={"description": "stable machine code, e.g. not_found"})
@@ -43,6 +45,11 @@ def register_api(app: Flask) -> Api:
     from .apology import blp as apology_blp
 
     api.register_blueprint(apology_blp, url_prefix="/api/v1")
+    # Bearer-token API: no cookies, so no CSRF. Only these module-level blueprints are
+    # exempted: the one flask-smorest makes per app (api-docs) serves GET alone, and
+    # adding it to the extension's set would keep every app ever built alive.
+    for blp in (reference_blp, dossiers_blp, batch_blp, documents_blp, committee_blp, apology_blp):
+        csrf.exempt(blp)
     # Free-form {name: value}, but not empty: the view answers 400 to {} (nothing to set).
     api.spec.components.schemas["FieldsIn"]["minProperties"] = 1
     return api
