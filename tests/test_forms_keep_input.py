@@ -186,6 +186,107 @@ def test_fields_refused_keep_what_was_typed(app, make_user):
     assert_flagged(text, "field-resident_satisfaction_pct", "0")
 
 
+# --------------------------------------------------------------------------- saving again after a conflict
+
+def form_as_sent(text: str) -> dict[str, str]:
+    """What a browser sends from the page's save form as it stands: each named input (the hidden
+    version and was- values too), the option selected in each select, each textarea's content."""
+    form = next(f for f in re.findall(r"<form[^>]*>.*?</form>", text, re.DOTALL) if 'name="version"' in f)
+    sent = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name, val = re.search(r'\bname="([^"]*)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
+        if name:
+            sent[html.unescape(name.group(1))] = html.unescape(val.group(1)) if val else ""
+    for kind, ident in re.findall(r'<(select|textarea)[^>]*\bid="([^"]*)"', form):
+        sent[ident] = selected(form, ident) if kind == "select" else textarea(form, ident)
+    return sent
+
+
+def stored_row(dossier_id: int, code: str) -> tuple:
+    db.session.expire_all()
+    return next((e.verdict, e.verdict_note) for e in db.session.get(Dossier, dossier_id).current_criteria()
+                if e.code == code)
+
+
+def test_appraisal_saved_again_after_a_conflict_keeps_the_colleagues_rows(app, people, make_user):
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "submitted")  # every verdict "pass"
+    one, two = [e.code for e in dossier.current_criteria()][:2]
+    a = sign_in(app, people.appraiser)
+    b = sign_in(app, make_user("appraiser", "tam-duong"))
+    opened = form_as_sent(page_of(a.get(f"/dossiers/{dossier.id}/appraisal"), 200))
+    assert opened["version"] == str(dossier.version)
+    assert opened[f"was-verdict-{two}"] == opened[f"verdict-{two}"] == "pass"
+    # B records criterion 2 as failed while A's page is open.
+    b_page = form_as_sent(page_of(b.get(f"/dossiers/{dossier.id}/appraisal"), 200))
+    b_page[f"verdict-{two}"], b_page[f"note-{two}"] = "fail", "Thiếu biên bản nghiệm thu (B)"
+    assert b.post(f"/dossiers/{dossier.id}/appraisal", data=b_page).status_code == 302
+    # A changes criterion 1 only; criterion 2 still shows the "pass" A's page was loaded with.
+    sent = dict(opened)
+    sent[f"verdict-{one}"], sent[f"note-{one}"] = "fail", "Đường trục chưa cứng hóa (A)"
+    before = fingerprint()
+    text = page_of(a.post(f"/dossiers/{dossier.id}/appraisal", data=sent), 409)
+    assert fingerprint() == before
+    again = form_as_sent(text)
+    # The row A did not touch shows what B stored, with no conflict mark at it.
+    assert again[f"verdict-{two}"] == "fail" and again[f"note-{two}"] == "Thiếu biên bản nghiệm thu (B)"
+    fieldset_two = re.search(rf'<fieldset class="crit">\s*<legend><strong>{two}\..*?</fieldset>', text, re.DOTALL).group(0)
+    assert "Đang lưu trong hồ sơ" not in fieldset_two
+    # The row A changed keeps what was typed, marked against what is stored.
+    assert again[f"verdict-{one}"] == "fail" and again[f"note-{one}"] == "Đường trục chưa cứng hóa (A)"
+    fieldset_one = re.search(rf'<fieldset class="crit">\s*<legend><strong>{one}\..*?</fieldset>', text, re.DOTALL).group(0)
+    assert "Đang lưu trong hồ sơ" in fieldset_one
+    assert again[f"was-verdict-{one}"] == "pass"  # what is stored: saving again is a deliberate overwrite
+    assert again["version"] == str(db.session.get(Dossier, dossier.id).version)
+    # A saves that page: A's criterion 1 and B's criterion 2.
+    assert a.post(f"/dossiers/{dossier.id}/appraisal", data=again).status_code == 302
+    assert stored_row(dossier.id, one) == ("fail", "Đường trục chưa cứng hóa (A)")
+    assert stored_row(dossier.id, two) == ("fail", "Thiếu biên bản nghiệm thu (B)")
+
+
+def test_appraisal_posted_without_was_values_compares_with_what_is_stored(app, people):
+    """A page opened before the form carried was- values: a row differing from what is stored is saved."""
+    dossier = dossier_in(people.submitter, "na-tam-01", YEAR, "submitted")
+    code = dossier.current_criteria()[0].code
+    a = sign_in(app, people.appraiser)
+    r = a.post(f"/dossiers/{dossier.id}/appraisal",
+               data={"version": str(dossier.version), f"verdict-{code}": "fail", f"note-{code}": "Thiếu ảnh"})
+    assert r.status_code == 302
+    assert stored_row(dossier.id, code) == ("fail", "Thiếu ảnh")
+
+
+def test_fields_saved_again_after_a_conflict_keep_the_colleagues_field(app, make_user):
+    preparer = make_user("preparer", "tt-tam-duong")
+    submitter = make_user("submitter", "tt-tam-duong")
+    dossier = create_dossier(preparer, "town_civilized", "tt-tam-duong", YEAR)
+    db.session.commit()
+    b, a = sign_in(app, preparer), sign_in(app, submitter)
+    url = f"/dossiers/{dossier.id}/fields"
+    first = form_as_sent(page_of(b.get(url), 200))
+    first["field-resident_satisfaction_pct"] = "80"
+    assert b.post(url, data=first).status_code == 302
+    opened = form_as_sent(page_of(a.get(url), 200))
+    assert opened["was-field-resident_satisfaction_pct"] == opened["field-resident_satisfaction_pct"] == "80"
+    # B corrects the satisfaction rate while A's page is open.
+    b_page = form_as_sent(page_of(b.get(url), 200))
+    b_page["field-resident_satisfaction_pct"] = "92,5"
+    assert b.post(url, data=b_page).status_code == 302
+    # A fills in the cover request only; the rate still shows the 80 A's page was loaded with.
+    sent = dict(opened)
+    sent["field-request_ref"] = "Tờ trình số 7/TTr-UBND"
+    before = fingerprint()
+    text = page_of(a.post(url, data=sent), 409)
+    assert fingerprint() == before
+    again = form_as_sent(text)
+    assert again["field-resident_satisfaction_pct"] == "92,5"  # what B stored, not A's stale 80
+    assert again["field-request_ref"] == "Tờ trình số 7/TTr-UBND"
+    assert text.count("Đang lưu trong hồ sơ:") == 1  # at the field A changed only
+    assert again["was-field-request_ref"] == ""
+    assert a.post(url, data=again).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).fields == {"resident_satisfaction_pct": 92.5,
+                                                          "request_ref": "Tờ trình số 7/TTr-UBND"}
+
+
 # --------------------------------------------------------------------------- new dossier
 
 def test_new_dossier_that_already_exists_is_409_with_choices_kept(app, people, make_user):

@@ -153,7 +153,9 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
             for entry in dossier.current_criteria() if not errors else ():
                 value = request.form.get(f"{value_key}-{entry.code}")
                 note = (request.form.get(f"note-{entry.code}") or "").strip() or None
-                if not value or (value == getattr(entry, value_attr) and note == getattr(entry, note_attr)):
+                row = _criterion_row(entry, value_key, value_attr, note_attr)
+                # Only a row this user changed on the page, and only if it is not what is stored already.
+                if not value or not _touched(row) or not _differs(row):
                     continue
                 try:
                     service(g.user, dossier, entry.code, value, note, version)
@@ -172,8 +174,10 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
         if errors:
             db.session.rollback()
             dossier = load_dossier(dossier_id, g.user)
+            typed, was = _shown_again([_criterion_row(e, value_key, value_attr, note_attr)
+                                       for e in dossier.current_criteria()], errors.status == 409)
             return show_again(template, errors, p=dossier_page(g.user, dossier, request_lang()), dossier=dossier,
-                              form=PostForm(), typed=request.form.to_dict(),
+                              form=PostForm(), typed=typed, was=was,
                               version=dossier.version if errors.status == 409 else request.form.get("version"))
         db.session.commit()
         flash(saved)
@@ -182,7 +186,52 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
     if not getattr(page, allowed):
         abort(403)
     return render_template(template, p=page, dossier=dossier, form=PostForm(), errors=FormErrors(), typed=None,
-                           version=dossier.version)
+                           was={}, version=dossier.version)
+
+
+def _criterion_row(entry, value_key: str, value_attr: str, note_attr: str) -> dict[str, str]:
+    """A criterion's controls on its form, each with the value stored now."""
+    return {f"{value_key}-{entry.code}": getattr(entry, value_attr) or "",
+            f"note-{entry.code}": getattr(entry, note_attr) or ""}
+
+
+def _text(raw: str | None) -> str:
+    """A posted value as compared: without surrounding blanks, line breaks as a browser may send them."""
+    return (raw or "").replace("\r\n", "\n").strip()
+
+
+def _seen(key: str, stored: str) -> str:
+    """The value the page showed at `key` when it was loaded (its hidden was- twin). A form
+    posted without one (a page opened before forms carried it) is compared with what is stored."""
+    return request.form.get(f"was-{key}", stored)
+
+
+def _touched(row: dict[str, str]) -> bool:
+    """Whether the user changed this row on the page: a control of it posted with a value other
+    than the one it showed. `row` maps each control to the value stored now; a control not posted
+    is not a change."""
+    return any(key in request.form and _text(request.form[key]) != _text(_seen(key, stored))
+               for key, stored in row.items())
+
+
+def _differs(row: dict[str, str]) -> bool:
+    return any(key in request.form and _text(request.form[key]) != _text(stored) for key, stored in row.items())
+
+
+def _shown_again(rows: list[dict[str, str]], conflict: bool) -> tuple[dict, dict]:
+    """What a refused form shows (`typed`) and what its was- fields carry (`was`; a control not
+    in it carries the value stored). After a conflict the page is based on the dossier as it is
+    now: rows the user did not touch show what is stored, rows they changed keep what was typed
+    (marked where it differs from what is stored), and each was- is the value stored, so saving
+    again writes exactly the rows changed here. Otherwise the page keeps the values it was loaded with."""
+    typed = request.form.to_dict()
+    was = {}
+    for row in rows:
+        if not conflict:
+            was.update({key: _seen(key, stored) for key, stored in row.items()})
+        elif not _touched(row):
+            typed.update(row)
+    return typed, was
 
 
 @bp.route("/dossiers/<int:dossier_id>/self-assessment", methods=["GET", "POST"])
@@ -212,7 +261,8 @@ def dossier_fields(dossier_id: int):
         if checked(PostForm(), errors):
             for f in page.fields:
                 raw = (request.form.get(f"field-{f.name}") or "").strip()
-                if f.editable and raw != f.display_raw:
+                # Only a field this user changed on the page (as the criteria forms).
+                if f.editable and raw != f.display_raw and _touched(_field_row(f)):
                     try:
                         values[f.name] = _parse_field(f.name, f.type, raw)
                     except DomainError as exc:
@@ -231,15 +281,21 @@ def dossier_fields(dossier_id: int):
         if errors:
             db.session.rollback()
             dossier = load_dossier(dossier_id, g.user)
-            return show_again("dossier/fields.html", errors, p=dossier_page(g.user, dossier, request_lang()),
-                              dossier=dossier, form=PostForm(), typed=request.form.to_dict(),
+            page = dossier_page(g.user, dossier, request_lang())
+            typed, was = _shown_again([_field_row(f) for f in page.fields if f.editable], errors.status == 409)
+            return show_again("dossier/fields.html", errors, p=page, dossier=dossier, form=PostForm(),
+                              typed=typed, was=was,
                               version=dossier.version if errors.status == 409 else request.form.get("version"))
         if values:
             db.session.commit()
         flash(_("Đã lưu thông tin."))
         return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
     return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm(), errors=FormErrors(),
-                           typed=None, version=dossier.version)
+                           typed=None, was={}, version=dossier.version)
+
+
+def _field_row(f) -> dict[str, str]:
+    return {f"field-{f.name}": f.display_raw}
 
 
 def _parse_field(name: str, ftype: str, raw: str):
