@@ -313,13 +313,13 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
             "An apology slip is for a late step only.")
     reason = (reason or "").strip()
     if not reason:
-        raise RuleRefused("Hãy ghi lý do chậm trễ.", "Give the reason for the delay.")
+        raise RuleRefused("Hãy ghi lý do chậm trễ.", "Give the reason for the delay.", field="reason")
     if new_date <= today:
         raise RuleRefused(f"Ngày hẹn mới phải sau hôm nay ({_vn(today)}).",
-                          f"The new date must be after today ({today.isoformat()}).")
+                          f"The new date must be after today ({today.isoformat()}).", field="new_date")
     if new_date > today + timedelta(days=366):
         raise RuleRefused("Ngày hẹn mới không được quá một năm kể từ hôm nay.",
-                          "The new date must be within a year from today.")
+                          "The new date must be within a year from today.", field="new_date")
     if clock.unit == "working":
         try:
             working = load_calendar().is_working_day(new_date)
@@ -328,7 +328,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
                               f"Working days cannot be computed (no holiday calendar for {gap.year}).") from None
         if not working:
             raise RuleRefused(f"Ngày {_vn(new_date)} không phải ngày làm việc. Hãy chọn một ngày làm việc.",
-                              f"{new_date.isoformat()} is not a working day. Pick a working day.")
+                              f"{new_date.isoformat()} is not a working day. Pick a working day.", field="new_date")
 
     issuer = cap.unit
     now = local_now()

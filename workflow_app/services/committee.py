@@ -188,7 +188,7 @@ def parse_month(text: str | None) -> str:
     m = _MONTH.fullmatch(raw)
     if not m:
         raise BadRequest(f"Tháng '{raw}' không hợp lệ: hãy ghi theo dạng NNNN-TT, ví dụ 2024-09.",
-                         f"Month '{raw}' is not valid: write it as YYYY-MM, e.g. 2024-09.")
+                         f"Month '{raw}' is not valid: write it as YYYY-MM, e.g. 2024-09.", field="month")
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
 
 
@@ -238,16 +238,19 @@ def log_visit(user: User, commune_code: str, visited_on: date, notes: str | None
     today = today or local_now().date()
     if not isinstance(visited_on, date) or isinstance(visited_on, datetime):
         raise BadRequest("Ngày đi cơ sở không hợp lệ: hãy ghi theo dạng NNNN-TT-NN.",
-                         "The visit date is not valid: write it as YYYY-MM-DD.")
+                         "The visit date is not valid: write it as YYYY-MM-DD.", field="visited_on")
     if visited_on > today:
         raise RuleRefused(f"Ngày đi cơ sở ({visited_on:%d/%m/%Y}) ở tương lai: chỉ ghi những chuyến đã đi.",
-                          f"The visit date ({visited_on:%d/%m/%Y}) is in the future: log only visits made.")
+                          f"The visit date ({visited_on:%d/%m/%Y}) is in the future: log only visits made.",
+                          field="visited_on")
     if visited_on < FIRST_DAY:
-        raise RuleRefused("Ngày đi cơ sở không được trước 01/01/2020.", "The visit date may not be before 01/01/2020.")
+        raise RuleRefused("Ngày đi cơ sở không được trước 01/01/2020.", "The visit date may not be before 01/01/2020.",
+                          field="visited_on")
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
         raise RuleRefused(f"Ghi chép dài {len(notes)} ký tự, vượt quá {NOTES_MAX}. Hãy rút gọn.",
-                          f"The notes are {len(notes)} characters long, more than {NOTES_MAX}. Shorten them.")
+                          f"The notes are {len(notes)} characters long, more than {NOTES_MAX}. Shorten them.",
+                          field="notes")
     visit = CommitteeVisit(user_id=member.user_id, commune_id=unit.id, visited_on=visited_on, notes=notes)
     visit.commune = unit
     db.session.add(visit)
@@ -287,6 +290,12 @@ def visits_in_month(month: str) -> dict[tuple[int, int], VisitSummary]:
 
 # ----------------------------------------------------------------------------- reports
 
+def criterion_field(kind: str, code: str, part: str) -> str:
+    """The `field` of a refusal about one criterion's status or note in a report: the
+    place of that value in the API's body (criteria_status.<kind>.<code>.<part>)."""
+    return f"criteria_status.{kind}.{code}.{part}"
+
+
 def _criteria_payload(scope: Scope, unit: Unit, criteria_status) -> dict:
     """Validate {kind: {code: {"status", "note"} | status}} against what the member
     owns for this commune; every owned criterion needs a status."""
@@ -321,18 +330,21 @@ def _criteria_payload(scope: Scope, unit: Unit, criteria_status) -> dict:
                 raise RuleRefused(
                     f"Tình trạng của tiêu chí {code} ({criterion.name['vi']}) phải là met (đạt), not_met (chưa đạt) "
                     "hoặc in_progress (đang thực hiện).",
-                    f"The status of criterion {code} ({criterion.name['en']}) must be met, not_met or in_progress.")
+                    f"The status of criterion {code} ({criterion.name['en']}) must be met, not_met or in_progress.",
+                    field=criterion_field(kind, code, "status"))
             note = (str(note) if note is not None else "").strip()
             if len(note) > CRITERION_NOTE_MAX:
                 raise RuleRefused(f"Ghi chú của tiêu chí {code} vượt quá {CRITERION_NOTE_MAX} ký tự.",
-                                  f"The note of criterion {code} is longer than {CRITERION_NOTE_MAX} characters.")
+                                  f"The note of criterion {code} is longer than {CRITERION_NOTE_MAX} characters.",
+                                  field=criterion_field(kind, code, "note"))
             out.setdefault(kind, {})[code] = {"status": status, "note": note}
     missing = [c for c in wanted if c.code not in out.get(c.kind, {})]
     if missing:
         names_vi = "; ".join(f"{c.code} ({c.name['vi']})" for c in missing)
         names_en = "; ".join(f"{c.code} ({c.name['en']})" for c in missing)
         raise RuleRefused(f"Chưa ghi tình trạng của tiêu chí: {names_vi}.",
-                          f"No status given for criteria: {names_en}.")
+                          f"No status given for criteria: {names_en}.",
+                          field=criterion_field(missing[0].kind, missing[0].code, "status"))
     return out
 
 
@@ -348,16 +360,18 @@ def file_report(user: User, commune_code: str, month: str, body: str | None, cri
         raise RuleRefused(f"Chưa đến tháng {month_label(month)}: chỉ báo cáo tháng này ({month_label(this_month)}) "
                           "hoặc các tháng trước.",
                           f"Month {month_label(month)} has not begun: report on this month "
-                          f"({month_label(this_month)}) or earlier ones.")
+                          f"({month_label(this_month)}) or earlier ones.", field="month")
     if month < FIRST_MONTH:
-        raise RuleRefused("Tháng báo cáo không được trước 01/2020.", "The report month may not be before 01/2020.")
+        raise RuleRefused("Tháng báo cáo không được trước 01/2020.", "The report month may not be before 01/2020.",
+                          field="month")
     body = (body or "").strip()
     if not body:
         raise RuleRefused("Báo cáo chưa có nội dung: hãy ghi tình hình của xã trong tháng.",
-                          "The report is empty: write how the commune did this month.")
+                          "The report is empty: write how the commune did this month.", field="body")
     if len(body) > BODY_MAX:
         raise RuleRefused(f"Nội dung báo cáo dài {len(body)} ký tự, vượt quá {BODY_MAX}. Hãy rút gọn.",
-                          f"The report is {len(body)} characters long, more than {BODY_MAX}. Shorten it.")
+                          f"The report is {len(body)} characters long, more than {BODY_MAX}. Shorten it.",
+                          field="body")
     criteria = _criteria_payload(scope, unit, criteria_status)
     report = find_report(user, unit, month)
     if report is None:

@@ -191,10 +191,11 @@ def change_password(user: User, current: str, new: str, address: str | None = No
     attempt = password_attempt(user.username, address)
     if not user.check_password(current or ""):
         log.info("password change: wrong current password for %r from %s", user.username, address)
-        raise RuleRefused("Mật khẩu hiện tại không đúng.", "The current password is wrong.")
+        raise RuleRefused("Mật khẩu hiện tại không đúng.", "The current password is wrong.", field="current")
     attempt.succeeded()
     if len(new or "") < 8:
-        raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.")
+        raise RuleRefused("Mật khẩu mới cần ít nhất 8 ký tự.", "The new password needs at least 8 characters.",
+                          field="new")
     changed = set_new_password(user, new)
     db.session.flush()
     return changed

@@ -27,7 +27,7 @@ from ..services.common import load_dossier
 from ..workflow.errors import DomainError
 from . import bp
 from .dossier_views import _detail_page
-from .form_errors import FormErrors, checked, field_named, refusable
+from .form_errors import FormErrors, checked, refusable
 
 
 class ApologyForm(FlaskForm):
@@ -111,11 +111,13 @@ def dossier_apology(dossier_id: int):
         except DomainError as exc:
             if not refusable(exc):
                 raise
-            errors.add_exception(exc, field_named(exc, {"lý do": ids["reason"], "ngày": ids["new_date"]}))
+            errors.add_exception(exc, fields=ids)
     if errors:
         db.session.rollback()
-        return _detail_page(load_dossier(dossier_id, g.user), errors.status, errors=errors, refused="apology",
-                            typed=request.form.to_dict())
+        dossier = load_dossier(dossier_id, g.user)
+        if not can_apologize(g.user, dossier, step_clock(dossier)):
+            errors.in_summary_only()  # the page no longer shows the form: no field to point to
+        return _detail_page(dossier, errors.status, errors=errors, refused="apology", typed=request.form.to_dict())
     db.session.commit()
     flash(_("Đã lập phiếu xin lỗi số %(symbol)s, hẹn lại ngày %(d)s.", symbol=doc.symbol,
             d=new_date.strftime("%d/%m/%Y")))

@@ -13,7 +13,7 @@ from ..signin_throttle import SignInThrottled
 from ..validation import safe_next
 from ..workflow.errors import DomainError
 from . import bp
-from .form_errors import FormErrors, checked, field_named, refusable
+from .form_errors import FormErrors, checked, refusable
 from .forms import LoginForm, PasswordForm, PostForm
 
 
@@ -63,7 +63,7 @@ def password():
             db.session.rollback()
             if not refusable(exc):
                 raise
-            errors.add_exception(exc, field_named(exc, {"hiện tại": "current", "mới": "new"}))
+            errors.add_exception(exc, fields={"current": "current", "new": "new"})
         else:
             login_user(g.user)  # stay signed in here; other sessions are signed out
             flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.") if changed

@@ -12,6 +12,7 @@ from ..permissions import is_admin
 from ..services.committee import (
     STATUSES,
     counts,
+    criterion_field,
     criterion_name,
     current_month,
     due_date,
@@ -38,7 +39,7 @@ from ..services.committee import (
 from ..services.common import local_now
 from ..workflow.errors import DomainError, NotPermitted
 from . import bp
-from .form_errors import FormErrors, checked, field_named, refusable
+from .form_errors import FormErrors, checked, refusable
 from .forms import ReportForm, VisitForm
 
 
@@ -48,8 +49,19 @@ def shows_committee(user) -> bool:
     return member_of(user) is not None or is_standing_office(user)
 
 
-VISIT_FIELDS = {"ngày": "visited_on", "ghi chép": "notes"}
-REPORT_FIELDS = {"nội dung": "body"}
+# A refusal's `field` (services/committee.py) -> the control on the member's page; the
+# month and commune of a report are hidden values, so their refusals stay in the summary.
+VISIT_FIELDS = {"commune": "commune", "visited_on": "visited_on", "notes": "notes"}
+REPORT_FIELDS = {"body": "body"}
+
+
+def _report_fields(criteria) -> dict[str, str]:
+    """REPORT_FIELDS and the status and note controls of the criteria the page shows."""
+    fields = dict(REPORT_FIELDS)
+    for c in criteria:
+        for part in ("status", "note"):
+            fields[criterion_field(c.kind, c.code, part)] = f"{part}-{c.kind}-{c.code}"
+    return fields
 
 
 def _member_page(*, month: str | None = None, commune_code: str | None = None, visit_form: VisitForm | None = None,
@@ -109,7 +121,7 @@ def committee_visit():
         except DomainError as exc:
             if not refusable(exc):
                 raise
-            errors.add_exception(exc, field_named(exc, VISIT_FIELDS))
+            errors.add_exception(exc, fields=VISIT_FIELDS)
     if errors:
         db.session.rollback()
         return _member_page(visit_form=form, errors=errors, refused="visit")
@@ -132,19 +144,21 @@ def _criteria_from_form() -> dict:
 
 @bp.post("/committee/reports")
 def committee_report():
-    my_scope(g.user)
+    scope = my_scope(g.user)
     form = ReportForm()
     errors = FormErrors()
     month = commune = None
-    if checked(form, errors, {"commune": "report-commune", "month": "report-month"}):
+    fields = REPORT_FIELDS
+    if checked(form, errors):
         try:
             month = parse_month(form.month.data)
-            commune = own_commune(g.user, form.commune.data)[1].code  # 403/404 before reading the rest
+            unit = own_commune(g.user, form.commune.data)[1]  # 403/404 before reading the rest
+            commune, fields = unit.code, _report_fields(scope.criteria_for(unit))
             report = file_report(g.user, commune, month, form.body.data, _criteria_from_form())
         except DomainError as exc:
             if not refusable(exc):
                 raise
-            errors.add_exception(exc, field_named(exc, REPORT_FIELDS))
+            errors.add_exception(exc, fields=fields)
     if errors:
         db.session.rollback()
         return _member_page(month=month, commune_code=commune, report_values=request.form.to_dict(),

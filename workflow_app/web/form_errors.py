@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
-from wtforms import BooleanField, DateField
+from wtforms import BooleanField, DateField, HiddenField
 from wtforms.validators import Length
 
 from ..i18n import request_lang
@@ -54,10 +54,15 @@ class FormErrors:
     def add(self, message: str, field: str | None = None) -> None:
         self.items.append((field, message))
 
-    def add_exception(self, exc: DomainError, field: str | None = None, labels: dict[str, str] | None = None) -> None:
-        """A domain refusal in the page's language. `labels` (field id -> label) names the
-        field a boundary refusal concerns by its label, never by its input name; 409 wins."""
+    def add_exception(self, exc: DomainError, field: str | None = None, labels: dict[str, str] | None = None,
+                      *, fields: dict[str, str] | None = None) -> None:
+        """A domain refusal in the page's language. `fields` (the refusal's `field` key -> the
+        id of the control on this page) places it at that control; a key the page does not
+        map stays in the summary only. `labels` (field id -> label) names the field a
+        boundary refusal concerns by its label, never by its input name; 409 wins."""
         message = exc.message(request_lang())
+        if field is None and fields and exc.field is not None:
+            field = fields.get(exc.field)
         if isinstance(exc, InputRefused) and labels:
             for field_id, label in labels.items():
                 if exc.field in (field_id, field_id.split("-", 1)[-1]):
@@ -74,7 +79,13 @@ class FormErrors:
                 self.add(_("Biểu mẫu đã hết hạn. Hãy tải lại trang rồi gửi lại; những gì bạn nhập vẫn còn ở đây."))
                 continue
             field = form[name]
-            self.add(field_problem(field), (ids or {}).get(name, name))
+            # A hidden value has no control to go to: the summary says it.
+            at = None if isinstance(field, HiddenField) else (ids or {}).get(name, name)
+            self.add(field_problem(field), at)
+
+    def in_summary_only(self) -> None:
+        """For a page that no longer shows the form: every message in the summary, no links."""
+        self.items = [(None, message) for _field, message in self.items]
 
     def at(self, field: str) -> str | None:
         texts = [m for f, m in self.items if f == field]
@@ -133,13 +144,6 @@ def field_problem(field) -> str:
 def refusable(exc: DomainError) -> bool:
     """Whether a refusal belongs on the form (the rules, a clash) rather than on a page of its own."""
     return exc.status in FORM_STATUSES
-
-
-def field_named(exc: DomainError, words: dict[str, str]) -> str | None:
-    """The field a service's refusal concerns when the service does not say: the first
-    of `words` (Vietnamese word -> field id) its Vietnamese text uses, else None (the summary)."""
-    said = exc.text.vi.lower()
-    return next((field for word, field in words.items() if word in said), None)
 
 
 def show_again(template: str, errors: FormErrors, **context):

@@ -15,13 +15,18 @@ class Text:
 
 
 class DomainError(Exception):
+    """`field`: the input the refusal concerns, by a stable name set where it is raised
+    ("new_date", "body", ...), or None for the request as a whole. A form maps it to the
+    control that shows the message; the API's error body does not carry it."""
+
     status = 400
     code = "bad_request"
 
-    def __init__(self, vi: str, en: str, reasons: list[Text] | None = None) -> None:
+    def __init__(self, vi: str, en: str, reasons: list[Text] | None = None, *, field: str | None = None) -> None:
         super().__init__(en)
         self.text = Text(vi, en)
         self.reasons = list(reasons or [])
+        self.field = field
 
     def message(self, lang: str) -> str:
         msg = self.text.get(lang)
