@@ -77,8 +77,7 @@ def test_a_new_draft_lists_every_criterion_as_not_assessed_and_who_submits(app, 
     assert {state for state, _ in rows} == {"not_assessed"}
     assert f"Chưa tự đánh giá: {len(codes)}" in text(checklist)
     words = text(checklist)
-    assert "Bước tiếp theo: Nộp hồ sơ lên huyện" in words
-    assert "UBND xã" in words or "xã" in words  # who submits, in words (the commune)
+    assert "Bước tiếp theo: Nộp hồ sơ lên huyện — cán bộ UBND xã" in words  # the step, then who takes it
     # The checklist comes before the actions.
     assert html.index('id="checklist"') < html.index('id="h-actions"')
 
@@ -128,7 +127,7 @@ def test_a_returned_dossier_opens_with_the_return_letter(app, people, returned, 
     assert re.search(r'<a href="#c-7">[^<]*7\.', letter)
     assert NOTE_7 in letter
     assert 'href="#c-1"' not in letter  # passed criteria are not in the letter
-    # The row of criterion 7 says what failed in round 1, instead of a bare "—".
+    # The row of criterion 7 says what failed in round 1.
     row = section(html, "c-7")
     assert "Vòng 1:" in text(row) and "Không đạt" in text(row) and NOTE_7 in row
     assert "chưa thẩm định lại" in text(row)
@@ -192,3 +191,10 @@ def test_no_checklist_once_nothing_moves_the_dossier_on(app, people):
     dossier = dossier_in(people["commune"], "na-tam-01", YEAR, "rejected")
     html = page_of(sign_in(app, people["village"]), dossier.id)
     assert 'id="checklist"' not in html and 'id="c-1"' in html
+
+
+def test_the_next_step_names_the_step_that_moves_the_dossier_on_not_a_return(app, people):
+    dossier = dossier_in(people["commune"], "na-tam-02", YEAR, "submitted")
+    html = page_of(sign_in(app, people["appraiser"]), dossier.id)
+    step = re.search(r"Bước tiếp theo</dt><dd>(.*?)</dd>", html, re.S)
+    assert step and text(step.group(1)) == "cán bộ thẩm định của huyện: Hoàn thành thẩm định"

@@ -165,6 +165,7 @@ def test_remove_on_the_page(app, people):
 def test_replace_on_the_page(app, people):
     dossier = ready(people)
     old = file_of(dossier, "5")
+    uploads_before = len(records(dossier.id, "attach"))
     client = sign_in(app, people["village"])
     r = client.post(f"/dossiers/{dossier.id}/attachments/{old.id}/replace",
                     data={"version": dossier.version, "file": (io.BytesIO(OTHER), "bien-ban-moi.pdf")},
@@ -175,8 +176,10 @@ def test_replace_on_the_page(app, people):
     live = [a.filename for a in dossier.evidence_for("5")]
     assert live == ["bien-ban-moi.pdf"]
     assert [a.filename for a in dossier.removed_evidence_for("5")] == ["mc-5.pdf"]
-    assert [r.action for r in records(dossier.id, "attach")][-1:] == ["attach"]
-    assert len(records(dossier.id, "remove_evidence")) == 1
+    # One upload and one removal recorded, the upload first (a refused file removes nothing).
+    uploads, removals = records(dossier.id, "attach"), records(dossier.id, "remove_evidence")
+    assert len(uploads) == uploads_before + 1 and len(removals) == 1
+    assert uploads[-1].id < removals[0].id
 
 
 def test_a_refused_replacement_is_explained_at_its_form_and_changes_nothing(app, people):

@@ -229,3 +229,24 @@ def test_a_former_officer_is_told_on_the_work_page_and_by_the_api_that_the_role_
         client.post("/login", data={"username": "cu.thamdinh", "password": "pw-123456"})
         html = client.get("/").get_data(as_text=True)
         assert 'id="ended-tam-duong"' in html and "30/06/2025" in html and 'id="ended-ta-leng-2025"' not in html
+
+
+def test_the_menu_offers_a_new_dossier_exactly_to_who_may_create_one(make_user, app):
+    """"Tạo hồ sơ" follows the definitions' `create.by` on the road in force: shown
+    when the form opens (200), hidden when it would answer 403, in either era."""
+    people = {"old commune": make_user("submitter", "na-tam"), "village head": make_user("preparer", "na-tam-03"),
+              "district approver": make_user("approver", "tam-duong"), "viewer": make_user("viewer", "tam-duong"),
+              "new commune": make_user("submitter", "ban-bo-2025")}
+    seen = {}
+    for era, clock in (("district", at("2025-06-11T10:00:00")), ("today", time_machine.travel(AFTER_REFORM, tick=True))):
+        with clock:
+            for who, user in people.items():
+                client = app.test_client()
+                assert client.post("/login", data={"username": user.username, "password": "pw-123456"}).status_code == 302
+                offered = 'href="/dossiers/new"' in client.get("/").get_data(as_text=True)
+                opens = client.get("/dossiers/new").status_code
+                assert opens in (200, 403) and offered == (opens == 200), (era, who, offered, opens)
+                seen[era, who] = offered
+    assert seen["district", "old commune"] and not seen["today", "old commune"]
+    assert seen["today", "new commune"] and not seen["district", "new commune"]
+    assert not any(seen[era, "viewer"] or seen[era, "district approver"] for era in ("district", "today"))

@@ -183,9 +183,9 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         if lang == "vi" and isinstance(value, float):
             raw = raw.replace(".", ",")  # what a Vietnamese user types, and what the form accepts
         fields.append(FieldRow(fd.name, fd.labels[lang], fd.type, value, raw, editable, fd.min, fd.max))
-    # The next step: events that move the dossier on (not rejection or revocation).
-    next_actors = [f"{who(e.by, lang)}: {e.labels[lang]}" for e in d.events_from(dossier.state)
-                   if not d.states[e.dest].closed]
+    # The next step: events that move the dossier on (not a return, rejection or revocation).
+    next_actors = [f"{who(e.by, lang)}: {e.labels[lang]}" for e in d.offered_from(dossier.state)
+                   if not e.negative and not d.states[e.dest].closed]
     page = DossierPage(
         dossier=dossier, definition=d, kind_label=d.labels[lang], state_label=d.states[dossier.state].labels[lang],
         next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),

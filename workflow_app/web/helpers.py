@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..clock import local_today
 from ..i18n import request_lang
 from ..models import Dossier
 from ..services.common import engine
@@ -25,5 +26,15 @@ def action_label(name: str, dossier: Dossier | None = None) -> str:
     return name
 
 
+def shows_create(user) -> bool:
+    """Whether the navigation offers "Tạo hồ sơ": the user holds, at a unit alive today,
+    a role@level that may create some kind on the road in force today (the definitions'
+    `create.by`; which units exactly is the form's business)."""
+    today = local_today()
+    creators = {(a.role, a.level) for kind in engine().kinds()
+                for a in engine().definition_for(kind, today.year, today).actions["create"].by}
+    return any((ra.role, ra.unit.level) in creators and ra.unit.live_on(today) for ra in user.roles)
+
+
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(state_label=state_label, action_label=action_label)
+    app.jinja_env.globals.update(state_label=state_label, action_label=action_label, shows_create=shows_create)
