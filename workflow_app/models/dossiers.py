@@ -43,11 +43,11 @@ class Dossier(db.Model):
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship()
-    criteria: Mapped[list["CriterionEntry"]] = relationship(
+    criteria: Mapped[list[CriterionEntry]] = relationship(
         back_populates="dossier", cascade="all, delete-orphan",
         order_by="(CriterionEntry.round, CriterionEntry.position)",
     )
-    attachments: Mapped[list["Attachment"]] = relationship(
+    attachments: Mapped[list[Attachment]] = relationship(
         back_populates="dossier", cascade="all, delete-orphan", order_by="Attachment.id"
     )
 
@@ -59,22 +59,22 @@ class Dossier(db.Model):
         its 2024 commune, not the one a later reform moved the village to."""
         return self.unit.parent_on(local_date(self.updated_at)) if self.updated_at else self.unit.parent
 
-    def current_criteria(self) -> list["CriterionEntry"]:
+    def current_criteria(self) -> list[CriterionEntry]:
         return [c for c in self.criteria if c.round == self.round]
 
-    def criterion(self, code: str) -> "CriterionEntry | None":
+    def criterion(self, code: str) -> CriterionEntry | None:
         return next((c for c in self.current_criteria() if c.code == code), None)
 
     @property
-    def evidence(self) -> list["Attachment"]:
+    def evidence(self) -> list[Attachment]:
         """The files that count as evidence: every attachment not removed
         (`attachments` keeps the removed ones too, for the history)."""
         return [a for a in self.attachments if a.removed_at is None]
 
-    def evidence_for(self, code: str) -> list["Attachment"]:
+    def evidence_for(self, code: str) -> list[Attachment]:
         return [a for a in self.evidence if a.criterion_code == code]
 
-    def removed_evidence_for(self, code: str) -> list["Attachment"]:
+    def removed_evidence_for(self, code: str) -> list[Attachment]:
         return [a for a in self.attachments if a.criterion_code == code and a.removed_at is not None]
 
     def __repr__(self) -> str:
