@@ -148,6 +148,7 @@ def test_dates_and_numbers_vietnamese_style(app):
         # Datetimes are stored naive UTC and shown in Vietnam time (UTC+7).
         assert vn_date(datetime(2025, 12, 31, 18, 5)) == "01/01/2026 01:05"
         assert vn_date(None) == "—"
+        assert vn_date("2025-03-07") == "07/03/2025"  # a date field as stored in JSON
         assert vn_number(1234.5, 1) == "1.234,5"
         assert vn_number(1234567) == "1.234.567"
         assert vn_number(Decimal("98.25"), 2) == "98,25"

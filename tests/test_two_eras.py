@@ -161,6 +161,10 @@ def test_commune_dossier_of_the_2021_2025_programme_goes_district_then_province(
         assert officer.put(f"/api/v1/dossiers/{dossier['id']}/fields", json=COMMUNE_FIELDS).status_code == 200
         r = fire(officer, dossier["id"], "submit")
         assert r.status_code == 200, r.json
+        page = app.test_client()
+        assert page.post("/login", data={"username": "submitter1", "password": "pw-123456"}).status_code == 302
+        facts = page.get(f"/dossiers/{dossier['id']}").get_data(as_text=True)
+        assert "<dd>01/07/2024</dd>" in facts and "2024-07-01" not in facts  # dates as people write them
         assert fire(province, dossier["id"], "appraise").status_code == 409  # the district checks first
         pass_all(district, r.json)
         assert fire(district, dossier["id"], "verify").json["state"] == "verified"

@@ -52,10 +52,16 @@ def compile_catalogues() -> None:
         tmp.replace(mo)
 
 
-def vn_date(value: date | datetime | None) -> str:
-    """dd/mm/yyyy; datetimes (stored naive UTC) shown in Vietnam time with hh:mm."""
+def vn_date(value: date | datetime | str | None) -> str:
+    """dd/mm/yyyy; datetimes (stored naive UTC) shown in Vietnam time with hh:mm; an ISO
+    date string (a dossier's date field, as stored in JSON) as the date it names."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value  # not a date: shown as stored rather than refused on a page
     if isinstance(value, datetime):
         return to_local(value).strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")

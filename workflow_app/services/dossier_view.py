@@ -3,7 +3,7 @@ templates stay free of rules (what the user may do is decided here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 
 from ..extensions import db
 from ..i18n import vn_date
@@ -291,11 +291,12 @@ def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]
                     detail += ": " + VALUE_WORDS.get(data[key], (data[key], data[key]))[i]
         elif r.action == "apology" and data.get("new_due"):
             step = d.states[data["state"]].labels[lang] if data.get("state") in d.states else data.get("state")
-            old, new = (date.fromisoformat(data[k]).strftime("%d/%m/%Y") for k in ("old_due", "new_due"))
+            old, new = (vn_date(data[k]) for k in ("old_due", "new_due"))
             detail = (f"{data.get('symbol', '')} · {step}: hạn {old} → hẹn lại {new}" if lang == "vi"
                       else f"{data.get('symbol', '')} · {step}: due {old} → new date {new}")
         elif data.get("fields"):
-            detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: {_shown(v, lang)}"
+            detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: "
+                               f"{vn_date(v) if k in d.fields and d.fields[k].type == 'date' else _shown(v, lang)}"
                                for k, v in data["fields"].items())
         label = (lambda s: d.states[s].labels[lang] if s in d.states else s)
         rows.append(HistoryRow(
