@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run serve test test-sqlite test-pg deps install bench clean
+.PHONY: help run serve test test-sqlite test-pg deps install bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ run: deps install
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Production: the schema up to date (idempotent), then gunicorn (gunicorn.conf.py).
-# Configure with environment variables (README, "Running in production").
+# Configure with environment variables (docs/operations.md, "Running in production").
 serve: deps install
 	$(FLASK) init-db
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
@@ -42,3 +42,13 @@ bench: deps install
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
+
+help:
+	@echo "make run      set up (.venv, system packages, demo data) and serve the demo on http://127.0.0.1:$(PORT) (PORT=...)"
+	@echo "make test     the whole suite on SQLite, then the database tests on PostgreSQL (PG_URL)"
+	@echo "make serve    production: upgrade the schema, then gunicorn (docs/operations.md)"
+	@echo "make bench    benchmarks: issue time and download throughput against baselines"
+	@echo "make install  create .venv and install the Python requirements"
+	@echo "make deps     install the Debian packages the app needs, when missing"
+	@echo "make clean    remove .venv, .pytest_cache and test-artifacts"
+	@echo "make help     this list"
