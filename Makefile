@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run serve test test-sqlite test-pg deps install bench clean
+.PHONY: help run serve test deps install bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ clean:
 
 help:
 	@echo "make run      set up (.venv, system packages, demo data) and serve the demo on http://127.0.0.1:$(PORT) (PORT=...)"
-	@echo "make test     the whole suite on SQLite, then the database tests on PostgreSQL (PG_URL)"
+	@echo "make test     the whole suite on SQLite and, side by side, the database tests on PostgreSQL (PG_URL)"
 	@echo "make serve    production: upgrade the schema, then gunicorn (docs/operations.md)"
 	@echo "make bench    benchmarks: issue time and download throughput against baselines"
 	@echo "make install  create .venv and install the Python requirements"

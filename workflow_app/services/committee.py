@@ -4,7 +4,7 @@ and some communes (data: reference_data/committee.yaml, loaded by
 due by the 25th; the standing office (Phòng NN&PTNT) sees which reports are
 late or missing.
 
-Decisions (README "Steering committee"):
+Decisions (docs/features.md, "Steering committee"):
 - The standing office is a role, not a list: an `appraiser` at a live
   district-level unit whose role is not limited to some criteria — the office
   that leads the appraisal team (Phòng NN&PTNT); other offices' appraisers
