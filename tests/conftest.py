@@ -6,6 +6,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import frozen_clock
@@ -42,9 +44,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.db)
 
 
-@pytest.fixture(scope="session")
-def pg_database():
-    """One throw-away PostgreSQL database for the session."""
+@contextmanager
+def throwaway_pg_database() -> Iterator[str | None]:
+    """A PostgreSQL database of its own, dropped afterwards (None on SQLite): each test
+    session, and each extra live server, never meets another's tables."""
     if not PG_URL:
         yield None
         return
@@ -52,11 +55,19 @@ def pg_database():
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """One throw-away PostgreSQL database for the session."""
+    with throwaway_pg_database() as url:
+        yield url
 
 
 _SQLITE_TEMPLATE: list[Path] = []  # one SQLite file with the schema and units, made once

@@ -94,6 +94,13 @@ ROADS_BROKEN = [
     ("guard without its parameter", "commune_ntm.yaml",
      lambda d: d["events"]["submit"]["guards"].__setitem__(2, {"name": "field_at_least", "field": "households_agree_pct"}),
      "commune_ntm.yaml: events.submit.guards.field_at_least: needs min"),
+    ("negative as text", "village_ntm.yaml", lambda d: d["events"]["reject"].update(negative="yes"),
+     "village_ntm.yaml: events.reject.negative: must be true or false (got 'yes')"),
+    ("negative misspelt", "village_ntm.yaml", lambda d: d["events"]["revoke"].update(negativ=True),
+     "village_ntm.yaml: events.revoke.negativ: unknown key"),
+    ("negative as text in an extending file", "village_ntm_2025.yaml",
+     lambda d: d["events"]["return"].update(negative=1),
+     "village_ntm_2025.yaml: events.return.negative: must be true or false (got 1)"),
 ]
 
 
@@ -204,25 +211,6 @@ def test_states_check_cli_names_bad_campaign_data(tmp_path, app):
     result = CliRunner().invoke(app.cli, ["states", "check"])
     assert result.exit_code == 1
     assert "Invalid campaign data" in result.output and "2024.yaml" in result.output
-
-
-NEGATIVE_BROKEN = [
-    ("negative as text", "village_ntm.yaml", lambda d: d["events"]["reject"].update(negative="yes"),
-     "village_ntm.yaml: events.reject.negative: must be true or false (got 'yes')"),
-    ("negative misspelt", "village_ntm.yaml", lambda d: d["events"]["revoke"].update(negativ=True),
-     "village_ntm.yaml: events.revoke.negativ: unknown key"),
-    ("negative as text in an extending file", "village_ntm_2025.yaml",
-     lambda d: d["events"]["return"].update(negative=1),
-     "village_ntm_2025.yaml: events.return.negative: must be true or false (got 1)"),
-]
-
-
-@pytest.mark.parametrize("name,kind_file,mutate,message", NEGATIVE_BROKEN, ids=[b[0] for b in NEGATIVE_BROKEN])
-def test_a_bad_negative_key_names_file_and_key(tmp_path, name, kind_file, mutate, message):
-    states = _broken(tmp_path, kind_file, mutate)
-    with pytest.raises(DefinitionError) as err:
-        load_all(states)
-    assert message in str(err.value)
 
 
 def test_returns_refusals_and_revocations_are_negative_in_every_road():

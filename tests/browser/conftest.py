@@ -12,7 +12,6 @@ import random
 import re
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from helpers import dispose_engines, pdf_of
-from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from tests.conftest import PG_URL, ROOT, build_app
+from tests.conftest import ROOT, build_app
 from workflow_app.extensions import db
 from workflow_app.services.demo import DEMO_PASSWORD, seed_demo
 
@@ -225,25 +223,6 @@ def demo_server(storage: Path, pg_url: str | None) -> Iterator[LiveServer]:
         with app.app_context():
             db.session.remove()
             dispose_engines()
-
-
-@contextmanager
-def second_pg_database() -> Iterator[str | None]:
-    """A throw-away PostgreSQL database besides the session's (None on SQLite): a
-    second live server must not empty the tables the package's server reads."""
-    if not PG_URL:
-        yield None
-        return
-    name = f"ntm_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="package")

@@ -14,11 +14,12 @@ import pytest
 import time_machine
 from frozen_clock import AFTER_REFORM
 
+from tests.conftest import throwaway_pg_database
 from workflow_app.extensions import db
 from workflow_app.models import Dossier, Unit
 from workflow_app.models.decisions import Decision
 
-from .conftest import PHONE, Visit, Web, demo_server, second_pg_database
+from .conftest import PHONE, Visit, Web, demo_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -49,7 +50,7 @@ def today_server(chromium, tmp_path_factory):
     traveller = time_machine.travel(AFTER_REFORM, tick=True)
     traveller.start()
     try:
-        with second_pg_database() as pg_url, demo_server(tmp_path_factory.mktemp("today"), pg_url) as server:
+        with throwaway_pg_database() as pg_url, demo_server(tmp_path_factory.mktemp("today"), pg_url) as server:
             yield server
     finally:
         traveller.stop()
