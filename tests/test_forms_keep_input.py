@@ -66,8 +66,12 @@ def assert_flagged(text: str, ident: str, words: str) -> None:
 
 
 def assert_no_internal_words(text: str) -> None:
+    """What a person can read: hidden inputs (a random CSRF token may spell ".py") and the
+    attributes that only wire controls together are left out."""
+    shown = re.sub(r'<input[^>]*type="hidden"[^>]*>', "", text)
+    shown = re.sub(r'(id|name|for|href|aria-describedby)="[^"]*"', "", shown)
     for word in ("phiên bản", "RuleRefused", "GuardFailed", "Traceback", "field-", "verdict-", ".py"):
-        assert word not in re.sub(r'(id|name|for|href|aria-describedby)="[^"]*"', "", text), word
+        assert word not in shown, word
 
 
 @pytest.fixture
