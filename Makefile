@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run serve test deps install bench clean
+.PHONY: help run serve test lint deps install bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,13 @@ serve: deps install
 # Browser tests drive Debian's chromium (never a downloaded browser).
 test: export EXTRA_DEBS = chromium zbar-tools
 # axe-core (npm, pinned) for the accessibility checks: without it they fail in CI, skip elsewhere.
-test: deps install
+test: deps install lint
 	@bash scripts/fetch_axe.sh || echo "axe-core was not downloaded: the accessibility checks will skip (fail in CI)." >&2
 	@PG_URL="$(PG_URL)" bash scripts/test_all.sh
+
+# ruff: pyflakes, pycodestyle and import order (ruff.toml), on the code, tests and benchmarks.
+lint: install
+	$(VENV)/bin/ruff check workflow_app tests bench scripts migrations wsgi.py
 
 bench: deps install
 	$(VENV)/bin/python bench/run.py
@@ -46,6 +50,7 @@ clean:
 help:
 	@echo "make run      set up (.venv, system packages, demo data) and serve the demo on http://127.0.0.1:$(PORT) (PORT=...)"
 	@echo "make test     the whole suite on SQLite and, side by side, the database tests on PostgreSQL (PG_URL)"
+	@echo "make lint     ruff on the code, tests and benchmarks (make test runs it first)"
 	@echo "make serve    production: upgrade the schema, then gunicorn (docs/operations.md)"
 	@echo "make bench    benchmarks: issue time and download throughput against baselines"
 	@echo "make install  create .venv and install the Python requirements"

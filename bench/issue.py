@@ -51,14 +51,10 @@ def decision_html(dossier, number: int) -> str:
     """The HTML issue_decision would lay out for ``dossier`` as decision ``number``
     (same facts, same context builder; only the random verify token differs)."""
     from workflow_app.pdf.decision import DecisionFacts, decision_context
-    from workflow_app.services.common import local_now
-    from workflow_app.services.decisions import (
-        committee_of,
-        in_sentence,
-        place_name,
-        verify_url,
-    )
-    from workflow_app.services.reference import find_unit
+    from workflow_app.services.core.common import local_now
+    from workflow_app.services.core.reference import find_unit
+    from workflow_app.services.core.wording import committee_of, in_sentence, place_name
+    from workflow_app.services.documents.decisions import verify_url
 
     issuer = find_unit(W.ISSUER)
     now = local_now()
@@ -106,7 +102,7 @@ def issue(w: W.World, dossier_id: int) -> tuple[float, int]:
     fire_event(approver, dossier, "recognize")
     db.session.commit()
     elapsed = time.perf_counter() - t0
-    from workflow_app.services.decisions import decision_of
+    from workflow_app.services.documents.decisions import decision_of
     decision = decision_of(dossier)
     assert dossier.state == "recognized" and decision is not None, dossier.state
     return elapsed, decision.number
@@ -141,8 +137,8 @@ def run(w: W.World, pairs: int, warmup: int, log=print) -> dict:
         b_times.append(tb)
         numbers.append(number)
         if signed is None:
-            from workflow_app.services.decisions import decision_of
-            from workflow_app.services.storage import path_of
+            from workflow_app.services.core.storage import path_of
+            from workflow_app.services.documents.decisions import decision_of
             pdf_a = path_of(decision_of(W.dossier(dossier_id)).pdf_key).read_bytes()
             signed = b"/ByteRange" in pdf_a
             sizes = {"issued_pdf_bytes": len(pdf_a), "baseline_pdf_bytes": len(pdf_b),

@@ -97,8 +97,8 @@ def main(argv=None) -> int:
             result["issue"] = iss
         if args.only != "issue":
             print("[2/2] download throughput: issued decision through the app vs bare Flask")
-            from workflow_app.services.decisions import decision_of
-            from workflow_app.services.storage import path_of
+            from workflow_app.services.core.storage import path_of
+            from workflow_app.services.documents.decisions import decision_of
 
             dossier_id = iss["first_dossier_id"] or iss["dossier_ids"][0]
             pdf = path_of(decision_of(world.dossier(dossier_id)).pdf_key).read_bytes()

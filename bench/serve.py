@@ -109,7 +109,7 @@ def floor_app(folder: Path):
 def real_app(folder: Path):
     import world
 
-    from workflow_app import create_app
+    from workflow_app.app import create_app
 
     app = create_app(world.overrides(folder))
     world.quiet_logs()

@@ -1,6 +1,6 @@
 """A throw-away app for the benchmarks: SQLite, storage and signing keys in a
 temporary folder, users of the demo district, dossiers made ready to recognise
-through the real services (as tests/helpers.py and services/demo.py do)."""
+through the real services (as tests/helpers.py and services/admin/demo.py do)."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from _common import ROOT  # noqa: F401  (puts the project on sys.path)
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.clock import VN_TZ, local_today
 from workflow_app.extensions import db
 from workflow_app.models import Dossier, User
@@ -22,8 +22,8 @@ from workflow_app.services import (
     self_assess,
     set_fields,
 )
-from workflow_app.services.reference import load_units
-from workflow_app.services.users import create_user, issue_token
+from workflow_app.services.core.reference import load_units
+from workflow_app.services.core.users import create_user, issue_token
 from workflow_app.signing.devca import init_dev
 
 ISSUER = "tam-duong"

@@ -16,11 +16,11 @@ from audit_helpers import allow_audit_rewrite
 from helpers import dispose_engines, dossier_in, fire
 from sqlalchemy import create_engine, text
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.config import normalize_db_url
 from workflow_app.extensions import db
-from workflow_app.services.setup import load_reference_data
-from workflow_app.services.users import create_user, issue_token
+from workflow_app.services.admin.setup import load_reference_data
+from workflow_app.services.core.users import create_user, issue_token
 
 PG_URL = normalize_db_url(os.environ["TEST_DATABASE_URL"]) if os.environ.get("TEST_DATABASE_URL") else None
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,9 +207,9 @@ def issued(app, make_user, api_as):
     from types import SimpleNamespace
 
     from workflow_app.models import Dossier
-    from workflow_app.services.decisions import decision_of
-    from workflow_app.services.storage import path_of
-    from workflow_app.services.users import token_hash
+    from workflow_app.services.core.storage import path_of
+    from workflow_app.services.core.users import token_hash
+    from workflow_app.services.documents.decisions import decision_of
 
     officer = make_user("submitter", "na-tam")
     approver = make_user("approver", "tam-duong", name="Lò Văn Hùng", capacity="chairman")

@@ -45,10 +45,10 @@ from workflow_app.services import (
     fire_event,
     self_assess,
 )
-from workflow_app.services.common import local_now
-from workflow_app.services.decisions import decision_of
-from workflow_app.services.documents import documents_of
-from workflow_app.services.users import create_user, issue_token
+from workflow_app.services.core.common import local_now
+from workflow_app.services.core.users import create_user, issue_token
+from workflow_app.services.documents.decisions import decision_of
+from workflow_app.services.documents.papers import documents_of
 
 pytestmark = pytest.mark.db
 
@@ -100,7 +100,7 @@ class Ctx:
     draft: int = 0        # village_ntm, na-tam-01, draft (read-only pages)
     rec: int = 0          # village_ntm, na-tam-01, recognized, with its decision
     token: str = ""       # the decision's verification token
-    report: int = 0       # the appraisal report of `rec` (a dossier paper, services/documents.py)
+    report: int = 0       # the appraisal report of `rec` (a dossier paper, services/documents/papers.py)
     rev: int = 0          # village_ntm, na-tam-01, recognized then revoked (two decisions)
     target: int = 0       # a user the admin enables (idempotent)
     pool: int = 0         # the pristine dossier of this case (Case.pool)
@@ -443,7 +443,7 @@ MATRIX: dict[str, dict[str, Case]] = {
                      expect={ANON: LOGIN, PREP: 403, SUB: 403, APPR: 302, APV: 302, VIEW: 403, ADM: 403,
                              OUT: 404}),
     },
-    # Steering committee (services/committee.py): the viewer is also a member (xã Nà Tăm,
+    # Steering committee (services/committee/): the viewer is also a member (xã Nà Tăm,
     # village criterion 1); the standing office is the district appraiser without a criteria limit.
     "web.committee_home": {
         "GET": Case(url=lambda c: "/committee", expect={  # the standing office is sent to its own page
@@ -618,7 +618,7 @@ def world(tmp_path_factory, pg_database):
             usernames[role], tokens[role] = user.username, issue_token(user)
         # The viewer is also a steering-committee member: the member-only routes have a caller.
         from workflow_app.models import CommitteeMember
-        from workflow_app.services.users import find_user
+        from workflow_app.services.core.users import find_user
         db.session.add(CommitteeMember(user_id=find_user(usernames[VIEW]).id, title="Thành viên Ban chỉ đạo",
                                        criteria={"village_ntm": ["1"]}, communes=["na-tam"]))
         guest = create_user("m-guest", PASSWORD, "viewer", "tam-duong")

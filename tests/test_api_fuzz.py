@@ -16,8 +16,7 @@ import pytest
 import schemathesis
 from flask.testing import FlaskClient
 from helpers import dossier_in
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 from test_doctor import assert_clean
@@ -26,9 +25,10 @@ from workflow_app.clock import local_today
 from workflow_app.extensions import db
 from workflow_app.models import Attachment, Document, Dossier
 from workflow_app.services import create_dossier, fire_event
-from workflow_app.services.committee import current_month, load_committee, shift_month
-from workflow_app.services.demo import DEMO_USERS
-from workflow_app.services.users import create_user, find_user, issue_token
+from workflow_app.services.admin.demo import DEMO_USERS
+from workflow_app.services.committee.membership import load_committee
+from workflow_app.services.committee.visits import current_month, shift_month
+from workflow_app.services.core.users import create_user, find_user, issue_token
 
 pytestmark = pytest.mark.db
 # Per operation and mode: about half a minute for the whole document on two CPUs;

@@ -15,8 +15,8 @@ from test_clocks import _overdue_dossier, submitted_dossier
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Document, Dossier
 from workflow_app.pdf.documents import short_date
-from workflow_app.services.clocks import step_clock
-from workflow_app.services.common import local_now
+from workflow_app.services.core.clocks import step_clock
+from workflow_app.services.core.common import local_now
 from workflow_app.workdays import add_working_days, is_working_day
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "pdf"

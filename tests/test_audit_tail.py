@@ -21,7 +21,7 @@ from workflow_app.extensions import db
 from workflow_app.models import AuditCheckpoint, AuditRecord, Dossier
 from workflow_app.models.audit import GENESIS
 from workflow_app.services import create_dossier, self_assess
-from workflow_app.services.audit import heads_digest
+from workflow_app.services.core.audit import heads_digest
 
 
 def run(app, *args):

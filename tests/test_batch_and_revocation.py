@@ -119,7 +119,7 @@ def test_one_bad_dossier_leaves_all_five_untouched(app, cast, api_as, spoiler):
 
 
 def make_town_officer(approver):
-    from workflow_app.services.users import create_user
+    from workflow_app.services.core.users import create_user
 
     user = create_user("town-officer", "pw-123456", "submitter", "tt-tam-duong")
     db.session.commit()

@@ -12,7 +12,7 @@ from helpers import dossier_in, fire
 
 from workflow_app.extensions import db
 from workflow_app.models import Dossier
-from workflow_app.services.campaigns import (
+from workflow_app.services.core.campaigns import (
     Campaign,
     CampaignError,
     campaign_for,
@@ -23,7 +23,7 @@ from workflow_app.services.campaigns import (
     reference_unit_codes,
     status_for,
 )
-from workflow_app.services.common import local_now
+from workflow_app.services.core.common import local_now
 
 STATES = Path(__file__).resolve().parent.parent / "states"
 CAMPAIGNS = STATES / "campaigns"
@@ -149,7 +149,7 @@ def test_a_badly_named_or_unparsable_file_is_named(tmp_path):
 
 
 def test_a_broken_campaign_file_never_breaks_a_page(tmp_path, app, make_user, caplog):
-    from workflow_app.services import campaigns as module
+    from workflow_app.services.core import campaigns as module
 
     states = tmp_path / "states"
     shutil.copytree(STATES, states)

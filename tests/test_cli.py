@@ -12,7 +12,7 @@ from conftest import PG_URL
 from helpers import dispose_engines
 from sqlalchemy import create_engine, text
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.extensions import db
 from workflow_app.models import (
     AuditRecord,

@@ -12,19 +12,12 @@ from datetime import date, timedelta
 
 from audit_helpers import rewrite_chain
 from helpers import dossier_in, fire
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Dossier
-from workflow_app.services.clocks import (
-    clock_from_transitions,
-    current_run,
-    local_date,
-    step_clock,
-    step_clocks,
-)
-from workflow_app.services.common import local_now
+from workflow_app.services.core.clocks import clock_from_transitions, current_run, local_date, step_clock, step_clocks
+from workflow_app.services.core.common import local_now
 from workflow_app.workdays import add_working_days, is_working_day, working_days_between
 from workflow_app.workflow.definitions import TimeLimit
 

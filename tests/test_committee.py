@@ -13,18 +13,10 @@ from helpers import dispose_engines
 
 from workflow_app.extensions import db
 from workflow_app.models import CommitteeMember, CommitteeVisit, MonthlyReport
-from workflow_app.services.committee import (
-    due_date,
-    file_report,
-    is_standing_office,
-    load_committee,
-    log_visit,
-    my_scope,
-    report_status,
-    shift_month,
-)
-from workflow_app.services.common import VN_TZ, local_now
-from workflow_app.services.users import create_user
+from workflow_app.services.committee.membership import is_standing_office, load_committee, my_scope
+from workflow_app.services.committee.visits import due_date, file_report, log_visit, report_status, shift_month
+from workflow_app.services.core.common import VN_TZ, local_now
+from workflow_app.services.core.users import create_user
 from workflow_app.workflow.errors import BadRequest, NotFound, NotPermitted, RuleRefused
 
 pytestmark = pytest.mark.db
@@ -354,7 +346,7 @@ def test_committee_status_command(app, tmp_path):
 
 
 def test_demo_committee_has_on_time_late_and_missing_reports(app):
-    from workflow_app.services.demo import DEMO_USERS, _committee_demo
+    from workflow_app.services.admin.demo import DEMO_USERS, _committee_demo
 
     for d in DEMO_USERS:
         if d.username.startswith("bcd."):
@@ -443,7 +435,7 @@ def test_member_page_refusals_are_clear_and_keep_the_input(web):
 
 def test_standing_office_page_flags_late_and_missing(web):
     with web.app_context():
-        from workflow_app.services.users import find_user
+        from workflow_app.services.core.users import find_user
 
         file_report(find_user("hai"), "na-tam", "2024-09", "Nà Tăm tháng 9", NA_TAM, now=vn(2024, 9, 20))
         file_report(find_user("hai"), "tt-tam-duong", "2024-09", "Thị trấn", {"town_civilized": {"1": "met"}},

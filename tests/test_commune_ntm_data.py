@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workflow_app.pdf.decision import DecisionFacts, _placeholders, _variant
-from workflow_app.services.dossiers import _coerce
+from workflow_app.services.core.dossiers import _coerce
 from workflow_app.workflow.definitions import FieldDef, load_definition
 from workflow_app.workflow.engine import Engine
 from workflow_app.workflow.errors import DefinitionError, RuleRefused

@@ -6,12 +6,12 @@ import threading
 from collections import Counter
 
 import pytest
-
 from conftest import PG_URL
 from helpers import dossier_in
 from test_doctor import assert_clean
+
 from workflow_app.extensions import db
-from workflow_app.services.users import issue_token
+from workflow_app.services.core.users import issue_token
 
 THREADS = 20
 

@@ -1,6 +1,6 @@
 """The progress dashboard on a generated data set with known answers.
 
-Every figure of services.dashboard is compared with the same figure computed
+Every figure of services.reporting.dashboard is compared with the same figure computed
 here independently: ORM objects walked in Python (latest dossier per village
 picked by hand, criteria counted from `current_criteria()`), the registrations
 read straight from states/campaigns/2024.yaml. A few figures are also written
@@ -24,8 +24,8 @@ from workflow_app.clock import local_today
 from workflow_app.extensions import db
 from workflow_app.models import CriterionEntry, Dossier, Unit
 from workflow_app.services import create_dossier
-from workflow_app.services.dashboard import dashboard
-from workflow_app.services.progress_export import DASHBOARD_SHEETS
+from workflow_app.services.reporting.dashboard import dashboard
+from workflow_app.services.reporting.progress_export import DASHBOARD_SHEETS
 
 pytestmark = pytest.mark.db
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from helpers import dispose_engines
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 
 UNREACHABLE = {
     # Nothing listens on port 9 here: the connection is refused at once.

@@ -24,10 +24,10 @@ from workflow_app.clock import VN_TZ
 from workflow_app.extensions import db
 from workflow_app.models.progress import OutboxMessage
 from workflow_app.permissions import capacities
-from workflow_app.services.campaigns import campaign_for
-from workflow_app.services.committee import load_committee
-from workflow_app.services.common import engine
-from workflow_app.services.reminders import queue_reminders
+from workflow_app.services.committee.membership import load_committee
+from workflow_app.services.core.campaigns import campaign_for
+from workflow_app.services.core.common import engine
+from workflow_app.services.notify.reminders import queue_reminders
 from workflow_app.workdays import HOLIDAYS_DIR
 
 ONE = timedelta(days=1)

@@ -15,15 +15,14 @@ import pytest
 import yaml
 from flask import Flask
 from PIL import Image
+from test_pdf_render import TEMPLATE, make_facts, needs_poppler, needs_zbar, twelve_units, zbar
 
 from workflow_app.config import Config
-from workflow_app.pdf import render
+from workflow_app.pdf import printing, render
 from workflow_app.pdf.decision import decision_context, merged_texts
 from workflow_app.pdf.numbers import document_number
 from workflow_app.pdf.texts import DEFAULT_STATES_DIR
 from workflow_app.workflow.yamlfile import load_yaml
-
-from test_pdf_render import TEMPLATE, make_facts, needs_poppler, needs_zbar, twelve_units, zbar
 
 MM = 72 / 25.4
 A4_HEIGHT_MM = 297
@@ -35,7 +34,7 @@ def pdftotext(pdf: bytes) -> str:
 
 
 def decision_pdf(facts, path: Path) -> Path:
-    path.write_bytes(render.html_to_pdf(render.render_html(TEMPLATE, decision_context(facts))))
+    path.write_bytes(render.html_to_pdf(render.render_html(TEMPLATE, decision_context(facts), printing.watermark())))
     return path
 
 
@@ -143,10 +142,12 @@ def test_every_print_template_draws_the_watermark(monkeypatch):
                          "receipt.html"]
     for name in templates:
         source = (render.TEMPLATES_DIR / "pdf" / name).read_text(encoding="utf-8")
-        assert '{% include "pdf/_watermark.html" %}' in source, name
+        assert '{% extends "pdf/_base.html" %}' in source, name
+    base = (render.TEMPLATES_DIR / "pdf" / "_base.html").read_text(encoding="utf-8")
+    assert '{% include "pdf/_watermark.html" %}' in base
     with app.app_context():
-        assert render.watermark() == "MẪU"
-    assert render.watermark() == ""  # no app: scripts and pure tests print none
+        assert printing.watermark() == "MẪU"
+    assert printing.watermark() == ""  # no app: scripts and pure tests print none
 
 
 # --- texts from STATES_DIR, with `levels:` -------------------------------------------

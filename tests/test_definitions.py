@@ -171,7 +171,7 @@ def test_states_check_cli_passes_on_the_shipped_definitions(app):
 
 
 def test_app_refuses_to_start_with_a_broken_definition(tmp_path):
-    from workflow_app import create_app
+    from workflow_app.app import create_app
 
     states = _broken(tmp_path, "village_ntm.yaml", lambda d: d["events"]["submit"].update(by=["submitter@moon"]))
     with pytest.raises(DefinitionError, match="village_ntm.yaml: events.submit.by"):

@@ -15,15 +15,15 @@ from sqlalchemy import create_engine, text
 
 from tests import frozen_clock
 from tests.conftest import PG_URL
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.clock import local_date
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Decision, Dossier, Unit, User
-from workflow_app.services.campaigns import filing_status
-from workflow_app.services.clocks import clock_from_transitions, step_clocks
-from workflow_app.services.common import definition_of
-from workflow_app.services.demo import DEMO_USERS, seed_demo
-from workflow_app.services.takeover import authority_on
+from workflow_app.services.admin.demo import DEMO_USERS, seed_demo
+from workflow_app.services.admin.takeover import authority_on
+from workflow_app.services.core.campaigns import filing_status
+from workflow_app.services.core.clocks import clock_from_transitions, step_clocks
+from workflow_app.services.core.common import definition_of
 from workflow_app.workdays import load_calendar
 
 pytestmark = pytest.mark.db

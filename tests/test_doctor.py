@@ -14,9 +14,9 @@ from sqlalchemy import delete, update
 
 from workflow_app.extensions import db
 from workflow_app.models import Decision, Document, Dossier, decision_dossiers
-from workflow_app.services.decisions import decision_of
-from workflow_app.services.doctor import find_breaches
-from workflow_app.services.storage import path_of
+from workflow_app.services.admin.doctor import find_breaches
+from workflow_app.services.core.storage import path_of
+from workflow_app.services.documents.decisions import decision_of
 
 
 def doctor(app, *args):

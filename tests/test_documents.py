@@ -38,8 +38,8 @@ from workflow_app.services import (
     self_assess,
     set_fields,
 )
-from workflow_app.services.documents import appraisal_ref, documents_of
-from workflow_app.services.users import issue_token
+from workflow_app.services.core.users import issue_token
+from workflow_app.services.documents.papers import appraisal_ref, documents_of
 from workflow_app.workflow.errors import GuardFailed
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "documents"

@@ -11,7 +11,7 @@ import pytest
 from conftest import PG_URL
 from helpers import dispose_engines
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.extensions import db
 
 pytestmark = pytest.mark.db

@@ -14,9 +14,9 @@ from helpers import PDF, fire, make_pdf, upload
 from workflow_app.extensions import db
 from workflow_app.models import Attachment, AuditRecord, Document, Dossier
 from workflow_app.services import attach_evidence, create_dossier, self_assess
-from workflow_app.services.audit import verify_chains
-from workflow_app.services.doctor import find_breaches
-from workflow_app.services.storage import path_of
+from workflow_app.services.admin.doctor import find_breaches
+from workflow_app.services.core.audit import verify_chains
+from workflow_app.services.core.storage import path_of
 
 YEAR = 2024
 OTHER = make_pdf(b"another file")

@@ -18,8 +18,8 @@ from test_committee import login, web  # noqa: F401  (the committee pages' app)
 from test_forms_keep_input import assert_flagged, people  # noqa: F401  (a fixture of the tests re-run below)
 from test_web_input import fingerprint, sign_in
 
-from workflow_app.services.clocks import issue_apology
-from workflow_app.services.common import local_now
+from workflow_app.services.core.common import local_now
+from workflow_app.services.documents.apology import issue_apology
 from workflow_app.workdays import add_working_days, is_working_day
 from workflow_app.workflow.errors import RuleRefused
 

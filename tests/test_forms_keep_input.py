@@ -367,7 +367,7 @@ def test_apology_refused_keeps_date_and_reason(app, make_user, api_as):
 
     from test_clocks import _overdue_dossier
 
-    from workflow_app.services.common import local_now
+    from workflow_app.services.core.common import local_now
     from workflow_app.workdays import add_working_days
 
     dossier = _overdue_dossier(make_user, api_as)
@@ -427,7 +427,7 @@ def test_committee_report_and_visit_refused_keep_what_was_typed(web):  # noqa: F
 
     from test_committee import login
 
-    from workflow_app.services.common import local_now
+    from workflow_app.services.core.common import local_now
 
     c = login(web, "hai")
     today = local_now().date()

@@ -28,19 +28,11 @@ from workflow_app.services import (
     fire_event,
     self_assess,
 )
-from workflow_app.services.audit import verify_chains
-from workflow_app.services.clocks import step_clock
-from workflow_app.services.committee import file_report
-from workflow_app.services.monthly_report import (
-    month_bounds,
-    monthly_report,
-    parse_month,
-)
-from workflow_app.services.progress_export import (
-    MONTHLY_SHEETS,
-    monthly_pdf_context,
-    monthly_xlsx,
-)
+from workflow_app.services.committee.visits import file_report
+from workflow_app.services.core.audit import verify_chains
+from workflow_app.services.core.clocks import step_clock
+from workflow_app.services.reporting.monthly_report import month_bounds, monthly_report, parse_month
+from workflow_app.services.reporting.progress_export import MONTHLY_SHEETS, monthly_pdf_context, monthly_xlsx
 from workflow_app.workflow.errors import BadRequest
 
 pytestmark = pytest.mark.db
@@ -283,7 +275,7 @@ def test_the_workbook_holds_the_expected_sheets_and_figures(world):
 
 
 def test_the_pdf_holds_the_month_and_the_totals(world, tmp_path):
-    from workflow_app.pdf.render import render_pdf
+    from workflow_app.pdf.printing import render_pdf
 
     report = monthly_report(world["viewer"], "2024-09", TODAY)
     pdf = render_pdf("pdf/monthly_report.html", monthly_pdf_context(report, "Hoàng Thị Lan"))

@@ -18,18 +18,18 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from workflow_app.pdf import render
+from workflow_app.pdf import printing, render
 from workflow_app.pdf.decision import (
     DecisionFacts,
     decision_context,
     merged_texts,
     qr_data_uri,
 )
+from workflow_app.pdf.printing import render_pdf
 from workflow_app.pdf.render import (
     AssetFetchError,
     LocalAssetFetcher,
     html_to_pdf,
-    render_pdf,
     vn_date_line,
 )
 
@@ -484,7 +484,7 @@ def test_signature_slot_is_reported_between_capacity_and_name(units, capacity, p
     left); poppler finds the capacity lines above it and the name below, same page."""
     facts = make_facts(units=units, signer_capacity=capacity)
     context = decision_context(facts)
-    rendered = render.render_document(TEMPLATE, context)
+    rendered = printing.render_document(TEMPLATE, context)
     pdf = tmp_path / "slot.pdf"
     pdf.write_bytes(rendered.pdf)
     assert page_count(pdf) == page + 1  # one unit still fits one page with the slot

@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 from workflow_app.extensions import db
 from workflow_app.models import Decision, Unit
 from workflow_app.services import fire_batch
-from workflow_app.services.reference import find_unit
-from workflow_app.services.register import HEADINGS, SHEET_TITLE, gaps
+from workflow_app.services.core.reference import find_unit
+from workflow_app.services.reporting.register import HEADINGS, SHEET_TITLE, gaps
 
 pytestmark = pytest.mark.db
 

@@ -21,9 +21,9 @@ from workflow_app.extensions import db
 from workflow_app.models import utcnow
 from workflow_app.models.progress import OutboxMessage
 from workflow_app.services import fire_event
-from workflow_app.services.clocks import step_clock
-from workflow_app.services.mailer import CLAIM_LEASE, MAX_ATTEMPTS, SmtpMailer, _claim_next, deliver_pending
-from workflow_app.services.reminders import queue_reminders
+from workflow_app.services.core.clocks import step_clock
+from workflow_app.services.notify.mailer import CLAIM_LEASE, MAX_ATTEMPTS, SmtpMailer, _claim_next, deliver_pending
+from workflow_app.services.notify.reminders import queue_reminders
 
 pytestmark = pytest.mark.db
 

@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_doctor import assert_clean
 from test_pdf_render import TEMPLATE, make_facts
+
 from workflow_app.pdf import worker
 from workflow_app.pdf.decision import decision_context
-from workflow_app.pdf.render import AssetFetchError, render_document, render_pdf
+from workflow_app.pdf.printing import render_document, render_pdf
+from workflow_app.pdf.render import AssetFetchError
 from workflow_app.workflow.errors import DomainError
 
 

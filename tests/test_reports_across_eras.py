@@ -17,8 +17,8 @@ from sqlalchemy import event
 
 from workflow_app.clock import VN_TZ, local_today
 from workflow_app.extensions import db
-from workflow_app.services.dashboard import dashboard
-from workflow_app.services.monthly_report import monthly_report
+from workflow_app.services.reporting.dashboard import dashboard
+from workflow_app.services.reporting.monthly_report import monthly_report
 
 pytestmark = pytest.mark.db
 

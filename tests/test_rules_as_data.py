@@ -15,11 +15,11 @@ import time_machine
 import yaml
 from helpers import dispose_engines, fire, pass_all, prepare_all
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.clock import VN_TZ
 from workflow_app.extensions import db
-from workflow_app.services.setup import load_reference_data
-from workflow_app.services.users import create_user, issue_token
+from workflow_app.services.admin.setup import load_reference_data
+from workflow_app.services.core.users import create_user, issue_token
 from workflow_app.workflow import DefinitionError, load_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ CODE = ROOT / "workflow_app"
 # The demo seeds particular dossiers along particular roads: it is a story told
 # with the services (seed data written as a script), not a rule any other dossier
 # follows. Nothing else is exempt.
-DEMO = {"services/demo.py", "services/demo_story.py"}
+DEMO = {"services/admin/demo.py", "services/admin/demo_story.py"}
 
 
 def _definition_docs() -> list[dict]:
@@ -64,11 +64,11 @@ def test_no_kind_name_in_the_code_or_templates():
 ALLOWED_LITERALS = {
     # A decision's own status (valid / partial / revoked), stored on the decision row:
     # not the dossier's state, whatever the definitions call theirs.
-    ("services/decisions.py", "revoked"),
-    ("services/register.py", "revoked"),
+    ("services/documents/decisions.py", "revoked"),
+    ("services/reporting/register.py", "revoked"),
     # The outbox message kind queued by the `notify_returned` effect, stored in
     # outbox rows: a message name, fired from whichever event declares the effect.
-    ("services/reminders.py", "returned"),
+    ("services/notify/reminders.py", "returned"),
 }
 
 
@@ -285,7 +285,7 @@ def test_a_commune_kind_has_a_dashboard_grouping_communes_under_their_province(a
     from frozen_clock import AFTER_REFORM
 
     from workflow_app.services import create_dossier
-    from workflow_app.services.dashboard import dashboard, dashboard_kinds
+    from workflow_app.services.reporting.dashboard import dashboard, dashboard_kinds
 
     kind = next(k for k in sorted(_kinds()) if yaml.safe_load((STATES / f"{k}.yaml").read_text(encoding="utf-8"))
                 ["applicant_level"] == "commune")

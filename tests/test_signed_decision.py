@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from helpers import dossier_in, fire
+
 from workflow_app.signing.devca import init_dev
 from workflow_app.signing.pades import verify_pdf
 

@@ -19,7 +19,7 @@ from helpers import dispose_engines, free_port
 
 from workflow_app.clock import local_now
 from workflow_app.extensions import db
-from workflow_app.services.users import create_user
+from workflow_app.services.core.users import create_user
 
 pytestmark = pytest.mark.db
 
@@ -52,7 +52,7 @@ def make_app(tmp_path, pg_database, monkeypatch):
 
 
 def _same_database(first, folder, config: dict):
-    from workflow_app import create_app
+    from workflow_app.app import create_app
 
     return create_app({**{k: first.config[k] for k in ("TESTING", "SQLALCHEMY_DATABASE_URI", "SECRET_KEY",
                                                          "WTF_CSRF_ENABLED", "PASSWORD_HASH_METHOD",

@@ -330,7 +330,7 @@ def test_without_images_the_decision_still_renders_and_signs(tmp_path):
     assert verify_pdf(pdf, folder / "root.pem").valid
     widget, page, _count = widget_of(pdf)
     # On the slot the template reports (the same layout rendered without signing).
-    from workflow_app.pdf.render import render_document
+    from workflow_app.pdf.printing import render_document
 
     context = {**context, "seal_image": None, "signature_image": None}
     slot = render_document(TEMPLATE, context).slots["signature"]

@@ -12,7 +12,7 @@ import time_machine
 from workflow_app.clock import local_now
 from workflow_app.extensions import db
 from workflow_app.models import ApiToken, User
-from workflow_app.services.users import change_password, set_active, token_hash
+from workflow_app.services.core.users import change_password, set_active, token_hash
 
 pytestmark = pytest.mark.db
 

@@ -10,7 +10,7 @@ from helpers import dispose_engines, dossier_in
 
 from workflow_app.extensions import db
 from workflow_app.services import fire_event
-from workflow_app.services.users import create_user
+from workflow_app.services.core.users import create_user
 from workflow_app.workflow.errors import DomainError
 
 pytestmark = pytest.mark.db

@@ -13,8 +13,8 @@ from helpers import fire, pass_all, prepare_all
 from workflow_app.clock import VN_TZ
 from workflow_app.extensions import db
 from workflow_app.services import create_dossier
-from workflow_app.services.reference import reform_files
-from workflow_app.services.setup import apply_file
+from workflow_app.services.admin.setup import apply_file
+from workflow_app.services.core.reference import reform_files
 
 
 def at(text: str):

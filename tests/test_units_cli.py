@@ -12,7 +12,7 @@ from sqlalchemy import func
 
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Reform, Unit, UnitLink
-from workflow_app.services.reference import find_unit, reform_files
+from workflow_app.services.core.reference import find_unit, reform_files
 
 SHIPPED = next(p for p in reform_files() if p.name == "lai-chau-2025.yaml")
 

@@ -11,13 +11,12 @@ import frozen_clock
 import pytest
 import time_machine
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from workflow_app.extensions import db
 from workflow_app.models import Unit
-from workflow_app.services.reforms import ReformError
-from workflow_app.services.setup import apply_file
+from workflow_app.services.admin.setup import apply_file
+from workflow_app.services.core.reforms import ReformError
 
 # ------------------------------------------------------------------------------ API
 

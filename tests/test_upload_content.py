@@ -18,10 +18,10 @@ from PIL import Image
 from workflow_app.extensions import db
 from workflow_app.models import Attachment, AuditRecord
 from workflow_app.services import attach_evidence, create_dossier
-from workflow_app.services.demo import demo_evidence_pdf
-from workflow_app.services.filecheck import MAX_NAME_BYTES, check_upload, trim_name
-from workflow_app.services.filecheck.packages import MAX_ENTRIES
-from workflow_app.services.filecheck.pdf import ASK_ISSUER, MAX_OBJECTS, check_pdf_shape
+from workflow_app.services.admin.demo import demo_evidence_pdf
+from workflow_app.services.core.filecheck import MAX_NAME_BYTES, check_upload, trim_name
+from workflow_app.services.core.filecheck.packages import MAX_ENTRIES
+from workflow_app.services.core.filecheck.pdf import ASK_ISSUER, MAX_OBJECTS, check_pdf_shape
 from workflow_app.workflow.errors import RuleRefused
 
 YEAR = 2024

@@ -13,8 +13,8 @@ from helpers import PDF, dispose_engines, dossier_in
 
 from workflow_app.extensions import db
 from workflow_app.services import fire_event
-from workflow_app.services.decisions import decision_of
-from workflow_app.services.users import create_user
+from workflow_app.services.core.users import create_user
+from workflow_app.services.documents.decisions import decision_of
 
 pytestmark = pytest.mark.db
 

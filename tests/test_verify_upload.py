@@ -10,7 +10,6 @@ import io
 import re
 
 import pytest
-
 from helpers import dossier_in, fire
 
 
@@ -163,7 +162,7 @@ def checks():
 
 
 def decision_id(token: str) -> int:
-    from workflow_app.services.decisions import find_by_token
+    from workflow_app.services.documents.decisions import find_by_token
 
     return find_by_token(token).id
 

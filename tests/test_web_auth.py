@@ -10,7 +10,7 @@ from conftest import build_app
 from helpers import dispose_engines
 
 from workflow_app.extensions import db
-from workflow_app.services.users import create_user, set_active
+from workflow_app.services.core.users import create_user, set_active
 
 pytestmark = pytest.mark.db
 

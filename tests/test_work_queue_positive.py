@@ -17,8 +17,8 @@ from helpers import dossier_in, fire, pass_all
 
 from workflow_app.extensions import db
 from workflow_app.models import Dossier
-from workflow_app.services.common import engine
-from workflow_app.services.queries import work_queue
+from workflow_app.services.core.common import engine
+from workflow_app.services.reading.lists import work_queue
 from workflow_app.workflow import Engine
 
 

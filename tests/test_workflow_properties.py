@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from helpers import PDF, dispose_engines
-from hypothesis import HealthCheck, event, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, settings, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -35,7 +34,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from workflow_app import create_app
+from workflow_app.app import create_app
 from workflow_app.extensions import db
 from workflow_app.models import (
     Attachment,
@@ -54,10 +53,10 @@ from workflow_app.services import (
     self_assess,
     set_fields,
 )
-from workflow_app.services.audit import verify_chains
-from workflow_app.services.common import local_now
-from workflow_app.services.reference import load_units
-from workflow_app.services.users import create_user
+from workflow_app.services.core.audit import verify_chains
+from workflow_app.services.core.common import local_now
+from workflow_app.services.core.reference import load_units
+from workflow_app.services.core.users import create_user
 from workflow_app.workflow.errors import (
     BadRequest,
     Conflict,
@@ -184,7 +183,7 @@ FILES = [
     ("gia-mao.pdf", b"PK\x03\x04not a pdf", UnsupportedFileType),
 ]
 
-# Users: key -> roles (role, unit). Created through services.users.create_user,
+# Users: key -> roles (role, unit). Created through services.core.users.create_user,
 # one call per role, so "dual" is one user holding three roles.
 ACTORS = {
     "prep_v1": [("preparer", "na-tam-01")],

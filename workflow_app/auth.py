@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from .extensions import db, login_manager
 from .models import User
+from .services.core.users import user_for_token
 
 # Everything else needs a signed-in user (pages) or a Bearer token (API).
 PUBLIC_ENDPOINTS = {"static", "web.login", "web.verify", "web.verify_upload", "web.healthz", "web.set_lang",
@@ -34,8 +35,6 @@ def bearer_token() -> str | None:
 
 
 def bearer_user() -> User | None:
-    from .services.users import user_for_token
-
     token = bearer_token()
     return None if token is None else user_for_token(token)
 

@@ -6,9 +6,22 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import IntegrityError
 
 from .clock import local_today, to_local
+from .committee_cli import committee_cli
 from .extensions import db
+from .reminders_cli import reminders_cli
+from .services.admin.demo import seed_demo
+from .services.admin.doctor import GRACE_SECONDS, check
+from .services.admin.setup import init_db
+from .services.core.audit import make_checkpoint, verify_trail
+from .services.core.campaigns import check_campaigns
+from .services.core.users import TOKEN_DAYS, create_user, find_user, new_token, revoke_tokens
+from .signing.cli import signing_cli
+from .units_cli import units_cli
+from .workflow import load_all
+from .workflow.diagram import mermaid
 from .workflow.errors import DefinitionError, DomainError
 
 users_cli = AppGroup("users", help="Create users and API tokens.")
@@ -25,7 +38,6 @@ def _fail(message: str) -> None:
 @with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the schema and load reference data (idempotent)."""
-    from .services.setup import init_db
 
     added = init_db()
     click.echo(f"Database ready; {added} new units loaded.")
@@ -35,8 +47,6 @@ def init_db_command() -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """init-db, then demo users (one per role) and dossiers in every state (idempotent)."""
-    from .services.demo import seed_demo
-    from .services.setup import init_db
 
     if current_app.config["APP_ENV"] == "production":  # demo users have published passwords
         _fail("seed-demo refuses to run when APP_ENV=production: demo users sign in with known passwords. "
@@ -62,7 +72,6 @@ def seed_demo_command() -> None:
 def users_create(username, password, role, unit_code, name, capacity, criteria, email) -> None:
     """Create a user holding ROLE at UNIT; again for the same user adds a role, and with
     a different --password signs them out everywhere and revokes their API tokens."""
-    from .services.users import create_user, find_user
 
     existing = find_user(username)
     session_before = existing.session_token if existing else None
@@ -84,7 +93,6 @@ def users_create(username, password, role, unit_code, name, capacity, criteria, 
 @click.option("--revoke", is_flag=True, help="Revoke every token of the user instead.")
 def users_token(username, days, revoke) -> None:
     """Print a new API token (the last line of output), or revoke the user's tokens."""
-    from .services.users import TOKEN_DAYS, find_user, new_token, revoke_tokens
 
     user = find_user(username)
     if user is None:
@@ -109,7 +117,6 @@ def users_token(username, days, revoke) -> None:
 @states_cli.command("check")
 def states_check() -> None:
     """Validate every definition in states/."""
-    from .workflow import load_all
 
     try:
         found = load_all(current_app.config["STATES_DIR"])
@@ -117,7 +124,6 @@ def states_check() -> None:
         _fail(f"Invalid definition: {exc}")
     for (kind, version), d in sorted(found.items()):
         click.echo(f"ok  {kind} v{version}: {len(d.states)} states, {len(d.events)} events, {len(d.criteria)} criteria")
-    from .services.campaigns import check_campaigns
 
     problems = check_campaigns(current_app.config["STATES_DIR"], {kind for kind, _ in found})
     if problems:
@@ -129,7 +135,6 @@ def states_check() -> None:
 @click.argument("kind")
 def states_diagram(kind) -> None:
     """Print the workflow of KIND as a Mermaid state diagram."""
-    from .workflow.diagram import mermaid
 
     d = current_app.extensions["workflow_engine"].definition(kind)
     if d is None:
@@ -144,7 +149,6 @@ def states_diagram(kind) -> None:
 def audit_verify(max_age: int | None) -> None:
     """Exit 0 when every dossier's audit chain is intact, reaches its head and what the
     signed checkpoints saw; 1 naming the first break. Reads only."""
-    from .services.audit import verify_trail
 
     report = verify_trail()
     if report.broken:
@@ -162,9 +166,7 @@ def audit_verify(max_age: int | None) -> None:
 def audit_checkpoint() -> None:
     """Verify the audit trail, then sign a checkpoint of every dossier's chain head
     (run daily by cron); exit 1 writing nothing when the trail is broken."""
-    from sqlalchemy.exc import IntegrityError
 
-    from .services.audit import make_checkpoint
 
     try:
         cp, report = make_checkpoint()
@@ -184,7 +186,6 @@ def audit_checkpoint() -> None:
 @with_appcontext
 def doctor_command(grace) -> None:
     """Exit 0 when registers, decisions and stored files keep their invariants; 1 listing each breach."""
-    from .services.doctor import GRACE_SECONDS, check
 
     report = check(GRACE_SECONDS if grace is None else grace)
     checked = ", ".join(f"{n} {what}" for what, n in report.checked.items())
@@ -196,14 +197,9 @@ def doctor_command(grace) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from .reminders_cli import reminders_cli
-    from .signing.cli import signing_cli
-
     for command in (init_db_command, seed_demo_command, users_cli, states_cli, audit_cli, signing_cli, reminders_cli,
                     doctor_command):
         app.cli.add_command(command)
-    from .committee_cli import committee_cli
-    from .units_cli import units_cli
 
     app.cli.add_command(committee_cli)
     app.cli.add_command(units_cli)

@@ -8,6 +8,10 @@ import click
 from flask.cli import AppGroup
 
 from .extensions import db
+from .services.committee.membership import COMMITTEE_FILE, CommitteeFileError, load_committee
+from .services.committee.visits import counts, current_month, month_label, parse_month, report_status
+from .services.core.common import local_now
+from .workflow.errors import DomainError
 
 committee_cli = AppGroup("committee", help="The steering committee (Ban chỉ đạo): members, reports.")
 
@@ -16,7 +20,6 @@ committee_cli = AppGroup("committee", help="The steering committee (Ban chỉ đ
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 def committee_load(file) -> None:
     """Load the members from FILE (default reference_data/committee.yaml); idempotent."""
-    from .services.committee import COMMITTEE_FILE, CommitteeFileError, load_committee
 
     path = file or str(COMMITTEE_FILE)
     try:
@@ -37,15 +40,6 @@ def committee_load(file) -> None:
 @click.option("--month", help="YYYY-MM (default: the current month, +07:00)")
 def committee_status(month) -> None:
     """Print each member x commune's report status for a month."""
-    from .services.committee import (
-        counts,
-        current_month,
-        month_label,
-        parse_month,
-        report_status,
-    )
-    from .services.common import local_now
-    from .workflow.errors import DomainError
 
     today: date = local_now().date()
     try:

@@ -6,6 +6,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -47,7 +49,7 @@ class Config:
         # Wrong passwords allowed per account and per client address (signin_throttle.py).
         self.SIGNIN_ACCOUNT_RATE_LIMIT = env.get("SIGNIN_ACCOUNT_RATE_LIMIT", "5/minute;20/hour")
         self.SIGNIN_ADDRESS_RATE_LIMIT = env.get("SIGNIN_ADDRESS_RATE_LIMIT", "20/minute;100/hour")
-        # A step clock with this many days left or fewer is flagged "due soon" (services/clocks.py).
+        # A step clock with this many days left or fewer is flagged "due soon" (services/core/clocks.py).
         self.STEP_DUE_SOON_DAYS = int(env.get("STEP_DUE_SOON_DAYS", "2"))
         secret = env.get("SECRET_KEY")
         if not secret:
@@ -149,7 +151,5 @@ def engine_options(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
 
 
 def sqlite_in_memory(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     return parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"

@@ -8,9 +8,9 @@ from .extensions import db
 from .models import Decision, Dossier, User, decision_dossiers
 from .permissions import scope_clause
 from .services import find_attachment
-from .services.common import dossier_not_found
-from .services.filecheck import safe_download_name
-from .services.storage import path_of
+from .services.core.common import dossier_not_found
+from .services.core.filecheck import safe_download_name
+from .services.core.storage import path_of
 from .workflow.errors import NotFound
 
 _dossiers, _decisions = Dossier.__table__, Decision.__table__

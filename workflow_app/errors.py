@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
 from .i18n import request_lang
-from .services.persist import ACTED_FIRST, is_lost_race
+from .services.core.persist import ACTED_FIRST, is_lost_race
 from .workflow.errors import DomainError
 
 log = logging.getLogger(__name__)

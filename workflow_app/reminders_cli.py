@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from .clock import to_local
 from .extensions import db
+from .services.notify.reminders import all_messages, send_reminders
 
 reminders_cli = AppGroup("reminders", help="Queue and send reminder e-mails (the outbox).")
 
@@ -27,7 +28,6 @@ def _day(value: str | None) -> date | None:
 def reminders_send(today) -> None:
     """Queue today's due-soon and overdue reminders, then send every unsent
     message that has an address (safe to run from cron every few minutes)."""
-    from .services.reminders import send_reminders
 
     summary = send_reminders(_day(today))
     click.echo(summary.line())
@@ -38,7 +38,6 @@ def reminders_send(today) -> None:
 @click.option("--limit", type=int, default=200, show_default=True, help="newest N messages")
 def reminders_list(unsent, limit) -> None:
     """Print the outbox, newest first: id, created, kind, recipient, dossier, status, subject."""
-    from .services.reminders import all_messages
 
     rows = all_messages(unsent=unsent, limit=limit)
     for m in rows:

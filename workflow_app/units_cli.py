@@ -11,9 +11,9 @@ import click
 from flask.cli import AppGroup
 
 from .extensions import db
-from .services.reforms import ReformError
-from .services.setup import apply_file
-from .services.unit_import import UnitImportError, import_units
+from .services.admin.setup import apply_file
+from .services.admin.unit_import import UnitImportError, import_units
+from .services.core.reforms import ReformError
 
 units_cli = AppGroup("units", help="Administrative units: apply reforms, import unit lists.")
 

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ROOT, build_app
 from workflow_app.extensions import db
-from workflow_app.services.demo import DEMO_PASSWORD, seed_demo
+from workflow_app.services.admin.demo import DEMO_PASSWORD, seed_demo
 
 from .pageguard import PageGuard
 

@@ -16,9 +16,9 @@ from workflow_app.services import (
     fire_event,
     self_assess,
 )
-from workflow_app.services.demo import demo_evidence_pdf
-from workflow_app.services.reference import find_unit
-from workflow_app.services.users import create_user, find_user
+from workflow_app.services.admin.demo import demo_evidence_pdf
+from workflow_app.services.core.reference import find_unit
+from workflow_app.services.core.users import create_user, find_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from workflow_app.services.dashboard import dashboard
-from workflow_app.services.progress_export import DASHBOARD_SHEETS, MONTHLY_SHEETS
-from workflow_app.services.users import find_user
+from workflow_app.services.core.users import find_user
+from workflow_app.services.reporting.dashboard import dashboard
+from workflow_app.services.reporting.progress_export import DASHBOARD_SHEETS, MONTHLY_SHEETS
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

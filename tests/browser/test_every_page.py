@@ -18,7 +18,7 @@ from .conftest import PHONE, Visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
-# One person for each kind of work (services/demo.py), and the pages that person
+# One person for each kind of work (services/admin/demo.py), and the pages that person
 # must reach besides the top bar's: "dossier-<state>" is the first dossier in that
 # state in their list, a form name is the first such form any of their dossiers
 # links to. The suite's clock is 11/06/2025: the district's road is in force.

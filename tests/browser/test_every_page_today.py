@@ -23,7 +23,7 @@ from .conftest import PHONE, Visit, Web, demo_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
-# One person for each kind of work of the present (services/demo.py, demo_story.py),
+# One person for each kind of work of the present (services/admin/demo.py, demo_story.py),
 # and the pages that person must reach besides the top bar's (conftest.Visit.role_pages).
 # "commune-dossier" is Tả Lèng's commune dossier of 2026, under appraisal at the province.
 ROLES = {

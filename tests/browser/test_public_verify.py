@@ -9,7 +9,7 @@ import pytest
 
 from workflow_app.extensions import db
 from workflow_app.models import Decision
-from workflow_app.services.storage import path_of
+from workflow_app.services.core.storage import path_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

@@ -7,6 +7,12 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from ..extensions import csrf
+from .apology import blp as apology_blp
+from .batch import blp as batch_blp
+from .committee import blp as committee_blp
+from .documents import blp as documents_blp
+from .dossiers import blp as dossiers_blp
+from .reference import blp as reference_blp
 
 
 class _ErrorBody(Schema):
@@ -32,17 +38,11 @@ def register_api(app: Flask) -> Api:
                                 "Authenticate with 'Authorization: Bearer <token>' (flask users token)."},
     })
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    from .batch import blp as batch_blp
-    from .documents import blp as documents_blp
-    from .dossiers import blp as dossiers_blp
-    from .reference import blp as reference_blp
 
     for blp in (reference_blp, dossiers_blp, batch_blp, documents_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")
-    from .committee import blp as committee_blp
 
     api.register_blueprint(committee_blp, url_prefix="/api/v1")
-    from .apology import blp as apology_blp
 
     api.register_blueprint(apology_blp, url_prefix="/api/v1")
     # Bearer-token API: no cookies, so no CSRF. Only these module-level blueprints are

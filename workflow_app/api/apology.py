@@ -5,8 +5,8 @@ from marshmallow import fields, validate
 
 from ..auth import acting_user
 from ..extensions import db
-from ..services.clocks import apology_capacity, issue_apology
-from ..services.common import load_dossier
+from ..services.core.common import load_dossier
+from ..services.documents.apology import apology_capacity, issue_apology
 from .boundary import Blueprint, BoundarySchema, Text
 from .schemas import DocumentOut
 from .serialize import document_dict

@@ -4,9 +4,9 @@ from __future__ import annotations
 from ..auth import acting_user
 from ..extensions import db
 from ..services import fire_batch_decision
-from ..services.common import load_dossier
-from ..services.decisions import decision_of
-from ..services.register import register_row
+from ..services.core.common import load_dossier
+from ..services.documents.decisions import decision_of
+from ..services.reporting.register import register_row
 from . import schemas as s
 from .boundary import Blueprint
 

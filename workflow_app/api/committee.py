@@ -9,7 +9,8 @@ from ..clock import to_local
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import CommitteeVisit, MonthlyReport
-from ..services.committee import (
+from ..services.committee.membership import is_standing_office, member_of, my_scope
+from ..services.committee.visits import (
     MONTH_PATTERN,
     STATUSES,
     counts,
@@ -17,16 +18,13 @@ from ..services.committee import (
     due_date,
     file_report,
     is_late,
-    is_standing_office,
     log_visit,
-    member_of,
     my_reports,
-    my_scope,
     office_status,
     parse_month,
     recent_visits,
 )
-from ..services.common import local_now
+from ..services.core.common import local_now
 from .boundary import Blueprint, BoundarySchema, Code, Text
 from .serialize import unit_ref
 

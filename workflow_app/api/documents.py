@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from ..auth import acting_user
-from ..services.common import load_dossier
-from ..services.documents import documents_of
+from ..services.core.common import load_dossier
+from ..services.documents.papers import documents_of
 from ..web.document_views import send_document
 from .boundary import Blueprint
 from .schemas import DocumentOut

@@ -9,11 +9,11 @@ from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import Dossier
-from ..services import (appraise_criterion, attach_evidence, create_dossier, fire_event, self_assess, set_fields)
-from ..services.common import load_dossier
-from ..services.evidence import remove_evidence
-from ..services.queries import search_dossiers
-from ..services.reference import find_unit
+from ..services import appraise_criterion, attach_evidence, create_dossier, fire_event, self_assess, set_fields
+from ..services.core.common import load_dossier
+from ..services.core.evidence import remove_evidence
+from ..services.core.reference import find_unit
+from ..services.reading.lists import search_dossiers
 from ..workflow.errors import BadRequest, NotFound
 from . import schemas as s
 from .boundary import Blueprint

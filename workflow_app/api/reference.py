@@ -10,14 +10,8 @@ from ..auth import acting_user
 from ..clock import local_today
 from ..extensions import db
 from ..models import Unit, UnitLink
-from ..services.reference import find_unit
-from ..services.register import (
-    XLSX_MIME,
-    register_issuer,
-    register_rows,
-    register_xlsx,
-    xlsx_filename,
-)
+from ..services.core.reference import find_unit
+from ..services.reporting.register import XLSX_MIME, register_issuer, register_rows, register_xlsx, xlsx_filename
 from ..workflow.errors import NotFound
 from . import schemas as s
 from .boundary import Blueprint

@@ -8,13 +8,13 @@ from flask import url_for
 from ..clock import to_local
 from ..extensions import db
 from ..models import AuditRecord, Decision, Dossier, User
-from ..services.campaigns import filing_dict, filing_status
-from ..services.clocks import clock_dict, step_clock
-from ..services.common import definition_of
-from ..services.decisions import decision_of, verify_url
-from ..services.documents import documents_of
-from ..services.events import allowed_events
-from ..services.takeover import ACTION as TAKEOVER
+from ..services.admin.takeover import ACTION as TAKEOVER
+from ..services.core.campaigns import filing_dict, filing_status
+from ..services.core.clocks import clock_dict, step_clock
+from ..services.core.common import definition_of
+from ..services.core.events import allowed_events
+from ..services.documents.decisions import decision_of, verify_url
+from ..services.documents.papers import documents_of
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -1,6 +1,6 @@
 """Audit records: every change to a dossier, hash-chained per dossier. The chain's
 head (count and last hash) is kept on the dossier row, and signed checkpoints of
-every head (AuditCheckpoint) anchor the chains' tails (services/audit.py checks).
+every head (AuditCheckpoint) anchor the chains' tails (services/core/audit.py checks).
 On PostgreSQL both tables refuse UPDATE, DELETE and TRUNCATE (append_only)."""
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class AuditRecord(db.Model):
 
 
 class AuditCheckpoint(db.Model):
-    """All chain heads at one moment, signed (services/audit.py makes and checks them).
+    """All chain heads at one moment, signed (services/core/audit.py makes and checks them).
     `heads` holds only the dossiers whose head moved since the previous checkpoint
     ({"<dossier id>": [count, last hash]}); folding them in `seq` order gives every
     head, whose digest is `digest`. `mac` is an HMAC of the whole row."""

@@ -25,7 +25,7 @@ class Dossier(db.Model):
     year: Mapped[int] = mapped_column(index=True)
     state: Mapped[str] = mapped_column(String(30), index=True)
     # Compare-and-set: every UPDATE says WHERE version = <read version>; a
-    # concurrent writer finds 0 rows and gets a 409 (see services.common).
+    # concurrent writer finds 0 rows and gets a 409 (see services.core.common).
     version: Mapped[int] = mapped_column(default=1)
     round: Mapped[int] = mapped_column(default=1)
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -36,8 +36,8 @@ class Dossier(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The head of the dossier's audit chain: how many records it has and the last
-    # one's hash, set only by services.common.record in the transaction that appends.
-    # Records deleted at the end of the chain no longer reach it (services/audit.py).
+    # one's hash, set only by services.core.common.record in the transaction that appends.
+    # Records deleted at the end of the chain no longer reach it (services/core/audit.py).
     audit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
 

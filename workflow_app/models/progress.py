@@ -36,7 +36,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    # A sending run's lease (services/mailer.py): nobody else sends it before then.
+    # A sending run's lease (services/notify/mailer.py): nobody else sends it before then.
     claimed_until: Mapped[datetime | None]
 
     to_user: Mapped[User] = relationship()

@@ -1,7 +1,8 @@
-"""Decision PDFs: plain facts -> plain context dict -> Jinja HTML -> WeasyPrint PDF.
+"""PDFs: plain facts -> plain context dict -> Jinja HTML -> WeasyPrint PDF.
 
-Nothing here imports Flask or the rest of workflow_app, so it can be tested and
-benchmarked alone. Import from the submodules (``workflow_app.pdf.render``,
-``workflow_app.pdf.decision``); this file stays empty of imports so that loading the
+Only printing.py (the app's settings) and texts.states_dir (the app's STATES_DIR)
+read Flask; render.py and worker.py know neither Flask nor the database, so the
+render workers stay small and the layout can be tested and benchmarked alone.
+Import from the submodules; this file stays empty of imports so that loading the
 package does not pull in WeasyPrint for callers that only need the facts dataclass.
 """

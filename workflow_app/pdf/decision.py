@@ -16,7 +16,6 @@ from pathlib import Path
 import segno
 
 from ..workflow.yamlfile import load_yaml
-
 from .render import vn_date_line
 from .texts import overlay, states_dir
 
@@ -97,7 +96,7 @@ def _lower_first(name: str) -> str:
 
 
 def decision_context(facts: DecisionFacts) -> dict:
-    """Plain values for templates/pdf/decision.html (see render.render_pdf)."""
+    """Plain values for templates/pdf/decision.html (see printing.render_pdf)."""
     _check(facts)
     name = facts.kind if facts.document == "recognition" else f"{facts.kind}_{facts.document}"
     texts = merged_texts(_load_kind(name), facts.issuer_code, facts.issuer_level,

@@ -1,6 +1,6 @@
 """Facts of a dossier paper (receipt slip, appraisal report) -> plain template context.
 
-The facts are captured when the paper is issued (services/documents.py) and stored
+The facts are captured when the paper is issued (services/documents/papers.py) and stored
 with a copy of the texts of states/documents/<kind>.yaml in force at that moment, so
 the PDF rendered later, on first download, prints exactly what was true then. This
 module is pure: no database, no Flask; it picks texts, fills placeholders and formats
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..workflow.yamlfile import load_yaml
 from .numbers import document_number
+from .render import vn_date_line
 from .texts import overlay, states_dir
 
 KINDS = ("receipt", "appraisal_report")
@@ -59,10 +60,6 @@ def texts_for(kind: str, issuer_code: str, issuer_level: str | None = None) -> d
 
 
 def _date_line(place: str, d: date) -> str:
-    # Imported here: render.py loads WeasyPrint (~0.8 s), which issuing a paper
-    # (texts, numbers, facts) does not need; only rendering does.
-    from .render import vn_date_line
-
     return vn_date_line(place, d)
 
 

@@ -23,6 +23,7 @@ from urllib.request import url2pathname
 
 import jinja2
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 log = logging.getLogger(__name__)
@@ -213,7 +214,7 @@ def _jinja_env() -> jinja2.Environment:
 
 def html_to_pdf(html: str) -> bytes:
     """Lay out trusted template output in this process; raises AssetFetchError on a
-    refused URL. The app renders through the worker (render_pdf) instead."""
+    refused URL. The app renders through the worker (printing.render_pdf) instead."""
     return layout_pdf(html)[0]
 
 
@@ -260,7 +261,6 @@ def _process_font_config():
 def enable_process_caches() -> None:
     """Called once by a render worker at start; see the comment above."""
     global _font_config
-    from weasyprint.text.fonts import FontConfiguration
 
     if _font_config is None:
         _font_config = FontConfiguration()
@@ -295,7 +295,7 @@ def find_slots(document) -> dict[str, Slot]:
     return slots
 
 
-def render_html(template_name: str, context: dict) -> str:
+def render_html(template_name: str, context: dict, watermark: str = "") -> str:
     """``templates/<template_name>`` with ``context``, checked, as HTML text.
 
     Only templates under ``pdf/`` are accepted: web templates may carry scripts and
@@ -306,32 +306,5 @@ def render_html(template_name: str, context: dict) -> str:
     if type(context) is not dict:
         raise ValueError(f"context must be a dict, got {type(context).__name__}")
     ensure_plain(context)
-    # The demo marker is the renderer's, not the caller's: every print template gets it.
-    return _jinja_env().get_template(template_name).render({"watermark": watermark(), **context})
-
-
-def watermark() -> str:
-    """The app's PDF_WATERMARK ("MẪU" in development, "" in production: config.py);
-    none without an app (scripts, pure tests)."""
-    from flask import current_app, has_app_context  # as worker._app_config: no Flask at import
-
-    return str(current_app.config.get("PDF_WATERMARK") or "") if has_app_context() else ""
-
-
-def render_document(template_name: str, context: dict, *, timeout: float | None = None,
-                    recycle: int | None = None, max_mb: int | None = None) -> RenderedPdf:
-    """Render in a worker process (time limit, bounded memory: see worker.py); the
-    PDF with its slots. Settings default to the app's PDF_RENDER_* configuration.
-    Raises worker.RenderTimeout / RenderFailed (503) besides the errors of render_html."""
-    from . import worker
-
-    html = render_html(template_name, context)
-    reply = worker.run("layout", html, timeout=timeout, recycle=recycle, max_mb=max_mb)
-    pdf, slots = reply.result
-    log.debug("rendered %s in worker %d: %d bytes", template_name, reply.pid, len(pdf))
-    return RenderedPdf(pdf, slots, reply.pid)
-
-
-def render_pdf(template_name: str, context: dict) -> bytes:
-    """Render ``templates/<template_name>`` with ``context`` to PDF bytes (in a worker)."""
-    return render_document(template_name, context).pdf
+    # The demo marker ("MẪU") is the app's setting (printing.watermark), not the document's.
+    return _jinja_env().get_template(template_name).render({"watermark": watermark, **context})

@@ -15,12 +15,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from flask import current_app, has_app_context
+
 DEFAULT_STATES_DIR = Path(__file__).resolve().parents[2] / "states"
 
 
 def states_dir() -> Path:
     """The app's STATES_DIR; the project's states/ without an app (scripts, pure tests)."""
-    from flask import current_app, has_app_context  # as worker._app_config: no Flask at import
 
     if has_app_context() and current_app.config.get("STATES_DIR"):
         return Path(current_app.config["STATES_DIR"])

@@ -34,6 +34,7 @@ import threading
 from dataclasses import dataclass
 
 from ..workflow.errors import DomainError
+from . import render
 from .render import LayoutIncomplete
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,6 @@ def _serve(conn) -> None:
     and so does running out of memory (after saying so)."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from . import render  # already imported in the forkserver: costs nothing here
 
     jobs = {"layout": render.layout_pdf}
     render.enable_process_caches()
@@ -203,6 +203,13 @@ class _Worker:
             self.kill()  # it is on its way out
             log.error("render worker %d ran out of memory (limit %s bytes): replaced", self.pid, max_bytes)
             raise RenderFailed(f"render worker {self.pid} ran out of memory (PDF_RENDER_MAX_MB)")
+        if status == "error" and isinstance(value, SystemError):
+            # C code failed without saying why (seen near the memory cap): its state is
+            # not to be trusted with the next document, so the process goes.
+            self.kill()
+            cap = f" (memory cap {max_bytes // (1024 * 1024)} MB)" if max_bytes else ""
+            log.error("render worker %d failed inside C code: %s%s; replaced", self.pid, value, cap)
+            raise RenderFailed(f"render worker {self.pid} failed inside C code{cap}")
         if status == "error" and isinstance(value, LayoutIncomplete):
             log.error("render worker %d: WeasyPrint reported errors, document refused: %s", self.pid, value)
             raise RenderFailed(f"layout incomplete: {value}") from value
@@ -318,26 +325,16 @@ def pool(size: int = DEFAULT_WORKERS) -> RenderPool:
 
 def run(name: str, argument, *, timeout: float | None = None, recycle: int | None = None,
         workers: int | None = None, max_mb: int | None = None) -> WorkerReply:
-    """Run job ``name`` in a worker. Settings default to the current app's
-    PDF_RENDER_TIMEOUT / PDF_RENDER_RECYCLE / PDF_RENDER_WORKERS / PDF_RENDER_MAX_MB,
-    else to the module defaults (scripts and tests without an app)."""
-    config = _app_config()
-    if max_mb is None:
-        max_mb = config.get("PDF_RENDER_MAX_MB", DEFAULT_MAX_MB)
-    max_mb = int(max_mb)
-    timeout = float(timeout if timeout is not None else config.get("PDF_RENDER_TIMEOUT") or DEFAULT_TIMEOUT)
-    recycle = int(recycle if recycle is not None else config.get("PDF_RENDER_RECYCLE") or DEFAULT_RECYCLE)
-    workers = int(workers if workers is not None else config.get("PDF_RENDER_WORKERS") or DEFAULT_WORKERS)
+    """Run job ``name`` in a worker. Settings not given take the module defaults; the
+    app passes its PDF_RENDER_* configuration (printing.py)."""
+    max_mb = int(DEFAULT_MAX_MB if max_mb is None else max_mb)
+    timeout = float(timeout or DEFAULT_TIMEOUT)
+    recycle = int(recycle or DEFAULT_RECYCLE)
+    workers = int(workers or DEFAULT_WORKERS)
     if timeout <= 0 or recycle < 1 or max_mb < 0:
         raise ValueError("PDF_RENDER_TIMEOUT must be > 0, PDF_RENDER_RECYCLE >= 1 and PDF_RENDER_MAX_MB >= 0")
     return pool(workers).run(name, argument, timeout=timeout, recycle=recycle,
                              max_bytes=max_mb * 1024 * 1024 if max_mb else None)
-
-
-def _app_config():
-    from flask import current_app, has_app_context
-
-    return current_app.config if has_app_context() else {}
 
 
 @atexit.register

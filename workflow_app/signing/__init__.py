@@ -7,8 +7,7 @@ Public API:
     verify_pdf(pdf, root_cert_path) -> SignatureCheck
 
 Issuing an official document (render in a worker, images, slot, signature) is
-workflow_app.signing.issuing.render_signed_pdf; not imported here, as it pulls in
-WeasyPrint.
+workflow_app.signing.issuing.render_signed_pdf.
 """
 from .devca import init_dev
 from .pades import SignatureCheck, sign_pdf, verify_pdf

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .material import check_name, key_paths, seal_path, signature_path
+from .specimen import seal_png, signature_png
 
 ROOT_CERT = "root.pem"
 ROOT_KEY = "root.key.pem"
@@ -130,7 +131,6 @@ def init_dev(folder: Path, issuer_code: str, issuer_name: str, signer_name: str,
         _write_cert(cert_path, _make_signer(key, root_key, root, now, issuer_name, signer_name))
         created += [key_path.name, cert_path.name]
 
-    from .specimen import seal_png, signature_png  # Pillow, only when images are drawn
 
     images = [(seal_path(folder, issuer_code), lambda: seal_png(issuer_name))]
     signatures = {username: signature_path(folder, username) for username in usernames}

@@ -19,8 +19,11 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from ..pdf.render import render_document
+from flask import current_app
+
+from ..pdf.printing import render_document
 from .material import png_data_uri, seal_path, signature_path, signing_material
+from .pades import sign_pdf
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,6 @@ def render_signed_pdf(template: str, context: dict, *, issuer_code: str, issuer_
         log.warning("no signing key for %s in %s: document left unsigned", issuer_code, folder)
         return rendered.pdf
 
-    from .pades import sign_pdf
 
     key, cert, chain = material
     slot, text = rendered.slots.get(SIGNATURE_SLOT), rendered.slots.get(SIGNATURE_TEXT_SLOT)
@@ -76,6 +78,4 @@ def render_signed_pdf(template: str, context: dict, *, issuer_code: str, issuer_
 
 
 def _app_signing_dir() -> str:
-    from flask import current_app
-
     return current_app.config["SIGNING_DIR"]

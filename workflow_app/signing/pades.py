@@ -28,6 +28,7 @@ from asn1crypto import pem
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from fontTools import subset, ttLib
 from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder_data
 from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1
 from pyhanko.pdf_utils import generic, layout
@@ -107,7 +108,6 @@ def _cut_font(font_file: str) -> tuple[bytes, frozenset[int]]:
     what fontTools subsets from it are the same glyphs, at the same ids, with the same
     advances and kerning as in the full font, for a fraction of the parsing. Made once
     per process and font; returns (font bytes, the code points it covers)."""
-    from fontTools import subset, ttLib
 
     tt = ttLib.TTFont(io.BytesIO(_font_bytes(font_file)))
     wanted = {cp for lo, hi in _CUT_RANGES for cp in range(lo, hi + 1)}

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .pades import stamp_font_file
+
 FONT_DIR = Path("/usr/share/fonts/truetype/croscore")
 SEAL_RED = (200, 20, 30, 255)
 INK_BLUE = (25, 45, 160, 255)
@@ -24,7 +26,6 @@ def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
     name = "Tinos-Bold.ttf" if bold else "Tinos-Regular.ttf"
     path = FONT_DIR / name
     if not path.is_file():  # same font as the stamp, found through fontconfig
-        from .pades import stamp_font_file
 
         path = Path(stamp_font_file())
     return ImageFont.truetype(str(path), size)

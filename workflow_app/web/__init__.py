@@ -6,10 +6,18 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import admin_views, auth_views, batch_views, dossier_views, public_views, queue_views, register_views
-from . import document_views
-from . import outbox_views
-from . import committee_views
-from . import apology_views
-from . import dashboard_views
-from . import evidence_views
+from . import (  # noqa: E402, F401  (importing the view modules registers their routes)
+    admin_views,
+    apology_views,
+    auth_views,
+    batch_views,
+    committee_views,
+    dashboard_views,
+    document_views,
+    dossier_views,
+    evidence_views,
+    outbox_views,
+    public_views,
+    queue_views,
+    register_views,
+)

@@ -8,8 +8,8 @@ from ..extensions import db
 from ..i18n import request_lang
 from ..models import User
 from ..permissions import is_admin
-from ..services.dossier_view import ROLE_NAMES
-from ..services.users import set_active
+from ..services.core.users import set_active
+from ..services.reading.dossier_page import ROLE_NAMES
 from ..workflow.errors import DomainError
 from . import bp
 from .form_errors import FormErrors, checked, refusable

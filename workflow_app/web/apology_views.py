@@ -6,24 +6,17 @@ from __future__ import annotations
 from datetime import date
 
 from flask import flash, g, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..models import Dossier
-from ..services.campaigns import FilingStatus, filing_status
-from ..services.clocks import (
-    StepClock,
-    apology_capacity,
-    can_apologize,
-    issue_apology,
-    step_clock,
-    step_clocks,
-)
-from ..services.common import load_dossier
+from ..services.core.campaigns import FilingStatus, filing_status
+from ..services.core.clocks import StepClock, step_clock, step_clocks
+from ..services.core.common import load_dossier
+from ..services.documents.apology import apology_capacity, can_apologize, issue_apology
 from ..workflow.errors import DomainError
 from . import bp
 from .dossier_views import _detail_page

@@ -8,7 +8,7 @@ from flask_login import login_user, logout_user
 from ..extensions import db
 from ..i18n import request_lang
 from ..ratelimit import client_address
-from ..services.users import authenticate, change_password, rotate_session
+from ..services.core.users import authenticate, change_password, rotate_session
 from ..signin_throttle import SignInThrottled
 from ..validation import safe_next
 from ..workflow.errors import DomainError

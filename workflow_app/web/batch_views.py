@@ -9,9 +9,9 @@ from markupsafe import Markup
 from ..extensions import db
 from ..i18n import request_lang
 from ..services import fire_batch_decision
-from ..services.common import engine, load_dossier
-from ..services.decisions import decision_of
-from ..services.queries import batch_candidates
+from ..services.core.common import engine, load_dossier
+from ..services.documents.decisions import decision_of
+from ..services.reading.lists import batch_candidates
 from ..validation import parse_int
 from ..workflow.errors import DomainError
 from . import bp

@@ -1,6 +1,6 @@
 """Steering committee pages (Ban chỉ đạo): a member's own communes, criteria,
 visits and monthly reports; the standing office's view of the month's reports;
-the membership for the administrator. Thin views over services/committee.py."""
+the membership for the administrator. Thin views over services/committee/."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -9,34 +9,36 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..i18n import request_lang
 from ..permissions import is_admin
-from ..services.committee import (
+from ..services.committee.membership import (
+    criterion_name,
+    is_standing_office,
+    member_of,
+    members,
+    my_scope,
+    own_commune,
+    owned_criteria,
+    require_office,
+    units_of,
+)
+from ..services.committee.visits import (
     STATUSES,
     counts,
     criterion_field,
-    criterion_name,
     current_month,
     due_date,
     file_report,
     find_report,
     is_late,
-    is_standing_office,
     log_visit,
-    member_of,
-    members,
     month_label,
     my_reports,
-    my_scope,
     office_status,
-    own_commune,
-    owned_criteria,
     parse_month,
     recent_visits,
-    require_office,
     shift_month,
-    units_of,
     visits_in_month,
 )
-from ..services.common import local_now
+from ..services.core.common import local_now
 from ..workflow.errors import DomainError, NotPermitted
 from . import bp
 from .form_errors import FormErrors, checked, refusable
@@ -49,7 +51,7 @@ def shows_committee(user) -> bool:
     return member_of(user) is not None or is_standing_office(user)
 
 
-# A refusal's `field` (services/committee.py) -> the control on the member's page; the
+# A refusal's `field` (services/committee/visits.py) -> the control on the member's page; the
 # month and commune of a report are hidden values, so their refusals stay in the summary.
 VISIT_FIELDS = {"commune": "commune", "visited_on": "visited_on", "notes": "notes"}
 REPORT_FIELDS = {"body": "body"}

@@ -21,9 +21,11 @@ from ..charts import (
     state_colour,
 )
 from ..i18n import request_lang
-from ..services import progress_export as export
-from ..services.common import engine, local_now
-from ..services.dashboard import (
+from ..pdf.printing import render_pdf
+from ..services.core.common import engine, local_now
+from ..services.core.eras import years_with_data
+from ..services.reporting import progress_export as export
+from ..services.reporting.dashboard import (
     Dashboard,
     can_see_progress,
     check_kind,
@@ -32,8 +34,7 @@ from ..services.dashboard import (
     parse_year,
     scope_paths,
 )
-from ..services.eras import years_with_data
-from ..services.monthly_report import monthly_report, overdue_now
+from ..services.reporting.monthly_report import monthly_report, overdue_now
 from ..workflow.errors import NotPermitted
 from . import bp
 
@@ -119,8 +120,6 @@ def monthly_report_xlsx():
 
 @bp.get("/reports/monthly.pdf")
 def monthly_report_pdf():
-    from ..pdf.render import render_pdf
-
     report = _report("vi")
     pdf = render_pdf("pdf/monthly_report.html", export.monthly_pdf_context(report, g.user.name))
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,

@@ -1,6 +1,6 @@
 """A dossier's papers on the pages: the receipt slip and the appraisal report.
 
-The PDF is rendered on first download and kept (services.documents.ensure_pdf), so a
+The PDF is rendered on first download and kept (services.documents.papers.ensure_pdf), so a
 download may write the stored file's key: the view commits, like any other."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask import g, send_file
 
 from ..extensions import db
 from ..models import Document, Dossier
-from ..services.common import load_dossier
-from ..services.documents import documents_of, ensure_pdf, find_document
-from ..services.storage import path_of
+from ..services.core.common import load_dossier
+from ..services.core.storage import path_of
+from ..services.documents.papers import documents_of, ensure_pdf, find_document
 from . import bp
 
 # File names people see in their downloads folder, per kind.

@@ -18,16 +18,10 @@ from ..services import (
     self_assess,
     set_fields,
 )
-from ..services.common import (
-    definition_of,
-    engine,
-    load_dossier,
-    local_now,
-    local_today,
-)
-from ..services.decisions import decision_of
-from ..services.dossier_view import dossier_page
-from ..services.evidence import ACCEPTED_LIST, max_bytes
+from ..services.core.common import definition_of, engine, load_dossier, local_now, local_today
+from ..services.core.evidence import ACCEPTED_LIST, max_bytes
+from ..services.documents.decisions import decision_of
+from ..services.reading.dossier_page import dossier_page
 from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal
 from ..workflow.diagram import svg
 from ..workflow.errors import (

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..i18n import request_lang
-from ..services.common import load_dossier
-from ..services.evidence import remove_evidence, replace_evidence, uploads_open
+from ..services.core.common import load_dossier
+from ..services.core.evidence import remove_evidence, replace_evidence, uploads_open
 from ..validation import form_int
 from ..workflow.errors import (
     Conflict,

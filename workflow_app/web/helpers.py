@@ -6,7 +6,7 @@ from flask import Flask
 from ..clock import local_today
 from ..i18n import request_lang
 from ..models import Dossier
-from ..services.common import engine
+from ..services.core.common import engine
 
 
 def state_label(dossier: Dossier) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from ..permissions import is_admin
-from ..services.mailer import MAX_ATTEMPTS, smtp_configured
-from ..services.reminders import outbox_for
+from ..services.notify.mailer import MAX_ATTEMPTS, smtp_configured
+from ..services.notify.reminders import outbox_for
 from ..validation import query_int
 from . import bp
 

@@ -18,9 +18,9 @@ from ..errors import error_response, wants_json
 from ..extensions import csrf, db
 from ..i18n import LANGS, request_lang
 from ..models import VerificationCheck
-from ..services.decisions import find_by_token
-from ..services.filecheck import ASK_ISSUER, check_pdf_shape
-from ..services.register import issuer_body, revoked_by, revokes, status_key, unit_list
+from ..services.core.filecheck import ASK_ISSUER, check_pdf_shape
+from ..services.documents.decisions import find_by_token
+from ..services.reporting.register import issuer_body, revoked_by, revokes, status_key, unit_list
 from ..validation import safe_next
 from ..workflow.errors import NotFound, RuleRefused
 from . import bp

@@ -9,10 +9,10 @@ from ..clock import local_today
 from ..extensions import db
 from ..models import Unit, UnitLink
 from ..permissions import visible_unit_paths
-from ..services.common import engine, local_now
-from ..services.eras import live_on, year_day, years_with_data
-from ..services.queries import search_dossiers, work_queue
-from ..services.reference import find_unit
+from ..services.core.common import engine, local_now
+from ..services.core.eras import live_on, year_day, years_with_data
+from ..services.core.reference import find_unit
+from ..services.reading.lists import search_dossiers, work_queue
 from ..validation import query_int
 from . import bp
 from .helpers import action_label

@@ -1,6 +1,6 @@
 """The numbering register (sổ đăng ký văn bản) as a page and as an XLSX download.
 
-Who may read an issuer's register is the API's rule (services/register.py):
+Who may read an issuer's register is the API's rule (services/reporting/register.py):
 every user whose subtree meets the issuer's. The navigation links it for the
 officials who work with it (approver, appraiser, viewer, admin)."""
 from __future__ import annotations
@@ -10,9 +10,20 @@ from datetime import date
 
 from flask import g, render_template, request, send_file
 
-from ..services.common import local_now
-from ..services.register import (XLSX_MIME, default_issuer, gaps, issuer_body, readable_issuers, register_issuer,
-                                 register_rows, register_xlsx, register_years, xlsx_filename)
+from ..services.core.common import local_now
+from ..services.reporting.register import (
+    XLSX_MIME,
+    default_issuer,
+    gaps,
+    issuer_body,
+    readable_issuers,
+    register_issuer,
+    register_rows,
+    register_xlsx,
+    register_years,
+    xlsx_filename,
+)
+from ..workflow.errors import NotFound
 from . import bp
 
 REGISTER_ROLES = ("approver", "appraiser", "viewer", "admin")
@@ -58,7 +69,6 @@ def register_page():
 def register_xlsx_download():
     issuer, year, _issuers = _selection()
     if issuer is None:
-        from ..workflow.errors import NotFound
 
         raise NotFound("Không có cơ quan ban hành nào để xuất sổ đăng ký.", "No issuer to export a register for.")
     data = register_xlsx(issuer, year, register_rows(issuer, year))

@@ -102,7 +102,7 @@ class Criterion:
 @dataclass(frozen=True)
 class TimeLimit:
     """How long a dossier may stay in a state: `days` working or calendar days,
-    counted from the day after it entered the state (see services/clocks.py)."""
+    counted from the day after it entered the state (see services/core/clocks.py)."""
 
     days: int
     unit: str  # one of TIME_UNITS

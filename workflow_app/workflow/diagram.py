@@ -1,6 +1,9 @@
 """The workflow as a Mermaid state diagram, drawn from the definition."""
 from __future__ import annotations
 
+from collections import deque
+from html import escape
+
 from .definitions import Definition
 
 
@@ -20,8 +23,6 @@ def mermaid(d: Definition, lang: str = "vi") -> str:
 def svg(d: Definition, current: str | None = None, lang: str = "vi") -> str:
     """A small server-side SVG of the workflow, the current state highlighted.
     States are placed in columns by their distance from the initial state."""
-    from collections import deque
-    from html import escape
 
     depth = {d.initial: 0}
     queue = deque([d.initial])

@@ -1,0 +1,307 @@
+"""Everything a dossier page shows, gathered for one user in one place, so
+templates stay free of rules (what the user may do is decided here)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from ...extensions import db
+from ...i18n import vn_date
+from ...models import Attachment, AuditRecord, Decision, Dossier, User
+from ...permissions import capacities, ended_roles, has_acted
+from ...workflow.definitions import Definition
+from ..core.common import definition_of, engine, facts_of
+from ..core.events import EventOption, event_options
+from ..core.wording import who
+from ..documents.decisions import decision_of
+
+ACTION_LABELS = {
+    "create": ("Tạo hồ sơ", "Created"), "self_assess": ("Tự đánh giá", "Self-assessed"),
+    "attach": ("Tải minh chứng", "Uploaded evidence"),
+    "remove_evidence": ("Gỡ minh chứng", "Removed evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
+    "set_fields": ("Cập nhật thông tin", "Updated fields"),
+    "apology": ("Lập phiếu xin lỗi và hẹn lại ngày trả kết quả", "Issued an apology slip with a new date"),
+    "takeover": ("Chuyển giao thẩm quyền theo sắp xếp đơn vị hành chính", "Handed over by an administrative reform"),
+}
+VALUE_WORDS = {"met": ("đạt", "met"), "not_met": ("chưa đạt", "not met"),
+               "pass": ("đạt", "pass"), "fail": ("không đạt", "fail")}
+ROLE_NAMES = {"preparer": ("Người lập hồ sơ", "Preparer"), "submitter": ("Cán bộ nộp hồ sơ", "Submitting officer"),
+              "appraiser": ("Cán bộ thẩm định", "Appraiser"), "approver": ("Lãnh đạo phê duyệt", "Approver"),
+              "viewer": ("Người xem", "Viewer"), "admin": ("Quản trị", "Administrator"),
+              "system": ("Hệ thống", "System")}
+
+
+@dataclass
+class CriterionRow:
+    code: str
+    name: str
+    requirement: str
+    owner: str
+    self_assessment: str | None
+    note: str | None
+    verdict: str | None
+    verdict_note: str | None
+    appraiser: str | None
+    evidence: list[Attachment]
+    removed: list[Attachment] = field(default_factory=list)  # removed files, kept for the history
+    # The verdict of the round before a return, when this round has none yet.
+    previous_verdict: str | None = None
+    previous_note: str | None = None
+    previous_appraiser: str | None = None
+    reappraise: bool = False  # a new round: this criterion is appraised again
+    status: str = ""  # checklist state, see CHECK_STATES
+    status_label: str = ""
+    needs: str = ""   # what this criterion still needs, in words
+
+
+# The checklist's states, in the order a user deals with them.
+CHECK_STATES = {
+    "failed": ("Không đạt", "Failed"),
+    "not_assessed": ("Chưa tự đánh giá", "Not assessed"),
+    "not_met": ("Tự đánh giá chưa đạt", "Self-assessed not met"),
+    "no_evidence": ("Chưa có minh chứng", "No evidence"),
+    "waiting": ("Chờ thẩm định", "Awaiting appraisal"),
+    "passed": ("Đạt", "Passed"),
+}
+
+
+@dataclass
+class ReturnLetter:
+    """The last return of the dossier, as the applicant reads it."""
+    at: datetime
+    actor: str
+    role: str
+    unit: str
+    comment: str
+    round: int  # the round that was returned
+    failed: list[CriterionRow]
+    with_applicant: bool  # still to be completed (not yet handed in again)
+
+
+@dataclass
+class Checklist:
+    step: str | None          # the next step that moves the dossier on
+    who: str | None           # who takes it
+    conditions: list[str]     # what it needs beyond the criteria (fields, posting...)
+    counts: list[tuple[str, int]]  # (state label, criteria in that state)
+
+
+@dataclass
+class FieldRow:
+    name: str
+    label: str
+    type: str
+    value: object
+    display_raw: str
+    editable: bool
+    min: float | None
+    max: float | None
+
+
+@dataclass
+class HistoryRow:
+    at: datetime
+    actor: str
+    role: str
+    unit: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    comment: str | None
+    is_transition: bool
+    detail: str | None
+
+
+@dataclass
+class DossierPage:
+    dossier: Dossier
+    definition: Definition
+    kind_label: str
+    state_label: str
+    next_actors: list[str]
+    criteria: list[CriterionRow]
+    fields: list[FieldRow]
+    events: list[EventOption]
+    history: list[HistoryRow]
+    decision: Decision | None
+    revocation: Decision | None
+    can_self_assess: bool = False
+    can_upload: bool = False
+    can_appraise: bool = False
+    appraisable: set[str] = field(default_factory=set)
+    checklist: Checklist | None = None
+    last_return: ReturnLetter | None = None
+    ended_role: str | None = None  # why someone who acted before the reform only reads now
+
+
+def _ended_role(actor: User, dossier: Dossier, lang: str) -> str | None:
+    ended = ended_roles(actor, dossier.unit)
+    if not ended or dossier.open_key is None:
+        return None
+    unit = ended[0].unit
+    basis = f" ({unit.ended_by.legal_basis})" if unit.ended_by else ""
+    if lang == "en":
+        return (f"Your role at {unit.name} ended after {vn_date(unit.valid_to)}{basis}. "
+                "You can still read this dossier; the present authority acts on it (see the next step).")
+    return (f"Vai trò của bạn tại {unit.name} đã chấm dứt sau ngày {vn_date(unit.valid_to)}{basis}. "
+            "Bạn vẫn xem được hồ sơ; cơ quan có thẩm quyền hiện nay xử lý hồ sơ (xem bước tiếp theo).")
+
+
+def _can(actor: User, dossier: Dossier, d: Definition, action: str) -> bool:
+    a = d.actions[action]
+    return (not a.states or dossier.state in a.states) and bool(capacities(actor, dossier.unit, a.by)) \
+        and not has_acted(dossier, actor, a.not_by_actor_of)
+
+
+def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
+    d = definition_of(dossier)
+    entries = {e.code: e for e in dossier.current_criteria()}
+    before = {e.code: e for e in dossier.criteria if e.round == dossier.round - 1}
+    uploads_open = d.actions["attach"].states
+    with_applicant = not uploads_open or dossier.state in uploads_open
+    rows = []
+    for c in d.criteria:
+        e, b = entries.get(c.code), before.get(c.code)
+        row = CriterionRow(
+            code=c.code, name=c.name.get(lang, c.name["vi"]), requirement=(c.requirement or {}).get(lang, ""),
+            owner=(c.owner or {}).get(lang, ""), self_assessment=e.self_assessment if e else None,
+            note=e.note if e else None, verdict=e.verdict if e else None, verdict_note=e.verdict_note if e else None,
+            appraiser=e.appraiser.name if e and e.appraiser else None, evidence=dossier.evidence_for(c.code),
+            removed=dossier.removed_evidence_for(c.code))
+        if b is not None and row.verdict is None:
+            row.reappraise = True
+            row.previous_verdict, row.previous_note = b.verdict, b.verdict_note
+            row.previous_appraiser = b.appraiser.name if b.appraiser else None
+        row.status, row.needs = _check(row, lang, with_applicant)
+        row.status_label = CHECK_STATES[row.status][0 if lang == "vi" else 1]
+        rows.append(row)
+    fields = []
+    for fd in d.fields.values():
+        value = (dossier.fields or {}).get(fd.name)
+        editable = dossier.state in fd.states and bool(capacities(actor, dossier.unit, fd.by))
+        raw = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        if lang == "vi" and isinstance(value, float):
+            raw = raw.replace(".", ",")  # what a Vietnamese user types, and what the form accepts
+        fields.append(FieldRow(fd.name, fd.labels[lang], fd.type, value, raw, editable, fd.min, fd.max))
+    # The next step: events that move the dossier on (not a return, rejection or revocation).
+    next_actors = [f"{who(e.by, lang)}: {e.labels[lang]}" for e in d.offered_from(dossier.state)
+                   if not e.negative and not d.states[e.dest].closed]
+    page = DossierPage(
+        dossier=dossier, definition=d, kind_label=d.labels[lang], state_label=d.states[dossier.state].labels[lang],
+        next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),
+        history=history_rows(dossier, d, lang), decision=decision_of(dossier),
+        revocation=decision_of(dossier, "revocation"),
+        can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
+        can_appraise=_can(actor, dossier, d, "appraise_criterion"),
+        ended_role=_ended_role(actor, dossier, lang))
+    page.checklist = _checklist(dossier, d, rows, lang)
+    page.last_return = _last_return(dossier, d, rows, lang, with_applicant)
+    if page.can_appraise:
+        caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
+        limits = [c.assignment.criteria for c in caps]
+        page.appraisable = {c.code for c in d.criteria} if any(not x for x in limits) else set().union(*limits)
+    return page
+
+
+def _check(row: CriterionRow, lang: str, with_applicant: bool) -> tuple[str, str]:
+    """A criterion's checklist state and what it still needs, in words. While the
+    dossier is back with its applicant, a criterion failed in the returned round
+    shows as failed, with the appraiser's note."""
+    en = lang == "en"
+    if row.verdict == "fail" or (with_applicant and row.verdict is None and row.previous_verdict == "fail"):
+        note = row.verdict_note if row.verdict == "fail" else row.previous_note
+        return "failed", (f"Complete it as the appraiser asks: {note}" if en else f"Bổ sung theo ý kiến thẩm định: {note}") \
+            if note else ("Complete it and submit again." if en else "Bổ sung rồi nộp lại.")
+    if row.verdict == "pass":
+        return "passed", ""
+    if row.self_assessment is None:
+        return "not_assessed", ("Self-assess it (met or not met)." if en else "Tự đánh giá tiêu chí (đạt hoặc chưa đạt).")
+    if row.self_assessment != "met":
+        return "not_met", ("Submitting needs it self-assessed as met." if en
+                           else "Để nộp hồ sơ, tiêu chí cần được tự đánh giá đạt.")
+    if not row.evidence:
+        return "no_evidence", ("Upload at least one evidence file." if en else "Tải lên ít nhất một tệp minh chứng.")
+    if row.reappraise:
+        return "waiting", ("To be appraised again in this round." if en else "Được thẩm định lại ở vòng này.")
+    return "waiting", ("The appraiser gives a verdict after submission." if en
+                       else "Cán bộ thẩm định cho ý kiến sau khi hồ sơ được nộp.")
+
+
+def _checklist(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str) -> Checklist:
+    step = next((e for e in d.events_from(dossier.state)
+                 if not d.states[e.dest].closed and not e.starts_round), None)
+    counts = {k: 0 for k in CHECK_STATES}
+    for r in rows:
+        counts[r.status] += 1
+    conditions: list[str] = []
+    if step is not None:
+        # What the step's guards still refuse once every criterion is taken as done:
+        # the conditions beyond the criteria (fields, posting days...), for everyone.
+        facts = facts_of(dossier, d)
+        done = tuple(replace(c, self_assessment="met", verdict="pass", evidence_count=max(c.evidence_count, 1))
+                     for c in facts.criteria)
+        conditions = [t.get(lang) for t in engine().refusals(d, dossier.state, step.name, replace(facts, criteria=done))]
+    return Checklist(step=step.labels[lang] if step else None, who=who(step.by, lang) if step else None,
+                     conditions=conditions,
+                     counts=[(CHECK_STATES[k][0 if lang == "vi" else 1], n) for k, n in counts.items() if n])
+
+
+def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str,
+                 with_applicant: bool) -> ReturnLetter | None:
+    """The return that opened the present round, while the dossier is still open
+    and undecided (its applicant completes it, then the appraisers read it again)."""
+    if dossier.round < 2 or d.states[dossier.state].closed or decision_of(dossier) is not None:
+        return None
+    returns = [name for name, e in d.events.items() if e.starts_round]
+    r = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
+                                                        AuditRecord.action.in_(returns))
+                           .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    if r is None:
+        return None
+    i = 0 if lang == "vi" else 1
+    failed = [row for row in rows if row.previous_verdict == "fail" or row.verdict == "fail"]
+    return ReturnLetter(at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i],
+                        unit=r.unit.name, comment=r.comment or "", round=dossier.round - 1, failed=failed,
+                        with_applicant=with_applicant)
+
+
+def _shown(value, lang: str) -> str:
+    if isinstance(value, float):
+        text = f"{value:g}"
+        return text.replace(".", ",") if lang == "vi" else text
+    return str(value)
+
+
+def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]:
+    i = 0 if lang == "vi" else 1
+    records = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id)
+                                 .order_by(AuditRecord.seq)).scalars()
+    rows = []
+    for r in records:
+        if r.action in d.events:
+            action = d.events[r.action].labels[lang]
+        else:
+            action = ACTION_LABELS.get(r.action, (r.action, r.action))[i]
+        data = r.data or {}
+        detail = None
+        if data.get("criterion"):
+            detail = ("Tiêu chí " if lang == "vi" else "Criterion ") + str(data["criterion"])
+            for key in ("self_assessment", "verdict", "filename"):
+                if data.get(key):
+                    detail += ": " + VALUE_WORDS.get(data[key], (data[key], data[key]))[i]
+        elif r.action == "apology" and data.get("new_due"):
+            step = d.states[data["state"]].labels[lang] if data.get("state") in d.states else data.get("state")
+            old, new = (vn_date(data[k]) for k in ("old_due", "new_due"))
+            detail = (f"{data.get('symbol', '')} · {step}: hạn {old} → hẹn lại {new}" if lang == "vi"
+                      else f"{data.get('symbol', '')} · {step}: due {old} → new date {new}")
+        elif data.get("fields"):
+            detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: "
+                               f"{vn_date(v) if k in d.fields and d.fields[k].type == 'date' else _shown(v, lang)}"
+                               for k, v in data["fields"].items())
+        label = (lambda s: d.states[s].labels[lang] if s in d.states else s)
+        rows.append(HistoryRow(
+            at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i], unit=r.unit.name,
+            action=action, from_state=label(r.from_state) if r.from_state else None,
+            to_state=label(r.to_state) if r.to_state else None, comment=r.comment,
+            is_transition=r.is_transition, detail=detail))
+    return rows

@@ -1,0 +1,426 @@
+"""The progress dashboard: where a campaign year stands, per commune and per
+criterion, for the units a user may see. Plain dataclasses for the page, the
+XLSX export and the monthly report.
+
+What the figures count (said on the page too):
+- the applicants of a kind are units of its applicant level (villages for a
+  village kind); each applicant counts once, through its **latest dossier of the
+  year** (the highest id: a village refused in May and filing again in August
+  counts with the August dossier);
+- "criteria met, self-assessed" is the number of criteria of that dossier's
+  current round assessed `met`;
+- "criteria met, as appraised" is the number of criteria of the current round
+  with verdict `pass`, over the latest dossiers whose appraisal has begun (at
+  least one verdict in the current round: a returned dossier keeps its passed
+  verdicts, a draft has none). A criterion not yet appraised counts as not met.
+
+Everything comes from a handful of grouped SQL queries, whatever the number of
+dossiers: never one query per dossier.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, case, func
+from sqlalchemy.orm import lazyload
+
+from ...clock import local_today
+from ...extensions import db
+from ...models import CriterionEntry, Dossier, Unit, UnitLink, User
+from ...workflow.errors import BadRequest
+from ..core.campaigns import campaigns
+from ..core.common import engine
+from ..core.eras import group_ids, in_scope, meets_on, place_on, scope_paths, units_on, year_day
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclass
+class CommuneProgress:
+    code: str
+    name: str
+    villages: int                  # village units of the commune
+    registered: int | None         # villages registered in the campaign (None: no campaign data)
+    dossiers: int                  # every dossier of the kind and year (replaced ones included)
+    with_dossier: int              # villages with a dossier = latest dossiers counted below
+    by_state: dict[str, int] = field(default_factory=dict)
+    avg_self: float | None = None  # over the `with_dossier` latest dossiers
+    appraised: int = 0             # latest dossiers whose appraisal has begun
+    avg_appraised: float | None = None  # over those `appraised` dossiers
+    decided_states: tuple[str, ...] = ()  # where the kind's decision events lead (recognised)
+
+    @property
+    def recognized(self) -> int:
+        return sum(self.by_state.get(s, 0) for s in self.decided_states)
+
+
+@dataclass
+class CriterionProgress:
+    code: str
+    name: str
+    position: int
+    self_met: int       # latest dossiers whose current round says `met`
+    passed: int         # latest dossiers under appraisal whose current round says `pass`
+    of: int             # latest dossiers (denominator of self_met)
+    appraised_of: int   # latest dossiers under appraisal (denominator of passed)
+
+    @property
+    def self_share(self) -> float:
+        return self.self_met / self.of if self.of else 0.0
+
+    @property
+    def pass_share(self) -> float:
+        return self.passed / self.appraised_of if self.appraised_of else 0.0
+
+
+@dataclass
+class TownCriterion:
+    code: str
+    name: str
+    self_assessment: str | None
+    verdict: str | None
+
+
+@dataclass
+class TownProgress:
+    code: str
+    name: str
+    dossier_id: int | None
+    dossier_code: str | None
+    kind: str | None
+    state: str | None
+    criteria: list[TownCriterion] = field(default_factory=list)
+
+    @property
+    def self_met(self) -> int:
+        return sum(1 for c in self.criteria if c.self_assessment == "met")
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for c in self.criteria if c.verdict == "pass")
+
+
+@dataclass
+class DistrictCriteria:
+    code: str
+    name: str
+    met: int
+    total: int
+
+
+@dataclass
+class Dashboard:
+    year: int
+    kind: str
+    kind_label: str
+    states: list[str]                 # state names in definition order
+    state_labels: dict[str, str]
+    criteria_count: int               # criteria in the kind's current set
+    communes: list[CommuneProgress]
+    total: CommuneProgress            # the sum over the communes shown
+    criteria: list[CriterionProgress]  # weakest first
+    towns: list[TownProgress]
+    district: list[DistrictCriteria]
+    deadline: date | None = None      # the campaign's filing deadline, when known
+    has_campaign: bool = False
+
+    @property
+    def lagging_communes(self) -> list[CommuneProgress]:
+        """Communes with dossiers, lowest self-assessed average first (the page's 'lag' list)."""
+        rows = [c for c in self.communes if c.avg_self is not None]
+        return sorted(rows, key=lambda c: (c.avg_self, c.avg_appraised or 0, c.name))[:3]
+
+
+# ----------------------------------------------------------------------------- parameters
+
+def dashboard_kinds() -> list[str]:
+    """Every kind, the most local applicants first: the first is the page's default.
+    Applicants are grouped under their parents of the year (villages under communes,
+    communes under their district or province)."""
+    return engine().kinds_by_level()
+
+
+def group_levels(applicant_level: str, day: date):
+    """Select of the levels of the units that, on `day`, are parents of units at
+    `applicant_level`: the rows of the per-group table (a commune's villages, a
+    province's communes). A subquery, so the page costs no extra round trip."""
+    link, parent, child = db.aliased(UnitLink), db.aliased(Unit), db.aliased(Unit)
+    return (db.select(parent.level).distinct().join(link, link.parent_id == parent.id)
+            .join(child, child.id == link.unit_id)
+            .where(child.level == applicant_level, place_on(link, child.id, day)))
+
+
+def check_kind(kind: str) -> str:
+    kinds = dashboard_kinds()
+    if kind not in kinds:
+        raise BadRequest(
+            f"Loại hồ sơ '{kind}' không có trên trang tiến độ. Hãy chọn một trong: {', '.join(kinds)}.",
+            f"Dossier kind '{kind}' has no progress dashboard. Choose one of: {', '.join(kinds)}.")
+    return kind
+
+
+def parse_year(raw: str | None, default: int) -> int:
+    """?year= as an integer 2020..2100; an explanatory 400 otherwise."""
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    if not text.isdigit() or not 2020 <= int(text) <= 2100:
+        raise BadRequest(
+            f"Năm '{raw[:20]}' không hợp lệ. Hãy nhập năm bằng bốn chữ số, từ 2020 đến 2100 (ví dụ: year=2024).",
+            f"Year '{raw[:20]}' is not valid. Enter a four-digit year from 2020 to 2100 (for example year=2024).")
+    return int(text)
+
+
+# ----------------------------------------------------------------------------- scope
+
+def can_see_progress(user: User) -> bool:
+    """District (or wider) officials and commune / town officers: a role at a unit
+    above the village. Village heads see their dossiers, not the dashboard."""
+    return user.active and any(ra.unit.level != "village" for ra in user.roles)
+
+
+def _scope(paths: list[str], column=Unit.id):
+    """The one scope rule (permissions.unit_ids_under) on a unit id column."""
+    return in_scope(column, paths)
+
+
+def latest_ids(kind: str, year: int, paths: list[str], level: str):
+    """Select of the latest dossier id per applicant unit of `level` in scope."""
+    return (db.select(func.max(Dossier.id))
+            .join(Unit, Dossier.unit_id == Unit.id)
+            .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level, _scope(paths, Dossier.unit_id))
+            .group_by(Dossier.unit_id))
+
+
+# ----------------------------------------------------------------------------- the dashboard
+
+def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
+              today: date | None = None) -> Dashboard:
+    """The year's figures grouped by the tree of its reference day (eras.year_day);
+    `kind` defaults to the first of `dashboard_kinds`."""
+    kind = check_kind(kind or dashboard_kinds()[0])
+    d = engine().definition(kind)
+    paths = scope_paths(user)
+    day = year_day(year, today or local_today())
+    campaign = campaign_facts(kind, year, day)
+
+    groups = group_ids(paths, day, d.applicant_level, group_levels(d.applicant_level, day))
+    communes = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))  # rows need names only
+                                       .where(Unit.id.in_(groups)).order_by(Unit.name)).scalars())
+    link = db.aliased(UnitLink)
+    villages = _count_by(db.select(link.parent_id, func.count(Unit.id))
+                         .join(link, place_on(link, Unit.id, day))
+                         .where(Unit.level == d.applicant_level, link.parent_id.in_(groups), _scope(paths))
+                         .group_by(link.parent_id))
+    all_dossiers = _count_by(db.select(link.parent_id, func.count(Dossier.id))
+                             .join(link, place_on(link, Dossier.unit_id, day))
+                             .where(Dossier.kind == kind, Dossier.year == year, link.parent_id.in_(groups),
+                                    _scope(paths, Dossier.unit_id))
+                             .group_by(link.parent_id))
+    latest = latest_ids(kind, year, paths, d.applicant_level)
+    states: dict[int, dict[str, int]] = {}
+    for parent_id, state, n in db.session.execute(
+            db.select(link.parent_id, Dossier.state, func.count(Dossier.id))
+            .join(link, place_on(link, Dossier.unit_id, day)).where(Dossier.id.in_(latest))
+            .group_by(link.parent_id, Dossier.state)):
+        states.setdefault(parent_id, {})[state] = n
+    averages = _averages(latest, day=day)
+
+    registered = campaign.registered_by_commune if campaign and campaign.has_kind else None
+    decided = tuple(dict.fromkeys(d.events[e].dest for e in d.decision_events))
+    rows = []
+    for c in communes:
+        with_dossier, avg_self, appraised, avg_appraised = averages.get(c.id, (0, None, 0, None))
+        rows.append(CommuneProgress(
+            code=c.code, name=c.name, villages=villages.get(c.id, 0),
+            registered=(registered.get(c.code, 0) if registered is not None else None),
+            dossiers=all_dossiers.get(c.id, 0), with_dossier=with_dossier,
+            by_state={s: n for s, n in states.get(c.id, {}).items()},
+            avg_self=avg_self, appraised=appraised, avg_appraised=avg_appraised, decided_states=decided))
+
+    total_avg = _averages(latest, grouped=False, day=day).get(None, (0, None, 0, None))
+    total = CommuneProgress(
+        code="", name="", villages=sum(r.villages for r in rows),
+        registered=(sum(r.registered or 0 for r in rows) if registered is not None else None),
+        dossiers=sum(r.dossiers for r in rows), with_dossier=total_avg[0],
+        by_state={s: sum(r.by_state.get(s, 0) for r in rows) for s in d.states if any(r.by_state.get(s) for r in rows)},
+        avg_self=total_avg[1], appraised=total_avg[2], avg_appraised=total_avg[3], decided_states=decided)
+
+    return Dashboard(
+        year=year, kind=kind, kind_label=d.labels[lang], states=list(d.states),
+        state_labels={s: st.labels[lang] for s, st in d.states.items()},
+        criteria_count=len(d.criteria), communes=rows, total=total,
+        criteria=criteria_progress(kind, latest, lang), towns=town_progress(paths, year, lang, day),
+        district=district_criteria(paths, campaign, day), deadline=campaign.deadline if campaign else None,
+        has_campaign=bool(campaign and campaign.has_kind))
+
+
+def _count_by(stmt) -> dict:
+    return {key: n for key, n in db.session.execute(stmt)}
+
+
+def _per_dossier(latest, day: date | None = None):
+    """One row per latest dossier: its commune on `day` (today by default) and criteria
+    counts of the current round."""
+    met = func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0))
+    passed = func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0))
+    judged = func.sum(case((CriterionEntry.verdict.is_not(None), 1), else_=0))
+    link = db.aliased(UnitLink)
+    return (db.select(Dossier.id.label("id"), link.parent_id.label("commune_id"), met.label("met"),
+                      passed.label("passed"), judged.label("judged"))
+            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_today()))
+            .join(CriterionEntry, and_(CriterionEntry.dossier_id == Dossier.id,
+                                       CriterionEntry.round == Dossier.round))
+            .where(Dossier.id.in_(latest))
+            .group_by(Dossier.id, link.parent_id)).subquery()
+
+
+def _averages(latest, grouped: bool = True, day: date | None = None) -> dict:
+    """commune id (or None) -> (dossiers, avg met, dossiers under appraisal, avg passed)."""
+    per = _per_dossier(latest, day)
+    begun = per.c.judged > 0
+    cols = [func.count(per.c.id), func.avg(per.c.met),
+            func.sum(case((begun, 1), else_=0)), func.avg(case((begun, per.c.passed), else_=None))]
+    if grouped:
+        rows = db.session.execute(db.select(per.c.commune_id, *cols).group_by(per.c.commune_id)).all()
+    else:
+        rows = [(None, *db.session.execute(db.select(*cols)).one())]
+    return {key: (int(n or 0), _num(avg_met), int(n_begun or 0), _num(avg_passed))
+            for key, n, avg_met, n_begun, avg_passed in rows}
+
+
+def _num(value) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def criteria_progress(kind: str, latest, lang: str = "vi") -> list[CriterionProgress]:
+    """Per criterion of the kind's set: villages meeting it (self-assessed / as
+    appraised), weakest first: fewest passed, then fewest met, then set order."""
+    d = engine().definition(kind)
+    per = _per_dossier(latest)
+    of, appraised_of = db.session.execute(
+        db.select(func.count(per.c.id), func.sum(case((per.c.judged > 0, 1), else_=0)))).one()
+    of, appraised_of = int(of or 0), int(appraised_of or 0)
+    under_appraisal = db.select(per.c.id).where(per.c.judged > 0)
+    counts = {code: (int(m or 0), int(p or 0)) for code, m, p in db.session.execute(
+        db.select(CriterionEntry.code,
+                  func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)),
+                  func.sum(case((and_(CriterionEntry.verdict == "pass", Dossier.id.in_(under_appraisal)), 1),
+                                else_=0)))
+        .join(Dossier, and_(CriterionEntry.dossier_id == Dossier.id, CriterionEntry.round == Dossier.round))
+        .where(Dossier.id.in_(latest)).group_by(CriterionEntry.code))}
+    rows = []
+    for position, c in enumerate(d.criteria, start=1):
+        met, passed = counts.get(c.code, (0, 0))
+        rows.append(CriterionProgress(c.code, c.name.get(lang, c.name["vi"]), position, met, passed, of, appraised_of))
+    known = {c.code for c in d.criteria}
+    for code, (met, passed) in sorted(counts.items()):  # a criterion of an older definition version
+        if code not in known:
+            rows.append(CriterionProgress(code, code, len(rows) + 1, met, passed, of, appraised_of))
+    rows.sort(key=lambda r: (r.pass_share if appraised_of else 0, r.self_share, r.position))
+    return rows
+
+
+def town_progress(paths: list[str], year: int, lang: str = "vi", day: date | None = None) -> list[TownProgress]:
+    """Each town in scope that exists on `day` (the year's reference day) with its latest
+    dossier of the year (of a town kind) and that dossier's current criteria: one query
+    for the dossiers, one for entries."""
+    eng = engine()
+    kinds = [k for k in eng.kinds() if eng.definition(k).applicant_level == "town"]
+    in_year = units_on(paths, day or year_day(year, local_today()), "town")
+    towns = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))
+                                    .where(Unit.id.in_(in_year)).order_by(Unit.name)).scalars())
+    if not towns:
+        return []
+    latest = (db.select(func.max(Dossier.id))
+              .where(Dossier.kind.in_(kinds), Dossier.year == year, Dossier.unit_id.in_(in_year))
+              .group_by(Dossier.unit_id))
+    dossiers = {x.unit_id: x for x in db.session.execute(db.select(Dossier).where(Dossier.id.in_(latest))).scalars()}
+    entries: dict[int, dict[str, CriterionEntry]] = {}
+    for e in db.session.execute(
+            db.select(CriterionEntry).join(Dossier, and_(CriterionEntry.dossier_id == Dossier.id,
+                                                         CriterionEntry.round == Dossier.round))
+            .where(Dossier.id.in_(latest))).scalars():
+        entries.setdefault(e.dossier_id, {})[e.code] = e
+    out = []
+    for town in towns:
+        x = dossiers.get(town.id)
+        if x is None:
+            out.append(TownProgress(town.code, town.name, None, None, None, None))
+            continue
+        d = eng.definition(x.kind, x.definition_version) or eng.definition(x.kind)
+        mine = entries.get(x.id, {})
+        criteria = [TownCriterion(c.code, c.name.get(lang, c.name["vi"]),
+                                  mine[c.code].self_assessment if c.code in mine else None,
+                                  mine[c.code].verdict if c.code in mine else None) for c in d.criteria]
+        out.append(TownProgress(town.code, town.name, x.id, x.code, x.kind, x.state, criteria))
+    return out
+
+
+def district_criteria(paths: list[str], campaign: CampaignFacts | None,
+                      day: date | None = None) -> list[DistrictCriteria]:
+    """The district's own criteria count, entered as campaign data, for districts that
+    exist on `day` and meet the scope (a commune officer sees their district's figure
+    too: it is published; a successor commune's officials see it for the years their
+    villages lay in the district)."""
+    if campaign is None or not campaign.district_criteria:
+        return []
+    day = day or local_today()
+    codes = list(campaign.district_criteria)
+    units = {u.code: u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(codes))).scalars()}
+    out = []
+    for code, (met, total) in campaign.district_criteria.items():
+        unit = units.get(code)
+        if unit is None or not meets_on(unit, paths, day):
+            continue
+        out.append(DistrictCriteria(code, unit.name, met, total))
+    return out
+
+
+# ----------------------------------------------------------------------------- campaign data
+
+@dataclass
+class CampaignFacts:
+    """What the dashboard needs from the campaign file of a kind and year."""
+
+    deadline: date | None
+    registered: list[str]                       # village codes
+    registered_by_commune: dict[str, int]       # commune code -> registered villages
+    district_criteria: dict[str, tuple[int, int]]  # district code -> (met, total)
+    has_kind: bool = True                       # the file lists this kind (deadline, registrations)
+
+
+def campaign_facts(kind: str, year: int, day: date | None = None) -> CampaignFacts | None:
+    """The campaign file of the year (services.core.campaigns), reduced to what the
+    dashboard shows, registrations counted by the communes of `day` (the year's
+    reference day); None when the year has no campaign file."""
+
+    found = campaigns().get(year)
+    if found is None:
+        return None
+    campaign = found.kinds.get(kind)
+    codes = list(campaign.registered) if campaign else []
+    by_commune: dict[str, int] = {}
+    if codes:
+        parent, link = db.aliased(Unit), db.aliased(UnitLink)
+        on = day or year_day(year, local_today())
+        for commune_code, n in db.session.execute(
+                db.select(parent.code, func.count(Unit.id)).join(link, place_on(link, Unit.id, on))
+                .join(parent, link.parent_id == parent.id)
+                .where(Unit.code.in_(codes)).group_by(parent.code)):
+            by_commune[commune_code] = n
+    district = {code: (int(v["met"]), int(v["total"])) for code, v in (found.district_criteria or {}).items()}
+    return CampaignFacts(campaign.deadline if campaign else None, codes, by_commune, district,
+                         has_kind=campaign is not None)
+
+
+def default_year(user: User, kind: str, this_year: int) -> int:
+    """The latest campaign year with a dossier of `kind` in the user's scope (so the
+    page opens on live figures), else this year."""
+    latest = db.session.execute(
+        db.select(func.max(Dossier.year)).join(Unit, Dossier.unit_id == Unit.id)
+        .where(Dossier.kind == kind, Dossier.year <= this_year + 1, _scope(scope_paths(user), Dossier.unit_id))).scalar()
+    return int(latest) if latest else this_year
