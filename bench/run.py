@@ -39,7 +39,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="short run (under a minute)")
     p.add_argument("--only", choices=("issue", "download"), help="run one benchmark only")
     p.add_argument("--pairs", type=int, help="timed issue/WeasyPrint pairs")
-    p.add_argument("--rounds", type=int, help="download rounds (each: app, bare and F, each first in turn: use a multiple of 3)")
+    p.add_argument("--rounds", type=int,
+                   help="download rounds (each: app, bare and F, each first in turn: use a multiple of 3)")
     p.add_argument("--seconds", type=float, help="seconds per download measurement")
     p.add_argument("--client", choices=("python", "wrk"), default="python",
                    help="load client: http.client threads in subprocesses (default) or wrk if installed")
@@ -47,7 +48,8 @@ def parse(argv=None) -> argparse.Namespace:
                    help="download baseline: the bytes from memory (default) or send_file of the same file")
     p.add_argument("--database-url", metavar="URL",
                    help="run on PostgreSQL: a server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres); "
-                        "a throw-away database is made there and dropped at the end. Default: SQLite in the temp folder")
+                        "a throw-away database is made there and dropped at the end. "
+                        "Default: SQLite in the temp folder")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="leave out the reference server doing only the download's database statement")
     p.add_argument("--client-procs", type=int, default=2, help="client processes (wrk: threads)")
@@ -190,8 +192,9 @@ def table(r: dict) -> str:
                      f"({d['pdf_bytes']} B); {d['connections']} client connections (the server closes each "
                      f"after one response), {d['rounds']} rounds x {d['seconds_each']:.0f} s each, order rotating")
         if "floor_rps" in d:
-            notes.append("F = the same URL on a bare Flask app doing only the download's database work in one statement (token, roles, "
-                         "dossier, decision: one round trip) in SQLAlchemy Core (bench/serve.py floor_app): "
+            notes.append("F = the same URL on a bare Flask app doing only the download's database work "
+                         "in one statement (token, roles, dossier, decision: one round trip) "
+                         "in SQLAlchemy Core (bench/serve.py floor_app): "
                          "a reference, not a goal")
     return "\n".join(lines + [""] + notes)
 

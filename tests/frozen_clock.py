@@ -23,7 +23,8 @@ TODAY = NOW.date()
 YEAR = NOW.year
 
 # A Wednesday of the present era: new communes, the province, the 2026-2030 programme.
-AFTER_REFORM = datetime.fromisoformat(os.environ.get("TEST_AFTER_REFORM") or "2026-12-09T10:00:00+07:00").astimezone(VN_TZ)
+AFTER_REFORM = datetime.fromisoformat(
+    os.environ.get("TEST_AFTER_REFORM") or "2026-12-09T10:00:00+07:00").astimezone(VN_TZ)
 
 _traveller = time_machine.travel(NOW, tick=True)
 

@@ -53,7 +53,8 @@ def prepare_all(api, dossier: dict) -> dict:
     """Evidence and a 'met' self-assessment for every criterion, via the API."""
     for c in dossier["criteria"]:
         assert upload(api, dossier["id"], c["code"]).status_code == 201
-        r = api.put(f"/api/v1/dossiers/{dossier['id']}/criteria/{c['code']}", json={"self_assessment": "met", "note": "ok"})
+        r = api.put(f"/api/v1/dossiers/{dossier['id']}/criteria/{c['code']}",
+                    json={"self_assessment": "met", "note": "ok"})
         assert r.status_code == 200, r.json
     return api.get(f"/api/v1/dossiers/{dossier['id']}").json
 

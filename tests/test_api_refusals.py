@@ -561,7 +561,8 @@ def test_appraiser_limited_to_some_criteria_may_not_appraise_others(w, make_user
 ])
 def test_creating_a_dossier_outside_ones_subtree_or_role_is_403(w, who, unit):
     person = getattr(w, who)
-    w.refused_as(person, lambda api: api.post("/api/v1/dossiers", json={"kind": "village_ntm", "unit": unit, "year": YEAR}),
+    w.refused_as(person,
+                 lambda api: api.post("/api/v1/dossiers", json={"kind": "village_ntm", "unit": unit, "year": YEAR}),
                  403, "forbidden")
 
 
@@ -688,7 +689,8 @@ def test_stale_version_is_409(w):
     did = w.village("ready")
     version = w.snapshot(did)["version"]
     for stale in (version - 1, version + 1, 0):
-        w.refused_as(w.submitter, lambda api, stale=stale: fire(api, did, "submit", version=stale), 409, "stale_version", watch=did)
+        w.refused_as(w.submitter, lambda api, stale=stale: fire(api, did, "submit", version=stale),
+                     409, "stale_version", watch=did)
         w.refused_as(w.submitter, lambda api, stale=stale: api.put(f"/api/v1/dossiers/{did}/criteria/1", json={
             "self_assessment": "met", "note": "x", "version": stale}),
                      409, "stale_version", watch=did)
@@ -758,7 +760,8 @@ def test_request_larger_than_max_content_length_is_413_json(w, app, target):
             return api.put(f"/api/v1/dossiers/{did}/fields", json={"request_ref": filler})
         if target == "event":
             return api.post(f"/api/v1/dossiers/{did}/events", json={"event": "submit", "comment": filler})
-        return api.post("/api/v1/dossiers", json={"kind": "village_ntm", "unit": "na-tam-03", "year": YEAR, "x": filler})
+        return api.post("/api/v1/dossiers",
+                        json={"kind": "village_ntm", "unit": "na-tam-03", "year": YEAR, "x": filler})
     w.refused_as(w.submitter, send, 413, "file_too_large", watch=did)
 
 
@@ -827,13 +830,15 @@ def test_failing_verdict_without_a_note_is_422(w):
 def test_return_or_reject_without_comment_is_422(w, state, who, event):
     did = w.village(state)
     for comment in (None, "", "   "):
-        w.refused_as(getattr(w, who), lambda api, comment=comment: fire(api, did, event, comment), 422, "rule_refused", watch=did)
+        w.refused_as(getattr(w, who), lambda api, comment=comment: fire(api, did, event, comment),
+                     422, "rule_refused", watch=did)
 
 
 def test_revoke_without_comment_is_422(w):
     did = w.village("recognized")
     for comment in (None, "", " \n "):
-        w.refused_as(w.approver, lambda api, comment=comment: fire(api, did, "revoke", comment), 422, "rule_refused", watch=did)
+        w.refused_as(w.approver, lambda api, comment=comment: fire(api, did, "revoke", comment),
+                     422, "rule_refused", watch=did)
     assert fire(w.approver.vi, did, "revoke", "Không còn đạt").json["state"] == "revoked"
 
 

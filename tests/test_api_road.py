@@ -103,10 +103,12 @@ def test_town_dossier_whole_road_with_council_vote(make_user, api_as, app):
     assert len(dossier["criteria"]) == 9
 
     # Below 90% satisfaction the town cannot submit; the refusal says why.
-    assert preparer.put(f"/api/v1/dossiers/{dossier['id']}/fields", json={"resident_satisfaction_pct": 85}).status_code == 200
+    assert preparer.put(f"/api/v1/dossiers/{dossier['id']}/fields",
+                        json={"resident_satisfaction_pct": 85}).status_code == 200
     r = fire(submitter, dossier["id"], "submit")
     assert r.status_code == 422 and "resident_satisfaction_pct" in r.json["error"]["message"]
-    assert preparer.put(f"/api/v1/dossiers/{dossier['id']}/fields", json={"resident_satisfaction_pct": 92.5}).status_code == 200
+    assert preparer.put(f"/api/v1/dossiers/{dossier['id']}/fields",
+                        json={"resident_satisfaction_pct": 92.5}).status_code == 200
     assert fire(submitter, dossier["id"], "submit").json["state"] == "submitted"
 
     dossier = pass_all(appraiser, api_get(appraiser, dossier["id"]))

@@ -49,7 +49,8 @@ def cast(make_user):
 
 def snapshot(ids):
     db.session.expire_all()
-    rows = {d.id: (d.state, d.version) for d in db.session.execute(select(Dossier).where(Dossier.id.in_(ids))).scalars()}
+    dossiers = db.session.execute(select(Dossier).where(Dossier.id.in_(ids))).scalars()
+    rows = {d.id: (d.state, d.version) for d in dossiers}
     audit = db.session.execute(select(func.count()).select_from(AuditRecord)).scalar_one()
     decisions = db.session.execute(select(func.count()).select_from(Decision)).scalar_one()
     counters = dict(db.session.execute(select(Counter.scope, Counter.value)).all())
@@ -78,9 +79,10 @@ def test_five_villages_one_decision_one_number(app, cast, api_as):
     assert "Công nhận 5 bản đạt chuẩn nông thôn mới năm 2024, gồm:" in text
     assert "STT Tên bản Thuộc xã" in text
     assert "Xét đề nghị của Ủy ban nhân dân các xã Nà Tăm, Giang Ma; của Trưởng phòng" in text
-    for n, code in enumerate(VILLAGES, 1):
+    for n, _code in enumerate(VILLAGES, 1):
         unit = db.session.execute(select(Dossier).where(Dossier.id == ids[n - 1])).scalar_one().unit
-        assert re.search(rf"\b{n} {re.escape(unit.name)} {re.escape(unit.parent_on(local_today()).name.replace('Xã', 'xã'))}", text), unit.name
+        commune = unit.parent_on(local_today()).name.replace('Xã', 'xã')
+        assert re.search(rf"\b{n} {re.escape(unit.name)} {re.escape(commune)}", text), unit.name
     save_page_1(pdf, "batch-decision-5-villages")
 
 

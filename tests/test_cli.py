@@ -114,12 +114,14 @@ def test_users_create_adds_roles_and_token_is_the_last_line(app):
     token = run(app, "users", "token", "mai").output.strip().splitlines()[-1]
     me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json["username"] == "mai"
-    assert {(r["role"], r["unit"]["code"]) for r in me.json["roles"]} == {("submitter", "na-tam"), ("viewer", "tam-duong")}
+    assert {(r["role"], r["unit"]["code"]) for r in me.json["roles"]} == \
+        {("submitter", "na-tam"), ("viewer", "tam-duong")}
 
 
 @pytest.mark.parametrize("args,message", [
     (["users", "create", "x", "--password", "p", "--role", "mayor", "--unit", "na-tam"], "Unknown role 'mayor'"),
-    (["users", "create", "x", "--password", "p", "--role", "viewer", "--unit", "atlantis"], "No unit with code 'atlantis'"),
+    (["users", "create", "x", "--password", "p", "--role", "viewer", "--unit", "atlantis"],
+     "No unit with code 'atlantis'"),
     (["users", "create", "x", "--role", "viewer", "--unit", "na-tam"], "needs a password"),
     (["users", "token", "nobody"], "No user 'nobody'"),
 ])
@@ -153,7 +155,8 @@ def test_openapi_document_is_generated_and_public(app):
     assert doc["openapi"].startswith("3.")
     paths = set(doc["paths"])
     for path in ("/api/v1/me", "/api/v1/units", "/api/v1/dossiers", "/api/v1/dossiers/{dossier_id}",
-                 "/api/v1/dossiers/{dossier_id}/criteria/{code}", "/api/v1/dossiers/{dossier_id}/criteria/{code}/appraisal",
+                 "/api/v1/dossiers/{dossier_id}/criteria/{code}",
+                 "/api/v1/dossiers/{dossier_id}/criteria/{code}/appraisal",
                  "/api/v1/dossiers/{dossier_id}/fields", "/api/v1/dossiers/{dossier_id}/attachments",
                  "/api/v1/dossiers/{dossier_id}/attachments/{attachment_id}", "/api/v1/dossiers/{dossier_id}/events",
                  "/api/v1/dossiers/{dossier_id}/decision.pdf", "/api/v1/decisions"):

@@ -139,8 +139,10 @@ criteria:
     ('[{code: "3.1", name: {vi: A, en: A}}]', "criteria[1].indicators[0].code", "must start with '2.'"),
     ('[{name: {vi: A, en: A}}]', "criteria[1].indicators[0].code", "missing"),
     ('{code: "2.1"}', "criteria[1].indicators", "must be a list"),
-    ('[{code: "2.1", name: {vi: A, en: A}, targets: [1, 2]}]', "criteria[1].indicators[0].targets", "must be a mapping"),
-    ('[{code: "2.1", name: {vi: A, en: A}, confidence: X}]', "criteria[1].indicators[0].confidence", "must be H, M or L"),
+    ('[{code: "2.1", name: {vi: A, en: A}, targets: [1, 2]}]', "criteria[1].indicators[0].targets",
+     "must be a mapping"),
+    ('[{code: "2.1", name: {vi: A, en: A}, confidence: X}]', "criteria[1].indicators[0].confidence",
+     "must be H, M or L"),
 ])
 def test_bad_indicators_are_refused_naming_file_and_key(tmp_path, indicators, key, problem):
     bad = _bad_criteria(tmp_path, indicators)
@@ -239,7 +241,8 @@ def test_a_date_field_keeps_the_iso_date(value, stored):
     assert _coerce(DATE_FIELD, value) == stored
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "01/03/2026", "20260301", "2026-3-1", "2026-W09-1", "", 20260301, True])
+@pytest.mark.parametrize("value", ["2026-02-30", "01/03/2026", "20260301", "2026-3-1", "2026-W09-1", "",
+                                   20260301, True])
 def test_a_bad_date_is_refused_with_422_in_vietnamese(value):
     with pytest.raises(RuleRefused) as caught:
         _coerce(DATE_FIELD, value)
@@ -296,12 +299,13 @@ def test_decision_texts_fill_for_one_unit_and_several(name, pick, units):
     document = "revocation" if name.endswith("_revocation") else "recognition"
     facts = _facts(units, document)
     single = len(units) == 1
-    filled = _fill_all({k: texts[k] for k in ("issuer_lines", "authority", "subject", "legal_bases",
-                                              "consider", "articles", "recipients")}, _placeholders(facts, single), single)
+    sections = ("issuer_lines", "authority", "subject", "legal_bases", "consider", "articles", "recipients")
+    filled = _fill_all({k: texts[k] for k in sections}, _placeholders(facts, single), single)
     assert filled and all("{" not in t for t in filled)
     # Every legal basis cites a full date ("ngày .. tháng .. năm ....") or the original decision.
     for line in texts["legal_bases"]:
-        assert "ngày" in line and "tháng" in line or "{original_date}" in line or "năm 2022 của Ủy ban nhân dân tỉnh Lào Cai" in line, line
+        assert ("ngày" in line and "tháng" in line or "{original_date}" in line
+                or "năm 2022 của Ủy ban nhân dân tỉnh Lào Cai" in line), line
 
 
 def test_commune_decision_names_the_province_and_the_programme_of_the_year():

@@ -66,11 +66,13 @@ def test_twenty_parallel_recognitions_get_numbers_one_to_twenty(app, make_user):
     ids = [_ready(officers[v.rsplit("-", 1)[0]], v, "appraised") for v in villages]
     tokens = [issue_token(approver) for _ in ids]
     db.session.commit()
-    results = _race(app, [(t, f"/api/v1/dossiers/{i}/events", {"event": "recognize"}) for t, i in zip(tokens, ids)])
+    results = _race(app, [(t, f"/api/v1/dossiers/{i}/events", {"event": "recognize"})
+                          for t, i in zip(tokens, ids, strict=True)])
     assert [code for code, _ in results] == [200] * THREADS, results
     numbers = sorted(body["decision"]["number"] for _, body in results)
     assert numbers == list(range(1, THREADS + 1))
-    register = app.test_client().get(f"/api/v1/decisions?issuer=tam-duong&year={results[0][1]['decision']['issued_on'][:4]}",
+    year = results[0][1]["decision"]["issued_on"][:4]
+    register = app.test_client().get(f"/api/v1/decisions?issuer=tam-duong&year={year}",
                                      headers={"Authorization": f"Bearer {tokens[0]}"}).get_json()["items"]
     assert [d["number"] for d in register] == list(range(1, THREADS + 1))
     assert_clean(app)  # twenty numbers, twenty decisions, twenty files whose SHA-256 matches

@@ -128,7 +128,7 @@ def test_watermark_is_drawn_in_development_and_absent_in_production(monkeypatch,
     assert "MẪU" not in prod_text
     assert sorted("".join(dev_text.split())) == sorted("".join(prod_text.split()) + "MẪU")
     # Drawn in development: light grey (not black) pixels where production has white.
-    changed = [(a, b) for a, b in zip(dev.tobytes(), prod.tobytes()) if a != b]
+    changed = [(a, b) for a, b in zip(dev.tobytes(), prod.tobytes(), strict=True) if a != b]
     assert len(changed) > 2000, "no watermark drawn in development"
     # Only ever darker (drawn over the page), and light where it falls on white paper.
     assert all(a <= b for a, b in changed)

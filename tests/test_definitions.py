@@ -68,7 +68,8 @@ BROKEN = [
      "village_ntm.yaml: states.submitted.time_limit.day: unknown key (known: days, unit)"),
     ("time limit not a mapping", lambda d: d["states"]["submitted"].update(time_limit=15),
      "village_ntm.yaml: states.submitted.time_limit: must be a mapping"),
-    ("time limit on a closed state", lambda d: d["states"]["rejected"].update(time_limit={"days": 5, "unit": "working"}),
+    ("time limit on a closed state",
+     lambda d: d["states"]["rejected"].update(time_limit={"days": 5, "unit": "working"}),
      "village_ntm.yaml: states.rejected.time_limit: a closed state has no time limit"),
 ]
 
@@ -92,7 +93,8 @@ ROADS_BROKEN = [
     ("base file missing", "village_ntm_2025.yaml", lambda d: d.update(extends="no_such.yaml"),
      "village_ntm_2025.yaml: extends: file not found: no_such.yaml"),
     ("guard without its parameter", "commune_ntm.yaml",
-     lambda d: d["events"]["submit"]["guards"].__setitem__(2, {"name": "field_at_least", "field": "households_agree_pct"}),
+     lambda d: d["events"]["submit"]["guards"].__setitem__(
+         2, {"name": "field_at_least", "field": "households_agree_pct"}),
      "commune_ntm.yaml: events.submit.guards.field_at_least: needs min"),
     ("negative as text", "village_ntm.yaml", lambda d: d["events"]["reject"].update(negative="yes"),
      "village_ntm.yaml: events.reject.negative: must be true or false (got 'yes')"),

@@ -119,12 +119,14 @@ def test_removal_reopens_a_passed_verdict_in_a_new_round(app, people, api_as):
     appraiser = api_as(people["appraiser"])
     for code in ("1", "2"):
         verdict = {"verdict": "fail", "note": "Thiếu"} if code == "2" else {"verdict": "pass"}
-        assert appraiser.post(f"/api/v1/dossiers/{dossier.id}/criteria/{code}/appraisal", json=verdict).status_code == 200
+        assert appraiser.post(f"/api/v1/dossiers/{dossier.id}/criteria/{code}/appraisal",
+                              json=verdict).status_code == 200
     assert fire(appraiser, dossier.id, "return", "Bổ sung tiêu chí 2").status_code == 200
     db.session.expire_all()
     dossier = db.session.get(Dossier, dossier.id)
     assert dossier.criterion("1").verdict == "pass"
-    r = api_as(people["village"])._call("DELETE", f"/api/v1/dossiers/{dossier.id}/attachments/{file_of(dossier, '1').id}")
+    r = api_as(people["village"])._call("DELETE",
+                                        f"/api/v1/dossiers/{dossier.id}/attachments/{file_of(dossier, '1').id}")
     assert r.status_code == 204
     db.session.expire_all()
     assert db.session.get(Dossier, dossier.id).criterion("1").verdict is None

@@ -101,7 +101,8 @@ def test_the_404_in_english(app):
     client.get("/lang/en")
     html = client.get("/verify/no-such-token").get_data(as_text=True)
     _assert_public_links_only(app, html)
-    assert "What is the verification code, and where is it?" in html and "No decision has this verification code" in html
+    assert "What is the verification code, and where is it?" in html
+    assert "No decision has this verification code" in html
 
 
 def _post(app, token, content: bytes | None, name="quyet-dinh.pdf"):

@@ -90,7 +90,7 @@ def test_json_register_agrees_with_the_database(app, issued):
     items = r.json["items"]
     rows = _db_rows()
     assert len(items) == len(rows) == 4
-    for item, d in zip(items, rows):
+    for item, d in zip(items, rows, strict=True):
         # The CONTRACT's keys stay, with the database's values.
         assert item["number"] == d.number and item["symbol"] == d.symbol
         assert item["issued_on"] == d.issued_on.isoformat() and item["type"] == d.type
@@ -122,7 +122,7 @@ def test_xlsx_agrees_with_the_database(app, issued):
     body = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
     rows = _db_rows()
     assert len(body) == len(rows) == 4  # one row per number
-    for line, d in zip(body, rows):
+    for line, d in zip(body, rows, strict=True):
         number, symbol, issued_on, kind, subject, units, signer, status, links = line
         assert (number, symbol, subject, signer) == (d.number, d.symbol, d.subject, d.signer_name)
         assert isinstance(issued_on, datetime) and issued_on.date() == d.issued_on  # a real date cell

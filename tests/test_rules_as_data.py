@@ -196,7 +196,8 @@ def test_a_role_without_words_is_refused(tmp_path):
     labels = folder / "labels" / "actors.yaml"
     labels.write_text(labels.read_text(encoding="utf-8").replace(
         "  district: {vi: lãnh đạo UBND huyện, en: the district leadership}\n", ""), encoding="utf-8")
-    with pytest.raises(DefinitionError, match=r"events\.cong_nhan\.by: 'approver@district' has no words in labels/actors\.yaml"):
+    with pytest.raises(DefinitionError,
+                       match=r"events\.cong_nhan\.by: 'approver@district' has no words in labels/actors\.yaml"):
         load_all(folder)
 
 
@@ -276,7 +277,8 @@ def test_a_new_kind_goes_its_whole_road_without_python(trial_app):
         done = approver.get(f"/api/v1/dossiers/{dossier['id']}").json
     assert done["state"] == "da_cong_nhan"
     assert done["decision"] and done["decision"]["number"] == r.json["number"]
-    assert [h["event"] for h in done["history"] if h["event"]][-5:] == ["nop", "tra_lai", "nop", "tham_dinh", "cong_nhan"]
+    assert [h["event"] for h in done["history"] if h["event"]][-5:] == \
+        ["nop", "tra_lai", "nop", "tham_dinh", "cong_nhan"]
 
 
 def test_a_commune_kind_has_a_dashboard_grouping_communes_under_their_province(app, make_user):

@@ -173,6 +173,7 @@ def test_a_revoked_token_stops_decision_downloads(app, issued):
     assert cli(app, "users", "token", username, "--revoke").exit_code == 0
     r = client.get(issued.url, headers=headers)
     assert r.status_code == 401 and r.json["error"]["code"] == "token_revoked"
-    row = db.session.execute(db.select(ApiToken).where(ApiToken.token_hash == token_hash(issued.api.token))).scalar_one()
+    row = db.session.execute(
+        db.select(ApiToken).where(ApiToken.token_hash == token_hash(issued.api.token))).scalar_one()
     db.session.refresh(row)
     assert row.revoked_at is not None

@@ -63,7 +63,8 @@ def test_a_village_dossier_after_the_reform_is_decided_by_the_new_commune(make_u
 def test_a_district_role_is_refused_after_the_reform_and_told_why(make_user, api_as, app):
     with time_machine.travel(AFTER_REFORM, tick=True):
         preparer = api_as(make_user("preparer", "na-tam-02"))
-        r = preparer.post("/api/v1/dossiers", json={"kind": "village_ntm", "unit": "na-tam-02", "year": AFTER_REFORM.year})
+        r = preparer.post("/api/v1/dossiers",
+                          json={"kind": "village_ntm", "unit": "na-tam-02", "year": AFTER_REFORM.year})
         assert r.status_code == 201
         dossier = prepare_all(preparer, r.json)
         # The old commune's officer submitted its villages' dossiers; that role has ended.
@@ -80,7 +81,8 @@ def test_a_district_role_is_refused_after_the_reform_and_told_why(make_user, api
         assert district.get(f"/api/v1/dossiers/{dossier['id']}").status_code == 200
         # A new dossier for an abolished unit is refused with what to do.
         town = api_as(make_user("preparer", "tt-tam-duong"))
-        r = town.post("/api/v1/dossiers", json={"kind": "town_civilized", "unit": "tt-tam-duong", "year": AFTER_REFORM.year})
+        r = town.post("/api/v1/dossiers",
+                      json={"kind": "town_civilized", "unit": "tt-tam-duong", "year": AFTER_REFORM.year})
         assert r.status_code == 422 and "không còn tồn tại" in r.json["error"]["message"]
 
 
@@ -242,11 +244,13 @@ def test_the_menu_offers_a_new_dossier_exactly_to_who_may_create_one(make_user, 
               "district approver": make_user("approver", "tam-duong"), "viewer": make_user("viewer", "tam-duong"),
               "new commune": make_user("submitter", "ban-bo-2025")}
     seen = {}
-    for era, clock in (("district", at("2025-06-11T10:00:00")), ("today", time_machine.travel(AFTER_REFORM, tick=True))):
+    for era, clock in (("district", at("2025-06-11T10:00:00")),
+                       ("today", time_machine.travel(AFTER_REFORM, tick=True))):
         with clock:
             for who, user in people.items():
                 client = app.test_client()
-                assert client.post("/login", data={"username": user.username, "password": "pw-123456"}).status_code == 302
+                assert client.post("/login",
+                                   data={"username": user.username, "password": "pw-123456"}).status_code == 302
                 offered = 'href="/dossiers/new"' in client.get("/").get_data(as_text=True)
                 opens = client.get("/dossiers/new").status_code
                 assert opens in (200, 403) and offered == (opens == 200), (era, who, offered, opens)

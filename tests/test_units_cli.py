@@ -23,7 +23,8 @@ def run(app, *args):
 
 def counts() -> tuple[int, int, int, int]:
     db.session.rollback()  # see what the command's own session committed
-    return tuple(db.session.scalar(db.select(func.count()).select_from(m)) for m in (Unit, UnitLink, AuditRecord, Reform))
+    return tuple(db.session.scalar(db.select(func.count()).select_from(m))
+                 for m in (Unit, UnitLink, AuditRecord, Reform))
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -109,16 +110,21 @@ def test_a_new_reform_applies_once_and_its_dry_run_lists_the_same_changes(app, t
 
 @pytest.mark.parametrize("text, where", [
     # an unknown code, in each place a code is named
-    (REFORM_2027.replace("abolished: [ta-leng-2025,", "abolished: [ta-leng-2099,"), "abolished[0]: unknown unit 'ta-leng-2099'"),
+    (REFORM_2027.replace("abolished: [ta-leng-2025,", "abolished: [ta-leng-2099,"),
+     "abolished[0]: unknown unit 'ta-leng-2099'"),
     (REFORM_2027.replace("parent: lai-chau}", "parent: lai-chau-x}"), "new_units[0].parent: unknown unit 'lai-chau-x'"),
     (REFORM_2027.replace("[ban-bo-01]", "[ban-bo-99]"), "moves[0].units[0]: unknown unit 'ban-bo-99'"),
-    (REFORM_2027.replace("khun-ha-2025: ta-leng-2027", "khun-ha-2025: nowhere"), "merges.khun-ha-2025: unknown successor unit 'nowhere'"),
+    (REFORM_2027.replace("khun-ha-2025: ta-leng-2027", "khun-ha-2025: nowhere"),
+     "merges.khun-ha-2025: unknown successor unit 'nowhere'"),
     # overlapping periods: a unit that already ends on another day, a code already in use
-    (REFORM_2027.replace("abolished: [ta-leng-2025,", "abolished: [tam-duong,"), "abolished[0]: unit 'tam-duong' already ends on 2025-06-30"),
-    (REFORM_2027.replace("code: ta-leng-2027", "code: ban-bo-2025"), "new_units[0].code: unit 'ban-bo-2025' already exists from 2025-07-01"),
+    (REFORM_2027.replace("abolished: [ta-leng-2025,", "abolished: [tam-duong,"),
+     "abolished[0]: unit 'tam-duong' already ends on 2025-06-30"),
+    (REFORM_2027.replace("code: ta-leng-2027", "code: ban-bo-2025"),
+     "new_units[0].code: unit 'ban-bo-2025' already exists from 2025-07-01"),
     (REFORM_2027.replace("effective: 2027-01-01", "effective: 2025-03-01").replace(
         "abolished: [ta-leng-2025, khun-ha-2025]", "abolished: []").replace(
-        "  ta-leng-2025: ta-leng-2027\n  khun-ha-2025: ta-leng-2027\n", "").replace("merges:\n", "merges: {}\n").replace(
+        "  ta-leng-2025: ta-leng-2027\n  khun-ha-2025: ta-leng-2027\n", "").replace(
+        "merges:\n", "merges: {}\n").replace(
         "to: binh-lu-2025}", "to: na-tam}"),
      "moves: unit 'ban-bo-01' already has a place from 2025-07-01"),
     (REFORM_2027.replace("effective: 2027-01-01\n", ""), "effective: missing"),
@@ -198,25 +204,30 @@ units:
     db.session.rollback()
     unit = find_unit("ta-leng-2025-01")
     assert (unit.valid_from, unit.valid_to) == (date(2025, 9, 1), date(2030, 12, 31))
-    assert [(l.valid_from, l.valid_to) for l in unit.links] == [(date(2025, 9, 1), date(2030, 12, 31))]
+    assert [(link.valid_from, link.valid_to) for link in unit.links] == [(date(2025, 9, 1), date(2030, 12, 31))]
 
 
 @pytest.mark.parametrize("row, problem", [
     ("x-01,Bản X,village,no-such,2020-01-01,", "line 2, column parent: unknown unit 'no-such'"),
     ("x-01,Bản X,hamlet,na-tam,2020-01-01,", "line 2, column level: unknown level 'hamlet'"),
-    ("x-01,Bản X,village,na-tam,2020-02-30,", "line 2, column valid_from: must be a date YYYY-MM-DD (got '2020-02-30')"),
+    ("x-01,Bản X,village,na-tam,2020-02-30,",
+     "line 2, column valid_from: must be a date YYYY-MM-DD (got '2020-02-30')"),
     ("x-01,Bản X,village,na-tam,1/2/2020,", "line 2, column valid_from: must be a date YYYY-MM-DD"),
     ("x-01,Bản X,village,na-tam,2020-01-01,2019-01-01", "line 2, column valid_to: 2019-01-01 is before valid_from"),
-    ("x-01,Bản X,village,ta-leng-2025,2025-01-01,", "line 2, column parent: parent 'ta-leng-2025' does not exist on 2025-01-01"),
-    ("x-01,Bản X,village,na-tam,2024-01-01,", "line 2, column parent: parent 'na-tam' ends on 2025-06-30, before the unit does"),
-    ("x-01,Bản X,commune,na-tam,2020-01-01,2025-06-30", "line 2, column level: a commune cannot sit under 'na-tam', a commune"),
+    ("x-01,Bản X,village,ta-leng-2025,2025-01-01,",
+     "line 2, column parent: parent 'ta-leng-2025' does not exist on 2025-01-01"),
+    ("x-01,Bản X,village,na-tam,2024-01-01,",
+     "line 2, column parent: parent 'na-tam' ends on 2025-06-30, before the unit does"),
+    ("x-01,Bản X,commune,na-tam,2020-01-01,2025-06-30",
+     "line 2, column level: a commune cannot sit under 'na-tam', a commune"),
     ("X 01,Bản X,village,na-tam,2020-01-01,", "line 2, column code: 'X 01' is not a code"),
     (",Bản X,village,na-tam,2020-01-01,", "line 2, column code: missing"),
     ("na-tam-01,Bản Nà Tăm 1,village,giang-ma,2020-01-01,", "line 2, column parent: unit 'na-tam-01' sits under"),
     ("tam-duong,Huyện Tam Đường,district,lai-chau,2020-01-01,",
      "line 2, column valid_to: unit 'tam-duong' ends on 2025-06-30 by reform lai-chau-2025"),
     ("na-tam,Xã Nà Tăm,commune,tam-duong,2021-01-01,2025-06-30",
-     "line 2, column valid_from: 'na-tam-01' sits under it over 2020-01-01..2025-06-30, outside 2021-01-01..2025-06-30"),
+     "line 2, column valid_from: 'na-tam-01' sits under it over 2020-01-01..2025-06-30, "
+     "outside 2021-01-01..2025-06-30"),
     ("na-tam-01,Bản Nà Tăm 1,commune,na-tam,2020-01-01,", "line 2, column level: a commune cannot sit under 'na-tam'"),
 ])
 def test_import_errors_name_file_row_and_column_and_change_nothing(app, tmp_path, row, problem):
@@ -249,7 +260,8 @@ def test_import_reports_every_problem_and_a_child_of_a_refused_unit(app, tmp_pat
 
 @pytest.mark.parametrize("name, text, problem", [
     ("bad.csv", "code,name,level,parent,valid_from\n", "bad.csv: line 1, column valid_to: missing from the header"),
-    ("bad.csv", "code,name,level,parent,valid_from,valid_to,colour\n", "bad.csv: line 1, column colour: unknown column"),
+    ("bad.csv", "code,name,level,parent,valid_from,valid_to,colour\n",
+     "bad.csv: line 1, column colour: unknown column"),
     ("bad.yaml", "units: {a: 1}\n", "bad.yaml: (top): must be a mapping with a list `units: [...]`"),
     ("bad.yaml", "units:\n  - {code: a, nam: b}\n", "bad.yaml: units[0] (line 2), key nam: unknown key"),
     ("bad.txt", "code\n", "bad.txt: unknown format"),

@@ -68,7 +68,8 @@ def test_children_by_date(api):
     after = get("/api/v1/units?parent=ta-leng-2025&on=2025-07-01")
     assert before == []
     codes = [c for c, _ in after]
-    assert codes == sorted(codes) and {*(f"giang-ma-{n:02}" for n in range(1, 11)), *(f"ta-leng-{n:02}" for n in range(1, 7))} <= set(codes)
+    assert codes == sorted(codes)
+    assert {*(f"giang-ma-{n:02}" for n in range(1, 11)), *(f"ta-leng-{n:02}" for n in range(1, 7))} <= set(codes)
     assert {p for _, p in after} == {"ta-leng-2025"}
     # Today (frozen: the district era) the old commune still holds its villages.
     assert [c for c, _ in get("/api/v1/units?parent=giang-ma")][:2] == ["giang-ma-01", "giang-ma-02"]
@@ -99,7 +100,7 @@ def breaches(day: date) -> list[str]:
     for unit in db.session.execute(db.select(Unit)).scalars():
         if not unit.live_on(day):
             continue
-        places = [l for l in unit.links if l.relation == "parent" and l.covers(day)]
+        places = [link for link in unit.links if link.relation == "parent" and link.covers(day)]
         if len(places) != 1:
             found.append(f"{unit.code}: {len(places)} places on {day}")
             continue

@@ -98,7 +98,8 @@ def test_recognised_and_negative_only_dossiers_are_not_the_approvers_work(app, m
     rows = _queue_rows(_login(app, approver))
     assert set(rows) == {appraised.code}
     row = rows[appraised.code]
-    assert row.index("Công nhận và ban hành quyết định") < row.index("Trả lại để bổ sung") < row.index("Không công nhận")
+    assert (row.index("Công nhận và ban hành quyết định") < row.index("Trả lại để bổ sung")
+            < row.index("Không công nhận"))
     page = _login(app, approver).get("/").get_data(as_text=True)
     assert "Có 1 hồ sơ đang chờ bạn xử lý" in page
     assert "Thu hồi quyết định công nhận" not in page and recognised.code not in page and submitted.code not in page
@@ -134,7 +135,8 @@ def test_a_road_where_the_only_step_is_negative_makes_no_item(app, make_user, ap
     shutil.copytree(app.config["STATES_DIR"], states)
     path = states / "village_ntm.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("  recognize:\n    from: appraised\n", "  recognize:\n    from: appraised\n    negative: true\n", 1),
+    path.write_text(text.replace("  recognize:\n    from: appraised\n",
+                                 "  recognize:\n    from: appraised\n    negative: true\n", 1),
                     encoding="utf-8")
     app.extensions["workflow_engine"] = Engine.from_dir(states)
     assert engine().definition("village_ntm", 1).events["recognize"].negative

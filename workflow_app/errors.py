@@ -17,23 +17,28 @@ from .workflow.errors import DomainError
 log = logging.getLogger(__name__)
 
 HTTP_TEXTS = {
-    400: ("bad_request", "Yêu cầu không hợp lệ. Hãy kiểm tra dữ liệu gửi lên.", "Malformed request. Check what you sent."),
-    401: ("unauthorized", "Chưa đăng nhập hoặc mã truy cập (token) không hợp lệ. Hãy dùng 'Authorization: Bearer <token>'.",
+    400: ("bad_request", "Yêu cầu không hợp lệ. Hãy kiểm tra dữ liệu gửi lên.",
+          "Malformed request. Check what you sent."),
+    401: ("unauthorized",
+          "Chưa đăng nhập hoặc mã truy cập (token) không hợp lệ. Hãy dùng 'Authorization: Bearer <token>'.",
           "Not signed in or bad token. Send 'Authorization: Bearer <token>'."),
     403: ("forbidden", "Bạn không có quyền thực hiện việc này.", "You are not permitted to do this."),
     404: ("not_found", "Không tìm thấy địa chỉ này. Hãy kiểm tra lại đường dẫn.", "Nothing here. Check the address."),
-    405: ("method_not_allowed", "Phương thức không được hỗ trợ cho địa chỉ này.", "Method not allowed for this address."),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ cho địa chỉ này.",
+          "Method not allowed for this address."),
     409: ("conflict", ACTED_FIRST[0], ACTED_FIRST[1]),
     413: ("file_too_large", "Tệp hoặc dữ liệu gửi lên quá lớn. Hãy nén hoặc chia nhỏ rồi gửi lại.",
           "The file or request is too large. Compress or split it and send again."),
     415: ("unsupported_media_type", "Kiểu dữ liệu không được hỗ trợ.", "Unsupported media type."),
     422: ("rule_refused", "Yêu cầu bị quy tắc từ chối.", "The rules refuse this request."),
-    429: ("too_many_requests", "Quá nhiều yêu cầu. Hãy đợi một lát rồi thử lại.", "Too many requests. Wait a moment and retry."),
+    429: ("too_many_requests", "Quá nhiều yêu cầu. Hãy đợi một lát rồi thử lại.",
+          "Too many requests. Wait a moment and retry."),
     500: ("internal_error", "Lỗi hệ thống. Hãy thử lại sau; nếu vẫn lỗi, báo cho quản trị viên.",
           "Internal error. Try again later; if it persists, tell the administrator."),
     503: ("database_unavailable",
           "Cơ sở dữ liệu tạm thời không trả lời. Hãy thử lại sau ít phút; nếu vẫn lỗi, báo cho quản trị viên.",
-          "The database is not answering right now. Try again in a few minutes; if it persists, tell the administrator."),
+          "The database is not answering right now. Try again in a few minutes; "
+          "if it persists, tell the administrator."),
 }
 DATABASE_RETRY_AFTER = "30"  # seconds, in the 503's Retry-After
 # Pages for people without an account (decision verification): their errors use

@@ -62,7 +62,8 @@ _PROBLEMS = {
     "range": ("phải là số trong khoảng {lo} đến {hi}.", "must be a number from {lo} to {hi}."),
     "digits": ("chỉ được viết bằng các chữ số 0-9.", "must be written with the digits 0-9 only."),
     "integer": ("phải là số nguyên viết bằng các chữ số 0-9.", "must be a whole number written with the digits 0-9."),
-    "number": ("phải là số viết bằng các chữ số 0-9, ví dụ 92,5.", "must be a number written with the digits 0-9, e.g. 92.5."),
+    "number": ("phải là số viết bằng các chữ số 0-9, ví dụ 92,5.",
+               "must be a number written with the digits 0-9, e.g. 92.5."),
 }
 
 

@@ -97,13 +97,15 @@ SMALL_TARGETS_JS = """(min) => {
     while (block !== main && isInline(block)) block = block.parentElement;
     const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      if (/[\\p{L}\\p{N}]/u.test(n.textContent) && !n.parentElement.closest('a, button, select, textarea, label, summary')) return true;
+      if (/[\\p{L}\\p{N}]/u.test(n.textContent)
+          && !n.parentElement.closest('a, button, select, textarea, label, summary')) return true;
     }
     return false;
   };
   const name = (el) => {
     const text = (el.innerText || el.value || el.getAttribute('aria-label') || el.name || '').trim();
-    return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.type && el.tagName !== 'BUTTON' ? `[type=${el.type}]` : '')
+    return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (el.type && el.tagName !== 'BUTTON' ? `[type=${el.type}]` : '')
       + (text ? ` "${text.slice(0, 40)}"` : '');
   };
   const small = [];
@@ -111,7 +113,9 @@ SMALL_TARGETS_JS = """(min) => {
     if (!shown(el) || (el.tagName === 'A' && inRunningText(el))) continue;
     const target = el.matches('[type=checkbox], [type=radio]') && el.labels && el.labels.length ? el.labels[0] : el;
     const r = target.getBoundingClientRect();
-    if (r.width < min - 0.5 || r.height < min - 0.5) small.push(`${name(el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+    if (r.width < min - 0.5 || r.height < min - 0.5) {
+      small.push(`${name(el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
   }
   return small;
 }"""
@@ -120,7 +124,8 @@ AXE_RUN_JS = """async ([tags, extra]) => {
   const rules = Object.fromEntries(extra.map((id) => [id, {enabled: true}]));
   const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, rules, resultTypes: ['violations']});
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}; `
-    + v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ') + (v.nodes.length > 4 ? ` (+${v.nodes.length - 4})` : ''));
+    + v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')
+    + (v.nodes.length > 4 ? ` (+${v.nodes.length - 4})` : ''));
 }"""
 
 
@@ -142,7 +147,8 @@ def small_chart_text(page) -> list[str]:
 def skip_link_problem(page) -> str | None:
     """The first focusable element must be a link into <main>, visible once focused."""
     found = page.evaluate("""() => {
-      const first = document.querySelector('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]');
+      const focusable = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
+      const first = document.querySelector(focusable);
       if (!first || !first.matches('a.skip')) return {first: first ? first.outerHTML.slice(0, 80) : null};
       first.focus();
       const r = first.getBoundingClientRect(), target = document.getElementById(first.hash.slice(1));

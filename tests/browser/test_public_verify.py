@@ -28,7 +28,8 @@ def _no_sideways_scroll(page, what: str) -> None:
 
 
 def _links_stay_public(page, what: str) -> None:
-    hrefs = page.eval_on_selector_all("a[href], form[action]", "els => els.map(e => e.getAttribute('href') || e.getAttribute('action'))")
+    hrefs = page.eval_on_selector_all("a[href], form[action]",
+                                      "els => els.map(e => e.getAttribute('href') || e.getAttribute('action'))")
     inside = [h for h in hrefs if not h.startswith("#") and not urlsplit(h).path.startswith(PUBLIC_PATHS)]
     assert not inside, f"{what}: links into the signed-in app: {inside}"
 

@@ -219,7 +219,7 @@ def test_village_dossier_whole_road_with_return_round(web):
         ("Công nhận và ban hành quyết định: Đã thẩm định → Đã công nhận", "Trần Quốc Khánh", ""),
     ]
     assert len(timeline) == len(expected), timeline
-    for line, (step, who, comment) in zip(timeline, expected):
+    for line, (step, who, comment) in zip(timeline, expected, strict=True):
         assert line.startswith(step) and who in line and comment in line, (line, step, who, comment)
     # Steps that do not move the dossier are in the history too, with who did them.
     steps = _history(page)
@@ -243,7 +243,8 @@ def test_town_dossier_with_satisfaction_and_council_vote(web):
     for code in codes:
         _upload(web, page, code, f"minh-chung-tt-{code}.pdf")
     _self_assess_all(web, page)
-    _set_fields(web, page, {"resident_satisfaction_pct": "85,5"}, shot="fields-satisfaction")  # Vietnamese decimal comma
+    # Vietnamese decimal comma
+    _set_fields(web, page, {"resident_satisfaction_pct": "85,5"}, shot="fields-satisfaction")
     expect(page.locator("#h-fields + dl")).to_contain_text("85,5")
     web.logout(page)
 
@@ -287,7 +288,7 @@ def test_town_dossier_with_satisfaction_and_council_vote(web):
     assert [line.split(":")[0] for line in timeline] == [
         "Tạo hồ sơ", "Nộp hồ sơ lên huyện", "Hoàn thành thẩm định (Hội đồng đã biểu quyết)",
         "Công nhận và ban hành quyết định"]
-    for line, who in zip(timeline, ("Vàng Thị Thu", "Đèo Văn Sơn", "Nguyễn Văn Bình", "Trần Quốc Khánh")):
+    for line, who in zip(timeline, ("Vàng Thị Thu", "Đèo Văn Sơn", "Nguyễn Văn Bình", "Trần Quốc Khánh"), strict=True):
         assert who in line, (line, who)
     steps = _history(page)
     assert _one(steps, "Cập nhật thông tin", "92,5", "Đèo Văn Sơn")

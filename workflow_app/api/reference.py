@@ -28,7 +28,8 @@ def me():
     user, today = acting_user(), local_today()
     return {"id": user.id, "username": user.username, "name": user.name,
             "roles": [{"role": ra.role, "unit": unit_ref(ra.unit), "criteria": ra.criteria,
-                       "acts": ra.unit.live_on(today), "ended_on": ra.unit.valid_to if not ra.unit.live_on(today) else None}
+                       "acts": ra.unit.live_on(today),
+                       "ended_on": ra.unit.valid_to if not ra.unit.live_on(today) else None}
                       for ra in user.roles]}
 
 

@@ -87,7 +87,8 @@ class DocumentOut(Schema):
     id = fields.Integer()
     kind = fields.String(metadata={"description": "receipt | appraisal_report | apology:<state>"})
     round = fields.Integer()
-    number = fields.Integer(allow_none=True, metadata={"description": "null for receipts (the dossier code identifies them)"})
+    number = fields.Integer(allow_none=True,
+                            metadata={"description": "null for receipts (the dossier code identifies them)"})
     symbol = fields.String(allow_none=True)
     issued_at = fields.String(metadata={"description": "ISO 8601 with offset"})
     issuer = fields.Nested(UnitRef)
@@ -115,7 +116,8 @@ class FilingOut(Schema):
     """The dossier against its campaign's filing deadline (states/campaigns/<year>.yaml)."""
 
     deadline = fields.String(metadata={"description": "YYYY-MM-DD"})
-    days_left = fields.Integer(metadata={"description": "calendar days to the deadline (from today, or from filing); negative: late"})
+    days_left = fields.Integer(metadata={
+        "description": "calendar days to the deadline (from today, or from filing); negative: late"})
     filed_on = fields.String(allow_none=True, metadata={"description": "first submission day, null while unfiled"})
     late = fields.Boolean()
 
@@ -273,7 +275,8 @@ class BatchItem(fields.Field):
         else:
             raise ValidationError("A dossier id or {id, version}.")
         name = self.parent.name if isinstance(self.parent, fields.List) else (self.name or "dossiers")
-        return (self._ID.deserialize(ident, name), None if version is None else self._VERSION.deserialize(version, name))
+        return (self._ID.deserialize(ident, name),
+                None if version is None else self._VERSION.deserialize(version, name))
 
 
 _BATCH_ID = {"type": "integer", "minimum": BatchItem._ID.lo, "maximum": BatchItem._ID.hi}  # as Int documents itself

@@ -47,7 +47,7 @@ def _text_on_arc(image: Image.Image, text: str, centre: tuple[float, float], rad
     scale = arc / (total / radius)  # squeeze the spacing, never the letters, if too long
     angle = -math.pi / 2 - arc / 2
     box = int(font.size * 1.8)
-    for ch, width in zip(text, widths):
+    for ch, width in zip(text, widths, strict=True):
         step = (width + gap) / radius * scale
         middle = angle + (width / radius * scale) / 2
         glyph = Image.new("RGBA", (box, box), (0, 0, 0, 0))

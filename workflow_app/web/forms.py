@@ -4,7 +4,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..validation import parse_int
@@ -66,9 +75,6 @@ class BatchForm(BoundaryForm):
 
 
 # --- steering committee (web/committee_views.py); length and date rules are the service's (422)
-from wtforms import DateField
-
-
 class VisitForm(BoundaryForm):
     commune = SelectField(_l("Xã / thị trấn"), validators=[DataRequired()], validate_choice=False)
     visited_on = DateField(_l("Ngày đi cơ sở"), validators=[InputRequired()])

@@ -60,8 +60,11 @@ def svg(d: Definition, current: str | None = None, lang: str = "vi") -> str:
     for name, (x, y) in pos.items():
         on = name == current
         fill, stroke, color = ("#8b1a1a", "#8b1a1a", "#fff") if on else ("#fff", "#99a", "#223")
-        parts.append(f'<g class="state{" current" if on else ""}"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" '
-                     f'fill="{fill}" stroke="{stroke}"/><text x="{x + w / 2:.0f}" y="{y + h / 2 + 4:.0f}" '
-                     f'text-anchor="middle" font-size="11" fill="{color}">{escape(d.states[name].labels[lang])}</text></g>')
+        parts.append(f'<g class="state{" current" if on else ""}">'
+                     f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" '
+                     f'fill="{fill}" stroke="{stroke}"/>'
+                     f'<text x="{x + w / 2:.0f}" y="{y + h / 2 + 4:.0f}" '
+                     f'text-anchor="middle" font-size="11" fill="{color}">'
+                     f'{escape(d.states[name].labels[lang])}</text></g>')
     parts.append("</svg>")
     return "".join(parts)

@@ -57,4 +57,5 @@ def check_actor_labels(states_dir: str | Path, definitions: list) -> None:
                 if actor not in labels:
                     raise DefinitionError(
                         f"{Path(d.path).name}: {section}.{item.name}.by: '{actor.role}@{actor.level}' has no "
-                        f"words in {ACTORS_FILE.as_posix()} (add {actor.role}: {{{actor.level}: {{vi: ..., en: ...}}}})")
+                        f"words in {ACTORS_FILE.as_posix()} "
+                        f"(add {actor.role}: {{{actor.level}: {{vi: ..., en: ...}}}})")

@@ -142,7 +142,8 @@ def _read_attachments(conn, files, report: Report) -> None:
     count = 0
     for row in _rows(conn, stmt):
         count += 1
-        _name(files, row.storage_key, row.sha256, f"attachment {row.id} '{row.filename}' of dossier {row.dossier}", report)
+        _name(files, row.storage_key, row.sha256,
+              f"attachment {row.id} '{row.filename}' of dossier {row.dossier}", report)
     report.checked["attachments"] = count
 
 
@@ -217,7 +218,7 @@ def _check_files(files: dict[str, _Stored], grace_seconds: float, report: Report
         else:
             to_hash.append((key, path, stored))
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # hashlib releases the GIL
-        for (key, _, stored), actual in zip(to_hash, pool.map(lambda item: _sha256(item[1]), to_hash)):
+        for (key, _, stored), actual in zip(to_hash, pool.map(lambda item: _sha256(item[1]), to_hash), strict=True):
             if actual != stored.sha256:
                 report.breaches.append(f"{_owners(stored)}: file {key} has SHA-256 {actual}, recorded {stored.sha256}")
     settled = _fs_now(root) - grace_seconds

@@ -35,7 +35,8 @@ class ChainBreak:
     def describe(self) -> str:
         if self.checkpoint:
             return f"at checkpoint {self.checkpoint}: {self.problem}"
-        who = f"dossier {self.dossier_code} (id {self.dossier_id})" if self.dossier_code else f"dossier id {self.dossier_id}"
+        who = (f"dossier {self.dossier_code} (id {self.dossier_id})" if self.dossier_code
+               else f"dossier id {self.dossier_id}")
         if self.record_id is None:
             return f"in {who}: {self.problem}"
         return f"at record {self.record_id} ({who}, seq {self.seq}): {self.problem}"
@@ -100,8 +101,9 @@ def _read_checkpoints(report: TrailReport) -> None:
     for expected, cp in enumerate(db.session.execute(stmt).scalars(), start=1):
         label = _label(cp)
         if cp.seq != expected:
-            report.broken = ChainBreak(f"{_n(cp.seq - expected, 'checkpoint')} missing before it (expected #{expected})",
-                                       checkpoint=label)
+            report.broken = ChainBreak(
+                f"{_n(cp.seq - expected, 'checkpoint')} missing before it (expected #{expected})",
+                checkpoint=label)
             return
         if not any(hmac.compare_digest(cp.mac, sign(cp, key)) for key in keys):
             report.broken = ChainBreak("its signature does not match (forged or altered, or signed with a key "
