@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import aliased
 
 from .clock import local_today
 from .extensions import db
@@ -20,10 +21,6 @@ class Capacity:
     role: str
     unit: Unit
     assignment: RoleAssignment
-
-
-def _live(unit: Unit, today: date | None = None) -> bool:
-    return unit.live_on(today or local_today())  # Vietnam's day, not the server's
 
 
 def capacities(user: User, applicant: Unit, actors: tuple[Actor, ...], day: date | None = None) -> list[Capacity]:
@@ -45,36 +42,99 @@ def ended_roles(user: User, applicant: Unit, day: date | None = None) -> list[Ro
     """The user's roles over the applicant at units that no longer exist on `day`:
     why someone who acted yesterday may not act today."""
     day = day or local_today()
-    return [ra for ra in user.roles if not ra.unit.live_on(day) and ra.unit.contains(applicant)]
+    return [ra for ra in user.roles if not ra.unit.live_on(day) and in_scope(Scope.of_unit(ra.unit), applicant)]
 
 
-# The one scope rule: a role at a unit reads every dossier whose applicant lay in
-# that unit's subtree in some period (a village moved by a reform is read by its
-# old district for the old years and by its new commune for its whole history).
+# ----------------------------------------------------------------------------- the scope rule
+# The one reading rule: a role at a unit reads every unit, and every dossier, whose
+# applicant lay in that unit's subtree in some period, for every year (a village moved
+# by a reform is read by its old district and old commune, and by its new commune, for
+# its whole history: reading never filters by era or campaign year). Acting is another
+# rule (`capacities`: on a day, at a live unit). `in_scope` is the rule in Python and
+# `scope_clause` the same rule in SQL; both read the `unit_links` rows only.
+
+@dataclass(frozen=True)
+class Scope:
+    """Path prefixes of the subtrees read, in every period (unit_links rows, parent and successor)."""
+
+    paths: tuple[str, ...]
+
+    @classmethod
+    def of_unit(cls, unit: Unit) -> Scope:
+        """This unit's subtree, in every period."""
+        return cls(tuple(sorted({link.path for link in unit.links})))
+
+    @classmethod
+    def of_units(cls, units) -> Scope:
+        return cls(tuple(sorted({link.path for unit in units for link in unit.links})))
+
+
+def scope_of(user: User, *, progress: bool = False) -> Scope:
+    """The user's reading scope; progress=True keeps the roles above village level
+    (the dashboard and the monthly report: village heads follow their own dossiers)."""
+    if not user.active:
+        return Scope(())
+    return Scope.of_units({ra.unit for ra in user.roles if not (progress and ra.unit.level == "village")})
+
+
+def _scope(who: User | Scope) -> Scope:
+    return who if isinstance(who, Scope) else scope_of(who)
+
+
+def in_scope(who: User | Scope, unit: Unit) -> bool:
+    """THE predicate: some place the unit has held lies under some subtree of the scope."""
+    paths = _scope(who).paths
+    return any(link.path.startswith(p) for link in unit.links for p in paths)
+
+
+def scope_clause(unit_id_column, who: User | Scope) -> ColumnElement[bool]:
+    """THE rule in SQL: "this unit id is in scope" (lists, counts, exports). A subquery
+    on the scope's paths, never a bound list of ids."""
+    paths = _scope(who).paths
+    if not paths:
+        return false()
+    return unit_id_column.in_(
+        select(UnitLink.unit_id).where(or_(*[UnitLink.path.startswith(p, autoescape=True) for p in paths])))
+
 
 def can_view(user: User, dossier: Dossier) -> bool:
     return in_scope(user, dossier.unit)
 
 
-def in_scope(user: User, unit: Unit) -> bool:
-    return user.active and any(ra.unit.contains(unit) for ra in user.roles)
+def live_on(unit, day: date) -> ColumnElement[bool]:
+    """SQL: `unit` (the Unit entity, a UnitLink, or an alias of either) exists on `day`."""
+    return and_(or_(unit.valid_from.is_(None), unit.valid_from <= day),
+                or_(unit.valid_to.is_(None), unit.valid_to >= day))
 
 
-def visible_unit_paths(user: User) -> list[str]:
-    """Path prefixes of every subtree the user may read, in every period."""
-    return sorted({p for ra in user.roles for p in ra.unit.all_paths()}) if user.active else []
-
-
-def scope_clause(unit_id_column, user: User):
-    """SQL for "this unit id is in the user's scope" (lists, counts, exports)."""
-    return unit_ids_under(unit_id_column, visible_unit_paths(user))
-
-
-def unit_ids_under(unit_id_column, paths: list[str]):
-    if not paths:
+def meets_clause(unit_id_column, who: User | Scope, day: date | None = None) -> ColumnElement[bool]:
+    """SQL for "meets": the unit's subtree holds a unit in scope (the unit is in scope, or
+    it lies above something in scope). Not a second reading rule: it decides only what
+    is published above a reader (an issuer's register, a district's own figure) and
+    which communes a list offers. Without `day`, in any period (a reform's moved village
+    makes its old district meet its new commune); with `day`, in the tree of that day."""
+    scope = _scope(who)
+    if not scope.paths:
         return false()
-    return unit_id_column.in_(
-        select(UnitLink.unit_id).where(or_(*[UnitLink.path.startswith(p, autoescape=True) for p in paths])))
+    # Every place of every unit in scope, then the places above each one: the parent's
+    # link whose path begins that place's path (the same period), up to the root.
+    start = select(UnitLink.unit_id, UnitLink.parent_id, UnitLink.path).where(scope_clause(UnitLink.unit_id, scope))
+    if day is not None:
+        start = start.where(UnitLink.relation == "parent", live_on(UnitLink, day))
+    chain = start.cte("meets_chain", recursive=True)
+    up = aliased(UnitLink)
+    step = (select(up.unit_id, up.parent_id, up.path).join(chain, up.unit_id == chain.c.parent_id)
+            .where(func.substr(chain.c.path, 1, func.length(up.path)) == up.path))
+    if day is not None:
+        step = step.where(up.relation == "parent", live_on(up, day))
+    chain = chain.union(step)
+    return unit_id_column.in_(select(chain.c.unit_id))
+
+
+def meets(who: User | Scope, unit: Unit, day: date | None = None) -> bool:
+    """`meets_clause` for one unit (the register's readers, a district's figure)."""
+    stmt = select(Unit.id).where(Unit.id == unit.id, meets_clause(Unit.id, who, day))
+    return db.session.execute(stmt).first() is not None
 
 
 def has_acted(dossier: Dossier, user: User, events: tuple[str, ...]) -> bool:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..clock import local_today
 from ..extensions import db
+from ..formats import vn_date
 from ..i18n import request_lang
-from ..permissions import is_admin
+from ..months import FIRST_DAY, current_month, month_label, month_or_current, next_if_past, parse_month, shift_month
+from ..permissions import in_scope, is_admin
 from ..services.committee.membership import (
     criterion_name,
     is_standing_office,
@@ -24,21 +27,17 @@ from ..services.committee.visits import (
     STATUSES,
     counts,
     criterion_field,
-    current_month,
     due_date,
     file_report,
     find_report,
     is_late,
     log_visit,
-    month_label,
     my_reports,
+    office_scope,
     office_status,
-    parse_month,
     recent_visits,
-    shift_month,
     visits_in_month,
 )
-from ..services.core.common import local_now
 from ..workflow.errors import DomainError, NotPermitted
 from . import bp
 from .form_errors import FormErrors, checked, refusable
@@ -71,7 +70,7 @@ def _member_page(*, month: str | None = None, commune_code: str | None = None, v
     """The member's page; a refused form (`refused`: "visit" or "report") is shown again
     with what was typed, its `errors` at the fields and a summary."""
     scope = my_scope(g.user)
-    today = local_now().date()
+    today = local_today()
     month = month or current_month(today)
     commune = None
     if commune_code:
@@ -92,7 +91,7 @@ def _member_page(*, month: str | None = None, commune_code: str | None = None, v
     errors = errors or FormErrors()
     return render_template(
         "committee/member.html", scope=scope, lang=request_lang(), month=month, month_label=month_label,
-        prev_month=shift_month(month, -1), next_month=shift_month(month, 1) if month < current_month(today) else None,
+        prev_month=shift_month(month, -1), next_month=next_if_past(month, today), first_day=FIRST_DAY,
         commune=commune, report=report, report_late=is_late(report) if report else False,
         criteria=scope.criteria_for(commune) if commune else [], values=values, statuses=STATUSES,
         due=due_date(month), today=today, visit_form=visit_form,
@@ -107,7 +106,7 @@ def committee_home():
         if is_standing_office(g.user):
             return redirect(url_for("web.committee_office"))
         my_scope(g.user)  # 403 with the reason
-    month = parse_month(request.args["month"]) if request.args.get("month") else None
+    month = month_or_current(request.args.get("month"))
     return _member_page(month=month, commune_code=request.args.get("commune") or None)
 
 
@@ -129,7 +128,7 @@ def committee_visit():
         return _member_page(visit_form=form, errors=errors, refused="visit")
     db.session.commit()
     flash(_("Đã ghi chuyến đi cơ sở %(commune)s ngày %(date)s.", commune=visit.commune.name,
-            date=visit.visited_on.strftime("%d/%m/%Y")))
+            date=vn_date(visit.visited_on)))
     return redirect(url_for("web.committee_home", commune=visit.commune.code) + "#visits")
 
 
@@ -168,7 +167,7 @@ def committee_report():
     late = is_late(report)
     db.session.commit()
     message = _("Đã gửi báo cáo tháng %(month)s về %(commune)s.", month=month_label(month), commune=report.commune.name)
-    flash(message + " " + (_("Báo cáo này nộp muộn (hạn %(due)s).", due=due_date(month).strftime("%d/%m/%Y"))
+    flash(message + " " + (_("Báo cáo này nộp muộn (hạn %(due)s).", due=vn_date(due_date(month)))
                            if late else _("Đúng hạn.")))
     return redirect(url_for("web.committee_home", month=month, commune=report.commune.code) + "#report")
 
@@ -176,10 +175,10 @@ def committee_report():
 @bp.get("/committee/office")
 def committee_office():
     units = require_office(g.user)
-    today = local_now().date()
-    month = parse_month(request.args["month"]) if request.args.get("month") else current_month(today)
+    today = local_today()
+    month = month_or_current(request.args.get("month"), today)
     rows = office_status(g.user, month, today)
-    visits = visits_in_month(month)
+    visits = visits_in_month(month, office_scope(g.user))
     communes = sorted({r.commune.id: r.commune for r in rows}.values(), key=lambda u: u.name)
     per_commune = [{"commune": u, "visits": visits.get((0, u.id)),
                     "received": sum(1 for r in rows if r.commune.id == u.id and r.report is not None),
@@ -188,7 +187,7 @@ def committee_office():
     return render_template(
         "committee/office.html", units=units, month=month, month_label=month_label, rows=rows, counts=counts(rows),
         visits=visits, per_commune=per_commune, due=due_date(month), today=today,
-        prev_month=shift_month(month, -1), next_month=shift_month(month, 1) if month < current_month(today) else None,
+        prev_month=shift_month(month, -1), next_month=next_if_past(month, today),
         member=member_of(g.user) is not None, criterion_name=criterion_name, lang=request_lang())
 
 
@@ -199,4 +198,7 @@ def admin_committee():
                            "Only the administrator and the committee's standing office may see the membership.")
     rows = [{"member": m, "communes": units_of(list(m.communes or [])), "criteria": owned_criteria(m)}
             for m in members()]
+    if not is_admin(g.user):  # a standing office: the members with a commune in its district(s)
+        office = office_scope(g.user)
+        rows = [r for r in rows if any(in_scope(office, u) for u in r["communes"])]
     return render_template("committee/members.html", rows=rows, lang=request_lang())

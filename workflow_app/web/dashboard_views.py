@@ -20,9 +20,11 @@ from ..charts import (
     stacked_bars,
     state_colour,
 )
+from ..clock import local_today
 from ..i18n import request_lang
 from ..pdf.printing import render_pdf
-from ..services.core.common import engine, local_now
+from ..permissions import scope_of
+from ..services.core.common import engine
 from ..services.core.eras import years_with_data
 from ..services.reporting import progress_export as export
 from ..services.reporting.dashboard import (
@@ -32,7 +34,6 @@ from ..services.reporting.dashboard import (
     dashboard,
     dashboard_kinds,
     parse_year,
-    scope_paths,
 )
 from ..services.reporting.monthly_report import monthly_report, overdue_now
 from ..workflow.errors import NotPermitted
@@ -55,7 +56,7 @@ def _require_progress() -> None:
 
 def _selection(lang: str) -> Dashboard:
     _require_progress()
-    this_year = local_now().year
+    this_year = local_today().year
     kind = check_kind(request.args.get("kind") or dashboard_kinds()[0])
     year = parse_year(request.args.get("year"), this_year)  # this year's units and figures by default
     return dashboard(g.user, year, kind, lang)
@@ -85,12 +86,13 @@ def _charts(dash: Dashboard) -> dict:
 def dashboard_page():
     lang = request_lang()
     dash = _selection(lang)
-    today = local_now().date()
-    overdue = overdue_now(scope_paths(g.user), today, lang)
-    years = sorted({*years_with_data(scope_paths(g.user), [dash.kind], today.year), dash.year}, reverse=True)
+    today = local_today()
+    scope = scope_of(g.user, progress=True)
+    overdue = overdue_now(scope, today, lang)
+    years = sorted({*years_with_data(scope, [dash.kind], today.year), dash.year}, reverse=True)
     return render_template("web/dashboard.html", dash=dash, charts=_charts(dash), overdue=overdue, today=today,
                            years=years,
-                           kinds=[(k, engine().definition(k).labels[lang]) for k in dashboard_kinds()])
+                           kinds=[(k, engine().kind_label(k, lang)) for k in dashboard_kinds()])
 
 
 @bp.get("/dashboard.xlsx")
@@ -102,7 +104,7 @@ def dashboard_xlsx():
 
 def _report(lang: str):
     _require_progress()
-    return monthly_report(g.user, request.args.get("month"), local_now().date(), lang)
+    return monthly_report(g.user, request.args.get("month"), local_today(), lang)
 
 
 @bp.get("/reports/monthly")

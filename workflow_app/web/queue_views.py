@@ -8,12 +8,13 @@ from flask import g, render_template, request
 from ..clock import local_today
 from ..extensions import db
 from ..models import Unit, UnitLink
-from ..permissions import visible_unit_paths
-from ..services.core.common import engine, local_now
+from ..permissions import meets_clause, scope_clause, scope_of
+from ..services.core.common import engine
 from ..services.core.eras import live_on, year_day, years_with_data
 from ..services.core.reference import find_unit
 from ..services.reading.lists import search_dossiers, work_queue
 from ..validation import query_int
+from ..workflow.vocabulary import COMMUNE_LEVELS
 from . import bp
 from .helpers import action_label
 
@@ -31,17 +32,20 @@ def index():
 @bp.get("/dossiers")
 def dossier_list():
     args = request.args
-    unit = find_unit(args.get("village") or args.get("commune") or "") if (args.get("village") or args.get("commune")) else None
+    code = args.get("village") or args.get("commune")
+    unit = find_unit(code) if code else None
     year = query_int("year")
     page = query_int("page", 1, lo=1)
     result = search_dossiers(g.user, kind=args.get("kind") or None, state=args.get("state") or None,
                              unit=unit, year=year, q=args.get("q") or None, page=page)
-    paths = visible_unit_paths(g.user)
+    scope = scope_of(g.user)
     # With a year, the communes and villages of that year (eras.year_day); without, of every period.
+    # Communes offered: those that meet the scope (in it, or above a unit in it: a village
+    # head gets their commune); villages offered: the chosen commune's, in scope only.
     day = year_day(year, local_today()) if year and 2000 <= year <= 2100 else None
-    levels = db.select(Unit).where(Unit.level.in_(("commune", "town"))).order_by(Unit.name)
-    communes = [u for u in db.session.execute(levels.where(live_on(Unit, day)) if day else levels).scalars()
-                if any(mine.startswith(p) or p.startswith(mine) for mine in u.all_paths() for p in paths)]
+    levels = db.select(Unit).where(Unit.level.in_(COMMUNE_LEVELS), meets_clause(Unit.id, scope, day))
+    communes = db.session.execute((levels.where(live_on(Unit, day)) if day else levels)
+                                  .order_by(Unit.name)).scalars().all()
     villages = []
     if args.get("commune"):
         parent = find_unit(args["commune"])
@@ -49,8 +53,9 @@ def dossier_list():
             held = db.select(UnitLink.unit_id).where(UnitLink.parent_id == parent.id, UnitLink.relation == "parent")
             if day:
                 held = held.where(live_on(UnitLink, day))
-            villages = db.session.execute(db.select(Unit).where(Unit.id.in_(held)).order_by(Unit.code)).scalars().all()
-    years = years_with_data(paths, None, local_now().year)
+            villages = db.session.execute(db.select(Unit).where(Unit.id.in_(held), scope_clause(Unit.id, scope))
+                                          .order_by(Unit.code)).scalars().all()
+    years = years_with_data(scope, None, local_today().year)
     if year and 2000 <= year <= 2100 and year not in years:
         years = sorted({*years, year}, reverse=True)
     return render_template("web/list.html", result=result, args=args, engine=engine(), communes=communes,

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from ...clock import local_today
 from ...extensions import db
 from ...models import CommitteeMember, Unit, User
-from ...permissions import _live, unit_ids_under
+from ...permissions import Scope as Subtree, scope_clause
 from ...workflow.errors import NotFound, NotPermitted
+from ...workflow.vocabulary import COMMUNE_LEVELS
 from ...workflow.yamlfile import load_yaml
 from ..core.common import engine
 from ..core.reference import REFERENCE_DIR
@@ -25,7 +27,6 @@ from ..core.reference import REFERENCE_DIR
 COMMITTEE_FILE = REFERENCE_DIR / "committee.yaml"
 
 
-UNIT_LEVELS = ("commune", "town")
 
 
 def member_of(user: User | None) -> CommitteeMember | None:
@@ -39,7 +40,8 @@ def standing_office_units(user: User | None) -> list[Unit]:
     if user is None or not user.active:
         return []
     return [ra.unit for ra in user.roles
-            if ra.role == "appraiser" and ra.unit.level == "district" and not ra.criteria and _live(ra.unit)]
+            if ra.role == "appraiser" and ra.unit.level == "district" and not ra.criteria
+            and ra.unit.live_on(local_today())]
 
 
 def is_standing_office(user: User | None) -> bool:
@@ -96,8 +98,9 @@ def applicable_kinds(unit: Unit) -> list[str]:
     kinds = []
     for kind in engine().kinds():
         level = engine().definition(kind).applicant_level
+        under = scope_clause(Unit.id, Subtree.of_unit(unit))  # the unit's subtree, in every period
         if level == unit.level or db.session.execute(
-                db.select(Unit.id).where(Unit.level == level, unit_ids_under(Unit.id, unit.all_paths())).limit(1)).first():
+                db.select(Unit.id).where(Unit.level == level, under).limit(1)).first():
             kinds.append(kind)
     return kinds
 
@@ -107,7 +110,8 @@ def owned_criteria(member: CommitteeMember) -> list[OwnedCriterion]:
     for kind in engine().kinds():  # the definitions' order, not the file's
         codes = set((member.criteria or {}).get(kind) or ())
         d = engine().definition(kind)
-        out += [OwnedCriterion(kind, c.code, c.name, d.labels) for c in d.criteria if c.code in codes]
+        label = {lang: engine().kind_label(kind, lang) for lang in d.labels}
+        out += [OwnedCriterion(kind, c.code, c.name, label) for c in d.criteria if c.code in codes]
     return out
 
 
@@ -135,8 +139,9 @@ def my_scope(user: User) -> Scope:
 def own_commune(user: User, commune_code: str) -> tuple[CommitteeMember, Unit]:
     member = require_member(user)
     unit = db.session.execute(db.select(Unit).where(Unit.code == (commune_code or ""))).scalar_one_or_none()
-    if unit is None or unit.level not in UNIT_LEVELS:
-        raise NotFound(f"Không có xã hoặc thị trấn mã '{commune_code}'.", f"No commune or town with code '{commune_code}'.")
+    if unit is None or unit.level not in COMMUNE_LEVELS:
+        raise NotFound(f"Không có xã hoặc thị trấn mã '{commune_code}'.",
+                       f"No commune or town with code '{commune_code}'.")
     if unit.code not in (member.communes or []):
         raise NotPermitted(
             f"{unit.name} không thuộc địa bàn bạn phụ trách trong Ban chỉ đạo.",
@@ -197,7 +202,8 @@ def load_committee(path: Path | str = COMMITTEE_FILE) -> LoadResult:
         if not username:
             problems.append(f"{where}: username is missing")
         elif user is None:
-            problems.append(f"{where}: unknown user '{username}' (create it with: flask --app wsgi users create {username} ...)")
+            problems.append(f"{where}: unknown user '{username}' "
+                            f"(create it with: flask --app wsgi users create {username} ...)")
         elif user.id in wanted:
             problems.append(f"{where}: user '{username}' is listed twice")
         title = item.get("title") or ""
@@ -236,7 +242,7 @@ def load_committee(path: Path | str = COMMITTEE_FILE) -> LoadResult:
             unit = db.session.execute(db.select(Unit).where(Unit.code == code)).scalar_one_or_none()
             if unit is None:
                 problems.append(f"{where}: unknown commune '{code}'")
-            elif unit.level not in UNIT_LEVELS:
+            elif unit.level not in COMMUNE_LEVELS:
                 problems.append(f"{where}: '{code}' is a {unit.level}, not a commune or town")
             elif code not in clean_communes:
                 clean_communes.append(code)

@@ -17,26 +17,22 @@ Decisions (docs/features.md, "Steering committee"):
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ... import workdays
-from ...clock import local_date, local_now
+from ...clock import as_stored, local_date, local_today
 from ...extensions import db
-from ...models import CommitteeMember, CommitteeVisit, MonthlyReport, Unit, User, utcnow
+from ...formats import vn_date
+from ...models import CommitteeMember, CommitteeVisit, MonthlyReport, Unit, User
+from ...months import FIRST_DAY, check_in_range, first_day, parse_month, shift_month
+from ...permissions import Scope as Subtree, in_scope, scope_clause
 from ...workflow.errors import BadRequest, RuleRefused
 from ..core.common import engine
 from ..core.persist import flush_or_conflict
 from .membership import Scope, member_of, my_scope, own_commune, require_office, units_of
 
 STATUSES = ("met", "not_met", "in_progress")
-FIRST_DAY = date(2020, 1, 1)
-FIRST_MONTH = "2020-01"
-# A month as parse_month reads it and the API documents it: 1-12 of 2000-2100,
-# "2024-9" or "2024-09", in the digits 0-9 (a plain \d also takes "٢٠٢٤").
-MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0?[1-9]|1[0-2])$"
-_MONTH = re.compile(MONTH_PATTERN)
 DUE_DAY = 25
 NOTES_MAX = 5000        # a visit's notes
 BODY_MAX = 20000        # a report's text
@@ -75,37 +71,11 @@ CRITERION_NOTE_MAX = 1000
 
 # ----------------------------------------------------------------------------- months
 
-def current_month(today: date | None = None) -> str:
-    today = today or local_now().date()
-    return f"{today.year:04d}-{today.month:02d}"
-
-
-def parse_month(text: str | None) -> str:
-    """"2024-09" (also "2024-9"); 400 when malformed."""
-    raw = (text or "").strip()
-    m = _MONTH.fullmatch(raw)
-    if not m:
-        raise BadRequest(f"Tháng '{raw}' không hợp lệ: hãy ghi theo dạng NNNN-TT, ví dụ 2024-09.",
-                         f"Month '{raw}' is not valid: write it as YYYY-MM, e.g. 2024-09.", field="month")
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-
-
-def month_label(month: str) -> str:
-    """"09/2024"."""
-    return f"{month[5:7]}/{month[:4]}"
-
-
-def shift_month(month: str, delta: int) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    index = y * 12 + (m - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def due_date(month: str) -> date:
     """The 25th of the month, or the next working day when the 25th is a day off."""
 
     month = parse_month(month)
-    first = date(int(month[:4]), int(month[5:7]), DUE_DAY)
+    first = first_day(month).replace(day=DUE_DAY)
     day = first
     try:
         while not workdays.is_working_day(day):
@@ -118,30 +88,23 @@ def due_date(month: str) -> date:
         return day
 
 
-def _as_utc(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        return now  # already naive UTC, as stored
-    return now.astimezone(UTC).replace(tzinfo=None)
-
-
 # ----------------------------------------------------------------------------- visits
 
 def log_visit(user: User, commune_code: str, visited_on: date, notes: str | None,
               today: date | None = None) -> CommitteeVisit:
     """Record a site visit to one of the member's own communes."""
     member, unit = own_commune(user, commune_code)
-    today = today or local_now().date()
+    today = today or local_today()
     if not isinstance(visited_on, date) or isinstance(visited_on, datetime):
         raise BadRequest("Ngày đi cơ sở không hợp lệ: hãy ghi theo dạng NNNN-TT-NN.",
                          "The visit date is not valid: write it as YYYY-MM-DD.", field="visited_on")
     if visited_on > today:
-        raise RuleRefused(f"Ngày đi cơ sở ({visited_on:%d/%m/%Y}) ở tương lai: chỉ ghi những chuyến đã đi.",
-                          f"The visit date ({visited_on:%d/%m/%Y}) is in the future: log only visits made.",
+        raise RuleRefused(f"Ngày đi cơ sở ({vn_date(visited_on)}) ở tương lai: chỉ ghi những chuyến đã đi.",
+                          f"The visit date ({vn_date(visited_on)}) is in the future: log only visits made.",
                           field="visited_on")
     if visited_on < FIRST_DAY:
-        raise RuleRefused("Ngày đi cơ sở không được trước 01/01/2020.", "The visit date may not be before 01/01/2020.",
+        raise RuleRefused(f"Ngày đi cơ sở không được trước {vn_date(FIRST_DAY)}.",
+                          f"The visit date may not be before {vn_date(FIRST_DAY)}.",
                           field="visited_on")
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
@@ -167,14 +130,16 @@ class VisitSummary:
     last: date | None
 
 
-def visits_in_month(month: str) -> dict[tuple[int, int], VisitSummary]:
-    """(user id, commune id) -> visits in that month; (0, commune id) sums every member."""
+def visits_in_month(month: str, scope: Subtree | None = None) -> dict[tuple[int, int], VisitSummary]:
+    """(user id, commune id) -> visits in that month, to the communes in `scope` when
+    given (a standing office's districts); (0, commune id) sums every member."""
     month = parse_month(month)
-    start = date(int(month[:4]), int(month[5:7]), 1)
-    end = date(int(shift_month(month, 1)[:4]), int(shift_month(month, 1)[5:7]), 1)
+    start, end = first_day(month), first_day(shift_month(month, 1))
     rows = db.session.execute(
-        db.select(CommitteeVisit.user_id, CommitteeVisit.commune_id, db.func.count(), db.func.max(CommitteeVisit.visited_on))
-        .where(CommitteeVisit.visited_on >= start, CommitteeVisit.visited_on < end)
+        db.select(CommitteeVisit.user_id, CommitteeVisit.commune_id, db.func.count(),
+                  db.func.max(CommitteeVisit.visited_on))
+        .where(CommitteeVisit.visited_on >= start, CommitteeVisit.visited_on < end,
+               scope_clause(CommitteeVisit.commune_id, scope) if scope is not None else db.true())
         .group_by(CommitteeVisit.user_id, CommitteeVisit.commune_id)).all()
     out: dict[tuple[int, int], VisitSummary] = {}
     for user_id, commune_id, count, last in rows:
@@ -207,8 +172,8 @@ def _criteria_payload(scope: Scope, unit: Unit, criteria_status) -> dict:
     for kind, entries in criteria_status.items():
         d = engine().definition(kind) if kind in engine().kinds() else None
         if d is None:
-            raise RuleRefused(f"Không có loại hồ sơ '{kind}' (có: {', '.join(engine().kinds())}).",
-                              f"No dossier kind '{kind}' (known: {', '.join(engine().kinds())}).")
+            raise RuleRefused(f"Không có loại hồ sơ '{kind}' (có: {engine().kind_labels(lang='vi')}).",
+                              f"No dossier kind '{kind}' (known: {engine().kind_labels(lang='en')}).")
         if not isinstance(entries, dict):
             raise BadRequest(f"Tình trạng tiêu chí của '{kind}' phải là một bảng mã tiêu chí → tình trạng.",
                              f"The criteria status of '{kind}' must map criterion codes to a status.")
@@ -216,8 +181,8 @@ def _criteria_payload(scope: Scope, unit: Unit, criteria_status) -> dict:
             code = str(code)
             criterion = d.criterion(code)
             if criterion is None:
-                raise RuleRefused(f"{d.labels['vi']} không có tiêu chí mã '{code}'.",
-                                  f"{d.labels['en']} has no criterion '{code}'.")
+                raise RuleRefused(f"{engine().kind_label(kind, 'vi')} không có tiêu chí mã '{code}'.",
+                                  f"{engine().kind_label(kind, 'en')} has no criterion '{code}'.")
             if (kind, code) not in owned:
                 raise RuleRefused(
                     f"Tiêu chí {code} ({criterion.name['vi']}) không thuộc phần bạn phụ trách ở {unit.name}.",
@@ -251,16 +216,8 @@ def file_report(user: User, commune_code: str, month: str, body: str | None, cri
     scope = my_scope(user)
     _member, unit = own_commune(user, commune_code)
     month = parse_month(month)
-    stamp = _as_utc(now)
-    this_month = current_month(local_date(stamp))
-    if month > this_month:
-        raise RuleRefused(f"Chưa đến tháng {month_label(month)}: chỉ báo cáo tháng này ({month_label(this_month)}) "
-                          "hoặc các tháng trước.",
-                          f"Month {month_label(month)} has not begun: report on this month "
-                          f"({month_label(this_month)}) or earlier ones.", field="month")
-    if month < FIRST_MONTH:
-        raise RuleRefused("Tháng báo cáo không được trước 01/2020.", "The report month may not be before 01/2020.",
-                          field="month")
+    stamp = as_stored(now)
+    check_in_range(month, local_date(stamp), error=RuleRefused)
     body = (body or "").strip()
     if not body:
         raise RuleRefused("Báo cáo chưa có nội dung: hãy ghi tình hình của xã trong tháng.",
@@ -352,8 +309,13 @@ def report_status(month: str, today: date) -> list[ReportRow]:
 
 def office_status(user: User, month: str, today: date) -> list[ReportRow]:
     """report_status limited to the communes of the standing office's district(s); 403 for others."""
-    offices = require_office(user)
-    return [r for r in report_status(month, today) if any(u.contains(r.commune) for u in offices)]
+    office = office_scope(user)
+    return [r for r in report_status(month, today) if in_scope(office, r.commune)]
+
+
+def office_scope(user: User) -> Subtree:
+    """The subtrees of the standing office's district(s), in every period; 403 for others."""
+    return Subtree.of_units(require_office(user))
 
 
 def my_reports(user: User, limit: int = 24) -> list[ReportRow]:

@@ -19,13 +19,15 @@ from datetime import date
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ...clock import local_today
 from ...extensions import db
-from ...models import AuditRecord, Dossier, RoleAssignment, User, utcnow
+from ...formats import vn_date
+from ...models import Dossier, RoleAssignment, User, utcnow
 from ...models.progress import OutboxMessage
-from ...permissions import can_view, capacities, has_acted, is_admin
+from ...permissions import can_view, capacities, has_acted, is_admin, scope_clause
 from ...workflow.definitions import Actor, Definition
 from ..core.clocks import step_clocks
-from ..core.common import definition_of, engine, filing_events, local_now, setting
+from ..core.common import definition_of, engine, filers, setting
 from ..core.effects import Act
 from ..documents.decisions import decision_of, verify_url
 from .mailer import SmtpMailer, deliver_pending, smtp_configured
@@ -85,7 +87,7 @@ def queue_reminders(today: date | None = None) -> int:
     """Queue due-soon and overdue reminders for every open dossier whose step
     clock says so; returns how many messages are new. Flushes, never commits."""
 
-    today = today or local_now().date()
+    today = today or local_today()
     eng = engine()
     conditions = []
     for kind in eng.kinds():
@@ -127,7 +129,7 @@ def _drafters(dossier: Dossier, d: Definition, state: str) -> set[Actor]:
 
 def notify_returned(act: Act) -> int:
     """Tell whoever prepares and submits the dossier that it came back, and why."""
-    day, new = local_now().date(), 0
+    day, new = local_today(), 0
     for dossier in act.dossiers:
         for user in _holders(dossier, _drafters(dossier, act.definition, dossier.state)):
             subject, body = returned_message(user, dossier, act)
@@ -139,25 +141,18 @@ def notify_decision(act: Act) -> int:
     """Tell the dossier's submitter and preparers that its decision is issued
     (runs after issue_decision, so the decision exists)."""
 
-    day, new = local_now().date(), 0
+    day, new = local_today(), 0
     d = act.definition
     for dossier in act.dossiers:
         decision = decision_of(dossier)
         users = {u.id: u for u in _holders(dossier, _drafters(dossier, d, d.initial))}
-        for user in _submitters(dossier):  # the person who submitted, even if since moved on
+        for user in filers(dossier):  # the person who submitted, even if since moved on
             if user.active and can_view(user, dossier):
                 users.setdefault(user.id, user)
         for user in sorted(users.values(), key=lambda u: u.id):
             subject, body = decision_message(user, dossier, d, decision)
             new += _enqueue("decision_issued", user, dossier, dossier.state, day, subject, body)
     return new
-
-
-def _submitters(dossier: Dossier) -> list[User]:
-    stmt = (db.select(User).join(AuditRecord, AuditRecord.actor_id == User.id)
-            .where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
-                   AuditRecord.action.in_(filing_events(dossier.kind))).distinct())
-    return list(db.session.execute(stmt).scalars())
 
 
 # ----------------------------------------------------------------------------- wording (Vietnamese)
@@ -171,10 +166,6 @@ def dossier_url(dossier: Dossier) -> str:
     return f"{base}/dossiers/{dossier.id}"
 
 
-def vn(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
-
-
 def unit_text(dossier: Dossier) -> str:
     unit, parent = dossier.unit, dossier.applicant_parent
     return f"{unit.name}, {parent.name}" if unit.level == "village" and parent else unit.name
@@ -182,13 +173,13 @@ def unit_text(dossier: Dossier) -> str:
 
 def _head(user: User, dossier: Dossier, d: Definition) -> list[str]:
     return [f"Kính gửi {user.name},", "",
-            f"Hồ sơ: {dossier.code} — {d.labels['vi']} năm {dossier.year}",
+            f"Hồ sơ: {dossier.code} — {engine().kind_label(dossier.kind)} năm {dossier.year}",
             f"Đơn vị: {unit_text(dossier)}",
             f"Trạng thái: {d.states[dossier.state].labels['vi']}"]
 
 
 def clock_message(kind: str, user: User, dossier: Dossier, d: Definition, clock, events: list[str]) -> tuple[str, str]:
-    due, left = vn(clock.due_on), clock.days_left
+    due, left = vn_date(clock.due_on), clock.days_left
     days = "ngày làm việc" if clock.unit == "working" else "ngày"
     todo = " hoặc ".join(f"“{d.events[e].labels['vi']}”" for e in events)
     if kind == "overdue":
@@ -200,7 +191,7 @@ def clock_message(kind: str, user: User, dossier: Dossier, d: Definition, clock,
         late = "hôm nay là ngày cuối" if left == 0 else f"còn {left} {days}"
         subject = f"[NTM] Sắp đến hạn: hồ sơ {dossier.code} ({dossier.unit.name}), hạn {due}"
         what = f"Việc cần làm: xử lý hồ sơ trước ngày {due} ({todo})."
-    limit = f"thời hạn {clock.limit} {days} kể từ ngày {vn(clock.started_on)}"
+    limit = f"thời hạn {clock.limit} {days} kể từ ngày {vn_date(clock.started_on)}"
     if clock.apology:
         limit = f"hạn mới theo phiếu hẹn lại ngày trả kết quả; {limit}"
     lines = _head(user, dossier, d) + [
@@ -209,10 +200,10 @@ def clock_message(kind: str, user: User, dossier: Dossier, d: Definition, clock,
 
 
 def returned_message(user: User, dossier: Dossier, act: Act) -> tuple[str, str]:
-    d, today = act.definition, local_now().date()
+    d, today = act.definition, local_today()
     subject = f"[NTM] Hồ sơ {dossier.code} ({dossier.unit.name}) bị trả lại để bổ sung"
     lines = _head(user, dossier, d) + [
-        f"Ngày trả lại: {vn(today)}, bởi {act.actor.name} ({act.cap.unit.name})", "",
+        f"Ngày trả lại: {vn_date(today)}, bởi {act.actor.name} ({act.cap.unit.name})", "",
         "Nội dung cần bổ sung:", act.comment or "—", "",
         ("Việc cần làm: bổ sung minh chứng và tự đánh giá lại các tiêu chí theo yêu cầu trên, "
          "rồi nộp lại hồ sơ."),
@@ -224,7 +215,8 @@ def decision_message(user: User, dossier: Dossier, d: Definition, decision) -> t
     if decision is not None:
         subject = (f"[NTM] Đã ban hành Quyết định số {decision.symbol}: công nhận hồ sơ "
                    f"{dossier.code} ({dossier.unit.name})")
-        about = [f"Quyết định: số {decision.symbol} ngày {vn(decision.issued_on)}, người ký {decision.signer_name}",
+        about = [f"Quyết định: số {decision.symbol} ngày {vn_date(decision.issued_on)}, "
+                 f"người ký {decision.signer_name}",
                  f"Kiểm tra quyết định: {verify_url(decision.verify_token)}"]
     else:
         subject = f"[NTM] Hồ sơ {dossier.code} ({dossier.unit.name}) đã được công nhận"
@@ -272,10 +264,13 @@ class OutboxPage:
 
 
 def outbox_for(user: User, *, unsent: bool = False, page: int = 1, per_page: int = PER_PAGE) -> OutboxPage:
-    """Newest first: an administrator reads every message, anyone else their own."""
-    stmt = db.select(OutboxMessage)
-    if not is_admin(user):
-        stmt = stmt.where(OutboxMessage.to_user_id == user.id)
+    """Newest first: everyone reads their own messages; an administrator also those about
+    the dossiers in their scope (permissions.scope_clause), not the whole installation's."""
+    mine = OutboxMessage.to_user_id == user.id
+    if is_admin(user):
+        about = db.select(Dossier.id).where(scope_clause(Dossier.unit_id, user))
+        mine = db.or_(mine, OutboxMessage.dossier_id.in_(about))
+    stmt = db.select(OutboxMessage).where(mine)
     return _page(stmt, unsent, page, per_page)
 
 

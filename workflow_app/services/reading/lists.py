@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ...extensions import db
 from ...models import Dossier, Unit, UnitLink, User
-from ...permissions import capacities, scope_clause, unit_ids_under
+from ...permissions import Scope, capacities, scope_clause
 from ..core.campaigns import FilingStatus, filing_status
 from ..core.clocks import step_clocks
 from ..core.common import definition_of, engine
@@ -41,7 +41,7 @@ def search_dossiers(user: User, *, kind: str | None = None, state: str | None = 
     if year:
         stmt = stmt.where(Dossier.year == year)
     if unit is not None:
-        stmt = stmt.where(unit_ids_under(Dossier.unit_id, unit.all_paths()))
+        stmt = stmt.where(scope_clause(Dossier.unit_id, Scope.of_unit(unit)))
     if q:
         # By dossier code or unit name, case-insensitive; commune names match their
         # villages, in every period (an old commune's name finds its 2024 villages).

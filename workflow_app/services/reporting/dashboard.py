@@ -23,16 +23,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, true
 from sqlalchemy.orm import lazyload
 
 from ...clock import local_today
 from ...extensions import db
 from ...models import CriterionEntry, Dossier, Unit, UnitLink, User
+from ...months import FIRST_YEAR, LAST_YEAR, valid_year
+from ...permissions import Scope, meets, scope_clause, scope_of
 from ...workflow.errors import BadRequest
 from ..core.campaigns import campaigns
 from ..core.common import engine
-from ..core.eras import group_ids, in_scope, meets_on, place_on, scope_paths, units_on, year_day
+from ..core.eras import group_ids, place_on, units_on, year_day
 
 log = logging.getLogger(__name__)
 
@@ -157,20 +159,23 @@ def check_kind(kind: str) -> str:
     kinds = dashboard_kinds()
     if kind not in kinds:
         raise BadRequest(
-            f"Loại hồ sơ '{kind}' không có trên trang tiến độ. Hãy chọn một trong: {', '.join(kinds)}.",
-            f"Dossier kind '{kind}' has no progress dashboard. Choose one of: {', '.join(kinds)}.")
+            f"Loại hồ sơ '{kind}' không có trên trang tiến độ. "
+            f"Hãy chọn một trong: {engine().kind_labels(kinds, 'vi')}.",
+            f"Dossier kind '{kind}' has no progress dashboard. Choose one of: {engine().kind_labels(kinds, 'en')}.")
     return kind
 
 
 def parse_year(raw: str | None, default: int) -> int:
-    """?year= as an integer 2020..2100; an explanatory 400 otherwise."""
+    """?year= as an integer FIRST_YEAR..LAST_YEAR (months.valid_year); an explanatory 400 otherwise."""
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not text.isdigit() or not 2020 <= int(text) <= 2100:
+    if not text.isdigit() or not valid_year(int(text)):
         raise BadRequest(
-            f"Năm '{raw[:20]}' không hợp lệ. Hãy nhập năm bằng bốn chữ số, từ 2020 đến 2100 (ví dụ: year=2024).",
-            f"Year '{raw[:20]}' is not valid. Enter a four-digit year from 2020 to 2100 (for example year=2024).")
+            f"Năm '{raw[:20]}' không hợp lệ. Hãy nhập năm bằng bốn chữ số, từ {FIRST_YEAR} đến {LAST_YEAR} "
+            "(ví dụ: year=2024).",
+            f"Year '{raw[:20]}' is not valid. Enter a four-digit year from {FIRST_YEAR} to {LAST_YEAR} "
+            "(for example year=2024).")
     return int(text)
 
 
@@ -182,16 +187,12 @@ def can_see_progress(user: User) -> bool:
     return user.active and any(ra.unit.level != "village" for ra in user.roles)
 
 
-def _scope(paths: list[str], column=Unit.id):
-    """The one scope rule (permissions.unit_ids_under) on a unit id column."""
-    return in_scope(column, paths)
-
-
-def latest_ids(kind: str, year: int, paths: list[str], level: str):
+def latest_ids(kind: str, year: int, scope: Scope, level: str):
     """Select of the latest dossier id per applicant unit of `level` in scope."""
     return (db.select(func.max(Dossier.id))
             .join(Unit, Dossier.unit_id == Unit.id)
-            .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level, _scope(paths, Dossier.unit_id))
+            .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level,
+                   scope_clause(Dossier.unit_id, scope))
             .group_by(Dossier.unit_id))
 
 
@@ -203,24 +204,25 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
     `kind` defaults to the first of `dashboard_kinds`."""
     kind = check_kind(kind or dashboard_kinds()[0])
     d = engine().definition(kind)
-    paths = scope_paths(user)
+    scope = scope_of(user, progress=True)
     day = year_day(year, today or local_today())
-    campaign = campaign_facts(kind, year, day)
+    campaign = campaign_facts(kind, year, day, scope)
 
-    groups = group_ids(paths, day, d.applicant_level, group_levels(d.applicant_level, day))
+    groups = group_ids(scope, day, d.applicant_level, group_levels(d.applicant_level, day))
     communes = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))  # rows need names only
                                        .where(Unit.id.in_(groups)).order_by(Unit.name)).scalars())
     link = db.aliased(UnitLink)
     villages = _count_by(db.select(link.parent_id, func.count(Unit.id))
                          .join(link, place_on(link, Unit.id, day))
-                         .where(Unit.level == d.applicant_level, link.parent_id.in_(groups), _scope(paths))
+                         .where(Unit.level == d.applicant_level, link.parent_id.in_(groups),
+                                scope_clause(Unit.id, scope))
                          .group_by(link.parent_id))
     all_dossiers = _count_by(db.select(link.parent_id, func.count(Dossier.id))
                              .join(link, place_on(link, Dossier.unit_id, day))
                              .where(Dossier.kind == kind, Dossier.year == year, link.parent_id.in_(groups),
-                                    _scope(paths, Dossier.unit_id))
+                                    scope_clause(Dossier.unit_id, scope))
                              .group_by(link.parent_id))
-    latest = latest_ids(kind, year, paths, d.applicant_level)
+    latest = latest_ids(kind, year, scope, d.applicant_level)
     states: dict[int, dict[str, int]] = {}
     for parent_id, state, n in db.session.execute(
             db.select(link.parent_id, Dossier.state, func.count(Dossier.id))
@@ -250,11 +252,11 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
         avg_self=total_avg[1], appraised=total_avg[2], avg_appraised=total_avg[3], decided_states=decided)
 
     return Dashboard(
-        year=year, kind=kind, kind_label=d.labels[lang], states=list(d.states),
+        year=year, kind=kind, kind_label=engine().kind_label(kind, lang), states=list(d.states),
         state_labels={s: st.labels[lang] for s, st in d.states.items()},
         criteria_count=len(d.criteria), communes=rows, total=total,
-        criteria=criteria_progress(kind, latest, lang), towns=town_progress(paths, year, lang, day),
-        district=district_criteria(paths, campaign, day), deadline=campaign.deadline if campaign else None,
+        criteria=criteria_progress(kind, latest, lang), towns=town_progress(scope, year, lang, day),
+        district=district_criteria(scope, campaign, day), deadline=campaign.deadline if campaign else None,
         has_campaign=bool(campaign and campaign.has_kind))
 
 
@@ -324,13 +326,13 @@ def criteria_progress(kind: str, latest, lang: str = "vi") -> list[CriterionProg
     return rows
 
 
-def town_progress(paths: list[str], year: int, lang: str = "vi", day: date | None = None) -> list[TownProgress]:
+def town_progress(scope: Scope, year: int, lang: str = "vi", day: date | None = None) -> list[TownProgress]:
     """Each town in scope that exists on `day` (the year's reference day) with its latest
     dossier of the year (of a town kind) and that dossier's current criteria: one query
     for the dossiers, one for entries."""
     eng = engine()
     kinds = [k for k in eng.kinds() if eng.definition(k).applicant_level == "town"]
-    in_year = units_on(paths, day or year_day(year, local_today()), "town")
+    in_year = units_on(scope, day or year_day(year, local_today()), "town")
     towns = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))
                                     .where(Unit.id.in_(in_year)).order_by(Unit.name)).scalars())
     if not towns:
@@ -360,7 +362,7 @@ def town_progress(paths: list[str], year: int, lang: str = "vi", day: date | Non
     return out
 
 
-def district_criteria(paths: list[str], campaign: CampaignFacts | None,
+def district_criteria(scope: Scope, campaign: CampaignFacts | None,
                       day: date | None = None) -> list[DistrictCriteria]:
     """The district's own criteria count, entered as campaign data, for districts that
     exist on `day` and meet the scope (a commune officer sees their district's figure
@@ -374,7 +376,7 @@ def district_criteria(paths: list[str], campaign: CampaignFacts | None,
     out = []
     for code, (met, total) in campaign.district_criteria.items():
         unit = units.get(code)
-        if unit is None or not meets_on(unit, paths, day):
+        if unit is None or not meets(scope, unit, day):
             continue
         out.append(DistrictCriteria(code, unit.name, met, total))
     return out
@@ -393,10 +395,11 @@ class CampaignFacts:
     has_kind: bool = True                       # the file lists this kind (deadline, registrations)
 
 
-def campaign_facts(kind: str, year: int, day: date | None = None) -> CampaignFacts | None:
+def campaign_facts(kind: str, year: int, day: date | None = None, scope: Scope | None = None) -> CampaignFacts | None:
     """The campaign file of the year (services.core.campaigns), reduced to what the
     dashboard shows, registrations counted by the communes of `day` (the year's
-    reference day); None when the year has no campaign file."""
+    reference day), only the villages in `scope` when given (like the rows' village
+    counts); None when the year has no campaign file."""
 
     found = campaigns().get(year)
     if found is None:
@@ -410,7 +413,8 @@ def campaign_facts(kind: str, year: int, day: date | None = None) -> CampaignFac
         for commune_code, n in db.session.execute(
                 db.select(parent.code, func.count(Unit.id)).join(link, place_on(link, Unit.id, on))
                 .join(parent, link.parent_id == parent.id)
-                .where(Unit.code.in_(codes)).group_by(parent.code)):
+                .where(Unit.code.in_(codes), scope_clause(Unit.id, scope) if scope is not None else true())
+                .group_by(parent.code)):
             by_commune[commune_code] = n
     district = {code: (int(v["met"]), int(v["total"])) for code, v in (found.district_criteria or {}).items()}
     return CampaignFacts(campaign.deadline if campaign else None, codes, by_commune, district,
@@ -422,5 +426,6 @@ def default_year(user: User, kind: str, this_year: int) -> int:
     page opens on live figures), else this year."""
     latest = db.session.execute(
         db.select(func.max(Dossier.year)).join(Unit, Dossier.unit_id == Unit.id)
-        .where(Dossier.kind == kind, Dossier.year <= this_year + 1, _scope(scope_paths(user), Dossier.unit_id))).scalar()
+        .where(Dossier.kind == kind, Dossier.year <= this_year + 1,
+               scope_clause(Dossier.unit_id, scope_of(user, progress=True)))).scalar()
     return int(latest) if latest else this_year

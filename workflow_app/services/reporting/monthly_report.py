@@ -18,15 +18,17 @@ are naive UTC: the end of September is 2024-09-30 17:00 UTC.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func
 
-from ...clock import VN_TZ, local_date
+from ...clock import local_date, local_month_bounds
 from ...extensions import db
+from ...formats import vn_date
 from ...models import AuditRecord, Dossier, Unit, UnitLink, User
+from ...months import check_in_range, first_day, last_day, month_label, month_or_current, month_parts, shift_month
+from ...permissions import Scope, in_scope, scope_clause, scope_of
 from ...workflow.errors import BadRequest
 from ..committee.visits import report_status
 from ..core.campaigns import campaign_for
@@ -34,13 +36,9 @@ from ..core.clocks import step_clocks
 from ..core.common import definition_of, engine
 from ..core.eras import group_ids, month_day, place_on
 from ..core.wording import who
-from .dashboard import CriterionProgress, _scope, criteria_progress, default_year, latest_ids, scope_paths
+from .dashboard import CriterionProgress, criteria_progress, default_year, latest_ids
 
 log = logging.getLogger(__name__)
-
-VN_OFFSET = VN_TZ.utcoffset(None)
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-LEVEL_ORDER = {"village": 0, "commune": 1, "town": 2}
 
 
 @dataclass
@@ -148,7 +146,7 @@ class MonthlyReportData:
 
     @property
     def label(self) -> str:
-        return f"{self.month_no:02d}/{self.year}"
+        return month_label(self.month)
 
     def reports_with(self, *statuses: str) -> int:
         return sum(1 for r in self.reports if r.status in statuses)
@@ -175,55 +173,29 @@ class MonthlyReportData:
 
 # ----------------------------------------------------------------------------- parameters
 
-def parse_month(raw: str | None, today: date) -> tuple[int, int]:
-    """?month=YYYY-MM -> (year, month); the current month when absent; 400 otherwise."""
-    if raw is None or raw == "":
-        return today.year, today.month
-    m = MONTH_RE.match(raw.strip())
-    year, month = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-    if not m or not 1 <= month <= 12 or not 2020 <= year <= 2100:
-        raise BadRequest(
-            f"Tháng '{raw[:20]}' không hợp lệ. Hãy nhập tháng theo dạng NĂM-THÁNG, ví dụ month=2024-09 "
-            "(tháng từ 01 đến 12).",
-            f"Month '{raw[:20]}' is not valid. Enter it as YEAR-MONTH, for example month=2024-09 "
-            "(months 01 to 12).")
-    if (year, month) > (today.year, today.month):
-        raise BadRequest(
-            f"Tháng {month:02d}/{year} chưa tới. Hãy chọn tháng này hoặc một tháng đã qua "
-            f"(ví dụ month={today.year}-{today.month:02d}).",
-            f"{year}-{month:02d} has not begun. Choose this month or an earlier one "
-            f"(for example month={today.year}-{today.month:02d}).")
-    return year, month
-
-
-def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    """[start, end) of a Vietnam-time month, as naive UTC (how audit times are stored)."""
-    start = datetime(year, month, 1)
-    end = datetime(year + month // 12, month % 12 + 1, 1)
-    return start - VN_OFFSET, end - VN_OFFSET
-
-
-def previous_month(year: int, month: int) -> tuple[int, int]:
-    return (year - 1, 12) if month == 1 else (year, month - 1)
+def report_month(raw: str | None, today: date) -> str:
+    """?month=YYYY-MM: the current month when absent; 400 when malformed, not begun or
+    before the first month (the page's month box never sends those)."""
+    return check_in_range(month_or_current(raw, today), today, error=BadRequest)
 
 
 # ----------------------------------------------------------------------------- the report
 
 def monthly_report(user: User, month: str | None, today: date, lang: str = "vi") -> MonthlyReportData:
-    year, month_no = parse_month(month, today)
-    paths = scope_paths(user)
-    start, end = month_bounds(year, month_no)
-    py, pm = previous_month(year, month_no)
+    month = report_month(month, today)
+    year, month_no = month_parts(month)
+    reading = scope_of(user, progress=True)
+    start, end = local_month_bounds(year, month_no)
     eng = engine()
     village_kind = eng.kinds_by_level()[0]  # the most local applicants: the per-commune table's kind
     vd = eng.definition(village_kind)
 
-    last_day = (end + VN_OFFSET - timedelta(days=1)).date()
-    day = month_day(last_day, today)  # communes of the month's end (or of today)
-    at_end = states_at(end, paths, day)
-    at_prev = states_at(start, paths, day)
-    # Village dossiers first, then the town's: the order of the district's notice.
-    ordered = sorted(eng.kinds(), key=lambda k: (LEVEL_ORDER.get(eng.definition(k).applicant_level, 9), k))
+    month_end = last_day(month)
+    day = month_day(month_end, today)  # communes of the month's end (or of today)
+    at_end = states_at(end, reading, day)
+    at_prev = states_at(start, reading, day)
+    # Villages, communes, then towns (vocabulary.APPLICANT_ORDER): the order of the district's notice.
+    ordered = eng.kinds_by_level()
     kinds = []
     for kind in ordered:
         d = eng.definition(kind)
@@ -232,15 +204,15 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
             e = sum(n for (k, _p, state), n in at_end.items() if k == kind and state == s)
             p = sum(n for (k, _p, state), n in at_prev.items() if k == kind and state == s)
             rows.append(StateChange(s, st.labels[lang], e, p))
-        kinds.append(KindCounts(kind, d.labels[lang], rows))
+        kinds.append(KindCounts(kind, eng.kind_label(kind, lang), rows))
 
-    moves = moves_between(start, end, paths, lang, day)
+    moves = moves_between(start, end, reading, lang, day)
     criteria_year = default_year(user, village_kind, year)
     def of_commune(counts: dict, commune_id: int) -> dict[str, int]:
         return {s: n for (k, p, s), n in counts.items() if k == village_kind and p == commune_id}
 
     communes = []
-    groups = group_ids(paths, day, vd.applicant_level)
+    groups = group_ids(reading, day, vd.applicant_level)
     for c in db.session.execute(db.select(Unit).where(Unit.id.in_(groups)).order_by(Unit.name)).scalars():
         mine = {}
         for m in moves:
@@ -256,18 +228,19 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
         for name, e in eng.definition(kind).events.items():
             move_labels.setdefault(name, e.labels[lang])
 
-    overdue = overdue_now(paths, today, lang)
-    reports = member_reports(paths, f"{year}-{month_no:02d}", today)
+    overdue = overdue_now(reading, today, lang)
+    reports = member_reports(reading, month, today)
     scope = _scope_unit(user)
     return MonthlyReportData(
-        month=f"{year}-{month_no:02d}", year=year, month_no=month_no, previous_month=f"{py}-{pm:02d}",
-        first_day=date(year, month_no, 1), last_day=last_day, today=today,
+        month=month, year=year, month_no=month_no, previous_month=shift_month(month, -1),
+        first_day=first_day(month), last_day=month_end, today=today,
         scope_name=scope.name if scope else "", scope_level=scope.level if scope else "",
-        village_kind=village_kind, states=list(vd.states), state_labels={s: st.labels[lang] for s, st in vd.states.items()},
+        village_kind=village_kind, states=list(vd.states),
+        state_labels={s: st.labels[lang] for s, st in vd.states.items()},
         kinds=kinds, communes=communes, moves=moves, move_counts=move_counts, move_labels=move_labels,
         overdue=overdue, reports=reports,
         criteria_year=criteria_year,
-        criteria=criteria_progress(village_kind, latest_ids(village_kind, criteria_year, paths, vd.applicant_level),
+        criteria=criteria_progress(village_kind, latest_ids(village_kind, criteria_year, reading, vd.applicant_level),
                                    lang))
 
 
@@ -276,14 +249,15 @@ def _scope_unit(user: User) -> Unit | None:
     return min(units, key=lambda u: len(u.path)) if units else None
 
 
-def states_at(moment: datetime, paths: list[str], day: date | None = None) -> dict[tuple[str, int | None, str], int]:
+def states_at(moment: datetime, scope: Scope, day: date | None = None) -> dict[tuple[str, int | None, str], int]:
     """(kind, parent unit id on `day`, state) -> dossiers in scope, as they stood at
     `moment` (naive UTC): the last transition record before it, per dossier. The
     parent is None for an applicant with no place on `day`."""
     last = (db.select(AuditRecord.dossier_id.label("dossier_id"), func.max(AuditRecord.seq).label("seq"))
             .join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .join(Unit, Dossier.unit_id == Unit.id)
-            .where(AuditRecord.is_transition.is_(True), AuditRecord.at < moment, _scope(paths))
+            .where(AuditRecord.is_transition.is_(True), AuditRecord.at < moment,
+                   scope_clause(Unit.id, scope))
             .group_by(AuditRecord.dossier_id)).subquery()
     link = db.aliased(UnitLink)
     stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.to_state, func.count(Dossier.id))
@@ -294,7 +268,7 @@ def states_at(moment: datetime, paths: list[str], day: date | None = None) -> di
     return {(kind, parent, state): n for kind, parent, state, n in db.session.execute(stmt)}
 
 
-def moves_between(start: datetime, end: datetime, paths: list[str], lang: str = "vi",
+def moves_between(start: datetime, end: datetime, scope: Scope, lang: str = "vi",
                   day: date | None = None) -> list[MoveRow]:
     """State changes (not creations) of dossiers in scope during [start, end), each
     under its applicant's commune on `day` (the month's reference day)."""
@@ -305,7 +279,7 @@ def moves_between(start: datetime, end: datetime, paths: list[str], lang: str = 
             .outerjoin(link, place_on(link, Dossier.unit_id, day or local_date(end - timedelta(seconds=1))))
             .outerjoin(parent, link.parent_id == parent.id)
             .where(AuditRecord.is_transition.is_(True), AuditRecord.action != "create",
-                   AuditRecord.at >= start, AuditRecord.at < end, _scope(paths))
+                   AuditRecord.at >= start, AuditRecord.at < end, scope_clause(Unit.id, scope))
             .order_by(AuditRecord.at, AuditRecord.id))
     rows = []
     for rec, dossier, unit_name, parent_name, parent_code in db.session.execute(stmt):
@@ -316,7 +290,7 @@ def moves_between(start: datetime, end: datetime, paths: list[str], lang: str = 
     return rows
 
 
-def overdue_now(paths: list[str], today: date, lang: str = "vi") -> list[OverdueRow]:
+def overdue_now(scope: Scope, today: date, lang: str = "vi") -> list[OverdueRow]:
     """Open dossiers in scope whose step clock has run out on `today`, most late first.
     One query for the dossiers, one for their clocks (services.core.clocks.step_clocks)."""
 
@@ -327,7 +301,8 @@ def overdue_now(paths: list[str], today: date, lang: str = "vi") -> list[Overdue
     rows = [] if not timed else db.session.execute(
         db.select(Dossier, parent.name)
         .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
-        .where(_scope(paths, Dossier.unit_id), db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))
+        .where(scope_clause(Dossier.unit_id, scope),
+               db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))
         .order_by(Dossier.id)).all()
     clocks = step_clocks([x for x, _ in rows], today)
     late = [(x, p, clocks.get(x.id)) for x, p in rows]
@@ -339,14 +314,15 @@ def overdue_now(paths: list[str], today: date, lang: str = "vi") -> list[Overdue
         step = d.states[dossier.state].labels[lang]
         why = f"{step}: {reasons[dossier.id]}" if reasons.get(dossier.id) else step
         found.append(OverdueRow(
-            dossier.id, dossier.code, d.labels[lang], dossier.unit.name, parent_name or "", dossier.state,
+            dossier.id, dossier.code, engine().kind_label(dossier.kind, lang), dossier.unit.name, parent_name or "",
+            dossier.state,
             step, clock.due_on, clock.days_late, _who_acts(d, dossier.state, lang), why, clock.unit))
-    found += unfiled_after_deadline(paths, today, lang)
+    found += unfiled_after_deadline(scope, today, lang)
     found.sort(key=lambda r: (-r.days_late, r.code))
     return found
 
 
-def unfiled_after_deadline(paths: list[str], today: date, lang: str = "vi") -> list[OverdueRow]:
+def unfiled_after_deadline(scope: Scope, today: date, lang: str = "vi") -> list[OverdueRow]:
     """Dossiers still in their first state (never submitted) after their campaign's
     filing deadline (services.core.campaigns): late in calendar days since the deadline."""
 
@@ -356,7 +332,8 @@ def unfiled_after_deadline(paths: list[str], today: date, lang: str = "vi") -> l
     rows = db.session.execute(
         db.select(Dossier, parent.name)
         .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
-        .where(_scope(paths, Dossier.unit_id), db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in initial]))
+        .where(scope_clause(Dossier.unit_id, scope),
+               db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in initial]))
         .order_by(Dossier.id)).all()
     out = []
     for dossier, parent_name in rows:
@@ -365,10 +342,11 @@ def unfiled_after_deadline(paths: list[str], today: date, lang: str = "vi") -> l
             continue
         d = definition_of(dossier)
         step = d.states[dossier.state].labels[lang]
-        deadline = campaign.deadline.strftime("%d/%m/%Y")
+        deadline = vn_date(campaign.deadline)
         why = (f"{step}: chưa nộp, hạn nộp hồ sơ của đợt là {deadline}" if lang == "vi"
                else f"{step}: not filed; the campaign's filing deadline was {deadline}")
-        out.append(OverdueRow(dossier.id, dossier.code, d.labels[lang], dossier.unit.name, parent_name or "",
+        out.append(OverdueRow(dossier.id, dossier.code, engine().kind_label(dossier.kind, lang), dossier.unit.name,
+                              parent_name or "",
                               dossier.state, step, campaign.deadline, (today - campaign.deadline).days,
                               _who_acts(d, dossier.state, lang), why))
     return out
@@ -397,14 +375,14 @@ def _last_comments(ids: list[int]) -> dict[int, str]:
     return {i: c for i, c in db.session.execute(stmt) if c}
 
 
-def member_reports(paths: list[str], month: str, today: date) -> list[MemberReportRow]:
+def member_reports(scope: Scope, month: str, today: date) -> list[MemberReportRow]:
     """The steering committee's reports for the month (services.committee.visits), for
     communes in scope: a commune officer sees the reports on their commune."""
 
     rows = []
     for r in report_status(month, today):
         commune = r.commune
-        if not any(mine.startswith(p) for mine in commune.all_paths() for p in paths):
+        if not in_scope(scope, commune):
             continue
         title = r.member.title if r.member is not None else ""
         rows.append(MemberReportRow(

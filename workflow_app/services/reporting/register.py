@@ -6,7 +6,8 @@ Numbers come from the issuer-year counter at signing (services/documents/decisio
 so the register is gap-free by construction; `gaps()` proves it on the data.
 A register is read whole or not at all: hiding some rows from some readers
 would make a gap-free register look gapped. Who may read it is one predicate,
-`can_read_register`, used by the API, the page and the export alike.
+`permissions.meets` (the issuer's subtree meets the reader's scope, in any period),
+used by the API, the page and the export alike.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ...clock import local_today
 from ...extensions import db
-from ...models import Decision, RoleAssignment, Unit, UnitLink, User
-from ...permissions import scope_clause, visible_unit_paths
+from ...formats import vn_date
+from ...models import Decision, RoleAssignment, Unit, User
+from ...permissions import in_scope, meets, meets_clause
 from ...workflow.errors import NotFound, NotPermitted
-from ..core.common import local_now
 from ..core.reference import find_unit
 from ..core.wording import committee_of
 from ..documents.decisions import verify_url
@@ -38,26 +40,15 @@ STATUS_LABELS = {"valid": ("Còn hiệu lực", "Valid"), "revoked": ("Đã thu 
 
 # ----------------------------------------------------------------------------- who may read
 
-def can_read_register(user: User, issuer: Unit) -> bool:
-    """Every user whose subtree meets the issuer's in some period: its officials above
+def register_issuer(user: User, code: str | None) -> Unit:
+    """The issuer named by `code`, 404 when unknown, 403 when not readable: every user
+    whose scope meets the issuer's subtree in some period reads it, its officials above
     and the communes and villages below (decisions are public documents). An abolished
     issuer's register stays readable, by the successors of the units it held too."""
-    mine, theirs = visible_unit_paths(user), issuer.all_paths()
-    if any(i.startswith(p) or p.startswith(i) for i in theirs for p in mine):
-        return True
-    if not mine:
-        return False
-    held = db.select(UnitLink.id).where(db.or_(*[UnitLink.path.startswith(i, autoescape=True) for i in theirs]),
-                                        scope_clause(UnitLink.unit_id, user)).limit(1)
-    return db.session.execute(held).first() is not None
-
-
-def register_issuer(user: User, code: str | None) -> Unit:
-    """The issuer named by `code`, 404 when unknown, 403 when not readable."""
     issuer = find_unit(code) if code else None
     if issuer is None:
         raise NotFound("Không có cơ quan ban hành mã này.", "No issuer with this code.")
-    if not can_read_register(user, issuer):
+    if not meets(user, issuer):
         raise NotPermitted("Bạn không có quyền xem sổ đăng ký của cơ quan này.",
                            "You may not read this issuer's register.")
     return issuer
@@ -67,19 +58,20 @@ def readable_issuers(user: User) -> list[Unit]:
     """Units that issued decisions or have an approver (who signs them), readable by `user`."""
     issued = db.select(Decision.issuer_id).distinct()
     signing = db.select(RoleAssignment.unit_id).where(RoleAssignment.role == "approver").distinct()
-    units = db.session.execute(db.select(Unit).where(Unit.id.in_(issued) | Unit.id.in_(signing))
-                               .order_by(Unit.path)).scalars()
-    return [u for u in units if can_read_register(user, u)]
+    return list(db.session.execute(db.select(Unit).where(Unit.id.in_(issued) | Unit.id.in_(signing),
+                                                         meets_clause(Unit.id, user))
+                                   .order_by(Unit.path)).scalars())
 
 
 def default_issuer(user: User, issuers: list[Unit]) -> Unit | None:
-    """The user's own unit if it issues; else the nearest issuer above; else the first below."""
-    paths = visible_unit_paths(user)
+    """The user's own unit if it issues; else the nearest issuer above; else the first
+    below (`issuers` are readable: one out of scope lies above the user)."""
+    own = {ra.unit_id for ra in user.roles}
 
     def closeness(unit: Unit) -> tuple[int, int]:
-        if unit.path in paths:
+        if unit.id in own:
             return (0, 0)
-        if any(p.startswith(unit.path) for p in paths):
+        if not in_scope(user, unit):
             return (1, -len(unit.path))
         return (2, len(unit.path))
     return min(issuers, key=closeness) if issuers else None
@@ -89,7 +81,7 @@ def register_years(issuer: Unit) -> list[int]:
     """Years with numbers issued, and this year while the issuer exists, newest first."""
     years = set(db.session.execute(db.select(Decision.year).where(Decision.issuer_id == issuer.id)
                                    .distinct()).scalars())
-    today = local_now().date()
+    today = local_today()
     if issuer.live_on(today) or not years:
         years.add(today.year)
     return sorted(years, reverse=True)
@@ -164,10 +156,6 @@ def register_rows(issuer: Unit, year: int) -> list[dict]:
 
 # ----------------------------------------------------------------------------- XLSX
 
-def _vn(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d/%m/%Y")
-
-
 def _units_text(units: list[dict]) -> str:
     return "\n".join(f"{u['name']}, {u['parent']}" if u["parent"] else u["name"] for u in units)
 
@@ -175,8 +163,8 @@ def _units_text(units: list[dict]) -> str:
 def _links_text(row: dict) -> str:
     if row["revokes"]:
         r = row["revokes"]
-        return f"Thu hồi QĐ {r['symbol']} ngày {_vn(r['issued_on'])}"
-    return "\n".join(f"Thu hồi bởi QĐ {r['symbol']} ngày {_vn(r['issued_on'])} ({_units_text(r['units'])})"
+        return f"Thu hồi QĐ {r['symbol']} ngày {vn_date(r['issued_on'])}"
+    return "\n".join(f"Thu hồi bởi QĐ {r['symbol']} ngày {vn_date(r['issued_on'])} ({_units_text(r['units'])})"
                      .replace("\n", "; ") for r in row["revoked_by"])
 
 
