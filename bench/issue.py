@@ -50,8 +50,8 @@ def template_html(context: dict) -> str:
 def decision_html(dossier, number: int) -> str:
     """The HTML issue_decision would lay out for ``dossier`` as decision ``number``
     (same facts, same context builder; only the random verify token differs)."""
+    from workflow_app.clock import local_now
     from workflow_app.pdf.decision import DecisionFacts, decision_context
-    from workflow_app.services.core.common import local_now
     from workflow_app.services.core.reference import find_unit
     from workflow_app.services.core.wording import committee_of, in_sentence, place_name
     from workflow_app.services.documents.decisions import verify_url
@@ -120,7 +120,7 @@ def run(w: W.World, pairs: int, warmup: int, log=print) -> dict:
     a_times, b_times, numbers = [], [], []
     signed = None
     sizes = {}
-    for k, (dossier_id, html) in enumerate(zip(ids, htmls)):
+    for k, (dossier_id, html) in enumerate(zip(ids, htmls, strict=True)):
         gc.collect()
         order = "AB" if k % 2 == 0 else "BA"
         for which in order:

@@ -36,6 +36,7 @@ from helpers import PDF, dispose_engines
 from sqlalchemy import func, select, update
 from test_clocks import backdate
 
+from workflow_app.clock import local_now
 from workflow_app.extensions import db
 from workflow_app.models import Dossier, User
 from workflow_app.services import (
@@ -45,7 +46,6 @@ from workflow_app.services import (
     fire_event,
     self_assess,
 )
-from workflow_app.services.core.common import local_now
 from workflow_app.services.core.users import create_user, issue_token
 from workflow_app.services.documents.decisions import decision_of
 from workflow_app.services.documents.papers import documents_of
@@ -704,7 +704,8 @@ def _params():
             for role in ROLES:
                 outcome = case.expect[role]
                 marks = [pytest.mark.xfail(strict=True, reason=outcome.reason)] if isinstance(outcome, Bug) else []
-                yield pytest.param(endpoint, label, role, marks=marks, id=f"{endpoint}-{label.replace(' ', '_')}-{role}")
+                yield pytest.param(endpoint, label, role, marks=marks,
+                                   id=f"{endpoint}-{label.replace(' ', '_')}-{role}")
 
 
 def _describe(r) -> str:
@@ -751,6 +752,7 @@ def test_access(world, endpoint, label, role):
             assert r.is_json and "error" in r.get_json(), f"{request}: not the CONTRACT's error shape"
 
     if changed is not None:
-        assert changed == allowed, f"{request}: {'nothing was saved' if allowed else 'a refused request changed the dossier'}"
+        assert changed == allowed, \
+            f"{request}: {'nothing was saved' if allowed else 'a refused request changed the dossier'}"
     if created is not None:
         assert created == (1 if allowed else 0), f"{request}: {created} dossiers created"

@@ -24,10 +24,10 @@ from test_doctor import assert_clean
 from workflow_app.clock import local_today
 from workflow_app.extensions import db
 from workflow_app.models import Attachment, Document, Dossier
+from workflow_app.months import current_month, shift_month
 from workflow_app.services import create_dossier, fire_event
 from workflow_app.services.admin.demo import DEMO_USERS
 from workflow_app.services.committee.membership import load_committee
-from workflow_app.services.committee.visits import current_month, shift_month
 from workflow_app.services.core.users import create_user, find_user, issue_token
 
 pytestmark = pytest.mark.db
@@ -145,7 +145,8 @@ def api_schema(app):
         negative = case.meta.is_negative_at if case.meta is not None else (lambda _: False)
         parts = {}
         if case.path_parameters and not negative(ParameterLocation.PATH):
-            real = (st.fixed_dictionaries({"code": st.sampled_from(REAL_UNITS)}) if case.operation.path.endswith("/units/{code}")
+            real = (st.fixed_dictionaries({"code": st.sampled_from(REAL_UNITS)})
+                    if case.operation.path.endswith("/units/{code}")
                     else _real_path(dossiers, set(case.path_parameters)))
             parts["path"] = st.one_of(*[real] * 4, st.just({}))
         if isinstance(case.query, dict) and not negative(ParameterLocation.QUERY):
@@ -199,7 +200,8 @@ def _every_state(operation, api_schema, client, seen: set[int]) -> None:
                   "document_id": pool["document_id"][-1], "code": pool["code"][0]}
         wanted = {k: v for k, v in values.items() if "{" + k + "}" in operation.path}
         case = operation.Case(path_parameters=wanted)
-        response = case.call_and_validate(session=client, headers={"Authorization": f"Bearer {api_schema.district_token}"})
+        response = case.call_and_validate(session=client,
+                                          headers={"Authorization": f"Bearer {api_schema.district_token}"})
         seen.add(response.status_code)
 
 

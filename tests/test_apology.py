@@ -12,11 +12,11 @@ import pytest
 from helpers import fire
 from test_clocks import _overdue_dossier, submitted_dossier
 
+from workflow_app.clock import local_now
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Document, Dossier
 from workflow_app.pdf.documents import short_date
 from workflow_app.services.core.clocks import step_clock
-from workflow_app.services.core.common import local_now
 from workflow_app.workdays import add_working_days, is_working_day
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "pdf"
@@ -51,7 +51,8 @@ def test_issue_through_the_api_replaces_the_due_date(app, make_user, api_as):
     assert r.status_code == 201, r.json
     body = r.json
     assert (body["kind"], body["round"], body["number"], body["symbol"]) == ("apology:submitted", 1, 1, "01/PXL-UBND")
-    assert (body["state"], body["old_due"], body["new_due"]) == ("submitted", before.due_on.isoformat(), new.isoformat())
+    assert (body["state"], body["old_due"], body["new_due"]) == \
+        ("submitted", before.due_on.isoformat(), new.isoformat())
     assert body["issuer"]["code"] == "tam-duong"
     # The new date is now the step's due date: no longer late.
     d = db.session.get(Dossier, dossier.id)
@@ -116,7 +117,8 @@ def test_one_per_state_and_round(app, make_user, api_as):
     assert r.status_code == 409 and r.json["error"]["code"] == "conflict"
     assert f"đã có phiếu xin lỗi số 01/PXL-UBND (vòng 1), hẹn lại ngày {vn(new)}" in r.json["error"]["message"]
     r = post(api_as(approver, "en"), dossier.id, next_working(today(), 5))
-    assert "already has apology slip 01/PXL-UBND" in r.json["error"]["message"] and new.isoformat() in r.json["error"]["message"]
+    message = r.json["error"]["message"]
+    assert "already has apology slip 01/PXL-UBND" in message and new.isoformat() in message
     # A second overdue dossier gets the next number of the district's series.
     other = _overdue_dossier(make_user, api_as, unit="na-tam-02")
     assert post(api_as(approver), other.id, new).json["symbol"] == "02/PXL-UBND"
@@ -198,9 +200,9 @@ def test_pdf_holds_code_unit_dates_and_reason(app, make_user, api_as):
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     flat = " ".join(text.split())
     for expected in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "ỦY BAN NHÂN DÂN", "HUYỆN TAM ĐƯỜNG",
-                     "Số: 01/PXL-UBND", dossier.code, dossier.unit.name, "xã Nà Tăm", short_date(old_due), short_date(new),
-                     reason, "Nguyễn Văn Thẩm", "Kính gửi: Ủy ban nhân dân xã Nà Tăm",
-                     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"):
+                     "Số: 01/PXL-UBND", dossier.code, dossier.unit.name, "xã Nà Tăm",
+                     short_date(old_due), short_date(new), reason, "Nguyễn Văn Thẩm",
+                     "Kính gửi: Ủy ban nhân dân xã Nà Tăm", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"):
         assert expected in flat, expected
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile", "-",

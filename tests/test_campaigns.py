@@ -10,6 +10,7 @@ import pytest
 import yaml
 from helpers import dossier_in, fire
 
+from workflow_app.clock import local_now
 from workflow_app.extensions import db
 from workflow_app.models import Dossier
 from workflow_app.services.core.campaigns import (
@@ -23,7 +24,6 @@ from workflow_app.services.core.campaigns import (
     reference_unit_codes,
     status_for,
 )
-from workflow_app.services.core.common import local_now
 
 STATES = Path(__file__).resolve().parent.parent / "states"
 CAMPAIGNS = STATES / "campaigns"

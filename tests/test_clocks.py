@@ -14,10 +14,10 @@ from audit_helpers import rewrite_chain
 from helpers import dossier_in, fire
 from hypothesis import assume, given, settings, strategies as st
 
+from workflow_app.clock import local_now
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Dossier
 from workflow_app.services.core.clocks import clock_from_transitions, current_run, local_date, step_clock, step_clocks
-from workflow_app.services.core.common import local_now
 from workflow_app.workdays import add_working_days, is_working_day, working_days_between
 from workflow_app.workflow.definitions import TimeLimit
 
@@ -99,18 +99,21 @@ def test_calendar_days_and_the_next_working_day_rule():
     # inside the Quốc khánh break, so the limit runs to the next working day, Wed 4/9.
     assert clock_from_transitions([("submitted", date(2024, 8, 26))], "submitted", C10,
                                   date(2024, 9, 1), paused=PAUSED).due_on == date(2024, 9, 5)
-    clock = clock_from_transitions([("submitted", date(2024, 8, 21))], "submitted", C10, date(2024, 9, 6), paused=PAUSED)
+    clock = clock_from_transitions([("submitted", date(2024, 8, 21))], "submitted", C10, date(2024, 9, 6),
+                                   paused=PAUSED)
     assert clock.due_on == date(2024, 9, 4) and clock.days_left == -2 and clock.overdue
 
 
 def test_an_apology_date_replaces_the_due_date_and_later_pauses_push_it():
     t = [("submitted", date(2024, 8, 30))]
-    clock = clock_from_transitions(t, "submitted", W8, date(2024, 9, 20), apologies=[(date(2024, 9, 17), date(2024, 9, 25))], paused=PAUSED)
+    clock = clock_from_transitions(t, "submitted", W8, date(2024, 9, 20),
+                                   apologies=[(date(2024, 9, 17), date(2024, 9, 25))], paused=PAUSED)
     assert (clock.due_on, clock.due_by_limit, clock.apology, clock.overdue) == \
         (date(2024, 9, 25), date(2024, 9, 13), date(2024, 9, 25), False)
     # An apology from an earlier run does not count.
     assert clock_from_transitions(t, "submitted", W8, date(2024, 9, 20),
-                                  apologies=[(date(2024, 8, 1), date(2024, 8, 9))], paused=PAUSED).due_on == date(2024, 9, 13)
+                                  apologies=[(date(2024, 8, 1), date(2024, 8, 9))],
+                                  paused=PAUSED).due_on == date(2024, 9, 13)
     # Returned for 3 working days after the apology: the new date moves 3 working days on.
     t2 = t + [("returned", date(2024, 9, 18)), ("submitted", date(2024, 9, 23))]
     clock = clock_from_transitions(t2, "submitted", W8, date(2024, 9, 24),

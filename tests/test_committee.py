@@ -11,11 +11,12 @@ import pytest
 from conftest import build_app
 from helpers import dispose_engines
 
+from workflow_app.clock import VN_TZ, local_now
 from workflow_app.extensions import db
 from workflow_app.models import CommitteeMember, CommitteeVisit, MonthlyReport
+from workflow_app.months import shift_month
 from workflow_app.services.committee.membership import is_standing_office, load_committee, my_scope
-from workflow_app.services.committee.visits import due_date, file_report, log_visit, report_status, shift_month
-from workflow_app.services.core.common import VN_TZ, local_now
+from workflow_app.services.committee.visits import due_date, file_report, log_visit, report_status
 from workflow_app.services.core.users import create_user
 from workflow_app.workflow.errors import BadRequest, NotFound, NotPermitted, RuleRefused
 
@@ -332,7 +333,8 @@ def test_committee_load_missing_file_and_default_file(app, tmp_path):
     assert out.exit_code == 1 and "nope.yaml: file not found" in out.output
     # The shipped file names the demo users: without them it fails, naming them.
     out = run(app, "committee", "load")
-    assert out.exit_code == 1 and "unknown user 'bcd.hatang'" in out.output and "unknown user 'bcd.vanhoa'" in out.output
+    assert out.exit_code == 1
+    assert "unknown user 'bcd.hatang'" in out.output and "unknown user 'bcd.vanhoa'" in out.output
 
 
 def test_committee_status_command(app, tmp_path):

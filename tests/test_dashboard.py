@@ -280,7 +280,7 @@ def test_texts_from_data_are_escaped_in_the_svg(app, world):
     ("year=abc", "Hãy nhập năm bằng bốn chữ số"),
     ("year=1999", "từ 2020 đến 2100"),
     ("year=2024.5", "Hãy nhập năm"),
-    ("kind=no_such_kind", "Hãy chọn một trong: village_ntm"),
+    ("kind=no_such_kind", "Hồ sơ công nhận bản đạt chuẩn nông thôn mới"),
     ("kind=%3Cb%3E", "Hãy chọn một trong"),
 ])
 def test_bad_parameters_are_a_400_page_saying_what_to_enter(app, world, query, says):
@@ -312,7 +312,7 @@ def test_the_workbook_holds_the_tables(app, world):
     dash = dashboard(world["viewer"], YEAR)
     ws = wb["Theo xã"]
     headings = [c.value for c in ws[2]]
-    rows = {r[0]: dict(zip(headings, r)) for r in ws.iter_rows(min_row=3, values_only=True) if r[0]}
+    rows = {r[0]: dict(zip(headings, r, strict=True)) for r in ws.iter_rows(min_row=3, values_only=True) if r[0]}
     na_tam = rows["Xã Nà Tăm"]
     assert (na_tam["Số bản"], na_tam["Bản đăng ký"], na_tam["Số hồ sơ"], na_tam["Bản có hồ sơ"]) == (9, 7, 5, 5)
     assert na_tam["Đã công nhận"] == 1 and na_tam["TB tiêu chí đạt (tự đánh giá)"] == 13.0

@@ -21,13 +21,13 @@ from helpers import PDF, dossier_in
 from sqlalchemy import select
 
 from workflow_app.extensions import db
+from workflow_app.formats import vn_decimal
 from workflow_app.models import Counter, Document, Dossier, Unit, UnitLink
 from workflow_app.pdf import render
 from workflow_app.pdf.documents import (
     document_context,
     short_date,
     texts_for,
-    vn_decimal,
 )
 from workflow_app.pdf.render import LocalAssetFetcher, html_to_pdf, render_html
 from workflow_app.services import (
@@ -389,7 +389,7 @@ def test_parallel_appraisals_number_reports_one_to_n(app, make_user):
                         headers={"Authorization": f"Bearer {token}"})
         codes.append(r.status_code)
 
-    threads = [threading.Thread(target=appraise, args=pair) for pair in zip(tokens, ids)]
+    threads = [threading.Thread(target=appraise, args=pair) for pair in zip(tokens, ids, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

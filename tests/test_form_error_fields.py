@@ -18,7 +18,7 @@ from test_committee import login, web  # noqa: F401  (the committee pages' app)
 from test_forms_keep_input import assert_flagged, people  # noqa: F401  (a fixture of the tests re-run below)
 from test_web_input import fingerprint, sign_in
 
-from workflow_app.services.core.common import local_now
+from workflow_app.clock import local_now
 from workflow_app.services.documents.apology import issue_apology
 from workflow_app.workdays import add_working_days, is_working_day
 from workflow_app.workflow.errors import RuleRefused
@@ -118,7 +118,8 @@ def test_refused_apology_dates_are_placed_at_the_date_field(app, make_user, api_
     words = {"vi": ("không phải ngày làm việc", "không được quá một năm", "sau hôm nay"),
              "en": ("is not a working day", "within a year", "after today")}[lang]
     before = fingerprint()
-    for day, said in zip((next_saturday(today), add_working_days(today + timedelta(days=400), 1), today), words):
+    days = (next_saturday(today), add_working_days(today + timedelta(days=400), 1), today)
+    for day, said in zip(days, words, strict=True):
         page = refused(client.post(f"/dossiers/{dossier.id}/apology",
                                    data={"new_date": day.isoformat(), "reason": "Hội đồng vắng", "confirm": "y"}), 422)
         assert_flagged(page, "apology-new-date", said)
@@ -191,7 +192,7 @@ def test_committee_report_refusals_go_to_the_criterion_or_the_summary(web):  # n
     assert summary_texts(page) and all(target is None for target, _text in summary_texts(page))
 
 
-# ----------------------------------------------------------------------------- the refused pages of test_forms_keep_input
+# --------------------------------------------------------------------------- the refused pages of test_forms_keep_input
 
 def _keep_cases():
     """Each test of test_forms_keep_input with each of its parameter sets."""
@@ -201,8 +202,9 @@ def _keep_cases():
         grids = []
         for mark in getattr(fn, "pytestmark", []):
             if mark.name == "parametrize":
-                names = [n.strip() for n in mark.args[0].split(",")] if isinstance(mark.args[0], str) else list(mark.args[0])
-                grids.append([dict(zip(names, v if len(names) > 1 else (v,))) for v in mark.args[1]])
+                argnames = mark.args[0]
+                names = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+                grids.append([dict(zip(names, v if len(names) > 1 else (v,), strict=True)) for v in mark.args[1]])
         for i, combo in enumerate(itertools.product(*grids)):
             params = {k: v for d in combo for k, v in d.items()}
             yield pytest.param(name, params, id=f"{name}-{i}" if grids else name)

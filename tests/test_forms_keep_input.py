@@ -233,11 +233,13 @@ def test_appraisal_saved_again_after_a_conflict_keeps_the_colleagues_rows(app, p
     again = form_as_sent(text)
     # The row A did not touch shows what B stored, with no conflict mark at it.
     assert again[f"verdict-{two}"] == "fail" and again[f"note-{two}"] == "Thiếu biên bản nghiệm thu (B)"
-    fieldset_two = re.search(rf'<fieldset class="crit">\s*<legend><strong>{two}\..*?</fieldset>', text, re.DOTALL).group(0)
+    fieldset_two = re.search(rf'<fieldset class="crit">\s*<legend><strong>{two}\..*?</fieldset>',
+                             text, re.DOTALL).group(0)
     assert "Đang lưu trong hồ sơ" not in fieldset_two
     # The row A changed keeps what was typed, marked against what is stored.
     assert again[f"verdict-{one}"] == "fail" and again[f"note-{one}"] == "Đường trục chưa cứng hóa (A)"
-    fieldset_one = re.search(rf'<fieldset class="crit">\s*<legend><strong>{one}\..*?</fieldset>', text, re.DOTALL).group(0)
+    fieldset_one = re.search(rf'<fieldset class="crit">\s*<legend><strong>{one}\..*?</fieldset>',
+                             text, re.DOTALL).group(0)
     assert "Đang lưu trong hồ sơ" in fieldset_one
     assert again[f"was-verdict-{one}"] == "pass"  # what is stored: saving again is a deliberate overwrite
     assert again["version"] == str(db.session.get(Dossier, dossier.id).version)
@@ -330,7 +332,8 @@ def test_event_without_confirmation_keeps_the_comment(app, people):
     client = sign_in(app, people.appraiser)
     before = fingerprint()
     r = client.post(f"/dossiers/{dossier.id}/events",
-                    data={"event": "return", "version": str(dossier.version), "comment": "Thiếu biên bản họp dân\nThiếu ảnh"})
+                    data={"event": "return", "version": str(dossier.version),
+                          "comment": "Thiếu biên bản họp dân\nThiếu ảnh"})
     text = page_of(r, 422)
     assert fingerprint() == before
     assert textarea(text, "comment-return") == "Thiếu biên bản họp dân\nThiếu ảnh"
@@ -367,7 +370,7 @@ def test_apology_refused_keeps_date_and_reason(app, make_user, api_as):
 
     from test_clocks import _overdue_dossier
 
-    from workflow_app.services.core.common import local_now
+    from workflow_app.clock import local_now
     from workflow_app.workdays import add_working_days
 
     dossier = _overdue_dossier(make_user, api_as)
@@ -427,7 +430,7 @@ def test_committee_report_and_visit_refused_keep_what_was_typed(web):  # noqa: F
 
     from test_committee import login
 
-    from workflow_app.services.core.common import local_now
+    from workflow_app.clock import local_now
 
     c = login(web, "hai")
     today = local_now().date()
@@ -441,7 +444,8 @@ def test_committee_report_and_visit_refused_keep_what_was_typed(web):  # noqa: F
     text = page_of(r, 422)
     assert_flagged(text, "body", "chưa có nội dung")
     assert selected(text, "status-village_ntm-1") == "met" and selected(text, "status-village_ntm-2") == "in_progress"
-    assert textarea(text, "note-village_ntm-1") == "Xong đường trục" and textarea(text, "note-village_ntm-2") == "Còn 2 hộ"
+    assert textarea(text, "note-village_ntm-1") == "Xong đường trục"
+    assert textarea(text, "note-village_ntm-2") == "Còn 2 hộ"
     # A visit in the future: at the date, with the notes kept.
     later = (today + timedelta(days=3)).isoformat()
     r = c.post("/committee/visits", data={"commune": "na-tam", "visited_on": later, "notes": "Đi bản 05"})

@@ -19,6 +19,7 @@ from audit_helpers import rewrite_chain
 from helpers import make_pdf
 from openpyxl import load_workbook
 
+from workflow_app.clock import local_month_bounds as month_bounds
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, CommitteeMember, Dossier
 from workflow_app.services import (
@@ -31,7 +32,7 @@ from workflow_app.services import (
 from workflow_app.services.committee.visits import file_report
 from workflow_app.services.core.audit import verify_chains
 from workflow_app.services.core.clocks import step_clock
-from workflow_app.services.reporting.monthly_report import month_bounds, monthly_report, parse_month
+from workflow_app.services.reporting.monthly_report import monthly_report, report_month
 from workflow_app.services.reporting.progress_export import MONTHLY_SHEETS, monthly_pdf_context, monthly_xlsx
 from workflow_app.workflow.errors import BadRequest
 
@@ -139,12 +140,12 @@ def test_month_boundaries_are_vietnam_midnight():
 @pytest.mark.parametrize("raw", ["2024-13", "2024-00", "24-09", "2024/09", "abc", "2024-9-1", "1999-05", "2024-11"])
 def test_bad_months_are_refused_with_what_to_enter(raw):
     with pytest.raises(BadRequest) as info:
-        parse_month(raw, TODAY)
+        report_month(raw, TODAY)
     assert "month=" in info.value.text.vi
 
 
 def test_no_month_means_this_month():
-    assert parse_month(None, TODAY) == (2024, 10)
+    assert report_month(None, TODAY) == report_month("", TODAY) == "2024-10"
 
 
 # ----------------------------------------------------------------------------- the figures
@@ -215,7 +216,8 @@ def test_overdue_dossiers_say_who_must_act_and_why(world):
     clock = step_clock(d5, TODAY)
     assert clock.overdue
     row = by_id[d5.id]
-    assert (row.state, row.due_on, row.days_late, row.day_unit) == ("submitted", clock.due_on, clock.days_late, "working")
+    assert (row.state, row.due_on, row.days_late, row.day_unit) == \
+        ("submitted", clock.due_on, clock.days_late, "working")
     assert row.who == "cán bộ thẩm định của huyện"
     # D4: a draft after the 30/09 filing deadline, 15 calendar days late on 15/10.
     row = by_id[world["d"]["d4"]]
@@ -270,7 +272,7 @@ def test_the_workbook_holds_the_expected_sheets_and_figures(world):
         ("Lê Văn Hải", "Xã Nà Tăm", "Đúng hạn")]
     by_commune = {r[0]: r for r in wb["Theo xã"].iter_rows(min_row=3, values_only=True)}
     headings = [c.value for c in wb["Theo xã"][2]]
-    na_tam = dict(zip(headings, by_commune["Xã Nà Tăm"]))
+    na_tam = dict(zip(headings, by_commune["Xã Nà Tăm"], strict=True))
     assert na_tam["Đã công nhận (cuối tháng)"] == 1 and na_tam["Công nhận và ban hành quyết định trong tháng"] == 1
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
+from workflow_app.formats import date_line as vn_date_line
 from workflow_app.pdf import printing, render
 from workflow_app.pdf.decision import (
     DecisionFacts,
@@ -30,7 +31,6 @@ from workflow_app.pdf.render import (
     AssetFetchError,
     LocalAssetFetcher,
     html_to_pdf,
-    vn_date_line,
 )
 
 TEMPLATE = "pdf/decision.html"

@@ -35,6 +35,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from workflow_app.app import create_app
+from workflow_app.clock import local_now
 from workflow_app.extensions import db
 from workflow_app.models import (
     Attachment,
@@ -54,7 +55,6 @@ from workflow_app.services import (
     set_fields,
 )
 from workflow_app.services.core.audit import verify_chains
-from workflow_app.services.core.common import local_now
 from workflow_app.services.core.reference import load_units
 from workflow_app.services.core.users import create_user
 from workflow_app.workflow.errors import (

@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
-from .clock import local_today, to_local
+from .clock import local_iso, local_today
 from .committee_cli import committee_cli
 from .extensions import db
 from .reminders_cli import reminders_cli
@@ -109,7 +109,7 @@ def users_token(username, days, revoke) -> None:
     except DomainError as exc:
         _fail(exc.message("en"))
     db.session.commit()
-    until = to_local(row.expires_at).isoformat(timespec="minutes")
+    until = local_iso(row.expires_at, "minutes")
     click.echo(f"API token for {username}, valid until {until} (use as 'Authorization: Bearer <token>'):")
     click.echo(token)
 

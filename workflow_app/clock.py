@@ -58,3 +58,30 @@ def to_local(stored: datetime) -> datetime:
 def local_date(stored: datetime) -> date:
     """A stored time's calendar day in Vietnam."""
     return to_local(stored).date()
+
+
+def local_iso(stored: datetime | None, timespec: str = "seconds") -> str | None:
+    """A stored time as ISO 8601 in +07:00 ("2024-09-02T10:05:00+07:00"); None stays None."""
+    return None if stored is None else to_local(stored).isoformat(timespec=timespec)
+
+
+def local_naive(stored: datetime | None) -> datetime | None:
+    """Vietnam wall time without tzinfo, for openpyxl (which refuses aware datetimes)."""
+    return None if stored is None else to_local(stored).replace(tzinfo=None)
+
+
+def as_stored(moment: datetime | None) -> datetime:
+    """How a time is stored: naive UTC. None is now; a naive time is taken as UTC already."""
+    if moment is None:
+        return utcnow()
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def local_month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """[start, end) of a Vietnam-time month as naive UTC: September 2024 is
+    2024-08-31 17:00 to 2024-09-30 17:00."""
+    start = datetime(year, month, 1, tzinfo=VN_TZ)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=VN_TZ)
+    return as_stored(start), as_stored(end)

@@ -7,10 +7,12 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from .clock import local_today
 from .extensions import db
+from .formats import vn_date
+from .months import month_label, month_or_current
 from .services.committee.membership import COMMITTEE_FILE, CommitteeFileError, load_committee
-from .services.committee.visits import counts, current_month, month_label, parse_month, report_status
-from .services.core.common import local_now
+from .services.committee.visits import counts, report_status
 from .workflow.errors import DomainError
 
 committee_cli = AppGroup("committee", help="The steering committee (Ban chỉ đạo): members, reports.")
@@ -41,17 +43,17 @@ def committee_load(file) -> None:
 def committee_status(month) -> None:
     """Print each member x commune's report status for a month."""
 
-    today: date = local_now().date()
+    today: date = local_today()
     try:
-        month = parse_month(month) if month else current_month(today)
+        month = month_or_current(month, today)
     except DomainError as exc:
         click.echo(exc.message("en"), err=True)
         sys.exit(1)
     rows = report_status(month, today)
     c = counts(rows)
-    click.echo(f"Reports for {month_label(month)} (due {rows[0].due:%d/%m/%Y}):" if rows else
+    click.echo(f"Reports for {month_label(month)} (due {vn_date(rows[0].due)}):" if rows else
                f"Reports for {month_label(month)}: no committee members.")
     for r in rows:
-        filed = f" filed {r.filed_on:%d/%m/%Y}" if r.filed_on else ""
+        filed = f" filed {vn_date(r.filed_on)}" if r.filed_on else ""
         click.echo(f"  {r.user.username:<16} {r.commune.code:<14} {r.status}{filed}")
     click.echo(f"on time {c['on_time']}, late {c['late']}, missing {c['missing']}, pending {c['pending']}")

@@ -3,16 +3,15 @@ through Flask-Babel with Vietnamese msgids, so a missing catalogue still
 shows Vietnamese; domain errors carry both languages themselves."""
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel
 
-from .clock import to_local
+from . import formats
+from .formats import vn_date, vn_decimal
 
 LANGS = ("vi", "en")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -52,27 +51,17 @@ def compile_catalogues() -> None:
         tmp.replace(mo)
 
 
-def vn_date(value: date | datetime | str | None) -> str:
-    """dd/mm/yyyy; datetimes (stored naive UTC) shown in Vietnam time with hh:mm; an ISO
-    date string (a dossier's date field, as stored in JSON) as the date it names."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            return value  # not a date: shown as stored rather than refused on a page
-    if isinstance(value, datetime):
-        return to_local(value).strftime("%d/%m/%Y %H:%M")
-    return value.strftime("%d/%m/%Y")
-
-
 def vn_number(value, digits: int = 0) -> str:
     """Vietnamese separators: 1.234,5 (English pages: 1,234.5)."""
-    if value is None:
-        return "—"
-    fmt = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(value, format=fmt, locale="en" if request_lang() == "en" else "vi")
+    return vn_decimal(value, request_lang(), digits)
+
+
+def page_file_size(size: int) -> str:
+    return formats.file_size(size, request_lang())
+
+
+def page_field_value(value) -> str:
+    return formats.field_value(value, request_lang())
 
 
 def init_i18n(app: Flask) -> None:
@@ -82,4 +71,6 @@ def init_i18n(app: Flask) -> None:
     Babel(app, locale_selector=request_lang)
     app.jinja_env.filters["vndate"] = vn_date
     app.jinja_env.filters["vnnumber"] = vn_number
+    app.jinja_env.filters["filesize"] = page_file_size
+    app.jinja_env.filters["fieldvalue"] = page_field_value
     app.jinja_env.globals["current_lang"] = request_lang

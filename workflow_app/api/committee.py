@@ -5,26 +5,23 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..auth import acting_user
-from ..clock import to_local
+from ..clock import local_iso, local_today
 from ..extensions import db
 from ..i18n import request_lang
 from ..models import CommitteeVisit, MonthlyReport
+from ..months import MONTH_PATTERN, month_or_current, parse_month
 from ..services.committee.membership import is_standing_office, member_of, my_scope
 from ..services.committee.visits import (
-    MONTH_PATTERN,
     STATUSES,
     counts,
-    current_month,
     due_date,
     file_report,
     is_late,
     log_visit,
     my_reports,
     office_status,
-    parse_month,
     recent_visits,
 )
-from ..services.core.common import local_now
 from .boundary import Blueprint, BoundarySchema, Code, Text
 from .serialize import unit_ref
 
@@ -88,7 +85,8 @@ class ReportIn(BoundarySchema):
     body = Text(required=True)
     criteria = fields.Dict(load_default=dict, metadata={
         "description": 'every owned criterion that applies to the commune: '
-                       '{"<dossier kind>": {"1": {"status": "met", "note": "..."}}}; status one of ' + ", ".join(STATUSES)})
+                       '{"<dossier kind>": {"1": {"status": "met", "note": "..."}}}; '
+                       'status one of ' + ", ".join(STATUSES)})
 
 
 MONTH = MONTH_PATTERN  # the service's rule (parse_month), documented in the schema
@@ -117,18 +115,14 @@ class ReportStatusOut(Schema):
 
 # ----------------------------------------------------------------------------- shapes
 
-def _iso(stored) -> str:
-    return to_local(stored).isoformat(timespec="seconds")
-
-
 def _visit(v: CommitteeVisit) -> dict:
     return {"id": v.id, "commune": unit_ref(v.commune), "visited_on": v.visited_on.isoformat(), "notes": v.notes,
-            "created_at": _iso(v.created_at)}
+            "created_at": local_iso(v.created_at)}
 
 
 def _report(r: MonthlyReport) -> dict:
     return {"commune": unit_ref(r.commune), "month": r.month, "body": r.body, "criteria": r.criteria or {},
-            "submitted_at": _iso(r.submitted_at), "updated_at": _iso(r.updated_at),
+            "submitted_at": local_iso(r.submitted_at), "updated_at": local_iso(r.updated_at),
             "due": due_date(r.month).isoformat(), "late": is_late(r)}
 
 
@@ -183,8 +177,8 @@ def put_report(body: dict, commune: str, month: str):
 def reports(query: dict):
     """The standing office's view of a month: every member × commune of its district, with
     received (on time / late), missing (past due) and pending rows."""
-    today = local_now().date()
-    month = parse_month(query["month"]) if query.get("month") else current_month(today)
+    today = local_today()
+    month = month_or_current(query.get("month"), today)
     rows = office_status(acting_user(), month, today)
     items = [{"member": {"username": r.user.username, "name": r.user.name,
                          "title": r.member.title if r.member else None},

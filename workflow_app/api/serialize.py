@@ -1,11 +1,9 @@
 """Dossiers and decisions as plain dicts, in the CONTRACT's shape."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import url_for
 
-from ..clock import to_local
+from ..clock import local_iso
 from ..extensions import db
 from ..models import AuditRecord, Decision, Dossier, User
 from ..services.admin.takeover import ACTION as TAKEOVER
@@ -16,12 +14,7 @@ from ..services.core.events import allowed_events
 from ..services.documents.decisions import decision_of, verify_url
 from ..services.documents.papers import documents_of
 
-
-def iso(dt: datetime | None) -> str | None:
-    """Stored naive UTC -> ISO 8601 in Vietnam time, with its offset."""
-    if dt is None:
-        return None
-    return to_local(dt).isoformat(timespec="seconds")
+iso = local_iso  # stored naive UTC -> ISO 8601 in Vietnam time, with its offset
 
 
 def unit_ref(unit) -> dict:
@@ -43,7 +36,8 @@ def history(dossier: Dossier) -> list[dict]:
              "role": r.role, "unit": r.unit.code, "comment": r.comment, "at": iso(r.at)} for r in records]
 
 
-def decision_ref(dossier: Dossier, decision: Decision | None, pdf_endpoint: str = "dossiers.decision_pdf") -> dict | None:
+def decision_ref(dossier: Dossier, decision: Decision | None,
+                 pdf_endpoint: str = "dossiers.decision_pdf") -> dict | None:
     if decision is None:
         return None
     return {"number": decision.number, "symbol": decision.symbol,

@@ -16,8 +16,8 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..workflow.vocabulary import LEVELS  # noqa: F401  (re-exported by models)
 
-LEVELS = ("province", "district", "commune", "town", "village")
 RELATIONS = ("parent", "successor")
 
 
@@ -58,7 +58,7 @@ class Unit(db.Model):
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or self.valid_to >= day)
 
     def link_on(self, day: date) -> UnitLink | None:
-        return next((l for l in self.links if l.relation == "parent" and l.covers(day)), None)
+        return next((link for link in self.links if link.relation == "parent" and link.covers(day)), None)
 
     def path_on(self, day: date) -> str | None:
         """Where the unit sat on that day; None outside its life."""
@@ -71,7 +71,7 @@ class Unit(db.Model):
 
     def all_paths(self) -> list[str]:
         """Every place the unit has held, in every period (reading reaches across eras)."""
-        return [l.path for l in self.links] or [self.path]
+        return [link.path for link in self.links] or [self.path]
 
     def contains(self, other: Unit) -> bool:
         """Ever contained: a subtree in some period holds the other in some period.

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import segno
 
+from ..formats import date_line, date_words, lower_first
 from ..workflow.yamlfile import load_yaml
-from .render import vn_date_line
 from .texts import overlay, states_dir
 
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]*")  # kind names a file: no paths, no dots
@@ -91,10 +91,6 @@ def merged_texts(document: dict, issuer_code: str, issuer_level: str | None = No
     return texts
 
 
-def _lower_first(name: str) -> str:
-    return name[:1].lower() + name[1:]
-
-
 def decision_context(facts: DecisionFacts) -> dict:
     """Plain values for templates/pdf/decision.html (see printing.render_pdf)."""
     _check(facts)
@@ -109,7 +105,7 @@ def decision_context(facts: DecisionFacts) -> dict:
             return " ".join(template.format_map(values).split())
         except (KeyError, IndexError) as exc:
             variant = "single" if single else "multiple"
-            raise ValueError(f"placeholder {exc} unknown ({variant} unit) in {template!r}")
+            raise ValueError(f"placeholder {exc} unknown ({variant} unit) in {template!r}") from exc
 
     preamble = [fill(line) for line in texts["legal_bases"]]
     preamble.append(_consider_line(texts["consider"], facts, fill))
@@ -122,7 +118,7 @@ def decision_context(facts: DecisionFacts) -> dict:
         "title": f"Quyết định số {facts.symbol}",
         "issuer_lines": [fill(line) for line in texts["issuer_lines"]],
         "number_line": f"Số: {facts.symbol}",
-        "date_line": vn_date_line(facts.issuer_place, facts.issued_on),
+        "date_line": date_line(facts.issuer_place, facts.issued_on),
         "subject": fill(_variant(texts["subject"], single)),
         "authority": fill(texts["authority"]),
         "preamble": _punctuate(preamble),
@@ -154,11 +150,6 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m", micro=False).png_data_uri(scale=4, border=2)
 
 
-def long_date(d: date) -> str:
-    """"ngày 05 tháng 9 năm 2024", padded as on the place-date line."""
-    return vn_date_line("", d).removeprefix(", ")
-
-
 def _check(facts: DecisionFacts) -> None:
     if not facts.units:
         raise ValueError("a decision recognises at least one unit")
@@ -177,7 +168,7 @@ def _placeholders(facts: DecisionFacts, single: bool) -> dict:
     values = {
         "issuer_name": facts.issuer_name,
         "issuer_upper": facts.issuer_name.upper(),
-        "issuer_lower": _lower_first(facts.issuer_name),
+        "issuer_lower": lower_first(facts.issuer_name),
         "issuer_place": facts.issuer_place,
         "year": facts.year,
         "count": len(facts.units),
@@ -189,10 +180,10 @@ def _placeholders(facts: DecisionFacts, single: bool) -> dict:
         subject = facts.original_subject or ""
         values.update(
             original_symbol=facts.original_symbol,
-            original_issuer_lower=_lower_first(facts.original_issuer_name or facts.issuer_name),
-            original_date=long_date(facts.original_date),
+            original_issuer_lower=lower_first(facts.original_issuer_name or facts.issuer_name),
+            original_date=date_words(facts.original_date),
             # "Về việc công nhận ..." is quoted mid-sentence as "về việc công nhận ...".
-            original_subject=subject[:1].lower() + subject[1:],
+            original_subject=lower_first(subject),
             reason=" ".join((facts.reason or "").split()).rstrip(" .;"),
         )
     if single:  # {unit}/{parent} exist only when they name one thing

@@ -13,9 +13,9 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
+from ..formats import date_line, field_value, file_size, lower_first, paper_date as short_date, paper_time
 from ..workflow.yamlfile import load_yaml
 from .numbers import document_number
-from .render import vn_date_line
 from .texts import overlay, states_dir
 
 KINDS = ("receipt", "appraisal_report")
@@ -59,39 +59,6 @@ def texts_for(kind: str, issuer_code: str, issuer_level: str | None = None) -> d
     return texts
 
 
-def _date_line(place: str, d: date) -> str:
-    return vn_date_line(place, d)
-
-
-def short_date(d: date) -> str:
-    """"02/9/2024": the day padded, months 1-2 padded (as Decree 30 writes dates)."""
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"{d.day:02d}/{month}/{d.year}"
-
-
-def time_line(moment: datetime) -> str:
-    """"10 giờ 05 phút, ngày 02/9/2024 (+07:00)"."""
-    return f"{moment.hour:02d} giờ {moment.minute:02d} phút, ngày {short_date(moment.date())}"
-
-
-def vn_decimal(value) -> str:
-    """92.5 -> "92,5"; 1234 -> "1.234"."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, float) and not value.is_integer():
-        whole, _, frac = f"{value:.2f}".rstrip("0").partition(".")
-        return f"{int(whole):,}".replace(",", ".") + ("," + frac if frac else "")
-    return f"{int(value):,}".replace(",", ".")
-
-
-def file_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} byte"
-    if size < 1024 * 1024:
-        return f"{vn_decimal(round(size / 1024, 1))} KB"
-    return f"{vn_decimal(round(size / (1024 * 1024), 1))} MB"
-
-
 def reference(texts: dict, symbol: str, issued_on: date) -> str:
     """How another paper cites this report: "Báo cáo thẩm định số 12/BC-NN ngày 02/9/2024"."""
     return texts["reference"].format_map({"symbol": symbol, "date": short_date(issued_on)})
@@ -118,7 +85,7 @@ class _Filler:
         self.values = {
             "issuer_name": issuer["name"],
             "issuer_upper": issuer["name"].upper(),
-            "issuer_lower": issuer["name"][:1].lower() + issuer["name"][1:],
+            "issuer_lower": lower_first(issuer["name"]),
             "issuer_committee": issuer["committee"],
             "dossier_code": facts["dossier_code"],
             "year": facts["year"],
@@ -166,7 +133,7 @@ def _criterion_label(code: str | None, name: str | None) -> str:
 
 
 def _field_rows(fields: list[dict]) -> list[dict]:
-    return [{"label": f["label"], "value": vn_decimal(f["value"])} for f in fields
+    return [{"label": f["label"], "value": field_value(f["value"])} for f in fields
             if f.get("value") not in (None, "")]
 
 
@@ -187,7 +154,7 @@ def receipt_context(facts: dict, texts: dict) -> dict:
         ("sender", facts.get("sender")),
         ("submitter", submitter),
         ("request_ref", facts.get("request_ref")),
-        ("received_at", f"{time_line(received)} ({facts['submitted_at']})"),
+        ("received_at", f"{paper_time(received)} ({facts['submitted_at']})"),
         ("channel", f.text("channel")),
         ("self_assessment", f.text("self_assessment")),
     ]
@@ -195,7 +162,7 @@ def receipt_context(facts: dict, texts: dict) -> dict:
         "title": f"{texts['title'].capitalize()} {facts['dossier_code']}",
         "issuer_lines": f.lines("issuer_lines"),
         "number_line": f.text("number_line"),
-        "date_line": _date_line(facts["issuer"]["place"], received.date()),
+        "date_line": date_line(facts["issuer"]["place"], received.date()),
         "doc_type": f.text("title"),
         "round_line": f.text("round_line") if facts["round"] > 1 else None,
         "intro": f.text("intro"),
@@ -274,7 +241,7 @@ def appraisal_report_context(facts: dict, texts: dict) -> dict:
         "title": f"Báo cáo thẩm định số {facts['symbol']}",
         "issuer_lines": f.lines("issuer_lines"),
         "number_line": f"Số: {facts['symbol']}",
-        "date_line": _date_line(facts["issuer"]["place"], issued.date()),
+        "date_line": date_line(facts["issuer"]["place"], issued.date()),
         "doc_type": f.text("title"),
         "subject": f.text("subject"),
         "paragraphs": [intro, f.text("method")],

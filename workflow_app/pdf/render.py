@@ -104,16 +104,6 @@ class RenderedPdf:
     worker_pid: int  # the process that laid it out
 
 
-def vn_date_line(place: str, d: date) -> str:
-    """Place-and-date line of Decree 30: "Tam Đường, ngày 05 tháng 9 năm 2024".
-
-    Decree 30 pads days below 10 and months 1 and 2 (so "tháng 01" cannot be
-    altered to "tháng 11" by hand); months 3-9 are written without a zero.
-    """
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"{place}, ngày {d.day:02d} tháng {month} năm {d.year}"
-
-
 def ensure_plain(value: object, where: str = "context", _depth: int = 0) -> None:
     """Raise ValueError unless ``value`` is built only from plain types."""
     if _depth > _MAX_DEPTH:

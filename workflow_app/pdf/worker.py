@@ -33,6 +33,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from ..formats import vn_decimal
 from ..workflow.errors import DomainError
 from . import render
 from .render import LayoutIncomplete
@@ -52,9 +53,9 @@ class RenderTimeout(DomainError):
 
     def __init__(self, seconds: float) -> None:
         super().__init__(
-            f"Tạo tệp PDF quá thời gian cho phép ({seconds:g} giây); chưa có gì thay đổi. "
+            f"Tạo tệp PDF quá thời gian cho phép ({vn_decimal(seconds, 'vi', 1)} giây); chưa có gì thay đổi. "
             "Vui lòng thử lại sau ít phút.",
-            f"Producing the PDF took longer than allowed ({seconds:g} s); nothing was changed. "
+            f"Producing the PDF took longer than allowed ({vn_decimal(seconds, 'en', 1)} s); nothing was changed. "
             "Please try again in a few minutes.",
         )
 

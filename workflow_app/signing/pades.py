@@ -47,7 +47,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from ..clock import VN_TZ
+from ..clock import local_iso, to_local
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,8 @@ def stamp_font_file() -> str:
     return found
 
 
-def iso_vn(when: datetime) -> str:
-    """ISO 8601 in Vietnam time: 2024-09-05T10:15:00+07:00. A naive datetime
-    is taken to be Vietnam local time already."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=VN_TZ)
-    return when.astimezone(VN_TZ).isoformat(timespec="seconds")
+# ISO 8601 in Vietnam time (2024-09-05T10:15:00+07:00); a naive datetime is UTC, as stored.
+iso_vn = local_iso
 
 
 @lru_cache(maxsize=4)
@@ -417,9 +413,7 @@ def _sign_pdf(pdf: bytes, key_path, cert_path, chain_paths: Iterable = (), *,
               box: Sequence[float] | None = None, page: int = -1,
               text_box: Sequence[float] | None = None, reason: str | None = None,
               key_passphrase: bytes | None = None) -> bytes:
-    if signing_time.tzinfo is None:
-        signing_time = signing_time.replace(tzinfo=VN_TZ)
-    signing_time = signing_time.astimezone(VN_TZ)
+    signing_time = to_local(signing_time)  # a naive time is UTC, as everywhere (clock.py)
     loaded = _loaded_signer(key_path, cert_path, tuple(chain_paths), key_passphrase)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(

@@ -12,6 +12,7 @@ from wtforms import BooleanField, DateField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
+from ..formats import vn_date
 from ..models import Dossier
 from ..services.core.campaigns import FilingStatus, filing_status
 from ..services.core.clocks import StepClock, step_clock, step_clocks
@@ -72,7 +73,7 @@ def filing_flag(status: FilingStatus | None) -> tuple[str, str] | None:
     """(css class, text): "Hạn nộp 30/09/2024: còn 12 ngày" / "nộp muộn 3 ngày" / "quá hạn nộp 3 ngày"."""
     if status is None:
         return None
-    deadline = status.deadline.strftime("%d/%m/%Y")
+    deadline = vn_date(status.deadline)
     if status.filed_on is not None:
         if status.late:
             return "v-fail", _("Hạn nộp %(d)s: nộp muộn %(n)s ngày", d=deadline, n=status.days_late)
@@ -113,5 +114,5 @@ def dossier_apology(dossier_id: int):
         return _detail_page(dossier, errors.status, errors=errors, refused="apology", typed=request.form.to_dict())
     db.session.commit()
     flash(_("Đã lập phiếu xin lỗi số %(symbol)s, hẹn lại ngày %(d)s.", symbol=doc.symbol,
-            d=new_date.strftime("%d/%m/%Y")))
+            d=vn_date(new_date)))
     return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + "#documents")

@@ -21,7 +21,7 @@ from .forms import BatchForm
 
 def _page(form: BatchForm, errors: FormErrors | None = None):
     """The page; after a refusal, the form that was sent keeps its ticks, comment and confirmation."""
-    groups = [(kind, engine().definition(kind).labels[request_lang()], dossiers)
+    groups = [(kind, engine().kind_label(kind, request_lang()), dossiers)
               for kind, dossiers in batch_candidates(g.user).items()]
     chosen = set(request.form.getlist("dossier")) if request.method == "POST" else set()
     errors = errors or FormErrors()

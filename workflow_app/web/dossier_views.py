@@ -5,6 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..clock import local_today
 from ..downloads import send_attachment, send_decision
 from ..extensions import db
 from ..i18n import request_lang
@@ -18,7 +19,7 @@ from ..services import (
     self_assess,
     set_fields,
 )
-from ..services.core.common import definition_of, engine, load_dossier, local_now, local_today
+from ..services.core.common import definition_of, engine, load_dossier
 from ..services.core.evidence import ACCEPTED_LIST, max_bytes
 from ..services.documents.decisions import decision_of
 from ..services.reading.dossier_page import dossier_page
@@ -72,10 +73,10 @@ def dossier_new():
         abort(403)
     lang = request_lang()
     form = NewDossierForm()
-    form.kind.choices = [(k, engine().definition(k).labels[lang]) for k in options]
+    form.kind.choices = [(k, engine().kind_label(k, lang)) for k in options]
     form.unit.choices = [(u.code, f"{u.name}" + (f" — {p.name}" if (p := u.parent_on(local_today())) else ""))
                          for units in options.values() for u in units]
-    this_year = local_now().year
+    this_year = local_today().year
     form.year.choices = [(y, str(y)) for y in range(this_year + 1, 2019, -1)]
     if request.method == "GET":
         form.year.data = this_year
@@ -321,7 +322,8 @@ def dossier_upload(dossier_id: int):
                             (form.criterion.data or "", exc.message(request_lang())))
     db.session.commit()
     flash(_("Đã tải lên %(name)s.", name=attachment.filename))
-    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + (f"#c-{form.criterion.data}" if form.criterion.data else ""))
+    anchor = f"#c-{form.criterion.data}" if form.criterion.data else ""
+    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + anchor)
 
 
 @bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")

@@ -6,6 +6,7 @@ from flask import Flask
 from ..clock import local_today
 from ..i18n import request_lang
 from ..models import Dossier
+from ..months import FIRST_MONTH, INPUT_PATTERN, current_month
 from ..services.core.common import engine
 
 
@@ -36,5 +37,11 @@ def shows_create(user) -> bool:
     return any((ra.role, ra.unit.level) in creators and ra.unit.live_on(today) for ra in user.roles)
 
 
+def kind_label(kind: str) -> str:
+    return engine().kind_label(kind, request_lang())
+
+
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(state_label=state_label, action_label=action_label, shows_create=shows_create)
+    app.jinja_env.globals.update(state_label=state_label, action_label=action_label, shows_create=shows_create,
+                                 kind_label=kind_label, FIRST_MONTH=FIRST_MONTH, MONTH_INPUT_PATTERN=INPUT_PATTERN,
+                                 current_month=current_month)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import date
 
 from flask import jsonify, redirect, render_template, request, session
 from flask_babel import gettext as _
@@ -95,7 +94,7 @@ def _decision_info(decision) -> dict:
 def _verify_page(token: str, decision, status: int = 200, **check):
     return render_template("web/verify.html", d=_decision_info(decision), issued_on=decision.issued_on,
                            token=token, status_key=status_key(decision), revoked_by=revoked_by(decision),
-                           revokes=revokes(decision), as_date=date.fromisoformat, **check), status
+                           revokes=revokes(decision), **check), status
 
 
 @bp.get("/verify/<token>")

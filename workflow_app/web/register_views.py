@@ -6,11 +6,10 @@ officials who work with it (approver, appraiser, viewer, admin)."""
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import g, render_template, request, send_file
 
-from ..services.core.common import local_now
+from ..clock import local_today
 from ..services.reporting.register import (
     XLSX_MIME,
     default_issuer,
@@ -47,7 +46,7 @@ def _selection():
     raw = request.args.get("year", "")
     if raw.isdigit() and 2000 <= int(raw) <= 2100:
         return issuer, int(raw), issuers
-    year = local_now().year
+    year = local_today().year
     if issuer is not None and year not in (years := register_years(issuer)):
         year = years[0]
     return issuer, year, issuers
@@ -62,7 +61,7 @@ def register_page():
     if year not in years:
         years = sorted({*years, year}, reverse=True)
     return render_template("web/register.html", issuer=issuer, year=year, issuers=issuers, years=years,
-                           rows=rows, missing=missing, as_date=date.fromisoformat, issuer_body=issuer_body)
+                           rows=rows, missing=missing, issuer_body=issuer_body)
 
 
 @bp.get("/decisions.xlsx")

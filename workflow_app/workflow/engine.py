@@ -9,9 +9,10 @@ from pathlib import Path
 
 from transitions import Machine
 
-from .definitions import LEVELS, Definition, EventDef, StateDef, load_all
+from .definitions import Definition, EventDef, StateDef, load_all
 from .errors import EventNotAvailable, GuardFailed, RuleRefused, Text
 from .guards import GUARDS, DossierFacts
+from .vocabulary import APPLICANT_ORDER
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,24 @@ class Engine:
         return sorted(self.latest)
 
     def kinds_by_level(self) -> list[str]:
-        """Kinds with the most local applicants first (villages before communes
-        before provinces), then by name: the default kind of a page is the first."""
-        rank = {level: i for i, level in enumerate(reversed(LEVELS))}
-        return sorted(self.latest, key=lambda k: (rank.get(self.latest[k].applicant_level, len(rank)), k))
+        """Kinds with the most local applicants first (vocabulary.APPLICANT_ORDER:
+        villages, communes, towns, districts, provinces), then by name: the default
+        kind of a page is the first, and reports list kinds in this order."""
+        order = {level: i for i, level in enumerate(APPLICANT_ORDER)}
+        return sorted(self.latest, key=lambda k: (order.get(self.latest[k].applicant_level, len(order)), k))
+
+    def kind_label(self, kind: str, lang: str = "vi") -> str:
+        """A kind's display name ("Hồ sơ công nhận bản ..."), from its latest definition:
+        a name belongs to the kind, not to one road. The code itself for an unknown kind."""
+        d = self.latest.get(kind)
+        if d is None:
+            return kind
+        return d.labels.get(lang) or d.labels["vi"]
+
+    def kind_labels(self, kinds: list[str] | None = None, lang: str = "vi") -> str:
+        """"'Hồ sơ công nhận bản ...', ...": the kinds by name, as a refusal lists the
+        choices to a person (never the internal codes)."""
+        return ", ".join(f"'{self.kind_label(k, lang)}'" for k in (self.kinds_by_level() if kinds is None else kinds))
 
     def state_options(self, kind: str | None = None) -> dict[str, StateDef]:
         """Every state of the kind's roads (of every kind when None), by name, in
@@ -114,8 +129,10 @@ class Engine:
         if state not in event.sources:
             label = d.states[state].labels
             raise EventNotAvailable(
-                f"Không thể '{event.labels['vi']}' khi hồ sơ đang ở trạng thái '{label['vi']}'. Hãy tải lại trang để xem trạng thái mới nhất.",
-                f"'{event.labels['en']}' is not possible while the dossier is '{label['en']}'. Reload to see its current state.")
+                f"Không thể '{event.labels['vi']}' khi hồ sơ đang ở trạng thái '{label['vi']}'. "
+                "Hãy tải lại trang để xem trạng thái mới nhất.",
+                f"'{event.labels['en']}' is not possible while the dossier is '{label['en']}'. "
+                "Reload to see its current state.")
         if event.comment_required and not (comment or "").strip():
             raise RuleRefused(f"Thao tác '{event.labels['vi']}' cần ghi rõ lý do: hãy nhập nhận xét.",
                               f"'{event.labels['en']}' needs a reason: enter a comment.")

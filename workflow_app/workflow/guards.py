@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from ..formats import percent, vn_date, vn_decimal
 from .errors import Text
 
 
@@ -91,23 +92,17 @@ def _field_name(facts: DossierFacts, name: str) -> tuple[str, str]:
     return f"'{labels['vi']}' ({name})", f"'{labels['en']}' ({name})"
 
 
-def _num(value, lang: str) -> str:
-    """1500000 -> "1.500.000" (vi) / "1,500,000" (en); 89.9 -> "89,9" / "89.9"."""
-    text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
-    return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text
-
-
 @guard("field_at_least", ("field", "min"))
 def field_at_least(facts: DossierFacts, params: dict) -> list[Text]:
     name, minimum = params["field"], params["min"]
     vi, en = _field_name(facts, name)
     value = facts.fields.get(name)
     if value is None:
-        return [Text(f"Chưa nhập {vi}: cần tối thiểu {_num(minimum, 'vi')}.",
-                     f"{en} is not set: at least {_num(minimum, 'en')} is needed.")]
+        return [Text(f"Chưa nhập {vi}: cần tối thiểu {vn_decimal(minimum, 'vi', 10)}.",
+                     f"{en} is not set: at least {vn_decimal(minimum, 'en', 10)} is needed.")]
     if value < minimum:
-        return [Text(f"{vi} là {_num(value, 'vi')}, cần tối thiểu {_num(minimum, 'vi')}.",
-                     f"{en} is {_num(value, 'en')}; at least {_num(minimum, 'en')} is needed.")]
+        return [Text(f"{vi} là {vn_decimal(value, 'vi', 10)}, cần tối thiểu {vn_decimal(minimum, 'vi', 10)}.",
+                     f"{en} is {vn_decimal(value, 'en', 10)}; at least {vn_decimal(minimum, 'en', 10)} is needed.")]
     return []
 
 
@@ -119,11 +114,11 @@ def field_at_most(facts: DossierFacts, params: dict) -> list[Text]:
     vi, en = _field_name(facts, name)
     value = facts.fields.get(name)
     if value is None:
-        return [Text(f"Chưa nhập {vi}: cần tối đa {_num(maximum, 'vi')}.",
-                     f"{en} is not set: at most {_num(maximum, 'en')} is allowed.")]
+        return [Text(f"Chưa nhập {vi}: cần tối đa {vn_decimal(maximum, 'vi', 10)}.",
+                     f"{en} is not set: at most {vn_decimal(maximum, 'en', 10)} is allowed.")]
     if value > maximum:
-        return [Text(f"{vi} là {_num(value, 'vi')}, chỉ được tối đa {_num(maximum, 'vi')}.",
-                     f"{en} is {_num(value, 'en')}; at most {_num(maximum, 'en')} is allowed.")]
+        return [Text(f"{vi} là {vn_decimal(value, 'vi', 10)}, chỉ được tối đa {vn_decimal(maximum, 'vi', 10)}.",
+                     f"{en} is {vn_decimal(value, 'en', 10)}; at most {vn_decimal(maximum, 'en', 10)} is allowed.")]
     return []
 
 
@@ -135,10 +130,6 @@ def _as_date(value) -> date | None:
         return date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def _vn_date(d: date) -> str:
-    return f"{d.day:02d}/{d.month:02d}/{d.year}"
 
 
 @guard("date_span_at_least", ("from", "to", "days"))
@@ -155,12 +146,12 @@ def date_span_at_least(facts: DossierFacts, params: dict) -> list[Text]:
                      f"{en} is not set (a date, YYYY-MM-DD): a period of at least {days} days is needed.")
                 for vi, en in missing]
     if end < start:
-        return [Text(f"{end_vi} ({_vn_date(end)}) trước {start_vi} ({_vn_date(start)}): hãy sửa lại ngày.",
+        return [Text(f"{end_vi} ({vn_date(end)}) trước {start_vi} ({vn_date(start)}): hãy sửa lại ngày.",
                      f"{end_en} ({end.isoformat()}) is before {start_en} ({start.isoformat()}): correct the dates.")]
     span = (end - start).days + 1
     if span < days:
         short = days - span
-        return [Text(f"Từ ngày {_vn_date(start)} đến ngày {_vn_date(end)} mới có {span} ngày, còn thiếu {short} ngày: "
+        return [Text(f"Từ ngày {vn_date(start)} đến ngày {vn_date(end)} mới có {span} ngày, còn thiếu {short} ngày: "
                      f"cần ít nhất {days} ngày, tính cả ngày đầu và ngày cuối ({start_vi} – {end_vi}).",
                      f"From {start.isoformat()} to {end.isoformat()} is only {span} days, {short} short: "
                      f"at least {days} days are needed, first and last day counted ({start_en} – {end_en}).")]
@@ -178,11 +169,14 @@ def council_vote_passed(facts: DossierFacts, params: dict) -> list[Text]:
                      "The appraisal council vote is not recorded (members, present, in favour).")]
     reasons = []
     if present > members or in_favour > present:
-        reasons.append(Text("Số liệu biểu quyết không hợp lệ: có mặt không vượt quá số thành viên, tán thành không vượt quá số có mặt.",
-                            "Vote figures are inconsistent: present cannot exceed members, in favour cannot exceed present."))
+        reasons.append(Text("Số liệu biểu quyết không hợp lệ: có mặt không vượt quá số thành viên, "
+                            "tán thành không vượt quá số có mặt.",
+                            "Vote figures are inconsistent: present cannot exceed members, "
+                            "in favour cannot exceed present."))
     elif present < quorum * members:
-        reasons.append(Text(f"Hội đồng không đủ số thành viên dự họp: {present}/{members}, cần ít nhất {quorum:.0%}.",
-                            f"The council lacks a quorum: {present}/{members} present, at least {quorum:.0%} needed."))
+        need = percent(quorum)
+        reasons.append(Text(f"Hội đồng không đủ số thành viên dự họp: {present}/{members}, cần ít nhất {need}.",
+                            f"The council lacks a quorum: {present}/{members} present, at least {need} needed."))
     elif in_favour * 2 <= present:
         reasons.append(Text(f"Chưa quá nửa số thành viên có mặt tán thành ({in_favour}/{present}).",
                             f"No majority of those present in favour ({in_favour}/{present})."))

@@ -11,6 +11,7 @@ from pathlib import Path
 from ...clock import VN_TZ
 from ...extensions import db
 from ...models import CommitteeVisit
+from ...months import month_label
 from ...signing.devca import init_dev
 from ..committee.membership import load_committee, my_scope
 from ..committee.visits import file_report, log_visit
@@ -58,11 +59,14 @@ DEMO_USERS = [
     _login("truongban", "preparer", "na-tam-01", "Lò Văn Hùng", "trưởng bản Nà Tăm 01 (công nhận năm 2024), xã Bản Bo"),
     _login("canbo.taleng", "submitter", "ta-leng-2025", "Sùng Thị Dua",
            "công chức UBND xã Tả Lèng: hồ sơ xã nông thôn mới", also=[("preparer", "ta-leng-2025")]),
-    _login("thamdinh.taleng", "appraiser", "ta-leng-2025", "Phàn Văn Quyết", "Phòng Kinh tế xã Tả Lèng: thẩm định hồ sơ bản"),
+    _login("thamdinh.taleng", "appraiser", "ta-leng-2025", "Phàn Văn Quyết",
+           "Phòng Kinh tế xã Tả Lèng: thẩm định hồ sơ bản"),
     _login("chutich.taleng", "approver", "ta-leng-2025", "Tẩn Văn Chiến", "Chủ tịch UBND xã Tả Lèng", "chairman"),
-    _login("thamdinh.banbo", "appraiser", "ban-bo-2025", "Hoàng Văn Toàn", "Phòng Kinh tế xã Bản Bo: thẩm định hồ sơ bản"),
+    _login("thamdinh.banbo", "appraiser", "ban-bo-2025", "Hoàng Văn Toàn",
+           "Phòng Kinh tế xã Bản Bo: thẩm định hồ sơ bản"),
     _login("chutich.banbo", "approver", "ban-bo-2025", "Lường Văn Thắng", "Chủ tịch UBND xã Bản Bo", "chairman"),
-    _login("thamdinh.binhlu", "appraiser", "binh-lu-2025", "Đỗ Thị Hằng", "Phòng Kinh tế xã Bình Lư: thẩm định hồ sơ bản"),
+    _login("thamdinh.binhlu", "appraiser", "binh-lu-2025", "Đỗ Thị Hằng",
+           "Phòng Kinh tế xã Bình Lư: thẩm định hồ sơ bản"),
     _login("thamdinh.tinh", "appraiser", "lai-chau", "Nguyễn Thị Thanh",
            "Sở Nông nghiệp và Môi trường tỉnh: thẩm định hồ sơ xã"),
     _login("chutich.tinh", "approver", "lai-chau", "Vũ Mạnh Hà", "Phó Chủ tịch UBND tỉnh (ký KT. CHỦ TỊCH)",
@@ -130,7 +134,8 @@ def _committee_demo() -> None:
         return datetime(d.year, d.month, d.day, hour, 0, tzinfo=VN_TZ)
 
     for user, commune, on, notes in [
-        (hatang, "na-tam", date(2024, 8, 6), "Kiểm tra đường trục bản 05, 06; đề nghị xã đôn đốc hoàn thành rãnh thoát nước."),
+        (hatang, "na-tam", date(2024, 8, 6),
+         "Kiểm tra đường trục bản 05, 06; đề nghị xã đôn đốc hoàn thành rãnh thoát nước."),
         (hatang, "giang-ma", date(2024, 8, 13), "Làm việc với xã về tiến độ cứng hóa đường nội bản Giang Ma 04."),
         (hatang, "na-tam", date(2024, 9, 5), "Kiểm tra hệ thống điện bản 08; tỷ lệ hộ dùng điện an toàn đạt 98%."),
         (hatang, "tt-tam-duong", date(2024, 9, 19), "Rà soát quy hoạch chi tiết khu trung tâm thị trấn."),
@@ -142,7 +147,8 @@ def _committee_demo() -> None:
     for user, commune, month, filed in [
         (hatang, "na-tam", "2024-08", date(2024, 8, 20)), (hatang, "tt-tam-duong", "2024-08", date(2024, 8, 23)),
         (hatang, "giang-ma", "2024-08", date(2024, 9, 4)),  # late
-        (hatang, "na-tam", "2024-09", date(2024, 9, 20)), (hatang, "tt-tam-duong", "2024-09", date(2024, 9, 27)),  # late
+        (hatang, "na-tam", "2024-09", date(2024, 9, 20)),
+        (hatang, "tt-tam-duong", "2024-09", date(2024, 9, 27)),  # late
         (vanhoa, "son-binh", "2024-08", date(2024, 8, 19)), (vanhoa, "ta-leng", "2024-08", date(2024, 9, 3)),  # late
         (vanhoa, "son-binh", "2024-09", date(2024, 9, 24)),
     ]:
@@ -153,6 +159,6 @@ def _committee_demo() -> None:
             status.setdefault(c.kind, {})[c.code] = {
                 "status": ("met", "in_progress", "not_met")[i % 3],
                 "note": "" if i % 3 == 0 else "Đang đôn đốc xã hoàn thiện."}
-        file_report(user, commune, month, f"Tình hình {unit.name} tháng {month[5:]}/{month[:4]}: các bản tiếp tục "
+        file_report(user, commune, month, f"Tình hình {unit.name} tháng {month_label(month)}: các bản tiếp tục "
                     "hoàn thiện tiêu chí; xã đã họp triển khai kế hoạch tháng tới.", status, now=day(filed, 16))
     db.session.commit()

@@ -12,7 +12,7 @@ from datetime import date
 
 from ...clock import local_date
 from ...extensions import db
-from ...i18n import vn_date
+from ...formats import vn_date
 from ...models import AuditRecord, Dossier, Reform, Unit, User
 from ...permissions import Capacity
 from ..core.common import definition_of, record

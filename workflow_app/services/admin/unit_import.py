@@ -24,11 +24,11 @@ import yaml
 from ...extensions import db
 from ...models import LEVELS, Unit, UnitLink
 from ...workflow.errors import DefinitionError
+from ...workflow.vocabulary import RANK
 from ...workflow.yamlfile import SafeLoader
 
 COLUMNS = ("code", "name", "level", "parent", "valid_from", "valid_to")
 # A unit sits below its parent: a commune or town under a district or province, never beside it.
-RANK = {"province": 0, "district": 1, "commune": 2, "town": 2, "village": 3}
 CODE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 REFORM_HINT = "a unit changes parent only by a reform file (flask units reform FILE, key `moves`)"
@@ -168,14 +168,14 @@ def _period(start: date | None, end: date | None) -> str:
 def _start_link(unit: Unit, day: date | None) -> UnitLink | None:
     """The unit's place on `day`; with None, the place it has had since always."""
     if day is None:
-        return next((l for l in unit.links if l.relation == "parent" and l.valid_from is None), None)
+        return next((link for link in unit.links if link.relation == "parent" and link.valid_from is None), None)
     return unit.link_on(day)
 
 
 def _end_link(unit: Unit, day: date | None) -> UnitLink | None:
     """The unit's place on `day`; with None, the place it keeps for good."""
     if day is None:
-        return next((l for l in unit.links if l.relation == "parent" and l.valid_to is None), None)
+        return next((link for link in unit.links if link.relation == "parent" and link.valid_to is None), None)
     return unit.link_on(day)
 
 
@@ -272,17 +272,19 @@ class _Import:
                             f"{_period(item.valid_from, item.valid_to)}")
 
     def _update(self, unit: Unit, item: Item, parent: Unit | None, fail) -> None:
-        places = [l for l in unit.links if l.relation == "parent"]
-        if parent not in [l.parent for l in places]:
-            now = ", ".join(f"{l.parent.code if l.parent else '(none)'} {_period(l.valid_from, l.valid_to)}"
-                            for l in places)
+        places = [link for link in unit.links if link.relation == "parent"]
+        if parent not in [link.parent for link in places]:
+            now = ", ".join(f"{link.parent.code if link.parent else '(none)'} {_period(link.valid_from, link.valid_to)}"
+                            for link in places)
             fail("parent", f"unit '{unit.code}' sits under {now}, not under '{item.parent}': {REFORM_HINT}")
             return
         children = db.session.execute(db.select(UnitLink).where(UnitLink.parent_id == unit.id)).scalars().all()
         if item.level != unit.level:
-            below = [l.unit for l in children if l.relation == "parent" and RANK[l.unit.level] <= RANK[item.level]]
+            below = [link.unit for link in children
+                     if link.relation == "parent" and RANK[link.unit.level] <= RANK[item.level]]
             if below:
-                fail("level", f"'{below[0].code}', a {below[0].level}, sits under the unit: it cannot be a {item.level}")
+                fail("level", f"'{below[0].code}', a {below[0].level}, sits under the unit: "
+                              f"it cannot be a {item.level}")
                 return
         moved = (item.valid_from, item.valid_to) != (unit.valid_from, unit.valid_to)
         if moved and not self._period_ok(unit, item, places, children, fail):
@@ -296,8 +298,8 @@ class _Import:
         if moved:
             self.changes.append(f"period of {unit.code}: {_period(unit.valid_from, unit.valid_to)} -> "
                                 f"{_period(item.valid_from, item.valid_to)}")
-            first = min(places, key=lambda l: l.valid_from or date.min)
-            last = max(places, key=lambda l: l.valid_from or date.min)
+            first = min(places, key=lambda link: link.valid_from or date.min)
+            last = max(places, key=lambda link: link.valid_from or date.min)
             unit.valid_from, first.valid_from = item.valid_from, item.valid_from
             unit.valid_to, last.valid_to = item.valid_to, item.valid_to
 
@@ -309,8 +311,8 @@ class _Import:
             fail("valid_to", f"unit '{unit.code}' ends on {unit.valid_to} by reform {unit.ended_by.code}: "
                              f"write that date (a reform file changes it)")
             return False
-        first = min(places, key=lambda l: l.valid_from or date.min)
-        last = max(places, key=lambda l: l.valid_from or date.min)
+        first = min(places, key=lambda link: link.valid_from or date.min)
+        last = max(places, key=lambda link: link.valid_from or date.min)
         if first.valid_to is not None and (start is None or start > first.valid_to) and first is not last:
             fail("valid_from", f"would remove its place {_period(first.valid_from, first.valid_to)} "
                                f"under '{first.parent.code if first.parent else '(none)'}'")

@@ -21,7 +21,7 @@ from flask import current_app
 
 from ...clock import local_date, local_today
 from ...workflow.yamlfile import load_yaml
-from .common import last_filing
+from .common import first_filing
 from .reference import UNITS_FILE
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def status_for(campaign: Campaign | None, filed_on: date | None, today: date) ->
 
 def first_submission(dossier) -> date | None:
     """The day (+07:00) the dossier was first filed (its `files: true` event), or None."""
-    first = last_filing(dossier, first=True)
+    first = first_filing(dossier)
     return local_date(first.at) if first else None
 
 

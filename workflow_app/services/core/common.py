@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...clock import VN_TZ, local_now, local_today  # noqa: F401  (re-exported for the services)
+from ...clock import local_today
 from ...extensions import db
-from ...i18n import vn_date
+from ...formats import vn_date
 from ...models import AuditRecord, Counter, Dossier, User, utcnow
 from ...permissions import Capacity, can_view, capacities, ended_roles, has_acted
 from ...workflow import Definition, Engine
@@ -47,13 +47,30 @@ def filing_events(kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(e for d in engine().roads(kind) for e in d.filing_events))
 
 
-def last_filing(dossier: Dossier, first: bool = False) -> AuditRecord | None:
-    """The dossier's last (or first) filing transition record: "the submission"."""
-    order = AuditRecord.seq if first else AuditRecord.seq.desc()
-    return db.session.execute(
-        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
-                                     AuditRecord.action.in_(filing_events(dossier.kind)))
-        .order_by(order).limit(1)).scalar_one_or_none()
+def _is_filing(dossier: Dossier):
+    """The one definition of "a submission of this dossier": a transition record of
+    one of its kind's `files: true` events."""
+    return (AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
+            AuditRecord.action.in_(filing_events(dossier.kind)))
+
+
+def last_filing(dossier: Dossier) -> AuditRecord | None:
+    """The dossier's last filing transition record: "the submission"."""
+    return db.session.execute(db.select(AuditRecord).where(*_is_filing(dossier))
+                              .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+
+
+def first_filing(dossier: Dossier) -> AuditRecord | None:
+    """The dossier's first filing transition record (its first submission, any round)."""
+    return db.session.execute(db.select(AuditRecord).where(*_is_filing(dossier))
+                              .order_by(AuditRecord.seq).limit(1)).scalar_one_or_none()
+
+
+def filers(dossier: Dossier) -> list[User]:
+    """Everyone who has filed the dossier (any round), each once."""
+    stmt = (db.select(User).join(AuditRecord, AuditRecord.actor_id == User.id)
+            .where(*_is_filing(dossier)).distinct())
+    return list(db.session.execute(stmt).scalars())
 
 
 def load_dossier(dossier_id: int, actor: User) -> Dossier:
@@ -90,7 +107,8 @@ def acting_capacity(actor: User, dossier: Dossier, rule: EventDef | ActionDef | 
             f"You may not '{rule.labels['en']}' on this dossier: only {who(rule.by, 'en')} may.")
     if dossier.id is not None and has_acted(dossier, actor, getattr(rule, "not_by_actor_of", ())):
         raise NotPermitted(
-            f"Người đã nộp hồ sơ không được '{rule.labels['vi']}' chính hồ sơ đó (tách bạch nhiệm vụ). Hãy để cán bộ khác thực hiện.",
+            f"Người đã nộp hồ sơ không được '{rule.labels['vi']}' chính hồ sơ đó (tách bạch nhiệm vụ). "
+            "Hãy để cán bộ khác thực hiện.",
             f"Whoever submitted a dossier may not '{rule.labels['en']}' it (separation of duties). Ask a colleague.")
     # The most specific unit (deepest path) speaks for the act.
     return max(found, key=lambda c: len(c.unit.path))
@@ -101,7 +119,8 @@ def check_version(dossier: Dossier, expected: int | None) -> None:
         raise StaleVersion(
             "Người khác đã thay đổi hồ sơ này trong lúc bạn đang xem. Hãy tải lại trang để xem những gì đã thay đổi, "
             "rồi thử lại.",
-            "Someone changed this dossier while you were reading it. Reload the page to see what changed, then try again.")
+            "Someone changed this dossier while you were reading it. Reload the page to see what changed, "
+            "then try again.")
 
 
 def touch(dossier: Dossier) -> None:

@@ -6,12 +6,14 @@ from datetime import date, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from ...clock import local_now, local_today
 from ...extensions import db
-from ...i18n import vn_date
+from ...formats import vn_date
 from ...models import CriterionEntry, Dossier, Unit, User, utcnow
+from ...months import FIRST_YEAR
 from ...workflow.definitions import ActionDef, Definition
 from ...workflow.errors import BadRequest, Conflict, EventNotAvailable, NotPermitted, RuleRefused
-from .common import acting_capacity, check_version, definition_of, engine, local_now, next_number, record, touch
+from .common import acting_capacity, check_version, definition_of, engine, next_number, record, touch
 from .persist import flush_or_conflict
 
 
@@ -30,8 +32,8 @@ def agency_code(unit: Unit, day: date) -> str:
 def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier:
     known = engine().definition(kind)
     if known is None:
-        kinds = ", ".join(engine().kinds())
-        raise RuleRefused(f"Không có loại hồ sơ '{kind}' (có: {kinds}).", f"Unknown dossier kind '{kind}' (known: {kinds}).")
+        raise RuleRefused(f"Không có loại hồ sơ '{kind}' (có: {engine().kind_labels(lang='vi')}).",
+                          f"Unknown dossier kind '{kind}' (known: {engine().kind_labels(lang='en')}).")
     unit = db.session.execute(db.select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise RuleRefused(f"Không có đơn vị mã '{unit_code}'. Hãy chọn đơn vị trong danh sách.",
@@ -40,13 +42,15 @@ def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier
         raise RuleRefused(
             f"Hồ sơ loại này do đơn vị cấp '{known.applicant_level}' đề nghị, '{unit.name}' là cấp '{unit.level}'.",
             f"This kind is filed for a unit of level '{known.applicant_level}'; '{unit.name}' is a '{unit.level}'.")
-    this_year = local_now().year
-    if not isinstance(year, int) or not 2020 <= year <= this_year + 1:
-        raise RuleRefused(f"Năm phải từ 2020 đến {this_year + 1}.", f"The year must be from 2020 to {this_year + 1}.")
+    this_year = local_today().year
+    if not isinstance(year, int) or not FIRST_YEAR <= year <= this_year + 1:
+        raise RuleRefused(f"Năm phải từ {FIRST_YEAR} đến {this_year + 1}.",
+                          f"The year must be from {FIRST_YEAR} to {this_year + 1}.")
     today = local_now()
     d = engine().definition_for(kind, year, today.date())
     if d is None:
-        raise RuleRefused(f"Loại hồ sơ này không áp dụng cho năm {year}.", f"This dossier kind does not apply to {year}.")
+        raise RuleRefused(f"Loại hồ sơ này không áp dụng cho năm {year}.",
+                          f"This dossier kind does not apply to {year}.")
     if not unit.live_on(today.date()):
         raise RuleRefused(
             f"{unit.name} không còn tồn tại từ ngày {vn_date(unit.valid_to + timedelta(days=1))}: "
@@ -72,7 +76,8 @@ def create_dossier(actor: User, kind: str, unit_code: str, year: int) -> Dossier
     except IntegrityError as exc:
         raise Conflict(
             f"Đã có một hồ sơ đang mở cho {unit_name} năm {year}. Hãy mở hồ sơ đó thay vì tạo mới.",
-            f"An open dossier already exists for {unit_name} in {year}. Open it instead of creating a new one.") from exc
+            f"An open dossier already exists for {unit_name} in {year}. "
+            "Open it instead of creating a new one.") from exc
     record(dossier, actor, cap, "create", to_state=dossier.state, is_transition=True,
            data={"kind": kind, "year": year})
     db.session.flush()
@@ -146,7 +151,8 @@ def appraise_criterion(actor: User, dossier: Dossier, code: str, verdict: str, n
 def set_fields(actor: User, dossier: Dossier, values: dict, expected_version: int | None = None) -> Dossier:
     d = definition_of(dossier)
     if not isinstance(values, dict) or not values:
-        raise BadRequest("Hãy gửi ít nhất một trường dưới dạng {tên: giá trị}.", "Send at least one field as {name: value}.")
+        raise BadRequest("Hãy gửi ít nhất một trường dưới dạng {tên: giá trị}.",
+                         "Send at least one field as {name: value}.")
     new_fields = dict(dossier.fields or {})
     cap = None
     for name, value in values.items():
@@ -179,8 +185,10 @@ def _iso_date(value, label_vi: str, label_en: str) -> str:
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:
-        raise RuleRefused(f"'{label_vi}' phải là một ngày có thật, dạng YYYY-MM-DD (ví dụ 2026-03-01); đã nhận {str(value)[:40]!r}.",
-                          f"'{label_en}' must be a real date written YYYY-MM-DD (e.g. 2026-03-01); got {str(value)[:40]!r}.") from None
+        raise RuleRefused(f"'{label_vi}' phải là một ngày có thật, dạng YYYY-MM-DD (ví dụ 2026-03-01); "
+                          f"đã nhận {str(value)[:40]!r}.",
+                          f"'{label_en}' must be a real date written YYYY-MM-DD (e.g. 2026-03-01); "
+                          f"got {str(value)[:40]!r}.") from None
     return day.isoformat()
 
 
@@ -192,7 +200,8 @@ def _coerce(fd, value):
         if not isinstance(value, str):
             raise BadRequest(f"'{label_vi}' phải là chuỗi ký tự.", f"'{label_en}' must be text.")
         if fd.max_length and len(value) > fd.max_length:
-            raise RuleRefused(f"'{label_vi}' dài tối đa {fd.max_length} ký tự.", f"'{label_en}' takes at most {fd.max_length} characters.")
+            raise RuleRefused(f"'{label_vi}' dài tối đa {fd.max_length} ký tự.",
+                              f"'{label_en}' takes at most {fd.max_length} characters.")
         return value
     if fd.type == "date":
         return _iso_date(value, label_vi, label_en)
@@ -202,5 +211,6 @@ def _coerce(fd, value):
         raise BadRequest(f"'{label_vi}' phải là số nguyên.", f"'{label_en}' must be a whole number.")
     value = int(value) if fd.type == "integer" else float(value)
     if (fd.min is not None and value < fd.min) or (fd.max is not None and value > fd.max):
-        raise RuleRefused(f"'{label_vi}' phải trong khoảng {fd.min}–{fd.max}.", f"'{label_en}' must be within {fd.min}–{fd.max}.")
+        raise RuleRefused(f"'{label_vi}' phải trong khoảng {fd.min}–{fd.max}.",
+                          f"'{label_en}' must be within {fd.min}–{fd.max}.")
     return value

@@ -67,8 +67,8 @@ def fire_batch_decision(actor: User, items: list[tuple[Dossier, int | None]],
         raise RuleRefused("Hãy chọn ít nhất một hồ sơ.", "Choose at least one dossier.")
     d = definition_of(items[0][0])
     if not d.decision_events:
-        raise RuleRefused(f"Loại hồ sơ '{d.labels['vi']}' không có bước ban hành quyết định.",
-                          f"The dossier kind '{d.labels['en']}' has no step that issues a decision.")
+        raise RuleRefused(f"Loại hồ sơ '{engine().kind_label(d.kind, 'vi')}' không có bước ban hành quyết định.",
+                          f"The dossier kind '{engine().kind_label(d.kind, 'en')}' has no step that issues a decision.")
     return fire_batch(actor, items, d.decision_events[0], comment)
 
 
@@ -157,7 +157,8 @@ def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
     for event in d.offered_from(dossier.state):
         reasons: list[Text] = []
         if not capacities(actor, dossier.unit, event.by):
-            reasons.append(Text(f"Chỉ {who(event.by, 'vi')} được thực hiện.", f"Only {who(event.by, 'en')} may do this."))
+            reasons.append(Text(f"Chỉ {who(event.by, 'vi')} được thực hiện.",
+                                f"Only {who(event.by, 'en')} may do this."))
         elif has_acted(dossier, actor, event.not_by_actor_of):
             reasons.append(Text("Bạn đã nộp hồ sơ này nên không được thực hiện bước này (tách bạch nhiệm vụ).",
                                 "You submitted this dossier, so you may not take this step (separation of duties)."))

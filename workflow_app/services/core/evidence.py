@@ -8,7 +8,7 @@ from ...workflow.definitions import Definition
 from ...workflow.errors import Conflict, NotFound, RuleRefused
 from .common import acting_capacity, check_version, definition_of, record, setting, touch
 from .dossiers import _entry, _require_state
-from .filecheck import ACCEPTED, ACCEPTED_LIST, check_upload, human_size  # noqa: F401  (re-exported)
+from .filecheck import ACCEPTED, ACCEPTED_LIST, check_upload  # noqa: F401  (re-exported)
 from .persist import flush_or_conflict
 from .storage import put_bytes
 
@@ -34,7 +34,8 @@ def attach_evidence(actor: User, dossier: Dossier, filename: str, data: bytes,
     dossier.attachments.append(attachment)
     _reopen(entry)
     touch(dossier)
-    record(dossier, actor, cap, "attach", data={"criterion": criterion, "filename": name, "sha256": digest, "size": len(data)})
+    record(dossier, actor, cap, "attach",
+           data={"criterion": criterion, "filename": name, "sha256": digest, "size": len(data)})
     flush_or_conflict()
     return attachment
 
@@ -70,8 +71,10 @@ def _removable(actor: User, dossier: Dossier, d: Definition, attachment_id: int,
             "or returned for revision. If a submitted file is wrong, ask the appraising office to return the "
             "dossier, then remove or replace the file.")
     if attachment.removed_at is not None:
-        raise Conflict(f"Tệp '{attachment.filename}' đã được gỡ khỏi hồ sơ. Hãy tải lại trang để xem minh chứng hiện có.",
-                       f"The file '{attachment.filename}' was already removed. Reload the page to see the evidence now.")
+        raise Conflict(f"Tệp '{attachment.filename}' đã được gỡ khỏi hồ sơ. "
+                       "Hãy tải lại trang để xem minh chứng hiện có.",
+                       f"The file '{attachment.filename}' was already removed. "
+                       "Reload the page to see the evidence now.")
     return cap, attachment
 
 

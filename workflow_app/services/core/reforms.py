@@ -17,10 +17,10 @@ import yaml
 from ...extensions import db
 from ...models import LEVELS, Reform, Unit, UnitLink
 from ...workflow.errors import DefinitionError
+from ...workflow.vocabulary import RANK
 from ...workflow.yamlfile import load_yaml
 
 # Who may hold whom: a unit moves only under a unit of a higher rank.
-_RANK = {"province": 0, "district": 1, "commune": 2, "town": 2, "village": 3}
 
 
 class ReformError(DefinitionError):
@@ -139,7 +139,7 @@ def read_reform(path: Path) -> ReformFile:
         for code in codes:
             parent = next((u for u in new_units if u["code"] == target), None)
             target_level = parent["level"] if parent else units[target].level
-            if _RANK[target_level] >= _RANK[units[code].level]:
+            if RANK[target_level] >= RANK[units[code].level]:
                 raise fail(f"{where}.to", f"'{target}' ({target_level}) cannot hold '{code}' ({units[code].level})")
             if target in units and (units[target].path_on(effective) or "").find(f"/{code}/") >= 0:
                 raise fail(f"{where}.to", f"'{target}' lies inside '{code}': the move would make a cycle")
@@ -155,7 +155,8 @@ def read_reform(path: Path) -> ReformFile:
                                           f"{' …' if len(orphans) > 5 else ''}: merge it or move them")
     for code, _ in reform_moves(reform, units):
         unit = units[code]
-        later = [l for l in unit.links if l.relation == "parent" and l.valid_from and l.valid_from > effective]
+        later = [link for link in unit.links
+                 if link.relation == "parent" and link.valid_from and link.valid_from > effective]
         if later:
             raise fail("moves", f"unit '{code}' already has a place from {later[0].valid_from}, "
                                 f"which overlaps a move on {effective}")
@@ -215,7 +216,8 @@ def apply_reform(reform: ReformFile) -> list[str]:
                                        valid_from=reform.effective, reform=row))
             db.session.add(unit)
             units[unit.code] = unit
-            changes.append(f"new unit {unit.code} ({unit.name}, {unit.level}) under {parent.code} from {reform.effective}")
+            changes.append(f"new unit {unit.code} ({unit.name}, {unit.level}) under {parent.code} "
+                           f"from {reform.effective}")
 
     for code in reform.abolished:
         unit = units[code]
@@ -228,7 +230,7 @@ def apply_reform(reform: ReformFile) -> list[str]:
 
     for old, new in reform.merges.items():
         unit, successor = units[old], units[new]
-        if not any(l.relation == "successor" and l.reform is row for l in unit.links):
+        if not any(link.relation == "successor" and link.reform is row for link in unit.links):
             unit.links.append(UnitLink(parent=successor, relation="successor", reform=row,
                                        valid_from=reform.effective,
                                        path=f"{successor.path_on(reform.effective)}{old}/"))
@@ -243,7 +245,7 @@ def apply_reform(reform: ReformFile) -> list[str]:
 
 def _move(unit: Unit, parent: Unit, effective: date, row: Reform) -> list[str]:
     """Give `unit` (and its living subtree) a place under `parent` from `effective`."""
-    if any(l.relation == "parent" and l.reform is row for l in unit.links):
+    if any(link.relation == "parent" and link.reform is row for link in unit.links):
         return []
     last_day = effective - timedelta(days=1)
     for link in unit.links:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app, has_app_context
 from sqlalchemy.orm import joinedload
 
-from ...clock import to_local, utcnow
+from ...clock import local_iso, utcnow
 from ...extensions import db
 from ...models import ApiToken, RoleAssignment, Unit, User
 from ...models.users import ROLES
@@ -116,7 +116,7 @@ def check_token_lifetime(expires_at: datetime, revoked_at: datetime | None) -> N
             "This API token has been revoked (by hand, a password change or a disabled account). "
             "Ask an administrator for a new one: flask users token <username>.")
     if expires_at <= utcnow():
-        when = to_local(expires_at).isoformat(timespec="minutes")
+        when = local_iso(expires_at, "minutes")
         raise TokenExpired(
             f"Mã truy cập (token) này đã hết hạn lúc {when}. "
             "Hãy xin quản trị viên cấp mã mới: flask users token <tên đăng nhập> [--days N].",
@@ -203,7 +203,8 @@ def change_password(user: User, current: str, new: str, address: str | None = No
 
 def set_active(admin: User, user: User, active: bool) -> None:
     if not any(ra.role == "admin" for ra in admin.roles):
-        raise NotPermitted("Chỉ quản trị viên được khóa hoặc mở tài khoản.", "Only an administrator may disable or enable accounts.")
+        raise NotPermitted("Chỉ quản trị viên được khóa hoặc mở tài khoản.",
+                           "Only an administrator may disable or enable accounts.")
     if admin.id == user.id and not active:
         raise RuleRefused("Bạn không thể tự khóa tài khoản của mình.", "You cannot disable your own account.")
     user.active = active

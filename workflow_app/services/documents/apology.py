@@ -9,17 +9,16 @@ from datetime import date, datetime, timedelta
 
 from ...clock import local_date, local_now, local_today
 from ...extensions import db
+from ...formats import date_line, lower_first, paper_date, vn_date
 from ...models import Document, Dossier, utcnow
-from ...pdf.documents import short_date
 from ...pdf.numbers import document_number
 from ...pdf.printing import render_pdf
-from ...pdf.render import vn_date_line
 from ...permissions import capacities
 from ...workdays import CalendarGap, load_calendar
 from ...workflow.definitions import Actor
 from ...workflow.errors import Conflict, NotPermitted, RuleRefused
 from ..core.clocks import StepClock, step_clock
-from ..core.common import definition_of, last_filing, next_number, record, touch
+from ..core.common import definition_of, engine, last_filing, next_number, record, touch
 from ..core.persist import flush_or_conflict
 from ..core.storage import put_bytes
 from ..core.wording import actor_name, committee_of, in_sentence, place_name
@@ -70,10 +69,6 @@ def can_apologize(actor, dossier: Dossier, clock: StepClock | None) -> bool:
     return bool(clock and clock.overdue and apology_capacities(actor, dossier) and apology_of(dossier) is None)
 
 
-def _vn(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
-
-
 def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today: date | None = None):
     """Issue the apology slip of the dossier's overdue step with a new date: a numbered
     Document (rendered to PDF now and kept) and an `apology` record in the audit chain.
@@ -88,7 +83,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
         new_due = existing.data["facts"]["new_due"]
         raise Conflict(
             f"Bước '{st.labels['vi']}' của hồ sơ đã có phiếu xin lỗi số {existing.symbol} (vòng {dossier.round}), "
-            f"hẹn lại ngày {_vn(date.fromisoformat(new_due))}. Mỗi bước chỉ lập một phiếu trong một vòng.",
+            f"hẹn lại ngày {vn_date(new_due)}. Mỗi bước chỉ lập một phiếu trong một vòng.",
             f"The step '{st.labels['en']}' already has apology slip {existing.symbol} (round {dossier.round}), "
             f"with the new date {new_due}. One slip per step and round.")
     today = today or local_today()
@@ -102,7 +97,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
             f"The deadline cannot be computed (no holiday calendar for {clock.calendar_gap}). Ask the administrator.")
     if not clock.overdue:
         raise RuleRefused(
-            f"Hồ sơ chưa quá hạn: hạn xử lý bước '{st.labels['vi']}' là ngày {_vn(clock.due_on)}. "
+            f"Hồ sơ chưa quá hạn: hạn xử lý bước '{st.labels['vi']}' là ngày {vn_date(clock.due_on)}. "
             "Chỉ lập phiếu xin lỗi khi đã quá hạn.",
             f"The dossier is not late: the step '{st.labels['en']}' is due on {clock.due_on.isoformat()}. "
             "An apology slip is for a late step only.")
@@ -110,7 +105,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
     if not reason:
         raise RuleRefused("Hãy ghi lý do chậm trễ.", "Give the reason for the delay.", field="reason")
     if new_date <= today:
-        raise RuleRefused(f"Ngày hẹn mới phải sau hôm nay ({_vn(today)}).",
+        raise RuleRefused(f"Ngày hẹn mới phải sau hôm nay ({vn_date(today)}).",
                           f"The new date must be after today ({today.isoformat()}).", field="new_date")
     if new_date > today + timedelta(days=366):
         raise RuleRefused("Ngày hẹn mới không được quá một năm kể từ hôm nay.",
@@ -122,7 +117,7 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
             raise RuleRefused(f"Không tính được ngày làm việc (thiếu lịch nghỉ năm {gap.year}).",
                               f"Working days cannot be computed (no holiday calendar for {gap.year}).") from None
         if not working:
-            raise RuleRefused(f"Ngày {_vn(new_date)} không phải ngày làm việc. Hãy chọn một ngày làm việc.",
+            raise RuleRefused(f"Ngày {vn_date(new_date)} không phải ngày làm việc. Hãy chọn một ngày làm việc.",
                               f"{new_date.isoformat()} is not a working day. Pick a working day.", field="new_date")
 
     issuer = cap.unit
@@ -132,7 +127,8 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
     submit = last_filing(dossier)
     parent = dossier.unit.parent_on(now.date())
     facts = {
-        "dossier_code": dossier.code, "dossier_kind": dossier.kind, "dossier_label": d.labels["vi"],
+        "dossier_code": dossier.code, "dossier_kind": dossier.kind,
+        "dossier_label": engine().kind_label(dossier.kind, "vi"),
         "year": dossier.year, "round": dossier.round, "state": dossier.state,
         "state_label": st.labels["vi"], "applicant": in_sentence(dossier.unit.name),
         "applicant_parent": in_sentence(parent.name) if parent else None,
@@ -170,21 +166,21 @@ def apology_context(facts: dict) -> dict:
     issuer = facts["issuer"]
     unit_word = "ngày làm việc" if facts["unit"] == "working" else "ngày"
     applicant = facts["applicant"] + (f", {facts['applicant_parent']}" if facts.get("applicant_parent") else "")
-    received = (f"Ngày {short_date(date.fromisoformat(facts['received_on']))}, " if facts.get("received_on") else "")
-    old_due = short_date(date.fromisoformat(facts["old_due"]))
-    new_due = short_date(date.fromisoformat(facts["new_due"]))
+    received = (f"Ngày {paper_date(date.fromisoformat(facts['received_on']))}, " if facts.get("received_on") else "")
+    old_due = paper_date(date.fromisoformat(facts["old_due"]))
+    new_due = paper_date(date.fromisoformat(facts["new_due"]))
     return {
         "title": f"Phiếu xin lỗi và hẹn lại ngày trả kết quả {facts['symbol']}",
         "issuer_lines": ["ỦY BAN NHÂN DÂN", issuer["name"].upper()],
         "number_line": f"Số: {facts['symbol']}",
-        "date_line": vn_date_line(issuer["place"], issued.date()),
+        "date_line": date_line(issuer["place"], issued.date()),
         "doc_type": "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
         "recipient": facts["recipient"],
         "paragraphs": [
             (f"{received}{issuer['committee']} tiếp nhận hồ sơ mã {facts['dossier_code']} "
-             f"({facts['dossier_label'].lower()}) của {applicant}."),
+             f"({lower_first(facts['dossier_label'])}) của {applicant}."),
             (f"Bước xử lý \u201c{facts['state_label']}\u201d có thời hạn {facts['limit']} {unit_word}, "
-             f"tính từ ngày {short_date(date.fromisoformat(facts['started_on']))}, hạn xử lý là ngày {old_due}. "
+             f"tính từ ngày {paper_date(date.fromisoformat(facts['started_on']))}, hạn xử lý là ngày {old_due}. "
              "Đến hạn, hồ sơ chưa được xử lý xong."),
             f"Lý do chậm trễ: {facts['reason']}",
             (f"Sự chậm trễ này đã gây phiền hà cho quý cơ quan. {issuer['committee']} xin lỗi "

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import secrets
 
+from ...clock import local_now
 from ...extensions import db
 from ...models import Decision, Dossier, decision_dossiers
 from ...pdf.decision import DecisionFacts, decision_context
 from ...pdf.numbers import document_number
 from ...signing.issuing import render_signed_pdf
-from ..core.common import local_now, next_number, setting
+from ..core.common import next_number, setting
 from ..core.effects import Act
 from ..core.storage import put_bytes
 from ..core.wording import committee_of, in_sentence, place_name

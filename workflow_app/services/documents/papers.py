@@ -24,7 +24,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from ...clock import local_now, to_local
+from ...clock import local_iso, local_now, local_today
 from ...extensions import db
 from ...models import Document, Dossier, Unit, User, utcnow
 from ...pdf.documents import document_context, reference, texts_for
@@ -33,7 +33,7 @@ from ...pdf.printing import render_pdf
 from ...workflow.definitions import Actor, Definition
 from ...workflow.errors import NotFound
 from ..core.clocks import step_clock
-from ..core.common import last_filing, next_number
+from ..core.common import engine, last_filing, next_number
 from ..core.effects import Act
 from ..core.storage import put_bytes
 from ..core.wording import actor_name, committee_of, in_sentence, place_name
@@ -85,7 +85,7 @@ def issue_appraisal_report(act: Act) -> list[Document]:
             # The report is signed for the appraising office: its head, or a deputy
             # (an assignment signing as vice chairman signs as deputy head here).
             "signer_capacity": "deputy" if act.cap.assignment.capacity == "vice_chairman" else "head",
-            "submitted_at": _local_iso(submit.at) if submit else None,
+            "submitted_at": local_iso(submit.at) if submit else None,
             "sender": committee_of(submit.unit) if submit else None,
             "criteria": [{"code": e.code, "name": names.get(e.code, e.code),
                           "self_assessment": e.self_assessment, "verdict": e.verdict,
@@ -105,7 +105,7 @@ def receiving_unit(dossier: Dossier, d: Definition, fallback: Unit) -> Unit:
     appraise = next((e for e in d.events.values() if "issue_appraisal_report" in e.effects), None)
     actors = appraise.by if appraise else tuple(
         a for name in d.filing_events for e in d.events_from(d.events[name].dest) for a in e.by)
-    chain = [dossier.unit, *dossier.unit.ancestors_on(local_now().date())]
+    chain = [dossier.unit, *dossier.unit.ancestors_on(local_today())]
     for actor in actors:
         unit = next((u for u in chain if u.level == actor.level), None)
         if unit is not None:
@@ -116,13 +116,13 @@ def receiving_unit(dossier: Dossier, d: Definition, fallback: Unit) -> Unit:
 
 def _dossier_facts(dossier: Dossier, d: Definition, issuer: Unit) -> dict:
     names = {c.code: c.name["vi"] for c in d.criteria}
-    parent = dossier.unit.parent_on(local_now().date())
+    parent = dossier.unit.parent_on(local_today())
     values = dict(dossier.fields or {})
     return {
         "dossier_id": dossier.id,
         "dossier_code": dossier.code,
         "dossier_kind": dossier.kind,
-        "dossier_label": d.labels["vi"],
+        "dossier_label": engine().kind_label(dossier.kind, "vi"),
         "year": dossier.year,
         "round": dossier.round,
         "applicant_code": dossier.unit.code,
@@ -156,8 +156,6 @@ def _add(dossier: Dossier, kind: str, actor: User, issuer: Unit, facts: dict, no
     return doc
 
 
-def _local_iso(stored: datetime) -> str:
-    return to_local(stored).isoformat(timespec="seconds")
 
 
 # ----------------------------------------------------------------------------- reading

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ...extensions import db
-from ...i18n import vn_date
+from ...formats import field_value, input_number, vn_date
 from ...models import Attachment, AuditRecord, Decision, Dossier, User
 from ...permissions import capacities, ended_roles, has_acted
 from ...workflow.definitions import Definition
@@ -18,7 +18,8 @@ from ..documents.decisions import decision_of
 ACTION_LABELS = {
     "create": ("Tạo hồ sơ", "Created"), "self_assess": ("Tự đánh giá", "Self-assessed"),
     "attach": ("Tải minh chứng", "Uploaded evidence"),
-    "remove_evidence": ("Gỡ minh chứng", "Removed evidence"), "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
+    "remove_evidence": ("Gỡ minh chứng", "Removed evidence"),
+    "appraise_criterion": ("Thẩm định tiêu chí", "Appraised a criterion"),
     "set_fields": ("Cập nhật thông tin", "Updated fields"),
     "apology": ("Lập phiếu xin lỗi và hẹn lại ngày trả kết quả", "Issued an apology slip with a new date"),
     "takeover": ("Chuyển giao thẩm quyền theo sắp xếp đơn vị hành chính", "Handed over by an administrative reform"),
@@ -179,15 +180,14 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
     for fd in d.fields.values():
         value = (dossier.fields or {}).get(fd.name)
         editable = dossier.state in fd.states and bool(capacities(actor, dossier.unit, fd.by))
-        raw = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
-        if lang == "vi" and isinstance(value, float):
-            raw = raw.replace(".", ",")  # what a Vietnamese user types, and what the form accepts
+        raw = input_number(value, lang)  # what a user types, and what the form reads back as the same number
         fields.append(FieldRow(fd.name, fd.labels[lang], fd.type, value, raw, editable, fd.min, fd.max))
     # The next step: events that move the dossier on (not a return, rejection or revocation).
     next_actors = [f"{who(e.by, lang)}: {e.labels[lang]}" for e in d.offered_from(dossier.state)
                    if not e.negative and not d.states[e.dest].closed]
     page = DossierPage(
-        dossier=dossier, definition=d, kind_label=d.labels[lang], state_label=d.states[dossier.state].labels[lang],
+        dossier=dossier, definition=d, kind_label=engine().kind_label(dossier.kind, lang),
+        state_label=d.states[dossier.state].labels[lang],
         next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),
         history=history_rows(dossier, d, lang), decision=decision_of(dossier),
         revocation=decision_of(dossier, "revocation"),
@@ -210,12 +210,15 @@ def _check(row: CriterionRow, lang: str, with_applicant: bool) -> tuple[str, str
     en = lang == "en"
     if row.verdict == "fail" or (with_applicant and row.verdict is None and row.previous_verdict == "fail"):
         note = row.verdict_note if row.verdict == "fail" else row.previous_note
-        return "failed", (f"Complete it as the appraiser asks: {note}" if en else f"Bổ sung theo ý kiến thẩm định: {note}") \
-            if note else ("Complete it and submit again." if en else "Bổ sung rồi nộp lại.")
+        if note:
+            return "failed", (f"Complete it as the appraiser asks: {note}" if en
+                              else f"Bổ sung theo ý kiến thẩm định: {note}")
+        return "failed", ("Complete it and submit again." if en else "Bổ sung rồi nộp lại.")
     if row.verdict == "pass":
         return "passed", ""
     if row.self_assessment is None:
-        return "not_assessed", ("Self-assess it (met or not met)." if en else "Tự đánh giá tiêu chí (đạt hoặc chưa đạt).")
+        return "not_assessed", ("Self-assess it (met or not met)." if en
+                                else "Tự đánh giá tiêu chí (đạt hoặc chưa đạt).")
     if row.self_assessment != "met":
         return "not_met", ("Submitting needs it self-assessed as met." if en
                            else "Để nộp hồ sơ, tiêu chí cần được tự đánh giá đạt.")
@@ -240,7 +243,8 @@ def _checklist(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: 
         facts = facts_of(dossier, d)
         done = tuple(replace(c, self_assessment="met", verdict="pass", evidence_count=max(c.evidence_count, 1))
                      for c in facts.criteria)
-        conditions = [t.get(lang) for t in engine().refusals(d, dossier.state, step.name, replace(facts, criteria=done))]
+        refusals = engine().refusals(d, dossier.state, step.name, replace(facts, criteria=done))
+        conditions = [t.get(lang) for t in refusals]
     return Checklist(step=step.labels[lang] if step else None, who=who(step.by, lang) if step else None,
                      conditions=conditions,
                      counts=[(CHECK_STATES[k][0 if lang == "vi" else 1], n) for k, n in counts.items() if n])
@@ -263,13 +267,6 @@ def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang
     return ReturnLetter(at=r.at, actor=r.actor.name, role=ROLE_NAMES.get(r.role, (r.role, r.role))[i],
                         unit=r.unit.name, comment=r.comment or "", round=dossier.round - 1, failed=failed,
                         with_applicant=with_applicant)
-
-
-def _shown(value, lang: str) -> str:
-    if isinstance(value, float):
-        text = f"{value:g}"
-        return text.replace(".", ",") if lang == "vi" else text
-    return str(value)
 
 
 def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]:
@@ -296,7 +293,7 @@ def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]
                       else f"{data.get('symbol', '')} · {step}: due {old} → new date {new}")
         elif data.get("fields"):
             detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: "
-                               f"{vn_date(v) if k in d.fields and d.fields[k].type == 'date' else _shown(v, lang)}"
+                               f"{vn_date(v) if k in d.fields and d.fields[k].type == 'date' else field_value(v, lang)}"
                                for k, v in data["fields"].items())
         label = (lambda s: d.states[s].labels[lang] if s in d.states else s)
         rows.append(HistoryRow(

@@ -6,14 +6,13 @@ numbers (not text) so the standing office can sum and chart them in Excel.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from ...pdf.documents import short_date
-from ...pdf.render import vn_date_line
+from ...clock import local_date, local_naive
+from ...formats import date_line, paper_date, vn_date
 from ..core.common import engine
 from .dashboard import Dashboard
 from .monthly_report import MonthlyReportData
@@ -24,7 +23,6 @@ MONTHLY_SHEETS = ("Tổng hợp", "Theo xã", "Theo tiêu chí", "Hồ sơ quá 
 REPORT_STATUS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp (quá hạn)",
                  "pending": "Chưa nộp (chưa đến hạn)"}
 WORDS = {"met": "Đạt", "not_met": "Chưa đạt", "pass": "Đạt", "fail": "Không đạt", None: "—"}
-VN = timedelta(hours=7)
 
 
 def _book():
@@ -60,10 +58,6 @@ def _save(wb) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    return moment + VN if moment is not None else None
 
 
 # ----------------------------------------------------------------------------- dashboard
@@ -127,7 +121,8 @@ def dashboard_filename(dash: Dashboard) -> str:
 def monthly_xlsx(report: MonthlyReportData) -> bytes:
     wb = _book()
     wb.properties.title = f"Báo cáo tiến độ xây dựng nông thôn mới tháng {report.label}"
-    ws = _sheet(wb, "Tổng hợp", f"BÁO CÁO TIẾN ĐỘ XÂY DỰNG NÔNG THÔN MỚI THÁNG {report.label} — {report.scope_name.upper()}",
+    ws = _sheet(wb, "Tổng hợp",
+                f"BÁO CÁO TIẾN ĐỘ XÂY DỰNG NÔNG THÔN MỚI THÁNG {report.label} — {report.scope_name.upper()}",
                 [("Loại hồ sơ", 40), ("Trạng thái", 22), (f"Cuối tháng {report.label}", 14),
                  ("Cuối tháng trước", 14), ("Thay đổi", 10)])
     for k in report.kinds:
@@ -145,8 +140,9 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     ws.append(["  trong đó nộp muộn", report.reports_late])
     ws.append(["Báo cáo thành viên BCĐ chưa nộp (quá hạn)", report.reports_missing])
     ws.append(["Báo cáo thành viên BCĐ chưa đến hạn", report.reports_pending])
-    ws.append([(f"Ngày lập báo cáo: {report.today.strftime('%d/%m/%Y')}. Số hồ sơ lũy kế (mọi năm), trạng thái "
-                "cuối tháng tính theo lịch sử chuyển trạng thái (nhật ký), mốc là 0 giờ ngày đầu tháng sau, giờ Việt Nam.")])
+    ws.append([(f"Ngày lập báo cáo: {vn_date(report.today)}. Số hồ sơ lũy kế (mọi năm), trạng thái "
+                "cuối tháng tính theo lịch sử chuyển trạng thái (nhật ký), mốc là 0 giờ ngày đầu tháng sau, "
+                "giờ Việt Nam.")])
 
     states = report.states
     columns = [("Xã", 22)]
@@ -162,9 +158,9 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
         ws.append(row)
 
     criteria_sheet(wb, report.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — HỒ SƠ NĂM {report.criteria_year} "
-                                        f"(tại ngày {report.today.strftime('%d/%m/%Y')}, yếu nhất trước)")
+                                        f"(tại ngày {vn_date(report.today)}, yếu nhất trước)")
 
-    ws = _sheet(wb, "Hồ sơ quá hạn", f"HỒ SƠ QUÁ HẠN TẠI NGÀY {report.today.strftime('%d/%m/%Y')}",
+    ws = _sheet(wb, "Hồ sơ quá hạn", f"HỒ SƠ QUÁ HẠN TẠI NGÀY {vn_date(report.today)}",
                 [("Mã hồ sơ", 22), ("Loại", 30), ("Đơn vị", 22), ("Xã", 18), ("Trạng thái", 16),
                  ("Hạn xử lý", 12), ("Số ngày trễ", 9), ("Người phải xử lý", 30), ("Lý do", 50)])
     for o in report.overdue:
@@ -177,7 +173,8 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
                 [("Thành viên", 26), ("Chức vụ", 30), ("Xã, thị trấn", 20), ("Hạn nộp", 12), ("Ngày nộp", 16),
                  ("Tình trạng", 22)])
     for r in report.reports:
-        ws.append([r.member, r.title, r.commune, r.due_on, _local(r.submitted_at), REPORT_STATUS.get(r.status, r.status)])
+        ws.append([r.member, r.title, r.commune, r.due_on, local_naive(r.submitted_at),
+                   REPORT_STATUS.get(r.status, r.status)])
         ws.cell(ws.max_row, 4).number_format = "DD/MM/YYYY"
         ws.cell(ws.max_row, 5).number_format = "DD/MM/YYYY HH:MM"
     if not report.reports:
@@ -187,7 +184,7 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
                 [("Thời điểm", 17), ("Thao tác", 30), ("Mã hồ sơ", 22), ("Đơn vị", 22), ("Xã", 18),
                  ("Người thực hiện", 24), ("Ý kiến", 50)])
     for m in report.moves:
-        ws.append([_local(m.at), m.event_label, m.code, m.unit, m.commune, m.actor, m.comment or ""])
+        ws.append([local_naive(m.at), m.event_label, m.code, m.unit, m.commune, m.actor, m.comment or ""])
         ws.cell(ws.max_row, 1).number_format = "DD/MM/YYYY HH:MM"
     return _save(wb)
 
@@ -242,15 +239,15 @@ def monthly_pdf_context(report: MonthlyReportData, preparer: str) -> dict:
         "issuer_lines": ["ỦY BAN NHÂN DÂN", report.scope_name.upper()],
         # The number is given by the clerk at signing: a blank kept open with no-break spaces.
         "number_line": "Số:" + "\u00a0" * 12 + "/BC-UBND",
-        "date_line": vn_date_line(_place(report.scope_name), report.today),
+        "date_line": date_line(_place(report.scope_name), report.today),
         "month_label": report.label,
         "criteria_year": report.criteria_year,
         "subject": f"Tiến độ xây dựng nông thôn mới tháng {report.label}",
         "intro": (f"Thực hiện chế độ báo cáo hằng tháng của Ban Chỉ đạo các chương trình mục tiêu quốc gia, "
                   f"{report.scope_name} báo cáo tiến độ xây dựng nông thôn mới tháng {report.label} "
-                  f"(số hồ sơ lũy kế, tính đến hết ngày {short_date(report.last_day)}; số bản đạt từng tiêu chí "
+                  f"(số hồ sơ lũy kế, tính đến hết ngày {paper_date(report.last_day)}; số bản đạt từng tiêu chí "
                   f"theo hồ sơ năm {report.criteria_year}; hồ sơ quá hạn và báo cáo của thành viên Ban Chỉ đạo "
-                  f"tính đến ngày {short_date(report.today)}) như sau:"),
+                  f"tính đến ngày {paper_date(report.today)}) như sau:"),
         "kinds": kinds,
         "moves": [[report.move_labels.get(e, e), n] for e, n in report.move_counts.items()],
         "state_headers": [report.state_labels[s] for s in states],
@@ -259,13 +256,13 @@ def monthly_pdf_context(report: MonthlyReportData, preparer: str) -> dict:
         "criteria": [[i, c.code, c.name, f"{c.self_met}/{c.of}", f"{c.passed}/{c.appraised_of}"]
                      for i, c in enumerate(report.criteria, start=1)],
         "overdue": [[o.code, f"{o.unit}" + (f" ({o.commune})" if o.commune else ""), o.state_label,
-                     short_date(o.due_on), f"{o.days_late} {unit_words.get(o.day_unit, 'ngày')}", o.who, o.why]
+                     paper_date(o.due_on), f"{o.days_late} {unit_words.get(o.day_unit, 'ngày')}", o.who, o.why]
                     for o in report.overdue],
         "reports_summary": [["Đã nhận", report.reports_received], ["Trong đó nộp muộn", report.reports_late],
                             ["Chưa nộp, đã quá hạn", report.reports_missing],
                             ["Chưa nộp, chưa đến hạn", report.reports_pending]],
-        "reports": [[r.member, r.commune, short_date(r.due_on),
-                     short_date(_local(r.submitted_at).date()) if r.submitted_at else "—",
+        "reports": [[r.member, r.commune, paper_date(r.due_on),
+                     paper_date(local_date(r.submitted_at)) if r.submitted_at else "—",
                      REPORT_STATUS.get(r.status, r.status)] for r in report.reports],
         "recipients": RECIPIENTS.get(report.scope_level, RECIPIENTS["other"]),
         "archive": "Lưu: VT, NN.",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from ....formats import file_size
 from ....workflow.errors import FileTooLarge, RuleRefused, UnsupportedFileType
 from .images import check_jpeg, check_png
 from .names import MAX_NAME_BYTES, clean_filename, hidden_characters, trim_name
@@ -26,7 +27,6 @@ __all__ = [
     "check_upload",
     "clean_filename",
     "hidden_characters",
-    "human_size",
     "safe_download_name",
     "trim_name",
 ]
@@ -68,13 +68,6 @@ class CheckedFile:
     mime: str
 
 
-def human_size(n: int) -> str:
-    if n >= 1024 * 1024:
-        mb = n / (1024 * 1024)
-        return f"{mb:.0f} MB" if mb.is_integer() else f"{mb:.1f} MB"
-    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} byte"
-
-
 def check_upload(filename: str | None, data: bytes, limit: int, field: str = "file") -> CheckedFile:
     """The checked name and type of an upload, or the refusal: 422 for a bad name or
     content, 413 above `limit` bytes, 415 for a type not accepted at all."""
@@ -82,9 +75,8 @@ def check_upload(filename: str | None, data: bytes, limit: int, field: str = "fi
     if not name:
         raise RuleRefused("Tệp không có tên. Hãy chọn lại tệp.", "The file has no name. Choose the file again.")
     if len(data) > limit:
-        size = human_size(limit)
-        raise FileTooLarge(f"Tệp '{name}' lớn hơn {size}. Hãy nén hoặc chia nhỏ tệp rồi tải lại.",
-                           f"'{name}' is larger than {size}. Compress or split it and upload again.")
+        raise FileTooLarge(f"Tệp '{name}' lớn hơn {file_size(limit)}. Hãy nén hoặc chia nhỏ tệp rồi tải lại.",
+                           f"'{name}' is larger than {file_size(limit, 'en')}. Compress or split it and upload again.")
     if not data:
         raise RuleRefused(f"Tệp '{name}' rỗng.", f"'{name}' is empty.")
     kind = ACCEPTED.get(PurePath(name).suffix.lower())
