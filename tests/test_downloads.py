@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from conftest import PG_URL
 from helpers import dispose_engines
+from sqlalchemy import event
 
 from workflow_app.app import create_app
 from workflow_app.extensions import db
@@ -132,3 +133,19 @@ def test_DB_POOL_SIZE_sets_the_pool_and_refuses_a_bad_value(tmp_path, monkeypatc
         monkeypatch.setenv("DB_POOL_SIZE", bad)
         with pytest.raises(RuntimeError, match="DB_POOL_SIZE must be a whole number of 1 or more"):
             create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pool.db'}", "SECRET_KEY": "x"})
+
+
+def test_an_api_download_is_two_statements(app, issued):
+    """The token's user with roles, units and their paths in one statement, the
+    decision's file within the caller's scope in a second: nothing per role."""
+    issued.api.get(issued.url)  # warm: anything a first request loads once
+    statements = []
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            r = issued.api.get(issued.url)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+    assert r.status_code == 200 and r.data == issued.path.read_bytes()
+    assert len(statements) == 2, statements

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from ...clock import local_iso, utcnow
 from ...extensions import db
-from ...models import ApiToken, RoleAssignment, Unit, User
+from ...models import ApiToken, RoleAssignment, Unit, UnitLink, User
 from ...models.users import ROLES
 from ...signin_throttle import password_attempt
 from ...workflow.errors import DomainError, NotPermitted, RuleRefused
@@ -125,12 +125,14 @@ def check_token_lifetime(expires_at: datetime, revoked_at: datetime | None) -> N
 
 
 # Built once: a statement object memoizes its cache key, so executing it again skips
-# SQLAlchemy's per-call statement analysis. One round trip for token, user and roles
-# (each role's unit is joined too): every API request starts here.
+# SQLAlchemy's per-call statement analysis. One round trip for token, user, roles, their
+# units and those units' paths (what the scope rule reads): every API request starts
+# here. A path's parent unit is read only if something asks for it.
 _USER_FOR_TOKEN = (
     db.select(User, ApiToken.expires_at, ApiToken.revoked_at).join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == db.bindparam("token_hash"))
-    .options(joinedload(User.roles)))
+    .options(joinedload(User.roles).joinedload(RoleAssignment.unit).joinedload(Unit.links)
+             .lazyload(UnitLink.parent)))
 
 
 def user_for_token(token: str) -> User | None:
