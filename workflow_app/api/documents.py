@@ -36,5 +36,5 @@ def list_documents(dossier_id: int):
 @blp.route("/dossiers/<int:dossier_id>/documents/<int:document_id>.pdf", methods=["GET"])
 @blp.doc(security=[{"bearer": []}], responses={200: {"description": "the PDF, the same bytes on every download"}})
 def document_pdf(dossier_id: int, document_id: int):
-    """One receipt or appraisal report as PDF (rendered on first download, then kept)."""
+    """One paper as PDF: the file rendered when it was issued (or, should that have failed, now, then kept)."""
     return send_document(load_dossier(dossier_id, acting_user()), document_id)

@@ -1,7 +1,9 @@
-"""A dossier's papers on the pages: the receipt slip and the appraisal report.
+"""A dossier's papers on the pages: the receipt slip, the appraisal report, the apology slip.
 
-The PDF is rendered on first download and kept (services.documents.papers.ensure_pdf), so a
-download may write the stored file's key: the view commits, like any other."""
+The PDF is rendered when the paper is issued (services/documents/after_commit.py), so a
+download reads the stored file. A paper whose render failed after its commit is rendered
+here and kept (services.documents.papers.ensure_pdf): then the download writes the file's
+key, and the view commits, like any other."""
 from __future__ import annotations
 
 from flask import g, send_file
@@ -19,8 +21,10 @@ FILE_PREFIX = {"receipt": "Giay-tiep-nhan", "appraisal_report": "Bao-cao-tham-di
 
 def send_document(dossier: Dossier, document_id: int):
     """The stored bytes of one paper of a visible dossier (the pages and the API)."""
-    doc = ensure_pdf(find_document(dossier, document_id))
-    db.session.commit()
+    doc = find_document(dossier, document_id)
+    if not doc.pdf_key:  # the render at issue failed: render now (the usual download commits nothing)
+        ensure_pdf(doc)
+        db.session.commit()
     return send_file(path_of(doc.pdf_key), mimetype="application/pdf", as_attachment=True,
                      download_name=download_name(doc, dossier), etag=doc.pdf_sha256)
 

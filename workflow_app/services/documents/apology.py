@@ -1,7 +1,8 @@
 """The apology slip (phiếu xin lỗi và hẹn lại ngày trả kết quả): when a step's
 clock (core/clocks.py) has run out, whoever may act on the step issues one slip per
 state and round with a new date. It is numbered per issuing unit and year, recorded
-in the dossier's audit chain, rendered to PDF at once and kept."""
+in the dossier's audit chain, rendered to PDF once its transaction commits
+(after_commit.py) and kept."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,6 @@ from ...extensions import db
 from ...formats import date_line, lower_first, paper_date, vn_date
 from ...models import Document, Dossier, utcnow
 from ...pdf.numbers import document_number
-from ...pdf.printing import render_pdf
 from ...permissions import capacities
 from ...workdays import CalendarGap, load_calendar
 from ...workflow.definitions import Actor
@@ -20,8 +20,8 @@ from ...workflow.errors import Conflict, NotPermitted, RuleRefused
 from ..core.clocks import StepClock, step_clock
 from ..core.common import definition_of, engine, last_filing, next_number, record, touch
 from ..core.persist import flush_or_conflict
-from ..core.storage import put_bytes
 from ..core.wording import actor_name, committee_of, in_sentence, place_name
+from .after_commit import render_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def can_apologize(actor, dossier: Dossier, clock: StepClock | None) -> bool:
 
 def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today: date | None = None):
     """Issue the apology slip of the dossier's overdue step with a new date: a numbered
-    Document (rendered to PDF now and kept) and an `apology` record in the audit chain.
+    Document (rendered to PDF after the commit and kept) and an `apology` record in the audit chain.
     403 unless the actor may act on the step, 409 when the step already has one in
     this round, 422 when the step is not overdue or the date or reason is not valid."""
 
@@ -152,8 +152,8 @@ def issue_apology(actor, dossier: Dossier, new_date: date, reason: str, *, today
     db.session.add(doc)
     touch(dossier)  # the step's due date changed: a new version, like every change
     flush_or_conflict()  # two slips at once: one wins (version, and the (dossier, kind, round) key)
-    # Rendered now and kept: the download serves these bytes (documents.ensure_pdf sees the key).
-    doc.pdf_key, doc.pdf_sha256 = put_bytes(render_pdf("pdf/apology.html", apology_context(facts)), ".pdf")
+    # Rendered once the transaction commits, outside its locks; the download serves those bytes.
+    render_after_commit(doc, "pdf/apology.html", apology_context(facts))
     log.info("dossier %s: apology %s for %s, due %s -> %s", dossier.code, symbol, dossier.state,
              facts["old_due"], facts["new_due"])
     return doc

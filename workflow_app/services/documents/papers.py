@@ -5,8 +5,9 @@ Both are effects named in states/*.yaml (`effects: [issue_receipt]` on submit,
 `[issue_appraisal_report]` on appraise). Each makes one Document row per dossier and
 round in the event's transaction, holding every fact the PDF prints, captured at that
 moment, and a copy of the texts (states/documents/<kind>.yaml) then in force. The PDF
-is rendered from that row alone on first download and kept: whatever happens to the
-dossier afterwards, the paper reads the same.
+is rendered from that row alone once the transaction commits (after_commit.py) and
+kept: whatever happens to the dossier afterwards, the paper reads the same. Should that
+render fail, the first download renders it (`ensure_pdf`).
 
 - The receipt has no number: the dossier code identifies it (with the round, for a
   resubmission after a return). Its issuer is the receiving body: the applicant's
@@ -22,21 +23,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
-
 from ...clock import local_iso, local_now, local_today
 from ...extensions import db
 from ...models import Document, Dossier, Unit, User, utcnow
 from ...pdf.documents import document_context, reference, texts_for
 from ...pdf.numbers import document_number
-from ...pdf.printing import render_pdf
 from ...workflow.definitions import Actor, Definition
 from ...workflow.errors import NotFound
 from ..core.clocks import step_clock
 from ..core.common import engine, last_filing, next_number
 from ..core.effects import Act
-from ..core.storage import put_bytes
 from ..core.wording import actor_name, committee_of, in_sentence, place_name
+from .after_commit import record_pdf, render_after_commit, render_file
+from .apology import APOLOGY_PREFIX, apology_context
 
 log = logging.getLogger(__name__)
 KINDS = ("receipt", "appraisal_report")
@@ -151,11 +150,10 @@ def _add(dossier: Dossier, kind: str, actor: User, issuer: Unit, facts: dict, no
                    symbol=symbol, issued_at=utcnow(), issued_by_id=actor.id, issuer_id=issuer.id,
                    data={"facts": facts, "texts": texts or texts_for(kind, issuer.code, issuer.level)})
     db.session.add(doc)
+    render_after_commit(doc, *pdf_source(doc))
     log.info("dossier %s: %s %s issued by %s for round %s", dossier.code, kind, symbol or "", issuer.code,
              dossier.round)
     return doc
-
-
 
 
 # ----------------------------------------------------------------------------- reading
@@ -192,18 +190,22 @@ def appraisal_ref(dossier: Dossier) -> str | None:
     return reference(doc.data["texts"], doc.symbol, issued)
 
 
+def pdf_source(doc: Document) -> tuple[str, dict]:
+    """(template name, context) of any paper of a dossier, from its stored facts alone."""
+    if doc.kind.startswith(APOLOGY_PREFIX):
+        return "pdf/apology.html", apology_context(doc.data["facts"])
+    return document_context(doc.kind, doc.data)
+
+
 def ensure_pdf(doc: Document) -> Document:
-    """Render the PDF once, on first download, and keep it: later downloads get the
-    same bytes. Two first downloads at once both render, one stores: the UPDATE only
-    applies while no PDF is recorded, and the other reads the winner's."""
+    """The paper with its PDF. Rendered when issued (after_commit.py), so this is a
+    read; a paper whose render failed after its commit is rendered now and kept. Two
+    such downloads at once both render, one stores: the key is recorded only while
+    none is, and the other reads the winner's."""
     if doc.pdf_key:
         return doc
-
-    template, context = document_context(doc.kind, doc.data)
-    key, digest = put_bytes(render_pdf(template, context), ".pdf")
-    db.session.execute(
-        update(Document).where(Document.id == doc.id, Document.pdf_key.is_(None))
-        .values(pdf_key=key, pdf_sha256=digest).execution_options(synchronize_session=False))
+    key, digest = render_file(*pdf_source(doc))
+    record_pdf(db.session, doc.id, key, digest)
     db.session.refresh(doc)
-    log.info("document %s (%s of %s) rendered: %s", doc.id, doc.kind, doc.dossier_id, doc.pdf_sha256)
+    log.info("document %s (%s of %s) rendered at download: %s", doc.id, doc.kind, doc.dossier_id, doc.pdf_sha256)
     return doc
