@@ -172,7 +172,7 @@ def test_submit_issues_a_receipt_from_the_receiving_body(road):
     received = date.fromisoformat(facts["submitted_at"][:10])
     assert facts["due_date"] == add_working_days(received, 15).isoformat()
     assert receipt.data["texts"]["title"] == "GIẤY TIẾP NHẬN HỒ SƠ"  # a copy of the texts in force
-    assert receipt.pdf_key is None  # rendered on first download
+    assert receipt.pdf_key and receipt.pdf_sha256  # rendered right after the submission committed
 
 
 def test_appraise_issues_a_numbered_report_and_appraisal_ref_cites_it(road):
@@ -515,6 +515,7 @@ def test_hostile_values_print_as_text_and_fetch_nothing(road, tmp_path, monkeypa
 def test_documents_are_404_to_whoever_cannot_see_the_dossier(road, make_user, api_as, app):
     road.submit()
     [receipt] = road.docs()
+    stored = (receipt.pdf_key, receipt.pdf_sha256)
     outsider = make_user("submitter", "giang-ma")
     api = api_as(outsider)
     for path in (f"/api/v1/dossiers/{road.dossier.id}/documents",
@@ -531,7 +532,8 @@ def test_documents_are_404_to_whoever_cannot_see_the_dossier(road, make_user, ap
     r = road.api.get(f"/api/v1/dossiers/{other.id}/documents/{receipt.id}.pdf", headers={"Accept-Language": "en"})
     assert r.status_code == 404 and "no such document" in r.get_json()["error"]["message"]
     db.session.expire_all()
-    assert db.session.get(Document, receipt.id).pdf_key is None  # nothing rendered for refusals
+    again = db.session.get(Document, receipt.id)
+    assert (again.pdf_key, again.pdf_sha256) == stored  # refusals neither render nor replace the paper
 
 
 def test_json_lists_the_documents_in_the_dossier_and_on_their_own(road):

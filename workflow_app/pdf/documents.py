@@ -2,7 +2,8 @@
 
 The facts are captured when the paper is issued (services/documents/papers.py) and stored
 with a copy of the texts of states/documents/<kind>.yaml in force at that moment, so
-the PDF rendered later, on first download, prints exactly what was true then. This
+the PDF, rendered right after the issuing transaction commits (or at the first download
+when that render failed), prints exactly what was true then. This
 module is pure: no database, no Flask; it picks texts, fills placeholders and formats
 dates, sizes and numbers the Vietnamese way.
 """
