@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..auth import acting_user
-from ..extensions import db
 from ..services.core.common import load_dossier
+from ..services.core.persist import unit_of_work
 from ..services.documents.apology import apology_capacity, issue_apology
 from .boundary import Blueprint, BoundarySchema, Text
 from .schemas import DocumentOut
@@ -38,10 +38,12 @@ def post_apology(body: dict, dossier_id: int):
     round (else 409). The slip is listed in the dossier's documents as `apology:<state>`
     and its PDF downloads like the other documents."""
     user = acting_user()
-    dossier = load_dossier(dossier_id, user)
-    apology_capacity(user, dossier)
-    doc = issue_apology(user, dossier, body["new_date"], body["reason"])
-    db.session.commit()
-    facts = doc.data["facts"]
-    return {**document_dict(doc), "state": facts["state"], "old_due": facts["old_due"],
-            "new_due": facts["new_due"], "reason": facts["reason"]}
+
+    def work() -> dict:
+        dossier = load_dossier(dossier_id, user)
+        apology_capacity(user, dossier)
+        doc = issue_apology(user, dossier, body["new_date"], body["reason"])
+        facts = doc.data["facts"]
+        return {**document_dict(doc), "state": facts["state"], "old_due": facts["old_due"],
+                "new_due": facts["new_due"], "reason": facts["reason"]}
+    return unit_of_work(work)

@@ -1,4 +1,6 @@
-"""Dossier endpoints: thin views that load, call one service, commit, respond."""
+"""Dossier endpoints: thin views. A write loads, calls one service and builds its answer
+inside one unit of work (services.core.persist.unit_of_work), which commits it, or runs it
+again on the latest state when it lost a race and the caller sent no `version`."""
 from __future__ import annotations
 
 from flask import request, url_for
@@ -6,12 +8,12 @@ from flask.views import MethodView
 
 from ..auth import acting_user
 from ..downloads import send_attachment, send_decision
-from ..extensions import db
 from ..i18n import request_lang
 from ..models import Dossier
 from ..services import appraise_criterion, attach_evidence, create_dossier, fire_event, self_assess, set_fields
 from ..services.core.common import load_dossier
 from ..services.core.evidence import remove_evidence
+from ..services.core.persist import unit_of_work
 from ..services.core.reference import find_unit
 from ..services.reading.lists import search_dossiers
 from ..workflow.errors import BadRequest, NotFound
@@ -53,9 +55,7 @@ def list_dossiers(query: dict):
 @blp.doc(security=[{"bearer": []}])
 def create(body: dict):
     """Create a draft dossier for an applicant unit."""
-    dossier = create_dossier(acting_user(), body["kind"], body["unit"], body["year"])
-    db.session.commit()
-    return _full(dossier)
+    return unit_of_work(lambda: _full(create_dossier(acting_user(), body["kind"], body["unit"], body["year"])))
 
 
 @blp.route("/dossiers/<int:dossier_id>", methods=["GET"])
@@ -72,10 +72,13 @@ def get_dossier(dossier_id: int):
 @blp.doc(security=[{"bearer": []}])
 def put_self_assessment(body: dict, dossier_id: int, code: str):
     """Self-assess one criterion (preparer or submitter, in draft or returned)."""
-    dossier = load_dossier(dossier_id, acting_user())
-    self_assess(acting_user(), dossier, code, body["self_assessment"], body.get("note"), body.get("version"))
-    db.session.commit()
-    return _full(dossier)
+    version = body.get("version")
+
+    def work() -> dict:
+        dossier = load_dossier(dossier_id, acting_user())
+        self_assess(acting_user(), dossier, code, body["self_assessment"], body.get("note"), version)
+        return _full(dossier)
+    return unit_of_work(work, version)
 
 
 @blp.route("/dossiers/<int:dossier_id>/criteria/<code>/appraisal", methods=["POST"])
@@ -84,10 +87,13 @@ def put_self_assessment(body: dict, dossier_id: int, code: str):
 @blp.doc(security=[{"bearer": []}])
 def post_appraisal(body: dict, dossier_id: int, code: str):
     """Record the appraiser's verdict on one criterion (in submitted)."""
-    dossier = load_dossier(dossier_id, acting_user())
-    appraise_criterion(acting_user(), dossier, code, body["verdict"], body.get("note"), body.get("version"))
-    db.session.commit()
-    return _full(dossier)
+    version = body.get("version")
+
+    def work() -> dict:
+        dossier = load_dossier(dossier_id, acting_user())
+        appraise_criterion(acting_user(), dossier, code, body["verdict"], body.get("note"), version)
+        return _full(dossier)
+    return unit_of_work(work, version)
 
 
 @blp.route("/dossiers/<int:dossier_id>/fields", methods=["PUT"])
@@ -96,10 +102,11 @@ def post_appraisal(body: dict, dossier_id: int, code: str):
 @blp.doc(security=[{"bearer": []}])
 def put_fields(body: dict, dossier_id: int):
     """Set kind-specific fields declared in the definition, e.g. resident_satisfaction_pct."""
-    dossier = load_dossier(dossier_id, acting_user())
-    set_fields(acting_user(), dossier, body)
-    db.session.commit()
-    return _full(dossier)
+    def work() -> dict:
+        dossier = load_dossier(dossier_id, acting_user())
+        set_fields(acting_user(), dossier, body)
+        return _full(dossier)
+    return unit_of_work(work)
 
 
 @blp.route("/dossiers/<int:dossier_id>/attachments", methods=["POST"])
@@ -115,11 +122,13 @@ def post_attachment(files: dict, dossier_id: int):
     upload = files.get("file")
     if upload is None or not hasattr(upload, "read"):
         raise BadRequest("Thiếu tệp: gửi multipart với trường 'file'.", "No file: send multipart with a 'file' field.")
-    dossier = load_dossier(dossier_id, acting_user())
     criterion = request.form.get("criterion") or None
-    attachment = attach_evidence(acting_user(), dossier, upload.filename or "", upload.read(), criterion)
-    db.session.commit()
-    return attachment_dict(attachment)
+    name, data = upload.filename or "", upload.read()
+
+    def work() -> dict:
+        dossier = load_dossier(dossier_id, acting_user())
+        return attachment_dict(attach_evidence(acting_user(), dossier, name, data, criterion))
+    return unit_of_work(work)
 
 
 @blp.route("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>", endpoint="attachment")
@@ -143,9 +152,11 @@ class AttachmentFile(MethodView):
         `GET .../attachments/{aid}` still returns it. 403 for who may not upload, 404 for an
         unknown file, 409 when it was already removed or `version` changed, 422 once the dossier
         is submitted (ask the appraising office to return it)."""
-        dossier = load_dossier(dossier_id, acting_user())
-        remove_evidence(acting_user(), dossier, attachment_id, query.get("version"))
-        db.session.commit()
+        version = query.get("version")
+
+        def work() -> None:
+            remove_evidence(acting_user(), load_dossier(dossier_id, acting_user()), attachment_id, version)
+        unit_of_work(work, version)
 
 
 @blp.route("/dossiers/<int:dossier_id>/events", methods=["POST"])
@@ -154,10 +165,13 @@ class AttachmentFile(MethodView):
 @blp.doc(security=[{"bearer": []}])
 def post_event(body: dict, dossier_id: int):
     """Fire a workflow event (submit, return, appraise, reject, recognize, revoke)."""
-    dossier = load_dossier(dossier_id, acting_user())
-    fire_event(acting_user(), dossier, body["event"], body.get("comment"), body.get("version"))
-    db.session.commit()
-    return _full(dossier)
+    version = body.get("version")
+
+    def work() -> dict:
+        dossier = load_dossier(dossier_id, acting_user())
+        fire_event(acting_user(), dossier, body["event"], body.get("comment"), version)
+        return _full(dossier)
+    return unit_of_work(work, version)
 
 
 @blp.route("/dossiers/<int:dossier_id>/decision.pdf", methods=["GET"])

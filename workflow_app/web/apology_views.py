@@ -17,6 +17,7 @@ from ..models import Dossier
 from ..services.core.campaigns import FilingStatus, filing_status
 from ..services.core.clocks import StepClock, step_clock, step_clocks
 from ..services.core.common import load_dossier
+from ..services.core.persist import unit_of_work
 from ..services.documents.apology import apology_capacity, can_apologize, issue_apology
 from ..workflow.errors import DomainError
 from . import bp
@@ -100,8 +101,13 @@ def dossier_apology(dossier_id: int):
     errors = FormErrors()
     if checked(form, errors, ids):
         new_date: date = form.new_date.data
+
+        def work() -> str:
+            again = load_dossier(dossier_id, g.user)
+            apology_capacity(g.user, again)
+            return issue_apology(g.user, again, new_date, form.reason.data).symbol
         try:
-            doc = issue_apology(g.user, dossier, new_date, form.reason.data)
+            symbol = unit_of_work(work)
         except DomainError as exc:
             if not refusable(exc):
                 raise
@@ -112,7 +118,6 @@ def dossier_apology(dossier_id: int):
         if not can_apologize(g.user, dossier, step_clock(dossier)):
             errors.in_summary_only()  # the page no longer shows the form: no field to point to
         return _detail_page(dossier, errors.status, errors=errors, refused="apology", typed=request.form.to_dict())
-    db.session.commit()
-    flash(_("Đã lập phiếu xin lỗi số %(symbol)s, hẹn lại ngày %(d)s.", symbol=doc.symbol,
+    flash(_("Đã lập phiếu xin lỗi số %(symbol)s, hẹn lại ngày %(d)s.", symbol=symbol,
             d=vn_date(new_date)))
-    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + "#documents")
+    return redirect(url_for("web.dossier_detail", dossier_id=dossier_id) + "#documents")

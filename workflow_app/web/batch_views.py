@@ -10,6 +10,7 @@ from ..extensions import db
 from ..i18n import request_lang
 from ..services import fire_batch_decision
 from ..services.core.common import engine, load_dossier
+from ..services.core.persist import unit_of_work
 from ..services.documents.decisions import decision_of
 from ..services.reading.lists import batch_candidates
 from ..validation import parse_int
@@ -49,15 +50,19 @@ def batch_decision_post():
     errors = FormErrors()
     if not checked(form, errors, {"comment": f"comment-{kind}", "confirm": f"confirm-{kind}"} if kind else {}):
         return _page(form, errors)
-    items = []
     try:
+        chosen = []
         for value in request.form.getlist("dossier"):
             ident, _sep, version = value.partition(":")  # "<id>:<version>"
-            items.append((load_dossier(parse_int("dossier", ident), g.user),
-                          parse_int("dossier", version) if version else None))
-        dossiers = fire_batch_decision(g.user, items, form.comment.data)
-        decision = decision_of(dossiers[0])
-        db.session.commit()
+            chosen.append((parse_int("dossier", ident), parse_int("dossier", version) if version else None))
+        # A version sent asks "only if nothing changed": a lost race is then refused at once.
+        checked_version = next((version for _, version in chosen if version is not None), None)
+
+        def work() -> tuple[list, object]:
+            items = [(load_dossier(ident, g.user), version) for ident, version in chosen]
+            dossiers = fire_batch_decision(g.user, items, form.comment.data)
+            return dossiers, decision_of(dossiers[0])
+        dossiers, decision = unit_of_work(work, checked_version)
     except DomainError as exc:
         db.session.rollback()  # all or nothing: no dossier moved, no number used
         if not refusable(exc):

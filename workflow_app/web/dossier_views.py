@@ -21,6 +21,7 @@ from ..services import (
 )
 from ..services.core.common import definition_of, engine, load_dossier
 from ..services.core.evidence import ACCEPTED_LIST, max_bytes
+from ..services.core.persist import LostRace, unit_of_work
 from ..services.documents.decisions import decision_of
 from ..services.reading.dossier_page import dossier_page
 from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal
@@ -133,10 +134,11 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
                    service, template: str, saved: str):
     """One form for every criterion (self-assessment or appraisal): each changed row goes
     through the service; the version is checked against the page seen. All or nothing:
-    a refused row is shown at its place and no row is saved."""
-    dossier = load_dossier(dossier_id, g.user)
+    a refused row is shown at its place and no row is saved. Without a version (a page
+    that sent none) the rows are saved on the dossier as it is when they arrive."""
     if request.method == "POST":
         errors = FormErrors()
+        version = None
         if checked(PostForm(), errors):
             try:
                 version = _version()
@@ -144,28 +146,17 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
                 if not refusable(exc):
                     raise
                 errors.add_exception(exc)
-                version = None
-            for entry in dossier.current_criteria() if not errors else ():
-                value = request.form.get(f"{value_key}-{entry.code}")
-                note = (request.form.get(f"note-{entry.code}") or "").strip() or None
-                row = _criterion_row(entry, value_key, value_attr, note_attr)
-                # Only a row this user changed on the page, and only if it is not what is stored already.
-                if not value or not _touched(row) or not _differs(row):
-                    continue
-                try:
-                    service(g.user, dossier, entry.code, value, note, version)
-                except DomainError as exc:
-                    if not refusable(exc):
-                        raise
-                    # A refusal that needs the note (a failed verdict without one) sits at the note.
-                    at = "note" if isinstance(exc, RuleRefused) and note is None and value in ("fail", "not_met") \
-                        else value_key
-                    if exc.status == 409:  # the dossier changed, or the session is spent: stop here
-                        errors.add_exception(exc)
-                        break
-                    errors.add_exception(exc, f"{at}-{entry.code}")
-                    continue
-                version = None
+        if not errors:
+            def work() -> None:
+                _save_rows(load_dossier(dossier_id, g.user), version, value_key, value_attr, note_attr, service)
+            try:
+                unit_of_work(work, version)
+            except _RowsRefused as refused:
+                errors = refused.errors
+            except DomainError as exc:  # a race lost although a version was sent: stop here
+                if not refusable(exc):
+                    raise
+                errors.add_exception(exc)
         if errors:
             db.session.rollback()
             dossier = load_dossier(dossier_id, g.user)
@@ -174,14 +165,52 @@ def _criteria_form(dossier_id: int, *, allowed: str, value_key: str, value_attr:
             return show_again(template, errors, p=dossier_page(g.user, dossier, request_lang()), dossier=dossier,
                               form=PostForm(), typed=typed, was=was,
                               version=dossier.version if errors.status == 409 else request.form.get("version"))
-        db.session.commit()
         flash(saved)
-        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+        return redirect(url_for("web.dossier_detail", dossier_id=dossier_id))
+    dossier = load_dossier(dossier_id, g.user)
     page = dossier_page(g.user, dossier, request_lang())
     if not getattr(page, allowed):
         abort(403)
     return render_template(template, p=page, dossier=dossier, form=PostForm(), errors=FormErrors(), typed=None,
                            was={}, version=dossier.version)
+
+
+class _RowsRefused(Exception):
+    """Rows of a criteria form refused: the unit of work rolls back every row saved before."""
+
+    def __init__(self, errors: FormErrors) -> None:
+        super().__init__("refused")
+        self.errors = errors
+
+
+def _save_rows(dossier, version: int | None, value_key: str, value_attr: str, note_attr: str, service) -> None:
+    """Each row the user changed through the service; refused rows raise _RowsRefused at the end."""
+    errors = FormErrors()
+    for entry in dossier.current_criteria():
+        value = request.form.get(f"{value_key}-{entry.code}")
+        note = (request.form.get(f"note-{entry.code}") or "").strip() or None
+        row = _criterion_row(entry, value_key, value_attr, note_attr)
+        # Only a row this user changed on the page, and only if it is not what is stored already.
+        if not value or not _touched(row) or not _differs(row):
+            continue
+        try:
+            service(g.user, dossier, entry.code, value, note, version)
+        except LostRace:
+            raise  # the unit of work decides: run again on the latest state, or 409
+        except DomainError as exc:
+            if not refusable(exc):
+                raise
+            # A refusal that needs the note (a failed verdict without one) sits at the note.
+            at = "note" if isinstance(exc, RuleRefused) and note is None and value in ("fail", "not_met") \
+                else value_key
+            if exc.status == 409:  # the dossier changed, or the session is spent: stop here
+                errors.add_exception(exc)
+                break
+            errors.add_exception(exc, f"{at}-{entry.code}")
+            continue
+        version = None
+    if errors:
+        raise _RowsRefused(errors)
 
 
 def _criterion_row(entry, value_key: str, value_attr: str, note_attr: str) -> dict[str, str]:
@@ -266,7 +295,8 @@ def dossier_fields(dossier_id: int):
                         errors.add_exception(exc, f"field-{f.name}", labels)
         if values and not errors:
             try:
-                set_fields(g.user, dossier, values, _version())
+                version = _version()
+                unit_of_work(lambda: set_fields(g.user, load_dossier(dossier_id, g.user), values, version), version)
             except DomainError as exc:
                 if not refusable(exc):
                     raise
@@ -281,10 +311,8 @@ def dossier_fields(dossier_id: int):
             return show_again("dossier/fields.html", errors, p=page, dossier=dossier, form=PostForm(),
                               typed=typed, was=was,
                               version=dossier.version if errors.status == 409 else request.form.get("version"))
-        if values:
-            db.session.commit()
         flash(_("Đã lưu thông tin."))
-        return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+        return redirect(url_for("web.dossier_detail", dossier_id=dossier_id))
     return render_template("dossier/fields.html", p=page, dossier=dossier, form=PostForm(), errors=FormErrors(),
                            typed=None, was={}, version=dossier.version)
 
@@ -306,24 +334,26 @@ def _parse_field(name: str, ftype: str, raw: str):
 
 @bp.post("/dossiers/<int:dossier_id>/attachments")
 def dossier_upload(dossier_id: int):
-    dossier = load_dossier(dossier_id, g.user)
     form = UploadForm()
     errors = FormErrors()
     if not checked(form, errors):  # no file chosen: said at the form it came from
-        return _detail_page(dossier, errors.status, (form.criterion.data or "", " ".join(m for _f, m in errors)))
+        return _detail_page(load_dossier(dossier_id, g.user), errors.status,
+                            (form.criterion.data or "", " ".join(m for _f, m in errors)))
     upload = form.file.data
+    name, data, version = upload.filename or "", upload.read(), form.version.data
+
+    def work() -> str:
+        dossier = load_dossier(dossier_id, g.user)
+        return attach_evidence(g.user, dossier, name, data, form.criterion.data or None, version).filename
     try:
-        attachment = attach_evidence(g.user, dossier, upload.filename or "", upload.read(),
-                                     form.criterion.data or None, form.version.data)
+        filename = unit_of_work(work, version)
     except (RuleRefused, UnsupportedFileType, FileTooLarge) as exc:
         # The file itself was refused: the page again, the message at the form it came from.
-        db.session.rollback()
         return _detail_page(load_dossier(dossier_id, g.user), exc.status,
                             (form.criterion.data or "", exc.message(request_lang())))
-    db.session.commit()
-    flash(_("Đã tải lên %(name)s.", name=attachment.filename))
+    flash(_("Đã tải lên %(name)s.", name=filename))
     anchor = f"#c-{form.criterion.data}" if form.criterion.data else ""
-    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id) + anchor)
+    return redirect(url_for("web.dossier_detail", dossier_id=dossier_id) + anchor)
 
 
 @bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")
@@ -333,15 +363,21 @@ def dossier_attachment(dossier_id: int, attachment_id: int):
 
 @bp.post("/dossiers/<int:dossier_id>/events")
 def dossier_event(dossier_id: int):
-    dossier = load_dossier(dossier_id, g.user)
     form = EventForm()
     event = form.event.data or ""
     ids = {"comment": f"comment-{event}", "confirm": f"confirm-{event}"}
     errors = FormErrors()
-    issued_before = _decisions(dossier)
+    done = None
+
+    def work() -> tuple[str, list]:
+        dossier = load_dossier(dossier_id, g.user)
+        issued_before = _decisions(dossier)
+        fire_event(g.user, dossier, event, form.comment.data, form.version.data)
+        label = definition_of(dossier).events[event].labels[request_lang()]
+        return label, [dec for key, dec in _decisions(dossier).items() if key not in issued_before]
     if checked(form, errors, ids):
         try:
-            fire_event(g.user, dossier, event, form.comment.data, form.version.data)
+            done = unit_of_work(work, form.version.data)
         except DomainError as exc:
             if not refusable(exc):
                 raise
@@ -352,12 +388,12 @@ def dossier_event(dossier_id: int):
         db.session.rollback()
         return _detail_page(load_dossier(dossier_id, g.user), errors.status, errors=errors,
                             refused=f"event-{event}", typed=request.form.to_dict())
-    db.session.commit()
-    label = definition_of(dossier).events[event].labels[request_lang()]
+    if done is None:  # the form was refused before any work (checked() said why)
+        return _detail_page(load_dossier(dossier_id, g.user), 400, refused=f"event-{event}")
+    label, issued = done
     message = _("Đã thực hiện: %(label)s.", label=label)
-    issued = [dec for key, dec in _decisions(dossier).items() if key not in issued_before]
-    flash(_with_decision_links(message, issued, dossier.id) if issued else message)
-    return redirect(url_for("web.dossier_detail", dossier_id=dossier.id))
+    flash(_with_decision_links(message, issued, dossier_id) if issued else message)
+    return redirect(url_for("web.dossier_detail", dossier_id=dossier_id))
 
 
 def _decisions(dossier) -> dict:

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..i18n import request_lang
 from ..services.core.common import load_dossier
 from ..services.core.evidence import remove_evidence, replace_evidence, uploads_open
+from ..services.core.persist import unit_of_work
 from ..validation import form_int
 from ..workflow.errors import (
     Conflict,
@@ -40,28 +41,36 @@ def _back(dossier_id: int, code: str | None):
 
 @bp.post("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>/remove")
 def evidence_remove(dossier_id: int, attachment_id: int):
-    dossier = load_dossier(dossier_id, g.user)
+    load_dossier(dossier_id, g.user)  # 404 before looking at the form
     _require_form(PostForm())
+    version = form_int("version")
+
+    def work() -> tuple[str, str | None]:
+        removed = remove_evidence(g.user, load_dossier(dossier_id, g.user), attachment_id, version)
+        return removed.filename, removed.criterion_code
     try:
-        attachment = remove_evidence(g.user, dossier, attachment_id, form_int("version"))
+        filename, code = unit_of_work(work, version)
     except SHOWN_IN_PLACE as exc:
         return _refused(dossier_id, attachment_id, exc)
-    db.session.commit()
-    flash(_("Đã gỡ %(name)s khỏi minh chứng; tệp vẫn được lưu trong quá trình xử lý.", name=attachment.filename))
-    return _back(dossier.id, attachment.criterion_code)
+    flash(_("Đã gỡ %(name)s khỏi minh chứng; tệp vẫn được lưu trong quá trình xử lý.", name=filename))
+    return _back(dossier_id, code)
 
 
 @bp.post("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>/replace")
 def evidence_replace(dossier_id: int, attachment_id: int):
-    dossier = load_dossier(dossier_id, g.user)
+    load_dossier(dossier_id, g.user)  # 404 before looking at the form
     _require_form(PostForm())
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
             raise RuleRefused("Hãy chọn tệp mới để thay.", "Choose the new file first.")
-        new = replace_evidence(g.user, dossier, attachment_id, upload.filename, upload.read(), form_int("version"))
+        name, data, version = upload.filename, upload.read(), form_int("version")
+
+        def work() -> tuple[str, str | None]:
+            new = replace_evidence(g.user, load_dossier(dossier_id, g.user), attachment_id, name, data, version)
+            return new.filename, new.criterion_code
+        filename, code = unit_of_work(work, version)
     except SHOWN_IN_PLACE as exc:
         return _refused(dossier_id, attachment_id, exc)
-    db.session.commit()
-    flash(_("Đã thay tệp minh chứng bằng %(name)s.", name=new.filename))
-    return _back(dossier.id, new.criterion_code)
+    flash(_("Đã thay tệp minh chứng bằng %(name)s.", name=filename))
+    return _back(dossier_id, code)

@@ -9,12 +9,13 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...clock import local_today
 from ...extensions import db
 from ...formats import vn_date
-from ...models import AuditRecord, Counter, Dossier, User, utcnow
+from ...models import AuditRecord, Counter, Dossier, Unit, UnitLink, User, utcnow
 from ...permissions import Capacity, can_view, capacities, ended_roles, has_acted
 from ...workflow import Definition, Engine
 from ...workflow.definitions import ActionDef, EventDef, FieldDef
@@ -74,8 +75,16 @@ def filers(dossier: Dossier) -> list[User]:
 
 
 def load_dossier(dossier_id: int, actor: User) -> Dossier:
-    """404 both when missing and when the actor may not see it (no existence leak)."""
-    dossier = db.session.get(Dossier, dossier_id)
+    """404 both when missing and when the actor may not see it (no existence leak).
+
+    Two statements, whatever the dossier's size: the row with its applicant, the
+    applicant's places (the scope rule reads their paths) and its criteria of every
+    round joined; then its attachments. Every write service and the dossier's answer
+    read only these (the places' parents load on demand, not in cascade)."""
+    stmt = (db.select(Dossier).where(Dossier.id == dossier_id)
+            .options(joinedload(Dossier.unit).joinedload(Unit.links).lazyload(UnitLink.parent),
+                     joinedload(Dossier.criteria), selectinload(Dossier.attachments)))
+    dossier = db.session.execute(stmt).unique().scalar_one_or_none()
     if dossier is None or not can_view(actor, dossier):
         raise dossier_not_found()
     return dossier
