@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -29,6 +29,14 @@ class Config:
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'app.db'}")
         )
         self.STORAGE_DIR = env.get("STORAGE_DIR", str(INSTANCE / "storage"))
+        # Where the files live (services/core/storage/): unset or file:///path, a folder of this
+        # machine; "database" (the app's own) or postgresql://...; s3://bucket/prefix, an
+        # S3-compatible store at STORAGE_S3_ENDPOINT (none: AWS). Not a folder: STORAGE_DIR is a cache.
+        self.STORAGE_URL = _storage_url(env.get("STORAGE_URL", "").strip())
+        if self.STORAGE_URL.startswith("file:"):
+            self.STORAGE_DIR = unquote(urlsplit(self.STORAGE_URL).path)
+        self.STORAGE_S3_ENDPOINT = env.get("STORAGE_S3_ENDPOINT", "").strip()
+        self.STORAGE_S3_REGION = env.get("STORAGE_S3_REGION", "").strip()
         # Per issuer <code>.key.pem + <code>.cert.pem (+ root.pem): decisions are PAdES-signed.
         self.SIGNING_DIR = env.get("SIGNING_DIR", str(INSTANCE / "signing"))
         # PDFs are laid out in worker processes (workflow_app/pdf/worker.py): a time
@@ -125,6 +133,19 @@ def _public_base_url(url: str, app_env: str) -> str:
             f"PUBLIC_BASE_URL must be an absolute http:// or https:// address such as "
             f"https://ntm.tamduong.example, not {url!r} / PUBLIC_BASE_URL phải là địa chỉ đầy đủ bắt đầu bằng "
             f"http:// hoặc https://, ví dụ https://ntm.tamduong.example, không phải {url!r}")
+    return url
+
+
+def _storage_url(url: str) -> str:
+    parts = urlsplit(url)
+    good = (not url or url == "database" or (parts.scheme == "file" and parts.path.startswith("/"))
+            or (parts.scheme in ("postgresql", "postgres") and parts.netloc)
+            or (parts.scheme == "s3" and parts.netloc))
+    if not good:
+        raise RuntimeError(
+            f"STORAGE_URL phải để trống, hoặc là file:///thư-mục, database, postgresql://... hay s3://bucket/tiền-tố, "
+            f"không phải {url!r} / STORAGE_URL must be empty, file:///folder, database, postgresql://... "
+            f"or s3://bucket/prefix, not {url!r}")
     return url
 
 

@@ -2,7 +2,7 @@
 the same names and the same refusals whichever door the user comes through."""
 from __future__ import annotations
 
-from flask import send_file
+from flask import request, send_file
 
 from .extensions import db
 from .models import Decision, Dossier, User, decision_dossiers
@@ -10,7 +10,7 @@ from .permissions import scope_clause
 from .services import find_attachment
 from .services.core.common import dossier_not_found
 from .services.core.filecheck import safe_download_name
-from .services.core.storage import path_of
+from .services.core.storage import ChunkReader, Missing, backend, open_stored
 from .workflow.errors import NotFound
 
 _dossiers, _decisions = Dossier.__table__, Decision.__table__
@@ -32,8 +32,7 @@ _DECISION_DOWNLOAD = (
 def send_attachment(dossier: Dossier, attachment_id: int):
     a = find_attachment(dossier, attachment_id)
     # Rows written by other means (imports, old data) may carry any name: cleaned again for the header.
-    return send_file(path_of(a.storage_key), mimetype=a.mime, as_attachment=True,
-                     download_name=safe_download_name(a.filename))
+    return send_stored(a.storage_key, mimetype=a.mime, download_name=safe_download_name(a.filename))
 
 
 def send_decision(dossier_id: int, user: User, document: str = "recognition"):
@@ -52,5 +51,30 @@ def send_decision(dossier_id: int, user: User, document: str = "recognition"):
         raise NotFound("Hồ sơ này chưa có quyết định công nhận.", "This dossier has no decision yet.")
     prefix = "QD-thu-hoi" if document == "revocation" else "QD"
     # The file's SHA-256 is its ETag: a client holding the same bytes gets 304.
-    return send_file(path_of(row.pdf_key), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{prefix}-{row.number}-{row.year}-{row.code}.pdf", etag=row.pdf_sha256)
+    return send_stored(row.pdf_key, mimetype="application/pdf",
+                       download_name=f"{prefix}-{row.number}-{row.year}-{row.code}.pdf", etag=row.pdf_sha256)
+
+
+def send_stored(key: str, mimetype: str, download_name: str, etag: str | bool = True):
+    """A stored file as an attachment: send_file of its path from a local folder, else
+    its chunks streamed from the store with the same headers, conditional (304) and
+    partial (206) answers. 404 when the store has no such file."""
+    store = backend()
+    if store.local:
+        path = store.path(key)
+        if not path.is_file():
+            raise _file_missing()
+        return send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name, etag=etag)
+    try:
+        opened = open_stored(key)
+    except Missing:
+        raise _file_missing() from None
+    response = send_file(ChunkReader(opened), mimetype=mimetype, as_attachment=True, download_name=download_name,
+                         etag=etag if isinstance(etag, str) else False, last_modified=opened.stored_at,
+                         conditional=False)
+    response.content_length = opened.size
+    return response.make_conditional(request.environ, accept_ranges=True, complete_length=opened.size)
+
+
+def _file_missing() -> NotFound:
+    return NotFound("Không tìm thấy tệp đã lưu.", "The stored file is missing.")

@@ -5,13 +5,13 @@ a hand edit may have broken, named one breach per line.
   issuer and year by the gap-free counters) holds each number from 1 to its counter
   exactly once, and no number beyond it.
 - Every decision, paper (receipt, appraisal report, apology slip) and attachment has
-  its file under STORAGE_DIR, and the file's SHA-256 is the one recorded. A paper is
+  its stored file (STORAGE_URL), and the file's SHA-256 is the one recorded. A paper is
   rendered just after the transaction that issues it commits (documents/after_commit.py):
   one issued within the grace period may not have its file yet; an older one without
   had its render fail, and its first download renders it.
 - Every dossier in a state reached by issuing a decision (recognised) or a
   revocation (revoked) is named by such a decision; every decision names a dossier.
-- Every file under STORAGE_DIR is named by a row.
+- Every stored file (STORAGE_URL: a folder, the database, an object store) is named by a row.
 
 The rows are read in one snapshot (REPEATABLE READ on PostgreSQL) before the files
 are listed: a committed row's file was written before its commit, so a missing file
@@ -20,24 +20,20 @@ files younger than the grace period are not called stray.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import tempfile
-import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select
 
 from ...clock import to_local, utcnow
 from ...extensions import db
 from ...models import Attachment, Counter, Decision, Document, Dossier, Unit, decision_dossiers
-from ..core.common import engine, setting
-from ..core.storage import path_of
+from ..core.common import engine
+from ..core.storage import Store, backend
 from ..documents.apology import APOLOGY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -207,27 +203,29 @@ def _check_dossiers(conn, report: Report) -> None:
 # ----------------------------------------------------------------------------- files
 
 def _check_files(files: dict[str, _Stored], grace_seconds: float, report: Report) -> None:
-    root = Path(setting("STORAGE_DIR")).resolve()
-    present = dict(_walk(root)) if root.is_dir() else {}  # relative path -> mtime
+    """Whichever store holds the files (STORAGE_URL): its list of keys against the rows'."""
+    store = backend()
+    present = dict(store.entries())  # key -> when stored
     known = set()
     to_hash = []
     for key, stored in files.items():
         try:
-            path = path_of(key)
+            rel = store.normal(key)
         except ValueError:
             report.breaches.append(f"{_owners(stored)}: file key {key!r} points outside the storage folder")
             continue
-        rel = path.relative_to(root).as_posix()
         known.add(rel)
         if rel not in present:
             report.breaches.append(f"{_owners(stored)}: file {key} is missing")
         else:
-            to_hash.append((key, path, stored))
+            to_hash.append((key, stored))
+    threaded = store.for_threads()
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # hashlib releases the GIL
-        for (key, _, stored), actual in zip(to_hash, pool.map(lambda item: _sha256(item[1]), to_hash), strict=True):
+        hashes = pool.map(lambda item: _sha256(threaded, item[0]), to_hash)
+        for (key, stored), actual in zip(to_hash, hashes, strict=True):
             if actual != stored.sha256:
                 report.breaches.append(f"{_owners(stored)}: file {key} has SHA-256 {actual}, recorded {stored.sha256}")
-    settled = _fs_now(root) - grace_seconds
+    settled = store.now() - grace_seconds
     for rel, mtime in sorted(present.items()):
         if rel not in known and mtime <= settled:
             report.breaches.append(f"stray file {rel} in the storage folder: no row names it")
@@ -239,31 +237,8 @@ def _owners(stored: _Stored) -> str:
     return stored.first + (f" (and {more} more rows)" if more else "")
 
 
-def _walk(root: Path):
-    stack = [root]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                else:
-                    yield Path(entry.path).relative_to(root).as_posix(), entry.stat(follow_symlinks=False).st_mtime
-
-
-def _sha256(path: Path) -> str:
+def _sha256(store: Store, key: str) -> str:
     try:
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()  # streamed in chunks
+        return store.sha256(key)  # streamed in chunks
     except OSError as exc:
-        return f"unreadable ({exc.strerror})"
-
-
-def _fs_now(root: Path) -> float:
-    """Now, by the clock that stamps the stored files (the file system's; a test's
-    frozen clock or a skewed host clock would misjudge a file's age)."""
-
-    try:
-        with tempfile.TemporaryFile(dir=root) as fh:
-            return os.fstat(fh.fileno()).st_mtime
-    except OSError:  # a read-only storage folder: the host clock will do
-        return time.time()
+        return f"unreadable ({exc.strerror or exc})"
