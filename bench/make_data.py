@@ -500,8 +500,7 @@ def main(argv=None) -> int:
           f"{gen.audits.total:,}, decisions {gen.decisions.total:,}; states {dict(sorted(gen.states.items()))}")
     print(f"time: init-db {t_init - t0:.0f} s, units+users {t_units - t_init:.0f} s, rows {t_rows - t_units:.0f} s, "
           f"vacuum analyze {t_end - t_rows:.0f} s; total {t_end - t0:.0f} s; database size {size}")
-    print(f"users sign in with password {PASSWORD!r}; e.g. province approver: "
-          f"SELECT username FROM users JOIN role_assignments r ON r.user_id = users.id ...")
+    print(f"users: b<group><unit id> (bs submitter, ba appraiser, bd approver, bv viewer), password {PASSWORD!r}")
     return 0
 
 
