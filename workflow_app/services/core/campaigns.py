@@ -23,7 +23,7 @@ from ...clock import local_date, local_today
 from ...extensions import db
 from ...models import AuditRecord
 from ...workflow.yamlfile import load_yaml
-from .common import filing_events, first_filing
+from .common import first_filing, is_filing
 from .reference import UNITS_FILE
 
 log = logging.getLogger(__name__)
@@ -249,10 +249,8 @@ def first_submissions(dossiers) -> dict[int, date]:
             by_kind.setdefault(dossier.kind, []).append(dossier.id)
     if not by_kind:
         return {}
-    # The same predicate as common._is_filing, per kind (each kind has its filing events).
-    filing = db.and_(AuditRecord.is_transition, db.or_(*(
-        db.and_(AuditRecord.dossier_id.in_(ids), AuditRecord.action.in_(filing_events(kind)))
-        for kind, ids in by_kind.items())))
+    # Each kind has its own filing events: one clause per kind of the page.
+    filing = db.or_(*(db.and_(AuditRecord.dossier_id.in_(ids), is_filing(kind)) for kind, ids in by_kind.items()))
     first = (db.select(AuditRecord.dossier_id, db.func.min(AuditRecord.seq).label("seq"))
              .where(filing).group_by(AuditRecord.dossier_id).subquery())
     rows = db.session.execute(

@@ -48,11 +48,14 @@ def filing_events(kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(e for d in engine().roads(kind) for e in d.filing_events))
 
 
+def is_filing(kind: str):
+    """The one definition of "a submission" of a dossier of `kind`: a transition record
+    of one of its kind's `files: true` events (a clause on AuditRecord)."""
+    return db.and_(AuditRecord.is_transition, AuditRecord.action.in_(filing_events(kind)))
+
+
 def _is_filing(dossier: Dossier):
-    """The one definition of "a submission of this dossier": a transition record of
-    one of its kind's `files: true` events."""
-    return (AuditRecord.dossier_id == dossier.id, AuditRecord.is_transition,
-            AuditRecord.action.in_(filing_events(dossier.kind)))
+    return (AuditRecord.dossier_id == dossier.id, is_filing(dossier.kind))
 
 
 def last_filing(dossier: Dossier) -> AuditRecord | None:
