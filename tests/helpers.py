@@ -1,9 +1,15 @@
 """Small builders shared by tests (real files, real services)."""
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import socket
+import threading
+
+from sqlalchemy import event
+
+from workflow_app.extensions import db
 
 
 def pdf_of(*objects: bytes, root: int = 1, comment: bytes = b"") -> bytes:
@@ -116,3 +122,39 @@ def dispose_engines() -> None:
     from workflow_app.extensions import db
 
     db.engine.dispose()
+
+
+@contextlib.contextmanager
+def statements():
+    """The SQL statements the app's engine sends while the block runs, counted at the
+    cursor (SQLAlchemy's before_cursor_execute): a list that fills as they go."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *rest):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def race(app, calls):
+    """Send every (method, token, path, json body) at the same moment, each from its own
+    thread and client; return (status, json) per call, in the calls' order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def send(i, method, token, path, body):
+        client = app.test_client()
+        barrier.wait()
+        response = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {token}"})
+        results[i] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=send, args=(i, *call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results

@@ -2,12 +2,11 @@
 Proven through the HTTP layer with real threads and real connections."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
 from conftest import PG_URL
-from helpers import dossier_in
+from helpers import dossier_in, race
 from test_doctor import assert_clean
 
 from workflow_app.extensions import db
@@ -20,31 +19,12 @@ def _ready(creator, unit: str, state: str) -> int:
     return dossier_in(creator, unit, 2024, state).id
 
 
-def _race(app, calls):
-    """Run every (token, path, body) at once; return the status codes and bodies."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, token, path, body):
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
-        results[i] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=worker, args=(i, *call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def test_twenty_threads_same_event_one_winner(app, make_user):
     submitter = make_user("submitter", "na-tam")
     dossier_id = _ready(submitter, "na-tam-02", "draft")
     tokens = [issue_token(submitter) for _ in range(THREADS)]
     db.session.commit()
-    results = _race(app, [(t, f"/api/v1/dossiers/{dossier_id}/events", {"event": "submit"}) for t in tokens])
+    results = race(app, [("POST", t, f"/api/v1/dossiers/{dossier_id}/events", {"event": "submit"}) for t in tokens])
     codes = Counter(code for code, _ in results)
     assert codes == {200: 1, 409: THREADS - 1}, results
     assert all(body["error"]["code"] in ("conflict", "not_available", "stale_version")
@@ -66,7 +46,7 @@ def test_twenty_parallel_recognitions_get_numbers_one_to_twenty(app, make_user):
     ids = [_ready(officers[v.rsplit("-", 1)[0]], v, "appraised") for v in villages]
     tokens = [issue_token(approver) for _ in ids]
     db.session.commit()
-    results = _race(app, [(t, f"/api/v1/dossiers/{i}/events", {"event": "recognize"})
+    results = race(app, [("POST", t, f"/api/v1/dossiers/{i}/events", {"event": "recognize"})
                           for t, i in zip(tokens, ids, strict=True)])
     assert [code for code, _ in results] == [200] * THREADS, results
     numbers = sorted(body["decision"]["number"] for _, body in results)

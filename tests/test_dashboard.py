@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import dossier_in
+from helpers import dossier_in, statements
 from openpyxl import load_workbook
-from sqlalchemy import event
 
 from workflow_app.clock import local_today
 from workflow_app.extensions import db
@@ -215,14 +214,9 @@ def test_a_commune_officer_sees_only_their_commune(world):
 def test_a_few_queries_whatever_the_number_of_dossiers(world, make_user):
     """Grouped SQL: adding dossiers does not add queries."""
     def count_queries() -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            db.session.expire_all()
+        db.session.expire_all()
+        with statements() as seen:
             dashboard(world["viewer"], YEAR)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
     before = count_queries()

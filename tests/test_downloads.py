@@ -9,8 +9,7 @@ import flask
 import psycopg
 import pytest
 from conftest import PG_URL
-from helpers import dispose_engines
-from sqlalchemy import event
+from helpers import dispose_engines, statements
 
 from workflow_app.app import create_app
 from workflow_app.extensions import db
@@ -139,13 +138,7 @@ def test_an_api_download_is_two_statements(app, issued):
     """The token's user with roles, units and their paths in one statement, the
     decision's file within the caller's scope in a second: nothing per role."""
     issued.api.get(issued.url)  # warm: anything a first request loads once
-    statements = []
-    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            r = issued.api.get(issued.url)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
+    with app.app_context(), statements() as seen:
+        r = issued.api.get(issued.url)
     assert r.status_code == 200 and r.data == issued.path.read_bytes()
-    assert len(statements) == 2, statements
+    assert len(seen) == 2, seen

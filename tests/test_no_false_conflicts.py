@@ -3,12 +3,11 @@ criteria of one dossier at once all succeed (a lost race is run again). A reques
 with a `version` still gets 409 when someone changed the dossier first."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
 from conftest import PG_URL
-from helpers import dossier_in
+from helpers import dossier_in, race
 
 from workflow_app.extensions import db
 from workflow_app.services.core.audit import verify_chains
@@ -20,25 +19,6 @@ pytestmark = [pytest.mark.pg, pytest.mark.skipif(
     not PG_URL, reason="parallel writers are proven on PostgreSQL (TEST_DATABASE_URL)")]
 
 THREADS = ATTEMPTS  # the most writers of one dossier at once that the retries guarantee
-
-
-def _race(app, calls):
-    """Run every (method, token, path, body) at once; return (status, body) per call."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, method, token, path, body):
-        client = app.test_client()
-        barrier.wait()
-        response = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {token}"})
-        results[i] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=worker, args=(i, *call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def _draft(make_user):
@@ -53,7 +33,7 @@ def _draft(make_user):
 def test_different_criteria_at_once_without_version_all_succeed(app, make_user):
     dossier_id, _version, codes, tokens = _draft(make_user)
     assert len(codes) == THREADS
-    results = _race(app, [("PUT", t, f"/api/v1/dossiers/{dossier_id}/criteria/{c}",
+    results = race(app, [("PUT", t, f"/api/v1/dossiers/{dossier_id}/criteria/{c}",
                            {"self_assessment": "not_met", "note": f"ghi chú {c}"})
                           for t, c in zip(tokens, codes, strict=True)])
     assert [code for code, _ in results] == [200] * THREADS, results
@@ -68,7 +48,7 @@ def test_different_criteria_at_once_without_version_all_succeed(app, make_user):
 
 def test_same_stale_version_one_winner(app, make_user):
     dossier_id, version, codes, tokens = _draft(make_user)
-    results = _race(app, [("PUT", t, f"/api/v1/dossiers/{dossier_id}/criteria/{c}",
+    results = race(app, [("PUT", t, f"/api/v1/dossiers/{dossier_id}/criteria/{c}",
                            {"self_assessment": "not_met", "version": version})
                           for t, c in zip(tokens, codes, strict=True)])
     statuses = Counter(code for code, _ in results)

@@ -7,11 +7,8 @@ some submitted through the API so they have filings; the district's approver and
 appraiser and a commune officer read the pages."""
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from helpers import dossier_in, fire
-from sqlalchemy import event
+from helpers import dossier_in, fire, statements
 
 from workflow_app.clock import local_today
 from workflow_app.extensions import db
@@ -24,17 +21,6 @@ BOUNDS = {"queue": 16, "list": 14, "list_deep": 14, "list_search": 14, "dossier"
           "dashboard": 40, "monthly": 40, "register": 25}
 
 
-@contextlib.contextmanager
-def counting():
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _login(app, user):
@@ -45,7 +31,7 @@ def _login(app, user):
 
 def _statements(client, url: str) -> int:
     db.session.remove()  # nothing cached from the seeding: the page loads what it needs
-    with counting() as seen:
+    with statements() as seen:
         r = client.get(url)
     assert r.status_code == 200, (url, r.status_code)
     return len(seen)

@@ -3,10 +3,7 @@ endpoint runs a fixed number of statements, and the same number on a dossier wit
 times the history and attachments (no statement per row: no N+1)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from helpers import PDF, dossier_in, upload
-from sqlalchemy import event
+from helpers import PDF, dossier_in, statements, upload
 
 from workflow_app.extensions import db
 from workflow_app.services import attach_evidence, fire_event, self_assess
@@ -36,23 +33,11 @@ LIMITS = {
 }
 
 
-@contextmanager
-def counted():
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _count(call) -> tuple[int, int]:
     db.session.remove()  # a request starts with an empty session
-    with counted() as seen:
+    with statements() as seen:
         response = call()
     assert response.status_code in (200, 201, 204), response.json
     return len(seen), response.status_code
