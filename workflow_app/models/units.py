@@ -69,17 +69,6 @@ class Unit(db.Model):
         link = self.link_on(day)
         return link.parent if link else None
 
-    def all_paths(self) -> list[str]:
-        """Every place the unit has held, in every period (reading reaches across eras)."""
-        return [link.path for link in self.links] or [self.path]
-
-    def contains(self, other: Unit) -> bool:
-        """Ever contained: a subtree in some period holds the other in some period.
-        Paths name every ancestor, so a path through an abolished unit exists only
-        in that unit's lifetime."""
-        mine = self.all_paths()
-        return any(p.startswith(m) for p in other.all_paths() for m in mine)
-
     def contains_on(self, other: Unit, day: date) -> bool:
         mine, theirs = self.path_on(day), other.path_on(day)
         return mine is not None and theirs is not None and theirs.startswith(mine)
