@@ -8,14 +8,14 @@ from datetime import datetime
 
 import frozen_clock
 import pytest
-from helpers import dossier_in, fire
+from helpers import dossier_in, fire, statements
 from openpyxl import load_workbook
 
 from workflow_app.extensions import db
 from workflow_app.models import Decision, Unit
 from workflow_app.services import fire_batch
 from workflow_app.services.core.reference import find_unit
-from workflow_app.services.reporting.register import HEADINGS, SHEET_TITLE, gaps
+from workflow_app.services.reporting.register import HEADINGS, SHEET_TITLE, gaps, register_rows
 
 pytestmark = pytest.mark.db
 
@@ -194,3 +194,25 @@ def test_a_bad_query_is_400(app, issued):
     approver, _ = issued
     assert approver.get("/api/v1/decisions.xlsx?issuer=tam-duong").status_code == 400
     assert approver.get("/api/v1/decisions.xlsx?issuer=tam-duong&year=abc").status_code == 400
+
+
+def test_the_register_costs_the_same_statements_however_many_decisions(app, issued, make_user, api_as):
+    """Revocations, revoked decisions and units come with the decisions, not one
+    decision at a time."""
+    approver, _ = issued
+    district = find_unit("tam-duong")
+
+    def count() -> int:
+        db.session.expire_all()
+        with statements() as seen:
+            rows = register_rows(district, YEAR)
+        assert len(rows) == len(_db_rows())
+        return len(seen)
+
+    before = count()
+    preparer = make_user("preparer", "na-tam")
+    for village in ("na-tam-05", "na-tam-06"):
+        dossier = dossier_in(preparer, village, 2024, "appraised")
+        assert fire(approver, dossier.id, "recognize").status_code == 200
+        assert fire(approver, dossier.id, "revoke", "Tiêu chí 8 không còn đạt").status_code == 200
+    assert count() == before

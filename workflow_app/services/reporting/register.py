@@ -17,6 +17,7 @@ from datetime import date
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import selectinload
 
 from ...clock import local_today
 from ...extensions import db
@@ -90,8 +91,12 @@ def register_years(issuer: Unit) -> list[int]:
 # ----------------------------------------------------------------------------- the rows
 
 def register_decisions(issuer: Unit, year: int) -> list[Decision]:
-    return list(db.session.execute(db.select(Decision).where(Decision.issuer_id == issuer.id, Decision.year == year)
-                                   .order_by(Decision.number)).scalars())
+    """The issuer's decisions of the year, with what a row shows (the decisions they
+    revoke or that revoke them, and those decisions' dossiers) loaded together."""
+    return list(db.session.execute(
+        db.select(Decision).where(Decision.issuer_id == issuer.id, Decision.year == year)
+        .order_by(Decision.number)
+        .options(selectinload(Decision.revocations), selectinload(Decision.revokes))).scalars())
 
 
 def gaps(issuer: Unit, year: int) -> list[int]:
