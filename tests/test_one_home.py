@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from workflow_app import formats, months
-from workflow_app.clock import VN_TZ, as_stored, local_iso, local_month_bounds, local_naive
+from workflow_app.clock import VN_TZ, as_stored, local_iso, local_month_bounds, local_naive, utcnow
 from workflow_app.workflow.errors import BadRequest, RuleRefused
 from workflow_app.workflow.vocabulary import APPLICANT_ORDER, COMMUNE_LEVELS, LEVELS, RANK, above
 
@@ -254,7 +254,7 @@ def test_clock_helpers():
     assert as_stored(datetime(2024, 9, 2, 10, 5, tzinfo=VN_TZ)) == stored
     assert as_stored(datetime(2024, 9, 2, 5, 5, tzinfo=timezone(timedelta(hours=2)))) == stored
     now = as_stored(None)
-    assert now.tzinfo is None and abs(now - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=1)
+    assert now.tzinfo is None and abs(now - utcnow()) < timedelta(seconds=5)  # the app's (frozen) clock
     assert local_month_bounds(2024, 9) == (datetime(2024, 8, 31, 17), datetime(2024, 9, 30, 17))
     assert local_month_bounds(2024, 12) == (datetime(2024, 11, 30, 17), datetime(2024, 12, 31, 17))
 
