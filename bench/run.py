@@ -37,7 +37,8 @@ def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short run (under a minute)")
-    p.add_argument("--only", choices=("issue", "download"), help="run one benchmark only")
+    p.add_argument("--only", choices=("issue", "download", "memory"),
+                   help="run one benchmark only (memory: bench/memory.py; with --quick, --database-url, --keep)")
     p.add_argument("--pairs", type=int, help="timed issue/WeasyPrint pairs")
     p.add_argument("--rounds", type=int,
                    help="download rounds (each: app, bare and F, each first in turn: use a multiple of 3)")
@@ -61,6 +62,10 @@ def parse(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse(argv)
+    if args.only == "memory":
+        import memory
+        return memory.run_benchmark(memory.parse(["--quick"] * args.quick + ["--keep"] * args.keep + (
+            ["--database-url", args.database_url] if args.database_url else [])), ScratchDatabase)
     profile = dict(PROFILES["quick" if args.quick else "full"])
     for key, value in (("pairs", args.pairs), ("rounds", args.rounds), ("seconds", args.seconds)):
         if value is not None:
