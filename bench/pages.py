@@ -9,6 +9,11 @@ port below 32768, signs in through the login form as a district approver, a comm
 order of the (user, page) pairs shuffled in every round, one request at a time. Prints median,
 p95 and the budget of each page (p95 < 150 ms for a district or commune user, < 300 ms for a
 province user), the worker RSS, and writes bench/results/pages-<dossiers>.json.
+
+Memory per request: before each request the serving workers' peak RSS is reset (`5` written to
+/proc/<pid>/clear_refs) and after it their VmHWM (/proc/<pid>/status) is read, so each page's
+figure is the highest the workers' resident memory reached while it was answered, not a sample
+after it. Goal: no request above 400 MB.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from _common import BENCH, ROOT, machine_info, median
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-pass-1"  # make_data.py's
 BUDGET_MS = {"district": 150, "commune": 150, "province": 300}
+PEAK_GOAL_MB = 400
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -159,6 +165,36 @@ def worker_rss_mb(server: subprocess.Popen) -> dict:
     return workers
 
 
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """gunicorn's workers: the master's children (their render workers are further down)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def reset_peaks(pids: list[int]) -> bool:
+    """Reset each process's VmHWM to its current RSS (Linux clear_refs); False where the kernel refuses."""
+    done = True
+    for pid in pids:
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            done = False
+    return done
+
+
+def peak_mb(pids: list[int]) -> float:
+    """The highest VmHWM (MB) among the processes."""
+    peak = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return round(peak, 1)
+
+
 def main(argv=None) -> int:
     args = parse(argv)
     url = args.server.rsplit("/", 1)[0] + "/" + args.database
@@ -198,18 +234,23 @@ def main(argv=None) -> int:
         pairs = [(level, name) for level in pages for name in pages[level]]
         samples: dict = {pair: [] for pair in pairs}
         sizes, statuses, given_up = {}, {}, set()
+        peaks: dict = {pair: [] for pair in pairs}
+        pids = worker_pids(server)
+        per_request = True
         rng = random.Random(16)
         for rnd in range(args.warmup + args.rounds):
             rng.shuffle(pairs)
             for level, name in pairs:
                 if (level, name) in given_up:
                     continue
+                per_request = reset_peaks(pids) and per_request
                 t = time.perf_counter()
                 try:
                     r = sessions[level].get(base + pages[level][name], timeout=args.timeout)
                     ms, status, size = (time.perf_counter() - t) * 1000, r.status_code, len(r.content)
                 except requests.Timeout:
                     ms, status, size = args.timeout * 1000, "timeout", 0
+                peaks[(level, name)].append(peak_mb(pids))
                 if rnd >= args.warmup or ms >= args.timeout * 1000 or status != 200:
                     samples[(level, name)].append(ms)
                     statuses.setdefault((level, name), set()).add(status)
@@ -219,8 +260,10 @@ def main(argv=None) -> int:
                     print(f"  {level} {name}: {status} after {ms / 1000:.1f} s; not asked again", flush=True)
             print(f"  round {rnd + 1}/{args.warmup + args.rounds}{' (warm-up)' if rnd < args.warmup else ''}",
                   flush=True)
+            pids = worker_pids(server)  # a worker killed for its timeout is replaced
         rss = worker_rss_mb(server)
-        print(f"\n{'page':<20} {'user':<9} {'median ms':>10} {'p95 ms':>9} {'budget':>7}  {'':4} {'kB':>7}  status")
+        print(f"\n{'page':<20} {'user':<9} {'median ms':>10} {'p95 ms':>9} {'budget':>7}  {'':4} {'kB':>7} "
+              f"{'peak MB':>8}  status")
         for level in pages:
             for name in pages[level]:
                 xs = samples[(level, name)]
@@ -228,14 +271,21 @@ def main(argv=None) -> int:
                 verdict = "OK" if tail < BUDGET_MS[level] and (level, name) not in given_up else "MISS"
                 st = sorted(map(str, statuses[(level, name)]))
                 print(f"{name:<20} {level:<9} {med:>10.1f} {tail:>9.1f} {BUDGET_MS[level]:>7}  {verdict:<4} "
-                      f"{sizes[(level, name)] / 1024:>7.0f}  {','.join(st)}")
+                      f"{sizes[(level, name)] / 1024:>7.0f} {max(peaks[(level, name)]):>8.0f}  {','.join(st)}")
                 results["pages"][f"{level}: {name}"] = {
                     "user": level, "page": name, "url": pages[level][name], "median_ms": round(med, 1),
                     "p95_ms": round(tail, 1), "budget_ms": BUDGET_MS[level], "verdict": verdict,
                     "bytes": sizes[(level, name)], "statuses": st, "samples_ms": [round(x, 1) for x in xs],
-                    "given_up": (level, name) in given_up}
+                    "given_up": (level, name) in given_up, "peak_rss_mb": max(peaks[(level, name)]),
+                    "peak_rss_samples_mb": peaks[(level, name)]}
         print(f"\nRSS after the run (MB, gunicorn's children): {rss}")
         results["rss_mb"] = rss
+        top = max(max(xs) for xs in peaks.values() if xs)
+        results["peak_rss"] = {"max_mb": top, "goal_mb": PEAK_GOAL_MB, "pass": top < PEAK_GOAL_MB,
+                               "per_request": per_request}
+        print(f"peak worker RSS during one request: {top:.0f} MB (goal < {PEAK_GOAL_MB}): "
+              f"{'PASS' if top < PEAK_GOAL_MB else 'MISS'}"
+              f"{'' if per_request else ' (clear_refs refused: high-water marks since the workers started)'}")
         results["loadavg_at_end"] = list(os.getloadavg())
     finally:
         os.killpg(server.pid, signal.SIGTERM)
