@@ -177,7 +177,7 @@ def build_world(folder: Path, database_url: str, dossiers: int, drafts: int) -> 
     from workflow_app.services.admin.demo import seed_demo
     from workflow_app.services.admin.setup import init_db
     from workflow_app.services.core.users import create_user, find_user, issue_token
-    from workflow_app.workflow.errors import RuleRefused
+    from workflow_app.workflow.errors import Conflict
 
     config = world.overrides(folder)
     config["SQLALCHEMY_DATABASE_URI"] = database_url
@@ -214,7 +214,7 @@ def build_world(folder: Path, database_url: str, dossiers: int, drafts: int) -> 
                     self_assess(village_user, dossier, entry.code, "met", "Đã đạt theo báo cáo của bản.")
                 set_fields(village_user, dossier, {"request_ref": "Tờ trình số 12/TTr-UBND"})
                 db.session.commit()
-            except RuleRefused:  # the slot is the demo's
+            except Conflict:  # the demo's dossier holds the slot
                 db.session.rollback()
                 continue
             made.append((dossier.id, villages[village]))

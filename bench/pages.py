@@ -13,7 +13,8 @@ province user), the worker RSS, and writes bench/results/pages-<dossiers>.json.
 Memory per request: before each request the serving workers' peak RSS is reset (`5` written to
 /proc/<pid>/clear_refs) and after it their VmHWM (/proc/<pid>/status) is read, so each page's
 figure is the highest the workers' resident memory reached while it was answered, not a sample
-after it. Goal: no request above 400 MB.
+after it ("peak"), and how far that rose above the worker's RSS before the request ("rise").
+Goal: no request above 400 MB.
 """
 from __future__ import annotations
 
@@ -182,17 +183,17 @@ def reset_peaks(pids: list[int]) -> bool:
     return done
 
 
-def peak_mb(pids: list[int]) -> float:
-    """The highest VmHWM (MB) among the processes."""
-    peak = 0.0
+def hwm_mb(pids: list[int]) -> dict[int, float]:
+    """Each process's VmHWM in MB (right after reset_peaks: its RSS)."""
+    out = {}
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) / 1024)
+                    out[pid] = round(int(line.split()[1]) / 1024, 1)
         except OSError:
             pass
-    return round(peak, 1)
+    return out
 
 
 def main(argv=None) -> int:
@@ -234,7 +235,8 @@ def main(argv=None) -> int:
         pairs = [(level, name) for level in pages for name in pages[level]]
         samples: dict = {pair: [] for pair in pairs}
         sizes, statuses, given_up = {}, {}, set()
-        peaks: dict = {pair: [] for pair in pairs}
+        peaks: dict = {pair: [] for pair in pairs}  # highest worker VmHWM during each request
+        rises: dict = {pair: [] for pair in pairs}  # the most a worker's peak rose above its RSS before it
         pids = worker_pids(server)
         per_request = True
         rng = random.Random(16)
@@ -244,13 +246,17 @@ def main(argv=None) -> int:
                 if (level, name) in given_up:
                     continue
                 per_request = reset_peaks(pids) and per_request
+                before = hwm_mb(pids)
                 t = time.perf_counter()
                 try:
                     r = sessions[level].get(base + pages[level][name], timeout=args.timeout)
                     ms, status, size = (time.perf_counter() - t) * 1000, r.status_code, len(r.content)
                 except requests.Timeout:
                     ms, status, size = args.timeout * 1000, "timeout", 0
-                peaks[(level, name)].append(peak_mb(pids))
+                after = hwm_mb(pids)
+                peaks[(level, name)].append(max(after.values(), default=0.0))
+                rises[(level, name)].append(round(max((mb - before.get(pid, mb) for pid, mb in after.items()),
+                                                      default=0.0), 1))
                 if rnd >= args.warmup or ms >= args.timeout * 1000 or status != 200:
                     samples[(level, name)].append(ms)
                     statuses.setdefault((level, name), set()).add(status)
@@ -263,7 +269,7 @@ def main(argv=None) -> int:
             pids = worker_pids(server)  # a worker killed for its timeout is replaced
         rss = worker_rss_mb(server)
         print(f"\n{'page':<20} {'user':<9} {'median ms':>10} {'p95 ms':>9} {'budget':>7}  {'':4} {'kB':>7} "
-              f"{'peak MB':>8}  status")
+              f"{'peak MB':>8} {'rise MB':>8}  status")
         for level in pages:
             for name in pages[level]:
                 xs = samples[(level, name)]
@@ -271,13 +277,15 @@ def main(argv=None) -> int:
                 verdict = "OK" if tail < BUDGET_MS[level] and (level, name) not in given_up else "MISS"
                 st = sorted(map(str, statuses[(level, name)]))
                 print(f"{name:<20} {level:<9} {med:>10.1f} {tail:>9.1f} {BUDGET_MS[level]:>7}  {verdict:<4} "
-                      f"{sizes[(level, name)] / 1024:>7.0f} {max(peaks[(level, name)]):>8.0f}  {','.join(st)}")
+                      f"{sizes[(level, name)] / 1024:>7.0f} {max(peaks[(level, name)]):>8.0f} "
+                      f"{max(rises[(level, name)]):>8.1f}  {','.join(st)}")
                 results["pages"][f"{level}: {name}"] = {
                     "user": level, "page": name, "url": pages[level][name], "median_ms": round(med, 1),
                     "p95_ms": round(tail, 1), "budget_ms": BUDGET_MS[level], "verdict": verdict,
                     "bytes": sizes[(level, name)], "statuses": st, "samples_ms": [round(x, 1) for x in xs],
                     "given_up": (level, name) in given_up, "peak_rss_mb": max(peaks[(level, name)]),
-                    "peak_rss_samples_mb": peaks[(level, name)]}
+                    "peak_rss_samples_mb": peaks[(level, name)], "peak_rise_mb": max(rises[(level, name)]),
+                    "peak_rise_samples_mb": rises[(level, name)]}
         print(f"\nRSS after the run (MB, gunicorn's children): {rss}")
         results["rss_mb"] = rss
         top = max(max(xs) for xs in peaks.values() if xs)
