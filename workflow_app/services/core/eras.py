@@ -9,9 +9,10 @@ subquery, never a bound list of ids (a province may have tens of thousands of
 villages)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 
 from ...extensions import db
 from ...models import Dossier, Unit, UnitLink
@@ -46,6 +47,40 @@ def group_ids(scope: Scope, day: date, applicant_level: str, levels=GROUP_LEVELS
                       scope_clause(link.unit_id, scope)))
     return db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day),
                                     or_(scope_clause(Unit.id, scope), Unit.id.in_(parents)))
+
+
+@dataclass(frozen=True)
+class Group:
+    """A row of a per-group table: a commune (or whatever stands above the applicants
+    on the day) with the number of applicant units in scope under it on that day."""
+
+    id: int
+    code: str
+    name: str
+    members: int
+
+
+def groups_on(scope: Scope, day: date, applicant_level: str) -> list[Group]:
+    """The rows of a report's per-group table, by name, in one statement: the day's
+    parents of the applicants (units of `applicant_level`) in scope, each with its
+    number of those applicants, and the units in scope that exist on the day at a
+    level those parents have (an old commune read through its successor, even with no
+    applicant left in scope: 0). The groups shown are a page's rows (a province's
+    communes): a bounded list, unlike the applicants or their dossiers."""
+    link, applicant = db.aliased(UnitLink), db.aliased(Unit)
+    members = (db.select(link.parent_id.label("parent_id"), func.count(link.unit_id).label("n"))
+               .join(applicant, applicant.id == link.unit_id)
+               .where(link.relation == "parent", live_on(link, day), applicant.level == applicant_level,
+                      scope_clause(link.unit_id, scope))
+               .group_by(link.parent_id)).cte("members")
+    parent = db.aliased(Unit)
+    levels = db.select(parent.level).join(members, members.c.parent_id == parent.id)
+    stmt = (db.select(Unit.id, Unit.code, Unit.name, members.c.n)
+            .outerjoin(members, members.c.parent_id == Unit.id)
+            .where(live_on(Unit, day),
+                   or_(members.c.parent_id.is_not(None), and_(Unit.level.in_(levels), scope_clause(Unit.id, scope))))
+            .order_by(Unit.name, Unit.id))
+    return [Group(i, code, name, int(n or 0)) for i, code, name, n in db.session.execute(stmt)]
 
 
 def units_on(scope: Scope, day: date, level: str):

@@ -30,11 +30,11 @@ from ...clock import local_today
 from ...extensions import db
 from ...models import CriterionEntry, Dossier, Unit, UnitLink, User
 from ...months import FIRST_YEAR, LAST_YEAR, valid_year
-from ...permissions import Scope, meets, scope_clause, scope_of
+from ...permissions import Scope, meets_clause, scope_clause, scope_of
 from ...workflow.errors import BadRequest
 from ..core.campaigns import campaigns
 from ..core.common import engine
-from ..core.eras import group_ids, place_on, units_on, year_day
+from ..core.eras import groups_on, place_on, units_on, year_day
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,6 @@ def dashboard_kinds() -> list[str]:
     return engine().kinds_by_level()
 
 
-def group_levels(applicant_level: str, day: date):
-    """Select of the levels of the units that, on `day`, are parents of units at
-    `applicant_level`: the rows of the per-group table (a commune's villages, a
-    province's communes). A subquery, so the page costs no extra round trip."""
-    link, parent, child = db.aliased(UnitLink), db.aliased(Unit), db.aliased(Unit)
-    return (db.select(parent.level).distinct().join(link, link.parent_id == parent.id)
-            .join(child, child.id == link.unit_id)
-            .where(child.level == applicant_level, place_on(link, child.id, day)))
-
-
 def check_kind(kind: str) -> str:
     kinds = dashboard_kinds()
     if kind not in kinds:
@@ -201,119 +191,137 @@ def latest_ids(kind: str, year: int, scope: Scope, level: str):
 def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
               today: date | None = None) -> Dashboard:
     """The year's figures grouped by the tree of its reference day (eras.year_day);
-    `kind` defaults to the first of `dashboard_kinds`."""
+    `kind` defaults to the first of `dashboard_kinds`. A fixed number of statements
+    whatever the data: the rows (eras.groups_on), one pass over the year's dossiers
+    (`_figures`), one over the criteria (`criteria_progress`), the towns, the district
+    figures and the campaign's registrations."""
     kind = check_kind(kind or dashboard_kinds()[0])
     d = engine().definition(kind)
     scope = scope_of(user, progress=True)
     day = year_day(year, today or local_today())
     campaign = campaign_facts(kind, year, day, scope)
-
-    groups = group_ids(scope, day, d.applicant_level, group_levels(d.applicant_level, day))
-    communes = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))  # rows need names only
-                                       .where(Unit.id.in_(groups)).order_by(Unit.name)).scalars())
-    link = db.aliased(UnitLink)
-    villages = _count_by(db.select(link.parent_id, func.count(Unit.id))
-                         .join(link, place_on(link, Unit.id, day))
-                         .where(Unit.level == d.applicant_level, link.parent_id.in_(groups),
-                                scope_clause(Unit.id, scope))
-                         .group_by(link.parent_id))
-    all_dossiers = _count_by(db.select(link.parent_id, func.count(Dossier.id))
-                             .join(link, place_on(link, Dossier.unit_id, day))
-                             .where(Dossier.kind == kind, Dossier.year == year, link.parent_id.in_(groups),
-                                    scope_clause(Dossier.unit_id, scope))
-                             .group_by(link.parent_id))
-    latest = latest_ids(kind, year, scope, d.applicant_level)
-    states: dict[int, dict[str, int]] = {}
-    for parent_id, state, n in db.session.execute(
-            db.select(link.parent_id, Dossier.state, func.count(Dossier.id))
-            .join(link, place_on(link, Dossier.unit_id, day)).where(Dossier.id.in_(latest))
-            .group_by(link.parent_id, Dossier.state)):
-        states.setdefault(parent_id, {})[state] = n
-    averages = _averages(latest, day=day)
+    groups = groups_on(scope, day, d.applicant_level)
+    figures = _figures(kind, year, scope, d.applicant_level, day)
 
     registered = campaign.registered_by_commune if campaign and campaign.has_kind else None
     decided = tuple(dict.fromkeys(d.events[e].dest for e in d.decision_events))
     rows = []
-    for c in communes:
-        with_dossier, avg_self, appraised, avg_appraised = averages.get(c.id, (0, None, 0, None))
+    for g in groups:
+        f = figures.get(g.id) or _Figures()
         rows.append(CommuneProgress(
-            code=c.code, name=c.name, villages=villages.get(c.id, 0),
-            registered=(registered.get(c.code, 0) if registered is not None else None),
-            dossiers=all_dossiers.get(c.id, 0), with_dossier=with_dossier,
-            by_state={s: n for s, n in states.get(c.id, {}).items()},
-            avg_self=avg_self, appraised=appraised, avg_appraised=avg_appraised, decided_states=decided))
+            code=g.code, name=g.name, villages=g.members,
+            registered=(registered.get(g.code, 0) if registered is not None else None),
+            dossiers=f.dossiers, with_dossier=f.latest, by_state=dict(f.by_state),
+            avg_self=_ratio(f.met, f.latest), appraised=f.begun, avg_appraised=_ratio(f.passed, f.begun),
+            decided_states=decided))
 
-    total_avg = _averages(latest, grouped=False, day=day).get(None, (0, None, 0, None))
+    every = _Figures.sum(figures.values())  # every latest dossier in scope, under a row shown or not
     total = CommuneProgress(
         code="", name="", villages=sum(r.villages for r in rows),
         registered=(sum(r.registered or 0 for r in rows) if registered is not None else None),
-        dossiers=sum(r.dossiers for r in rows), with_dossier=total_avg[0],
+        dossiers=sum(r.dossiers for r in rows), with_dossier=every.latest,
         by_state={s: sum(r.by_state.get(s, 0) for r in rows) for s in d.states if any(r.by_state.get(s) for r in rows)},
-        avg_self=total_avg[1], appraised=total_avg[2], avg_appraised=total_avg[3], decided_states=decided)
+        avg_self=_ratio(every.met, every.latest), appraised=every.begun,
+        avg_appraised=_ratio(every.passed, every.begun), decided_states=decided)
 
+    latest = latest_ids(kind, year, scope, d.applicant_level)
     return Dashboard(
         year=year, kind=kind, kind_label=engine().kind_label(kind, lang), states=list(d.states),
         state_labels={s: st.labels[lang] for s, st in d.states.items()},
         criteria_count=len(d.criteria), communes=rows, total=total,
-        criteria=criteria_progress(kind, latest, lang), towns=town_progress(scope, year, lang, day),
+        criteria=criteria_progress(kind, latest, lang, totals=(every.latest, every.begun)),
+        towns=town_progress(scope, year, lang, day),
         district=district_criteria(scope, campaign, day), deadline=campaign.deadline if campaign else None,
         has_campaign=bool(campaign and campaign.has_kind))
 
 
-def _count_by(stmt) -> dict:
-    return {key: n for key, n in db.session.execute(stmt)}
+@dataclass
+class _Figures:
+    """One group's sums over the year's dossiers (`_figures`)."""
+
+    dossiers: int = 0       # every dossier of the kind and year
+    latest: int = 0         # the latest dossier of each applicant
+    by_state: dict[str, int] = field(default_factory=dict)  # latest dossiers per state
+    met: int = 0            # criteria met (self-assessed), summed over the latest dossiers
+    begun: int = 0          # latest dossiers whose appraisal has begun
+    passed: int = 0         # criteria passed, summed over those
+
+    @classmethod
+    def sum(cls, parts) -> _Figures:
+        out = cls()
+        for f in parts:
+            out.dossiers += f.dossiers
+            out.latest += f.latest
+            out.met += f.met
+            out.begun += f.begun
+            out.passed += f.passed
+            for s, n in f.by_state.items():
+                out.by_state[s] = out.by_state.get(s, 0) + n
+        return out
 
 
-def _per_dossier(latest, day: date | None = None):
-    """One row per latest dossier: its commune on `day` (today by default) and criteria
-    counts of the current round."""
-    met = func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0))
-    passed = func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0))
-    judged = func.sum(case((CriterionEntry.verdict.is_not(None), 1), else_=0))
+def _figures(kind: str, year: int, scope: Scope, level: str, day: date) -> dict[int | None, _Figures]:
+    """Parent unit on `day` (None: no parent that day) -> its figures, in one statement
+    over the year's dossiers of the kind in scope: each dossier once, marked latest when
+    it is the highest id of its applicant (a window, not a second scan), with the
+    criteria counts of its current round taken for the latest only."""
+    last = func.max(Dossier.id).over(partition_by=Dossier.unit_id)
+    year_rows = (db.select(Dossier.id, Dossier.unit_id, Dossier.state, Dossier.round, last.label("last"))
+                 .join(Unit, Dossier.unit_id == Unit.id)
+                 .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level,
+                        scope_clause(Dossier.unit_id, scope))).subquery()
+    is_latest = year_rows.c.id == year_rows.c.last
+    per = (db.select(year_rows.c.id, year_rows.c.unit_id, year_rows.c.state, is_latest.label("latest"),
+                     func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)).label("met"),
+                     func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0)).label("passed"),
+                     func.count(CriterionEntry.verdict).label("judged"))
+           .outerjoin(CriterionEntry, and_(is_latest, CriterionEntry.dossier_id == year_rows.c.id,
+                                           CriterionEntry.round == year_rows.c.round))
+           .group_by(year_rows.c.id, year_rows.c.unit_id, year_rows.c.state, year_rows.c.last)).subquery()
     link = db.aliased(UnitLink)
-    return (db.select(Dossier.id.label("id"), link.parent_id.label("commune_id"), met.label("met"),
-                      passed.label("passed"), judged.label("judged"))
-            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_today()))
-            .join(CriterionEntry, and_(CriterionEntry.dossier_id == Dossier.id,
-                                       CriterionEntry.round == Dossier.round))
-            .where(Dossier.id.in_(latest))
-            .group_by(Dossier.id, link.parent_id)).subquery()
-
-
-def _averages(latest, grouped: bool = True, day: date | None = None) -> dict:
-    """commune id (or None) -> (dossiers, avg met, dossiers under appraisal, avg passed)."""
-    per = _per_dossier(latest, day)
     begun = per.c.judged > 0
-    cols = [func.count(per.c.id), func.avg(per.c.met),
-            func.sum(case((begun, 1), else_=0)), func.avg(case((begun, per.c.passed), else_=None))]
-    if grouped:
-        rows = db.session.execute(db.select(per.c.commune_id, *cols).group_by(per.c.commune_id)).all()
-    else:
-        rows = [(None, *db.session.execute(db.select(*cols)).one())]
-    return {key: (int(n or 0), _num(avg_met), int(n_begun or 0), _num(avg_passed))
-            for key, n, avg_met, n_begun, avg_passed in rows}
+    stmt = (db.select(link.parent_id, per.c.state, per.c.latest, func.count(per.c.id), func.sum(per.c.met),
+                      func.sum(case((begun, 1), else_=0)), func.sum(case((begun, per.c.passed), else_=0)))
+            .select_from(per).outerjoin(link, place_on(link, per.c.unit_id, day))
+            .group_by(link.parent_id, per.c.state, per.c.latest))
+    out: dict[int | None, _Figures] = {}
+    for parent_id, state, latest, n, met, n_begun, passed in db.session.execute(stmt):
+        f = out.setdefault(parent_id, _Figures())
+        f.dossiers += n
+        if latest:
+            f.latest += n
+            f.by_state[state] = f.by_state.get(state, 0) + n
+            f.met += int(met or 0)
+            f.begun += int(n_begun or 0)
+            f.passed += int(passed or 0)
+    return out
 
 
-def _num(value) -> float | None:
-    return None if value is None else round(float(value), 2)
+def _ratio(total: int, n: int) -> float | None:
+    return None if not n else round(total / n, 2)
 
 
-def criteria_progress(kind: str, latest, lang: str = "vi") -> list[CriterionProgress]:
+def criteria_progress(kind: str, latest, lang: str = "vi",
+                      totals: tuple[int, int] | None = None) -> list[CriterionProgress]:
     """Per criterion of the kind's set: villages meeting it (self-assessed / as
-    appraised), weakest first: fewest passed, then fewest met, then set order."""
+    appraised), weakest first: fewest passed, then fewest met, then set order.
+    `latest` selects the latest dossier ids; `totals` = (latest dossiers, those under
+    appraisal) when the caller has counted them, else one more statement counts them.
+    A `pass` verdict in the current round means the dossier's appraisal has begun, so
+    the passed count needs no second look at the dossier."""
     d = engine().definition(kind)
-    per = _per_dossier(latest)
-    of, appraised_of = db.session.execute(
-        db.select(func.count(per.c.id), func.sum(case((per.c.judged > 0, 1), else_=0)))).one()
-    of, appraised_of = int(of or 0), int(appraised_of or 0)
-    under_appraisal = db.select(per.c.id).where(per.c.judged > 0)
+    current = and_(CriterionEntry.dossier_id == Dossier.id, CriterionEntry.round == Dossier.round)
+    if totals is None:
+        judged = case((CriterionEntry.verdict.is_not(None), Dossier.id), else_=None)
+        totals = db.session.execute(
+            db.select(func.count(Dossier.id.distinct()), func.count(judged.distinct()))
+            .join(CriterionEntry, current).where(Dossier.id.in_(latest))).one()
+    of, appraised_of = int(totals[0] or 0), int(totals[1] or 0)
     counts = {code: (int(m or 0), int(p or 0)) for code, m, p in db.session.execute(
         db.select(CriterionEntry.code,
                   func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)),
-                  func.sum(case((and_(CriterionEntry.verdict == "pass", Dossier.id.in_(under_appraisal)), 1),
-                                else_=0)))
-        .join(Dossier, and_(CriterionEntry.dossier_id == Dossier.id, CriterionEntry.round == Dossier.round))
-        .where(Dossier.id.in_(latest)).group_by(CriterionEntry.code))}
+                  func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0)))
+        .join(Dossier, current).where(Dossier.id.in_(latest)).group_by(CriterionEntry.code))}
     rows = []
     for position, c in enumerate(d.criteria, start=1):
         met, passed = counts.get(c.code, (0, 0))
@@ -371,15 +379,11 @@ def district_criteria(scope: Scope, campaign: CampaignFacts | None,
     if campaign is None or not campaign.district_criteria:
         return []
     day = day or local_today()
-    codes = list(campaign.district_criteria)
-    units = {u.code: u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(codes))).scalars()}
-    out = []
-    for code, (met, total) in campaign.district_criteria.items():
-        unit = units.get(code)
-        if unit is None or not meets(scope, unit, day):
-            continue
-        out.append(DistrictCriteria(code, unit.name, met, total))
-    return out
+    names = dict(db.session.execute(
+        db.select(Unit.code, Unit.name).where(Unit.code.in_(list(campaign.district_criteria)),
+                                              meets_clause(Unit.id, scope, day))).all())
+    return [DistrictCriteria(code, names[code], met, total)
+            for code, (met, total) in campaign.district_criteria.items() if code in names]
 
 
 # ----------------------------------------------------------------------------- campaign data
