@@ -12,6 +12,7 @@ from sqlalchemy import (
     DDL,
     JSON,
     ForeignKey,
+    Index,
     MetaData,
     String,
     Text,
@@ -65,6 +66,11 @@ class AuditRecord(db.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.prev_hash.encode() + self.canonical()).hexdigest()
+
+
+# Transitions by time (migration 7a1d0c3e5b21): the monthly report reads the records after a
+# moment (services/reporting/monthly_report.states_at) and a month's moves. Partial on PostgreSQL.
+Index("ix_audit_records_transitions_at", AuditRecord.at, postgresql_where=AuditRecord.is_transition)
 
 
 class AuditCheckpoint(db.Model):
