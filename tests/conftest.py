@@ -103,6 +103,9 @@ def build_app(storage: Path, pg_url: str | None, *, template: bool = True):
         "WTF_CSRF_ENABLED": False,
         # Passwords are not what these tests measure; scrypt costs ~0.15 s a user.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Papers rendered before an act's answer: a test reads them right after the act.
+        # The background thread (production's default) is tested in test_papers_at_event.py.
+        "PAPERS_RENDER": "inline",
     })
     if copied:
         return app

@@ -46,6 +46,9 @@ class Config:
         self.PDF_RENDER_WORKERS = int(env.get("PDF_RENDER_WORKERS", "1"))
         # Memory (data segment) a worker may use for one render; 0 lifts the cap.
         self.PDF_RENDER_MAX_MB = _count(env.get("PDF_RENDER_MAX_MB", "1024"), "PDF_RENDER_MAX_MB")
+        # Papers issued by a request (receipt, appraisal report, apology slip) are rendered by a
+        # background thread after the answer ("background"), or before it ("inline"): documents/after_commit.py.
+        self.PAPERS_RENDER = _choice(env.get("PAPERS_RENDER", "background"), "PAPERS_RENDER", ("background", "inline"))
         self.REDIS_URL = env.get("REDIS_URL")
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto to believe
         # (0: none, the connection's address is the client's). Rate limits and the
@@ -113,6 +116,14 @@ def _count(value: str, name: str, minimum: int = 0) -> int:
         raise RuntimeError(f"{name} must be a whole number of {minimum} or more, not {value!r} / "
                            f"{name} phải là số nguyên từ {minimum} trở lên, không phải {value!r}")
     return number
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
+    value = value.strip().lower()
+    if value not in choices:
+        raise RuntimeError(f"{name} must be one of {', '.join(choices)}, not {value!r} / "
+                           f"{name} phải là một trong {', '.join(choices)}, không phải {value!r}")
+    return value
 
 
 def _public_base_url(url: str, app_env: str) -> str:

@@ -6,9 +6,10 @@ a hand edit may have broken, named one breach per line.
   exactly once, and no number beyond it.
 - Every decision, paper (receipt, appraisal report, apology slip) and attachment has
   its stored file (STORAGE_URL), and the file's SHA-256 is the one recorded. A paper is
-  rendered just after the transaction that issues it commits (documents/after_commit.py):
-  one issued within the grace period may not have its file yet; an older one without
-  had its render fail, and its first download renders it.
+  rendered just after the transaction that issues it commits (documents/after_commit.py,
+  in the background for a request): one issued within the grace period may not have its
+  file yet; an older one without had its render fail or its process stop first, and its
+  first download renders it.
 - Every dossier in a state reached by issuing a decision (recognised) or a
   revocation (revoked) is named by such a decision; every decision names a dossier.
 - Every stored file (STORAGE_URL: a folder, the database, an object store) is named by a row.
@@ -132,7 +133,7 @@ def _read_documents(conn, numbered, files, report: Report, settled) -> None:
         if row.pdf_key:
             _name(files, row.pdf_key, row.pdf_sha256 or "", label, report)
         elif row.issued_at <= settled:  # rendered after its commit: younger ones may be rendering now
-            report.breaches.append(f"{label} has no stored PDF (its render after issue failed; "
+            report.breaches.append(f"{label} has no stored PDF (its render after issue failed or never ran; "
                                    "the first download renders it)")
     report.checked["documents"] = count
 

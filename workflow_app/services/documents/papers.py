@@ -6,8 +6,8 @@ Both are effects named in states/*.yaml (`effects: [issue_receipt]` on submit,
 round in the event's transaction, holding every fact the PDF prints, captured at that
 moment, and a copy of the texts (states/documents/<kind>.yaml) then in force. The PDF
 is rendered from that row alone once the transaction commits (after_commit.py) and
-kept: whatever happens to the dossier afterwards, the paper reads the same. Should that
-render fail, the first download renders it (`ensure_pdf`).
+kept: whatever happens to the dossier afterwards, the paper reads the same. A download
+that comes before that render (still queued, failed) renders it (`ensure_pdf`).
 
 - The receipt has no number: the dossier code identifies it (with the round, for a
   resubmission after a return). Its issuer is the receiving body: the applicant's
@@ -34,7 +34,7 @@ from ..core.clocks import step_clock
 from ..core.common import engine, last_filing, next_number
 from ..core.effects import Act
 from ..core.wording import actor_name, committee_of, in_sentence, place_name
-from .after_commit import record_pdf, render_after_commit, render_file
+from .after_commit import needs_pdf, one_render, record_pdf, render_after_commit, render_file
 from .apology import APOLOGY_PREFIX, apology_context
 
 log = logging.getLogger(__name__)
@@ -198,14 +198,18 @@ def pdf_source(doc: Document) -> tuple[str, dict]:
 
 
 def ensure_pdf(doc: Document) -> Document:
-    """The paper with its PDF. Rendered when issued (after_commit.py), so this is a
-    read; a paper whose render failed after its commit is rendered now and kept. Two
-    such downloads at once both render, one stores: the key is recorded only while
-    none is, and the other reads the winner's."""
+    """The paper with its PDF. Rendered after issue (after_commit.py), so this is
+    usually a read; a paper whose render has not run yet (still queued, failed, its
+    process stopped) is rendered now, stored and its key committed with the caller's
+    transaction. Whoever renders a paper first (this download, the background thread,
+    another machine) holds its row (after_commit.one_render, needs_pdf) until the key
+    is committed; a second one waits, then reads the first one's file."""
     if doc.pdf_key:
         return doc
-    key, digest = render_file(*pdf_source(doc))
-    record_pdf(db.session, doc.id, key, digest)
-    db.session.refresh(doc)
-    log.info("document %s (%s of %s) rendered at download: %s", doc.id, doc.kind, doc.dossier_id, doc.pdf_sha256)
+    with one_render(doc.id):
+        if needs_pdf(db.session, doc.id):
+            key, digest = render_file(*pdf_source(doc))
+            record_pdf(db.session, doc.id, key, digest)
+            log.info("document %s (%s of %s) rendered at download: %s", doc.id, doc.kind, doc.dossier_id, digest)
+        db.session.commit()  # inside one_render: the next one in this process finds the key
     return doc
