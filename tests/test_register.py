@@ -4,6 +4,7 @@ a reader outside the issuer's tree sees nothing of it."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 
 import frozen_clock
@@ -15,6 +16,7 @@ from workflow_app.extensions import db
 from workflow_app.models import Decision, Unit
 from workflow_app.services import fire_batch
 from workflow_app.services.core.reference import find_unit
+from workflow_app.services.reporting import register
 from workflow_app.services.reporting.register import HEADINGS, SHEET_TITLE, gaps, register_rows
 
 pytestmark = pytest.mark.db
@@ -216,3 +218,109 @@ def test_the_register_costs_the_same_statements_however_many_decisions(app, issu
         assert fire(approver, dossier.id, "recognize").status_code == 200
         assert fire(approver, dossier.id, "revoke", "Tiêu chí 8 không còn đạt").status_code == 200
     assert count() == before
+
+
+# ----------------------------------------------------------------------------- pages of numbers
+
+def _numbers_up_to(top: int) -> None:
+    """Numbers 5..top for Tam Đường this year, as rows beside the four issued: copies of
+    number 1 with their own number, symbol and token (the register reads rows)."""
+    one = _db_rows()[0]
+    for n in range(len(_db_rows()) + 1, top + 1):
+        db.session.add(Decision(issuer_id=one.issuer_id, year=one.year, number=n, symbol=f"{n}/QĐ-UBND",
+                                type="recognition", issued_on=one.issued_on, signed_at=one.signed_at,
+                                signer_id=one.signer_id, signer_name=one.signer_name, subject=f"Quyết định số {n}",
+                                pdf_key=one.pdf_key, pdf_sha256=one.pdf_sha256, verify_token=f"tok-{n:06d}",
+                                status="valid"))
+    db.session.commit()
+
+
+def _shown(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'id="so-(\d+)"', html)]
+
+
+def test_the_page_shows_fifty_numbers_a_page_and_jumps_to_a_number(app, issued, make_user):
+    _numbers_up_to(120)
+    make_user("viewer", "tam-duong", username="xem")
+    client = _session(app, "xem")
+    base = f"/decisions?issuer=tam-duong&year={YEAR}"
+    first = _get(app, client, base).get_data(as_text=True)
+    assert _shown(first) == list(range(1, 51))
+    assert "120 số đã cấp" in first and "Trang 1 / 3" in first and 'rel="prev"' not in first
+    assert f'href="/decisions?issuer=tam-duong&amp;year={YEAR}&amp;page=2" rel="next"' in first
+    assert 'id="jump"' in first and 'name="number"' in first and 'max="120"' in first
+    last = _get(app, client, base + "&page=3").get_data(as_text=True)
+    assert _shown(last) == list(range(101, 121)) and "Trang 3 / 3" in last and 'rel="next"' not in last
+    assert _shown(_get(app, client, base + "&page=9").get_data(as_text=True)) == list(range(101, 121))
+    jump = _get(app, client, base + "&number=77")
+    assert jump.status_code == 302
+    assert jump.headers["Location"].endswith(f"/decisions?issuer=tam-duong&year={YEAR}&page=2#so-77")
+    assert _shown(_get(app, client, base + "&page=2").get_data(as_text=True)) == list(range(51, 101))
+    for bad in ("&page=0", "&page=abc", "&number=-3", "&number=x"):
+        assert _get(app, client, base + bad).status_code == 400, bad
+    # The XLSX stays whole.
+    book = load_workbook(io.BytesIO(_get(app, client, f"/decisions.xlsx?issuer=tam-duong&year={YEAR}").data))
+    assert [row[0].value for row in book[SHEET_TITLE].iter_rows(min_row=3)] == list(range(1, 121))
+
+
+def test_a_page_costs_the_same_statements_on_a_long_register(app, issued, make_user):
+    make_user("viewer", "tam-duong", username="xem")
+    client = _session(app, "xem")
+    url = f"/decisions?issuer=tam-duong&year={YEAR}"
+
+    def count(page: int) -> int:
+        db.session.remove()
+        with statements() as seen:
+            assert _get(app, client, f"{url}&page={page}").status_code == 200
+        return len(seen)
+
+    short = count(1)
+    _numbers_up_to(400)
+    assert count(1) == short  # 4 numbers or 400: the first page reads the same
+    assert count(5) <= short  # numbers 201..250 (rows without dossiers: fewer to load)
+
+
+def test_gaps_reads_the_numbers_only_when_count_and_max_disagree(app, issued):
+    district = find_unit("tam-duong")
+    with statements() as seen:
+        assert gaps(district, YEAR) == []
+    assert len([s for s in seen if "FROM decisions" in s]) == 1  # count, min and max agree with 1..n
+    rows = _db_rows()
+    rows[0].number = 0  # four numbers 0, 2, 3, 4: count 4 = max 4, yet 1 is missing
+    db.session.commit()
+    assert gaps(district, YEAR) == [1]
+    rows[0].number = 1
+    rows[2].number = 9
+    db.session.commit()
+    with statements() as seen:
+        assert gaps(district, YEAR) == [3, 5, 6, 7, 8]
+    assert len([s for s in seen if "FROM decisions" in s]) == 2  # then the numbers
+
+
+def test_the_api_pages_the_register_on_request_and_is_whole_without(app, issued):
+    approver, _ = issued
+    url = f"/api/v1/decisions?issuer=tam-duong&year={YEAR}"
+    whole = approver.get(url).json
+    assert [i["number"] for i in whole["items"]] == [1, 2, 3, 4] and whole["next"] is None
+    seen, nxt = [], f"{url}&limit=3"
+    while nxt:
+        page = approver.get(nxt.replace("http://localhost", ""))
+        assert page.status_code == 200, page.json
+        seen.append([i["number"] for i in page.json["items"]])
+        nxt = page.json["next"]
+    assert seen == [[1, 2, 3], [4]]
+    assert [i["number"] for i in approver.get(f"{url}&after=2").json["items"]] == [3, 4]
+    assert approver.get(f"{url}&after=2").json["items"] == whole["items"][2:]
+    for bad in ("&limit=0", "&limit=1001", "&after=-1", "&limit=x"):
+        assert approver.get(url + bad).status_code == 400, bad
+
+
+def test_the_xlsx_is_read_in_batches(app, issued, monkeypatch):
+    """Rows of a long register come EXPORT_BATCH numbers at a time, in order, none twice."""
+    _numbers_up_to(23)
+    monkeypatch.setattr(register, "EXPORT_BATCH", 5)
+    with statements() as seen:
+        rows = list(register.all_register_rows(find_unit("tam-duong"), YEAR))
+    assert [r["number"] for r in rows] == list(range(1, 24))
+    batches = [s for s in seen if "FROM decisions" in s and "ORDER BY decisions.number" in s]
+    assert len(batches) == 6  # 5+5+5+5+3, then an empty read

@@ -1,9 +1,7 @@
 """The caller, units, and the numbering register."""
 from __future__ import annotations
 
-import io
-
-from flask import send_file
+from flask import send_file, url_for
 from sqlalchemy import or_
 
 from ..auth import acting_user
@@ -11,7 +9,14 @@ from ..clock import local_today
 from ..extensions import db
 from ..models import Unit, UnitLink
 from ..services.core.reference import find_unit
-from ..services.reporting.register import XLSX_MIME, register_issuer, register_rows, register_xlsx, xlsx_filename
+from ..services.reporting.register import (
+    REGISTER_API_PAGE,
+    XLSX_MIME,
+    register_issuer,
+    register_rows,
+    register_xlsx,
+    xlsx_filename,
+)
 from ..workflow.errors import NotFound
 from . import schemas as s
 from .boundary import Blueprint
@@ -82,9 +87,19 @@ def unit(query: dict, code: str):
 @blp.response(200, s.RegisterOut)
 @blp.doc(security=[{"bearer": []}])
 def register(query: dict):
-    """The numbering register of an issuer for a year: every number issued, in order."""
+    """The numbering register of an issuer for a year: every number issued, in order.
+    With `limit` (and `after`), one page of it read on the number: `next` is the
+    following page's URL, null after the last number."""
     issuer = register_issuer(acting_user(), query["issuer"])
-    return {"items": register_rows(issuer, query["year"])}
+    after, limit = query.get("after", 0), query.get("limit")
+    if limit is None and "after" in query:
+        limit = REGISTER_API_PAGE
+    items = register_rows(issuer, query["year"], after=after, limit=limit)
+    nxt = None
+    if limit is not None and len(items) == limit:
+        nxt = url_for("reference.register", issuer=issuer.code, year=query["year"], after=items[-1]["number"],
+                      limit=limit, _external=True)
+    return {"items": items, "next": nxt}
 
 
 @blp.route("/decisions.xlsx", methods=["GET"])
@@ -95,6 +110,5 @@ def register(query: dict):
 def register_xlsx_file(query: dict):
     """The same register as an XLSX workbook."""
     issuer = register_issuer(acting_user(), query["issuer"])
-    data = register_xlsx(issuer, query["year"], register_rows(issuer, query["year"]))
-    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
+    return send_file(register_xlsx(issuer, query["year"]), mimetype=XLSX_MIME, as_attachment=True,
                      download_name=xlsx_filename(issuer, query["year"]))

@@ -231,6 +231,10 @@ class AttachmentDeleteQuery(BoundarySchema):
 class RegisterQuery(BoundarySchema):
     issuer = Code(required=True)
     year = Int(required=True)
+    after = Int(lo=0, metadata={
+        "description": "only numbers above this one (paging; without it and `limit`, the whole register)"})
+    limit = Int(lo=1, hi=1000, metadata={
+        "description": "at most this many numbers (paging; `next` names the following page)"})
 
 
 class DecisionLink(Schema):
@@ -293,3 +297,5 @@ class BatchIn(BoundarySchema):
 
 class RegisterOut(Schema):
     items = fields.List(fields.Nested(RegisterEntry))
+    next = fields.String(allow_none=True, metadata={
+        "description": "with `limit`: the URL of the numbers after these, null at the end"})

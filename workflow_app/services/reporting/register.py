@@ -12,9 +12,12 @@ used by the API, the page and the export alike.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import selectinload
@@ -56,12 +59,23 @@ def register_issuer(user: User, code: str | None) -> Unit:
 
 
 def readable_issuers(user: User) -> list[Unit]:
-    """Units that issued decisions or have an approver (who signs them), readable by `user`."""
-    issued = db.select(Decision.issuer_id).distinct()
-    signing = db.select(RoleAssignment.unit_id).where(RoleAssignment.role == "approver").distinct()
-    return list(db.session.execute(db.select(Unit).where(Unit.id.in_(issued) | Unit.id.in_(signing),
-                                                         meets_clause(Unit.id, user))
+    """Units that issued decisions or have an approver (who signs them), readable by `user`.
+    Each unit the reader meets is probed on the (issuer, year, number) key and for an
+    approver: the cost follows the units in reach, not the decisions ever issued."""
+    issued = db.select(Decision.id).where(Decision.issuer_id == Unit.id).exists()
+    signing = db.select(RoleAssignment.id).where(RoleAssignment.unit_id == Unit.id,
+                                                 RoleAssignment.role == "approver").exists()
+    return list(db.session.execute(db.select(Unit).where(meets_clause(Unit.id, user), issued | signing)
                                    .order_by(Unit.path)).scalars())
+
+
+def readable_issuer(user: User, code: str | None, issuers: list[Unit]) -> Unit:
+    """`register_issuer` when the readable issuers are at hand: a unit that is not
+    among them is checked by `meets` (one that issues nothing can still be asked for)."""
+    for issuer in issuers:
+        if issuer.code == code:
+            return issuer
+    return register_issuer(user, code)
 
 
 def default_issuer(user: User, issuers: list[Unit]) -> Unit | None:
@@ -90,20 +104,74 @@ def register_years(issuer: Unit) -> list[int]:
 
 # ----------------------------------------------------------------------------- the rows
 
-def register_decisions(issuer: Unit, year: int) -> list[Decision]:
-    """The issuer's decisions of the year, with what a row shows (the decisions they
-    revoke or that revoke them, and those decisions' dossiers) loaded together."""
-    return list(db.session.execute(
-        db.select(Decision).where(Decision.issuer_id == issuer.id, Decision.year == year)
-        .order_by(Decision.number)
-        .options(selectinload(Decision.revocations), selectinload(Decision.revokes))).scalars())
+PAGE_SIZE = 50  # numbers per page of the register page
+EXPORT_BATCH = 500  # numbers read at a time for the XLSX export
+REGISTER_API_PAGE = 200  # numbers per API page when `after` comes without `limit`
 
 
-def gaps(issuer: Unit, year: int) -> list[int]:
-    """Numbers in 1..max that no decision holds (always empty when numbering works)."""
+@dataclass(frozen=True)
+class Extent:
+    """How many numbers an issuer-year holds, and its lowest and highest."""
+
+    count: int
+    low: int
+    top: int
+
+    @property
+    def gap_free(self) -> bool:
+        # Numbers are unique integers (a unique key): n of them, the lowest 1 and the
+        # highest n, can only be 1..n.
+        return self.count == self.top and (self.count == 0 or self.low == 1)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.top // PAGE_SIZE))
+
+
+def register_extent(issuer: Unit, year: int) -> Extent:
+    """One statement over the (issuer, year, number) key, however long the register."""
+    count, low, top = db.session.execute(
+        db.select(db.func.count(), db.func.coalesce(db.func.min(Decision.number), 0),
+                  db.func.coalesce(db.func.max(Decision.number), 0))
+        .where(Decision.issuer_id == issuer.id, Decision.year == year)).one()
+    return Extent(count, low, top)
+
+
+def page_of(number: int) -> int:
+    """The page of the register page showing `number` (pages are number ranges)."""
+    return (max(number, 1) - 1) // PAGE_SIZE + 1
+
+
+def page_numbers(page: int) -> tuple[int, int]:
+    """The first and last number a page shows: page 1 is 1..50, page 2 is 51..100."""
+    return (page - 1) * PAGE_SIZE + 1, page * PAGE_SIZE
+
+
+def register_decisions(issuer: Unit, year: int, after: int = 0, limit: int | None = None,
+                       last: int | None = None) -> list[Decision]:
+    """The issuer's decisions of the year numbered above `after` (up to `last`, at most
+    `limit` of them), in order, with what a row shows (the decisions they revoke or
+    that revoke them, and those decisions' dossiers) loaded together."""
+    stmt = (db.select(Decision).where(Decision.issuer_id == issuer.id, Decision.year == year,
+                                      Decision.number > after)
+            .order_by(Decision.number)
+            .options(selectinload(Decision.revocations), selectinload(Decision.revokes)))
+    if last is not None:
+        stmt = stmt.where(Decision.number <= last)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.execute(stmt).scalars())
+
+
+def gaps(issuer: Unit, year: int, extent: Extent | None = None) -> list[int]:
+    """Numbers in 1..max that no decision holds (always empty when numbering works).
+    The numbers themselves are read only when the extent shows they are not 1..n."""
+    extent = extent or register_extent(issuer, year)
+    if extent.gap_free:
+        return []
     numbers = set(db.session.execute(db.select(Decision.number).where(
         Decision.issuer_id == issuer.id, Decision.year == year)).scalars())
-    return sorted(set(range(1, max(numbers, default=0) + 1)) - numbers)
+    return sorted(set(range(1, extent.top + 1)) - numbers)
 
 
 def unit_list(decision: Decision) -> list[dict]:
@@ -155,8 +223,22 @@ def register_row(decision: Decision) -> dict:
     }
 
 
-def register_rows(issuer: Unit, year: int) -> list[dict]:
-    return [register_row(d) for d in register_decisions(issuer, year)]
+def register_rows(issuer: Unit, year: int, after: int = 0, limit: int | None = None,
+                  last: int | None = None) -> list[dict]:
+    """Rows of the register numbered above `after` (up to `last`, at most `limit`)."""
+    return [register_row(d) for d in register_decisions(issuer, year, after, limit, last)]
+
+
+def all_register_rows(issuer: Unit, year: int) -> Iterator[dict]:
+    """Every row of the register, read EXPORT_BATCH numbers at a time: the decisions of
+    one batch are let go before the next is read, so a long register is never held
+    as objects at once."""
+    after = 0
+    while batch := register_decisions(issuer, year, after, EXPORT_BATCH):
+        after = batch[-1].number
+        rows = [register_row(d) for d in batch]
+        del batch  # the session holds loaded objects weakly: unreferenced, they go
+        yield from rows
 
 
 # ----------------------------------------------------------------------------- XLSX
@@ -173,40 +255,48 @@ def _links_text(row: dict) -> str:
                      .replace("\n", "; ") for r in row["revoked_by"])
 
 
-def register_xlsx(issuer: Unit, year: int, rows: list[dict]) -> bytes:
-    """The register as a workbook: a title row, a frozen heading row, one row per number."""
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_TITLE
+def register_xlsx(issuer: Unit, year: int) -> io.BytesIO:
+    """The whole register as a workbook: a title row, a frozen heading row, one row per
+    number. Written in openpyxl's write-only mode from rows read EXPORT_BATCH at a time,
+    so neither the decisions nor the cells of a long register are held at once."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(SHEET_TITLE)
     wb.properties.title = f"Sổ đăng ký quyết định - {issuer_body(issuer)} - năm {year}"
     wb.properties.creator = "Hồ sơ Nông thôn mới"
-    ws.append([f"SỔ ĐĂNG KÝ QUYẾT ĐỊNH — {issuer_body(issuer).upper()} — NĂM {year}"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADINGS))
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(list(HEADINGS))
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F0")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row in rows:
-        status = STATUS_LABELS[row["status_key"]][0]
-        ws.append([row["number"], row["symbol"], date.fromisoformat(row["issued_on"]),
-                   TYPE_LABELS.get(row["type"], (row["type"],))[0], row["subject"], _units_text(row["units"]),
-                   row["signer"], status, _links_text(row)])
-        excel_row = ws.max_row
-        ws.cell(excel_row, 3).number_format = "DD/MM/YYYY"
-        ws.cell(excel_row, 2).hyperlink = row["verify_url"]
-        for cell in ws[excel_row]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
     for i, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A3"  # title and headings stay on screen
     ws.print_title_rows = "2:2"
     ws.page_setup.orientation = "landscape"
+    title = WriteOnlyCell(ws, f"SỔ ĐĂNG KÝ QUYẾT ĐỊNH — {issuer_body(issuer).upper()} — NĂM {year}")
+    title.font = Font(bold=True, size=13)
+    ws.append([title])
+    ws.merged_cells.add(f"A1:{get_column_letter(len(HEADINGS))}1")
+    ws.append([_cell(ws, text, font=Font(bold=True), fill=PatternFill("solid", fgColor="DDE7F0"),
+                     alignment=Alignment(wrap_text=True, vertical="center")) for text in HEADINGS])
+    top = Alignment(wrap_text=True, vertical="top")
+    for row in all_register_rows(issuer, year):
+        issued = _cell(ws, date.fromisoformat(row["issued_on"]), alignment=top)
+        issued.number_format = "DD/MM/YYYY"
+        symbol = _cell(ws, row["symbol"], alignment=top)
+        symbol.hyperlink = row["verify_url"]
+        ws.append([_cell(ws, row["number"], alignment=top), symbol, issued,
+                   _cell(ws, TYPE_LABELS.get(row["type"], (row["type"],))[0], alignment=top),
+                   _cell(ws, row["subject"], alignment=top), _cell(ws, _units_text(row["units"]), alignment=top),
+                   _cell(ws, row["signer"], alignment=top),
+                   _cell(ws, STATUS_LABELS[row["status_key"]][0], alignment=top),
+                   _cell(ws, _links_text(row), alignment=top)])
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
+    out.seek(0)
+    return out
+
+
+def _cell(ws, value, **style) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value)
+    for name, v in style.items():
+        setattr(cell, name, v)
+    return cell
 
 
 def xlsx_filename(issuer: Unit, year: int) -> str:
