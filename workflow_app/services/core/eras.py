@@ -61,26 +61,29 @@ class Group:
 
 
 def groups_on(scope: Scope, day: date, applicant_level: str) -> list[Group]:
-    """The rows of a report's per-group table, by name, in one statement: the day's
-    parents of the applicants (units of `applicant_level`) in scope, each with its
-    number of those applicants, and the units in scope that exist on the day at a
-    level those parents have (an old commune read through its successor, even with no
-    applicant left in scope: 0). The groups shown are a page's rows (a province's
-    communes): a bounded list, unlike the applicants or their dossiers."""
+    """The rows of a report's per-group table, by name: the day's parents of the
+    applicants (units of `applicant_level`) in scope, each with its number of those
+    applicants, and the units in scope that exist on the day at a level those parents
+    have (an old commune read through its successor, with no applicant left in scope:
+    0). Two statements: the parents with their counts, then the rows' names, which
+    bind the parents' ids: one per row shown (a province's communes), a bounded list
+    unlike the applicants or their dossiers."""
     link, applicant = db.aliased(UnitLink), db.aliased(Unit)
-    members = (db.select(link.parent_id.label("parent_id"), func.count(link.unit_id).label("n"))
-               .join(applicant, applicant.id == link.unit_id)
-               .where(link.relation == "parent", live_on(link, day), applicant.level == applicant_level,
-                      scope_clause(link.unit_id, scope))
-               .group_by(link.parent_id)).cte("members")
-    parent = db.aliased(Unit)
-    levels = db.select(parent.level).join(members, members.c.parent_id == parent.id)
-    stmt = (db.select(Unit.id, Unit.code, Unit.name, members.c.n)
-            .outerjoin(members, members.c.parent_id == Unit.id)
-            .where(live_on(Unit, day),
-                   or_(members.c.parent_id.is_not(None), and_(Unit.level.in_(levels), scope_clause(Unit.id, scope))))
-            .order_by(Unit.name, Unit.id))
-    return [Group(i, code, name, int(n or 0)) for i, code, name, n in db.session.execute(stmt)]
+    members = dict(db.session.execute(
+        db.select(link.parent_id, func.count(link.unit_id)).join(applicant, applicant.id == link.unit_id)
+        .where(scope_clause(link.unit_id, scope), link.relation == "parent", live_on(link, day),
+               applicant.level == applicant_level, link.parent_id.is_not(None))
+        .group_by(link.parent_id)).all())
+    if not members:
+        return []
+    levels = db.select(Unit.level).where(Unit.id.in_(list(members))).distinct()
+    parents = db.select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(list(members)), live_on(Unit, day))
+    others = (db.select(Unit.id, Unit.code, Unit.name)
+              .where(scope_clause(Unit.id, scope), Unit.level.in_(levels), live_on(Unit, day),
+                     Unit.id.not_in(list(members))))
+    rows = db.union(parents, others).subquery()
+    return [Group(i, code, name, members.get(i, 0))
+            for i, code, name in db.session.execute(db.select(rows).order_by(rows.c.name, rows.c.id))]
 
 
 def units_on(scope: Scope, day: date, level: str):
