@@ -127,11 +127,14 @@ def dispose_engines() -> None:
 @contextlib.contextmanager
 def statements():
     """The SQL statements the app's engine sends while the block runs, counted at the
-    cursor (SQLAlchemy's before_cursor_execute): a list that fills as they go."""
+    cursor (SQLAlchemy's before_cursor_execute): a list that fills as they go. Only this
+    thread's: a paper rendered meanwhile by the background thread is not the request's."""
     seen: list[str] = []
+    here = threading.get_ident()
 
     def note(conn, cursor, statement, *rest):
-        seen.append(statement)
+        if threading.get_ident() == here:
+            seen.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", note)
     try:

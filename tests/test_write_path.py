@@ -10,29 +10,30 @@ from workflow_app.services import attach_evidence, fire_event, self_assess
 from workflow_app.services.core.audit import verify_chains
 
 # Statements per request (SQLite and PostgreSQL alike), reads + writes:
-#   reads before the change, 3: the token with its user and roles (auth), the dossier
-#     with its applicant, the applicant's places and every round's criteria joined,
-#     and its attachments (load_dossier);
-#   writes, 5 for a criterion: the dossier's compare-and-set UPDATE (version), the
-#     changed row, the audit chain's head (UPDATE ... RETURNING), its new hash, and the
-#     audit record's INSERT;
-#   the answer ("200 with the dossier", CONTRACT), 7 fixed: history, the actor's roles
-#     and their units' places, documents, recognition and revocation decisions, the
-#     step clock's records.
+#   reads before the change, 3: the token with its user, roles and their units (auth),
+#     the dossier with its applicant, the applicant's places and every round's criteria
+#     joined, and its attachments (load_dossier);
+#   writes, 3 for a criterion: the audit record's INSERT, the dossier's compare-and-set
+#     UPDATE carrying the new version and the audit chain's new head together, and the
+#     changed row;
+#   the answer ("200 with the dossier", CONTRACT), 3 fixed: the audit trail (history,
+#     step clock, first filing and the caller's own acts for separation of duties), the
+#     papers with their issuers, the decisions of both types. The caller's roles come
+#     from the token check, never again.
 LIMITS = {
-    "put_criterion": 15,  # 3 + 5 + 7
-    "fields": 14,         # 3 + 4 (no criterion row) + 7
-    "upload": 9,          # answers the attachment only: 3 + INSERT, criterion reopened + the 4 writes above
-    "delete": 8,          # 3 + the attachment's UPDATE + the 4 writes above (nothing to reopen here)
-    # Below, the rules add fixed statements: appraising asks "did this appraiser submit it"
-    # (separation of duties) for the act and for each offered event of the answer; submitting
-    # checks the guards, takes the receipt's number (counter UPDATE/INSERT), writes the
-    # receipt document and the notifications of the move.
-    "appraisal": 20,
-    "submit": 23,
+    "get": 6,             # 3 + the answer's 3
+    "put_criterion": 9,   # 3 + 3 + 3
+    "fields": 8,          # 3 + 2 (no criterion row) + 3
+    "upload": 7,          # answers the attachment only: 3 + record, dossier, attachment, criterion reopened
+    "delete": 6,          # 3 + record, dossier, attachment (nothing to reopen here)
+    # Below, the rules add fixed statements: appraising asks once "did this appraiser
+    # submit it" (separation of duties; the answer reads it from the trail); submitting
+    # issues the receipt: its step clock, the applicant's ancestors (the receiving body:
+    # the parent unit and two places' links), the paper's INSERT, and, as the tests
+    # render papers inline (PAPERS_RENDER), the paper's row checked and its file recorded.
+    "appraisal": 10,      # 3 + 1 + 3 + 3
+    "submit": 15,         # 3 + 2 + 5 (receipt) + 3 + 2 (inline render)
 }
-
-
 
 
 def _count(call) -> tuple[int, int]:
@@ -60,6 +61,7 @@ def _returned(submitter, appraiser, unit: str, grow: int = 0):
 def _measure(as_submitter, as_appraiser, dossier_id: int) -> dict[str, int]:
     base = f"/api/v1/dossiers/{dossier_id}"
     row = {
+        "get": _count(lambda: as_submitter.get(base))[0],
         "put_criterion": _count(lambda: as_submitter.put(f"{base}/criteria/4", json={"self_assessment": "met",
                                                                                     "note": "đủ"}))[0],
         "fields": _count(lambda: as_submitter.put(f"{base}/fields", json={"request_ref": "Tờ trình 1"}))[0],

@@ -1,18 +1,20 @@
 """Dossiers and decisions as plain dicts, in the CONTRACT's shape."""
 from __future__ import annotations
 
-from flask import url_for
+from datetime import date
 
-from ..clock import local_iso
+from flask import url_for
+from sqlalchemy.orm import defer, joinedload
+
+from ..clock import local_date, local_iso, local_today
 from ..extensions import db
-from ..models import AuditRecord, Decision, Dossier, User
+from ..models import AuditRecord, Decision, Document, Dossier, Unit, User, decision_dossiers
 from ..services.admin.takeover import ACTION as TAKEOVER
-from ..services.core.campaigns import filing_dict, filing_status
-from ..services.core.clocks import clock_dict, step_clock
-from ..services.core.common import definition_of
+from ..services.core.campaigns import campaign_for, filing_dict, status_for
+from ..services.core.clocks import APOLOGY, clock_dict, clock_from_records
+from ..services.core.common import definition_of, filing_events
 from ..services.core.events import allowed_events
-from ..services.documents.decisions import decision_of, verify_url
-from ..services.documents.papers import documents_of
+from ..services.documents.decisions import verify_url
 
 iso = local_iso  # stored naive UTC -> ISO 8601 in Vietnam time, with its offset
 
@@ -26,18 +28,62 @@ def dossier_summary(d: Dossier) -> dict:
             "state": d.state, "version": d.version, "round": d.round}
 
 
-def history(dossier: Dossier) -> list[dict]:
-    records = db.session.execute(
-        # Moves, and the handovers of a reform (the authority changed, the state did not).
-        db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
-                                     db.or_(AuditRecord.is_transition, AuditRecord.action == TAKEOVER))
-        .order_by(AuditRecord.seq)).scalars()
-    return [{"event": r.action, "from": r.from_state, "to": r.to_state, "actor": r.actor.username,
-             "role": r.role, "unit": r.unit.code, "comment": r.comment, "at": iso(r.at)} for r in records]
+def trail(dossier: Dossier, barred: tuple[str, ...] = ()) -> list:
+    """The dossier's audit records the answer reads, in chain order, in one statement:
+    its moves, the handovers of a reform (the authority changed, the state did not),
+    apology slips (their new dates) and the `barred` acts (separation of duties), each
+    with its actor's login and unit's code."""
+    if dossier.id is None:
+        return []
+    return db.session.execute(
+        db.select(AuditRecord.seq, AuditRecord.action, AuditRecord.is_transition, AuditRecord.from_state,
+                  AuditRecord.to_state, AuditRecord.actor_id, AuditRecord.role, AuditRecord.comment,
+                  AuditRecord.at, AuditRecord.data, User.username, Unit.code.label("unit_code"))
+        .join(User, User.id == AuditRecord.actor_id).join(Unit, Unit.id == AuditRecord.unit_id)
+        .where(AuditRecord.dossier_id == dossier.id,
+               db.or_(AuditRecord.is_transition, AuditRecord.action.in_((TAKEOVER, APOLOGY, *barred))))
+        .order_by(AuditRecord.seq)).all()
 
 
-def decision_ref(dossier: Dossier, decision: Decision | None,
-                 pdf_endpoint: str = "dossiers.decision_pdf") -> dict | None:
+def history(records) -> list[dict]:
+    return [{"event": r.action, "from": r.from_state, "to": r.to_state, "actor": r.username,
+             "role": r.role, "unit": r.unit_code, "comment": r.comment, "at": iso(r.at)}
+            for r in records if r.is_transition or r.action == TAKEOVER]
+
+
+def first_filed_on(dossier: Dossier, records) -> date | None:
+    """The day (+07:00) of the dossier's first filing, from its transitions already read."""
+    filing = filing_events(dossier.kind)
+    first = next((r for r in records if r.is_transition and r.action in filing), None)
+    return local_date(first.at) if first else None
+
+
+def papers(dossier: Dossier) -> list[Document]:
+    """The dossier's papers, oldest first, with their issuers, in one statement."""
+    if dossier.id is None:
+        return []
+    return list(db.session.execute(
+        db.select(Document).where(Document.dossier_id == dossier.id)
+        .options(defer(Document.data), joinedload(Document.issuer).lazyload(Unit.links))
+        .order_by(Document.id)).scalars())
+
+
+def latest_decisions(dossier: Dossier) -> dict[str, object]:
+    """The dossier's latest decision of each type (recognition, revocation), in one statement."""
+    if dossier.id is None:
+        return {}
+    rows = db.session.execute(
+        db.select(Decision.type, Decision.number, Decision.symbol, Decision.issued_on, Decision.status,
+                  Decision.verify_token, Decision.pdf_sha256)
+        .join(decision_dossiers, decision_dossiers.c.decision_id == Decision.id)
+        .where(decision_dossiers.c.dossier_id == dossier.id).order_by(Decision.id.desc())).all()
+    latest: dict[str, object] = {}
+    for r in rows:
+        latest.setdefault(r.type, r)
+    return latest
+
+
+def decision_ref(dossier: Dossier, decision, pdf_endpoint: str = "dossiers.decision_pdf") -> dict | None:
     if decision is None:
         return None
     return {"number": decision.number, "symbol": decision.symbol,
@@ -47,12 +93,20 @@ def decision_ref(dossier: Dossier, decision: Decision | None,
 
 
 def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
+    """GET of one dossier, and the answer of every write that promises it: the dossier
+    and its attachments as loaded (load_dossier), then three statements whatever its
+    size: its audit trail (history, step clock, first filing, what the viewer has
+    fired), its papers, its decisions."""
     d = definition_of(dossier)
     names = {c.code: c.name.get(lang, c.name["vi"]) for c in d.criteria}
     evidence: dict[str, list[int]] = {}
     for a in dossier.evidence:  # removed files stay in the history only
         if a.criterion_code:
             evidence.setdefault(a.criterion_code, []).append(a.id)
+    barred = tuple({n for e in d.offered_from(dossier.state) for n in e.not_by_actor_of})
+    records = trail(dossier, barred)
+    acted = {r.action for r in records if r.actor_id == viewer.id and r.action in barred}
+    decisions = latest_decisions(dossier)
     out = dossier_summary(dossier)
     out.update({
         "criteria": [{"code": e.code, "name": names.get(e.code, e.code), "self_assessment": e.self_assessment,
@@ -60,13 +114,14 @@ def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
                       "evidence": evidence.get(e.code, [])} for e in dossier.current_criteria()],
         "fields": dict(dossier.fields or {}),
         "attachments": [attachment_dict(a) for a in dossier.evidence],
-        "history": history(dossier),
-        "allowed_events": allowed_events(viewer, dossier),
-        "documents": [document_dict(doc) for doc in documents_of(dossier)],
-        "decision": decision_ref(dossier, decision_of(dossier)),
-        "revocation": decision_ref(dossier, decision_of(dossier, "revocation"), "dossiers.revocation_pdf"),
-        "clock": clock_dict(step_clock(dossier)),
-        "filing": filing_dict(filing_status(dossier)),
+        "history": history(records),
+        "allowed_events": allowed_events(viewer, dossier, acted),
+        "documents": [document_dict(doc) for doc in papers(dossier)],
+        "decision": decision_ref(dossier, decisions.get("recognition")),
+        "revocation": decision_ref(dossier, decisions.get("revocation"), "dossiers.revocation_pdf"),
+        "clock": clock_dict(clock_from_records(dossier, records)),
+        "filing": filing_dict(status_for(campaign_for(dossier.kind, dossier.year), first_filed_on(dossier, records),
+                                         local_today())),
     })
     return out
 

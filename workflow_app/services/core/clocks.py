@@ -31,6 +31,7 @@ from .common import definition_of, engine
 log = logging.getLogger(__name__)
 
 DUE_SOON_DAYS = 2
+APOLOGY = "apology"  # the audit action of an apology slip: its `data` holds the state and new date
 _ONE_DAY = timedelta(days=1)
 
 
@@ -158,52 +159,80 @@ def step_clock(dossier: Dossier, today: date | None = None) -> StepClock | None:
     return step_clocks([dossier], today).get(dossier.id)
 
 
+def _limit_of(dossier: Dossier) -> TimeLimit | None:
+    st = definition_of(dossier).states.get(dossier.state)
+    if dossier.id is None or st is None or st.closed:
+        return None
+    return st.time_limit
+
+
+def _paused_states(kind: str) -> frozenset[str]:
+    """The pausing states of all the kind's roads (a history spans roads)."""
+    return frozenset().union(*(d.paused_states for d in engine().roads(kind)))
+
+
+def _clock_records(dossier_ids):
+    """The audit records a step clock reads, in chain order: transitions and apology slips."""
+    return (db.select(AuditRecord.dossier_id, AuditRecord.action, AuditRecord.is_transition,
+                      AuditRecord.to_state, AuditRecord.at, AuditRecord.data)
+            .where(AuditRecord.dossier_id.in_(list(dossier_ids)),
+                   db.or_(AuditRecord.is_transition, AuditRecord.action == APOLOGY))
+            .order_by(AuditRecord.dossier_id, AuditRecord.seq))
+
+
 def step_clocks(dossiers: Sequence[Dossier], today: date | None = None) -> dict[int, StepClock | None]:
     """`step_clock` of several dossiers with one query (lists, queue, reminders)."""
-
     today = today or local_today()
     limits: dict[int, TimeLimit] = {}
-    paused: dict[str, frozenset[str]] = {}  # kind -> pausing states of all its roads (history spans roads)
+    paused: dict[str, frozenset[str]] = {}
     for dossier in dossiers:
-        st = definition_of(dossier).states.get(dossier.state)
-        if dossier.id is not None and st is not None and not st.closed and st.time_limit is not None:
-            limits[dossier.id] = st.time_limit
+        limit = _limit_of(dossier)
+        if limit is not None:
+            limits[dossier.id] = limit
             if dossier.kind not in paused:
-                paused[dossier.kind] = frozenset().union(*(d.paused_states for d in engine().roads(dossier.kind)))
+                paused[dossier.kind] = _paused_states(dossier.kind)
     out: dict[int, StepClock | None] = {d.id: None for d in dossiers}
     if not limits:
         return out
-    rows = db.session.execute(
-        db.select(AuditRecord.dossier_id, AuditRecord.action, AuditRecord.is_transition,
-                  AuditRecord.to_state, AuditRecord.at, AuditRecord.data)
-        .where(AuditRecord.dossier_id.in_(list(limits)),
-               db.or_(AuditRecord.is_transition, AuditRecord.action == "apology"))
-        .order_by(AuditRecord.dossier_id, AuditRecord.seq)).all()
-    transitions: dict[int, list] = {i: [] for i in limits}
-    apologies: dict[int, list] = {i: [] for i in limits}
+    rows = db.session.execute(_clock_records(limits)).all()
+    mine: dict[int, list] = {i: [] for i in limits}
     for r in rows:
-        if r.is_transition and r.to_state:
-            transitions[r.dossier_id].append((r.to_state, local_date(r.at)))
-        elif r.action == "apology" and (r.data or {}).get("new_due"):
-            apologies[r.dossier_id].append((local_date(r.at), r.data["state"], date.fromisoformat(r.data["new_due"])))
+        mine[r.dossier_id].append(r)
     soon = _due_soon_days()
     for dossier in dossiers:
-        limit = limits.get(dossier.id)
-        if limit is None:
-            continue
-        mine = [(on, new) for on, state, new in apologies[dossier.id] if state == dossier.state]
-        try:
-            out[dossier.id] = clock_from_transitions(transitions[dossier.id], dossier.state, limit, today,
-                                                     apologies=mine, due_soon_days=soon,
-                                                     paused=paused[dossier.kind])
-        except CalendarGap as gap:
-            log.warning("dossier %s: no deadline for %s: %s", dossier.code, dossier.state, gap)
-            run = current_run(transitions[dossier.id], dossier.state, paused[dossier.kind])
-            if run is not None:
-                out[dossier.id] = StepClock(
-                    state=dossier.state, started_on=run[0], unit=limit.unit, limit=limit.days, due_on=None,
-                    days_left=None, overdue=False, due_soon=False, paused_days=0, calendar_gap=gap.year)
+        if dossier.id in limits:
+            out[dossier.id] = _clock(dossier, limits[dossier.id], paused[dossier.kind], mine[dossier.id], today, soon)
     return out
+
+
+def clock_from_records(dossier: Dossier, records: Iterable, today: date | None = None) -> StepClock | None:
+    """`step_clock` from the dossier's audit records already read, in chain order (records
+    other than transitions and apology slips are skipped): no statement."""
+    limit = _limit_of(dossier)
+    if limit is None:
+        return None
+    return _clock(dossier, limit, _paused_states(dossier.kind), records, today or local_today(), _due_soon_days())
+
+
+def _clock(dossier: Dossier, limit: TimeLimit, paused: frozenset[str], records: Iterable, today: date,
+           soon: int) -> StepClock | None:
+    transitions: list[tuple[str, date]] = []
+    apologies: list[tuple[date, date]] = []
+    for r in records:
+        if r.is_transition and r.to_state:
+            transitions.append((r.to_state, local_date(r.at)))
+        elif r.action == APOLOGY and (r.data or {}).get("new_due") and r.data.get("state") == dossier.state:
+            apologies.append((local_date(r.at), date.fromisoformat(r.data["new_due"])))
+    try:
+        return clock_from_transitions(transitions, dossier.state, limit, today, apologies=apologies,
+                                      due_soon_days=soon, paused=paused)
+    except CalendarGap as gap:
+        log.warning("dossier %s: no deadline for %s: %s", dossier.code, dossier.state, gap)
+        run = current_run(transitions, dossier.state, paused)
+        if run is None:
+            return None
+        return StepClock(state=dossier.state, started_on=run[0], unit=limit.unit, limit=limit.days, due_on=None,
+                         days_left=None, overdue=False, due_soon=False, paused_days=0, calendar_gap=gap.year)
 
 
 def clock_dict(clock: StepClock | None) -> dict | None:

@@ -16,11 +16,13 @@ from ...clock import local_today
 from ...extensions import db
 from ...formats import vn_date
 from ...models import AuditRecord, Counter, Dossier, Unit, UnitLink, User, utcnow
+from ...models.audit import GENESIS
 from ...permissions import Capacity, can_view, capacities, ended_roles, has_acted
 from ...workflow import Definition, Engine
 from ...workflow.definitions import ActionDef, EventDef, FieldDef
 from ...workflow.errors import NotFound, NotPermitted, StaleVersion
 from ...workflow.guards import CriterionFacts, DossierFacts
+from .persist import LostRace
 from .wording import who
 
 log = logging.getLogger(__name__)
@@ -162,23 +164,33 @@ def record(dossier: Dossier, actor: User, cap: Capacity, action: str, *,
            comment: str | None = None, data: dict | None = None,
            is_transition: bool = False) -> AuditRecord:
     """Append to the dossier's hash chain, in the caller's transaction. The chain
-    grows from the head on the dossier row, not from the last record found, so
-    records deleted at the end leave a gap; the UPDATE also locks the row, one
-    writer per chain. Core statements: no autoflush, no version bump."""
-    dossiers = Dossier.__table__
-    head = db.session.execute(
-        dossiers.update().where(dossiers.c.id == dossier.id)
-        .values(audit_count=dossiers.c.audit_count + 1)
-        .returning(dossiers.c.audit_count, dossiers.c.audit_head)).one()
+    grows from the head on the dossier row (count and last hash), not from the last
+    record found, so records deleted at the end leave a gap.
+
+    The new head rides on the dossier's own compare-and-set UPDATE (`WHERE version =
+    <read version>`, see `touch`): one statement, and the head read with the dossier
+    is the head written over, or the UPDATE finds no row and the race is lost
+    (persist.LostRace). So every record is a change that bumps the version. The
+    chain's first record (the row inserted by this transaction) writes the head with
+    a compare on the empty count instead, so a new dossier keeps version 1."""
+    seq, prev = (dossier.audit_count or 0) + 1, dossier.audit_head or GENESIS
     rec = AuditRecord(
-        dossier_id=dossier.id, seq=head.audit_count, action=action,
+        dossier_id=dossier.id, seq=seq, action=action,
         is_transition=is_transition, from_state=from_state, to_state=to_state,
         actor_id=actor.id, role=cap.role, unit_id=cap.unit.id, comment=comment,
-        data=data or {}, at=utcnow(), prev_hash=head.audit_head, hash="")
+        data=data or {}, at=utcnow(), prev_hash=prev, hash="")
     rec.hash = rec.compute_hash()
-    db.session.execute(dossiers.update().where(dossiers.c.id == dossier.id).values(audit_head=rec.hash))
-    set_committed_value(dossier, "audit_count", rec.seq)
-    set_committed_value(dossier, "audit_head", rec.hash)
+    if seq == 1:
+        dossiers = Dossier.__table__
+        done = db.session.execute(
+            dossiers.update().where(dossiers.c.id == dossier.id, dossiers.c.audit_count == 0)
+            .values(audit_count=1, audit_head=rec.hash))
+        if done.rowcount != 1:
+            raise LostRace()
+        set_committed_value(dossier, "audit_count", 1)
+        set_committed_value(dossier, "audit_head", rec.hash)
+    else:
+        dossier.audit_count, dossier.audit_head = seq, rec.hash
     db.session.add(rec)
     log.info("dossier %s: %s by %s as %s@%s%s", dossier.code, action, actor.username, cap.role,
              cap.unit.code, f" {from_state}->{to_state}" if is_transition else "")

@@ -2,6 +2,7 @@
 record, the effects — all in the caller's transaction."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ...models import CriterionEntry, Dossier, User
@@ -125,15 +126,16 @@ def _drop_own_verdicts(dossier: Dossier, actor: User) -> None:
             e.verdict = e.verdict_note = e.appraiser_id = e.appraised_at = None
 
 
-def allowed_events(actor: User, dossier: Dossier) -> list[str]:
+def allowed_events(actor: User, dossier: Dossier, acted: Collection[str] | None = None) -> list[str]:
     """Events the actor may fire in the dossier's state, positive steps first
-    (guards are not run: a refused guard says why when fired)."""
+    (guards are not run: a refused guard says why when fired). `acted`: the events
+    the actor has fired on the dossier when the caller has read them already;
+    otherwise one grouped statement asks (permissions.has_acted)."""
     d = definition_of(dossier)
-    out = []
-    for event in d.offered_from(dossier.state):
-        if capacities(actor, dossier.unit, event.by) and not has_acted(dossier, actor, event.not_by_actor_of):
-            out.append(event.name)
-    return out
+    mine = [e for e in d.offered_from(dossier.state) if capacities(actor, dossier.unit, e.by)]
+    if acted is None:
+        acted = has_acted(dossier, actor, {n for e in mine for n in e.not_by_actor_of})
+    return [e.name for e in mine if not set(e.not_by_actor_of) & set(acted)]
 
 
 @dataclass
@@ -153,13 +155,16 @@ class EventOption:
 def event_options(actor: User, dossier: Dossier) -> list[EventOption]:
     d = definition_of(dossier)
     facts = facts_of(dossier, d)
+    offered = d.offered_from(dossier.state)
+    able = {e.name for e in offered if capacities(actor, dossier.unit, e.by)}
+    acted = has_acted(dossier, actor, {n for e in offered if e.name in able for n in e.not_by_actor_of})
     options = []
-    for event in d.offered_from(dossier.state):
+    for event in offered:
         reasons: list[Text] = []
-        if not capacities(actor, dossier.unit, event.by):
+        if event.name not in able:
             reasons.append(Text(f"Chỉ {who(event.by, 'vi')} được thực hiện.",
                                 f"Only {who(event.by, 'en')} may do this."))
-        elif has_acted(dossier, actor, event.not_by_actor_of):
+        elif set(event.not_by_actor_of) & acted:
             reasons.append(Text("Bạn đã nộp hồ sơ này nên không được thực hiện bước này (tách bạch nhiệm vụ).",
                                 "You submitted this dossier, so you may not take this step (separation of duties)."))
         else:
