@@ -262,38 +262,40 @@ class _Figures:
 
 def _figures(kind: str, year: int, scope: Scope, level: str, day: date) -> dict[int | None, _Figures]:
     """Parent unit on `day` (None: no parent that day) -> its figures, in one statement
-    over the year's dossiers of the kind in scope: each dossier once, marked latest when
-    it is the highest id of its applicant (a window, not a second scan), with the
-    criteria counts of its current round taken for the latest only."""
-    last = func.max(Dossier.id).over(partition_by=Dossier.unit_id)
-    year_rows = (db.select(Dossier.id, Dossier.unit_id, Dossier.state, Dossier.round, last.label("last"))
+    over the year's dossiers of the kind in scope, each read once: windows over each
+    applicant's dossiers give its latest (the highest id) and how many it has, then
+    only the latest dossiers are joined to their current round's criteria (an index
+    lookup each) and to their applicant's place on the day."""
+    per_applicant = {"partition_by": Dossier.unit_id}
+    year_rows = (db.select(Dossier.id, Dossier.unit_id, Dossier.state, Dossier.round,
+                           func.max(Dossier.id).over(**per_applicant).label("last"),
+                           func.count(Dossier.id).over(**per_applicant).label("filed"))
                  .join(Unit, Dossier.unit_id == Unit.id)
                  .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level,
                         scope_clause(Dossier.unit_id, scope))).subquery()
-    is_latest = year_rows.c.id == year_rows.c.last
-    per = (db.select(year_rows.c.id, year_rows.c.unit_id, year_rows.c.state, is_latest.label("latest"),
+    latest = db.select(year_rows).where(year_rows.c.id == year_rows.c.last).subquery()
+    per = (db.select(latest.c.id, latest.c.unit_id, latest.c.state, latest.c.filed,
                      func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)).label("met"),
                      func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0)).label("passed"),
                      func.count(CriterionEntry.verdict).label("judged"))
-           .outerjoin(CriterionEntry, and_(is_latest, CriterionEntry.dossier_id == year_rows.c.id,
-                                           CriterionEntry.round == year_rows.c.round))
-           .group_by(year_rows.c.id, year_rows.c.unit_id, year_rows.c.state, year_rows.c.last)).subquery()
+           .outerjoin(CriterionEntry, and_(CriterionEntry.dossier_id == latest.c.id,
+                                           CriterionEntry.round == latest.c.round))
+           .group_by(latest.c.id, latest.c.unit_id, latest.c.state, latest.c.filed)).subquery()
     link = db.aliased(UnitLink)
     begun = per.c.judged > 0
-    stmt = (db.select(link.parent_id, per.c.state, per.c.latest, func.count(per.c.id), func.sum(per.c.met),
+    stmt = (db.select(link.parent_id, per.c.state, func.count(per.c.id), func.sum(per.c.filed), func.sum(per.c.met),
                       func.sum(case((begun, 1), else_=0)), func.sum(case((begun, per.c.passed), else_=0)))
             .select_from(per).outerjoin(link, place_on(link, per.c.unit_id, day))
-            .group_by(link.parent_id, per.c.state, per.c.latest))
+            .group_by(link.parent_id, per.c.state))
     out: dict[int | None, _Figures] = {}
-    for parent_id, state, latest, n, met, n_begun, passed in db.session.execute(stmt):
+    for parent_id, state, n, filed, met, n_begun, passed in db.session.execute(stmt):
         f = out.setdefault(parent_id, _Figures())
-        f.dossiers += n
-        if latest:
-            f.latest += n
-            f.by_state[state] = f.by_state.get(state, 0) + n
-            f.met += int(met or 0)
-            f.begun += int(n_begun or 0)
-            f.passed += int(passed or 0)
+        f.dossiers += int(filed or 0)
+        f.latest += n
+        f.by_state[state] = f.by_state.get(state, 0) + n
+        f.met += int(met or 0)
+        f.begun += int(n_begun or 0)
+        f.passed += int(passed or 0)
     return out
 
 
