@@ -138,6 +138,28 @@ def test_count_matches_a_day_by_day_oracle(a, span):
     assert working_days_between(a, b) == expected
 
 
+@PROPS
+@given(st.dates(min_value=FIRST - DAY, max_value=LAST), st.dates(min_value=FIRST, max_value=LAST))
+def test_long_spans_across_years_match_the_oracle_both_ways(a, b):
+    """Counting and adding over years (a report's dossier late since 2024) agree with the
+    day-by-day oracle, from the day before the first known year to the last day."""
+    a, b = min(a, b), max(a, b)
+    n = sum(1 for d in _days(a + DAY, b) if _expected_working(d))
+    assert working_days_between(a, b) == n
+    if n:
+        due = add_working_days(a, n)
+        assert due <= b and _expected_working(due) and working_days_between(a, due) == n
+
+
+def test_counting_past_the_known_years_still_names_the_missing_file():
+    with pytest.raises(CalendarGap):
+        working_days_between(D(2027, 12, 1), D(2028, 1, 10))
+    with pytest.raises(CalendarGap):
+        working_days_between(D(2023, 12, 1), D(2024, 1, 10))
+    with pytest.raises(CalendarGap):
+        add_working_days(D(2027, 12, 20), 30)
+
+
 # pauses: [from, to) intervals placed after the start
 @st.composite
 def pause_lists(draw, start, max_offset=80):

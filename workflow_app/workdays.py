@@ -26,6 +26,7 @@ after receipt, "ngày làm việc tiếp theo"):
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import logging
@@ -122,11 +123,50 @@ class WorkCalendar:
         return d.weekday() < 5 and d not in self.days_off
 
     # --- arithmetic --------------------------------------------------------------
+    @functools.cached_property
+    def _counts(self) -> tuple[date, date, list[int]] | None:
+        """(first, last, counts) over the longest run of consecutive known years that
+        ends with the latest one: counts[i] = working days d with first <= d <=
+        first + i days. None without years. Read by working_days_between and
+        add_working_days, so that neither walks day by day across the years."""
+        if not self.years:
+            return None
+        top = max(self.years)
+        low = top
+        while low - 1 in self.years:
+            low -= 1
+        first, last = date(low, 1, 1), date(top, 12, 31)
+        counts, n, d = [], 0, first
+        while d <= last:
+            n += self.is_working_day(d)
+            counts.append(n)
+            d += _ONE_DAY
+        return first, last, counts
+
+    def _count_to(self, d: date) -> int | None:
+        """Working days from the first covered day up to `d` included (0 the day before
+        the first), or None when `d` is outside the covered years."""
+        span = self._counts
+        if span is None:
+            return None
+        first, last, counts = span
+        if d == first - _ONE_DAY:
+            return 0
+        if not first <= d <= last:
+            return None
+        return counts[(d - first).days]
+
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (start itself never counts)."""
         _check_date(start, "start")
         if n < 0:
             raise ValueError("n must be >= 0; count back with working_days_between")
+        base = self._count_to(start)
+        if base is not None and n:
+            first, _last, counts = self._counts  # type: ignore[misc]
+            i = bisect.bisect_left(counts, base + n)
+            if i < len(counts):  # else past the last known year: the walk below names the gap
+                return first + timedelta(days=i)
         d = start
         while n:
             d += _ONE_DAY
@@ -141,6 +181,10 @@ class WorkCalendar:
         if b < a:
             raise ValueError(f"b ({b}) is before a ({a})")
         merged = merge_pauses(pauses)
+        if not merged:
+            low, high = self._count_to(a), self._count_to(b)
+            if low is not None and high is not None:
+                return high - low
         count, d = 0, a + _ONE_DAY
         while d <= b:
             if not _paused(d, merged) and self.is_working_day(d):
