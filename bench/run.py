@@ -31,14 +31,21 @@ PROFILES = {
     "quick": {"pairs": 6, "issue_warmup": 2, "rounds": 3, "seconds": 2.0, "dl_warmup": 1.0},
     "full": {"pairs": 25, "issue_warmup": 3, "rounds": 6, "seconds": 5.0, "dl_warmup": 2.0},
 }
+#                 rounds, seconds of each PUT/GET measurement, warm-up seconds, submits per connection
+WRITES = {"quick": {"rounds": 3, "seconds": 3.0, "warmup": 1.0, "per_connection": 6},
+          "full": {"rounds": 5, "seconds": 5.0, "warmup": 2.0, "per_connection": 12}}
 
 
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short run (under a minute)")
-    p.add_argument("--only", choices=("issue", "download", "memory"),
-                   help="run one benchmark only (memory: bench/memory.py; with --quick, --database-url, --keep)")
+    p.add_argument("--only", choices=("issue", "download", "memory", "writes"),
+                   help="run one benchmark only (memory: bench/memory.py; with --quick, --database-url, --keep; "
+                        "writes: bench/writes.py, on gunicorn)")
+    p.add_argument("--profile", action="store_true",
+                   help="writes: also profile each request in-process (cProfile) after the rounds")
+    p.add_argument("--per-connection", type=int, help="writes: submits per client connection per round")
     p.add_argument("--pairs", type=int, help="timed issue/WeasyPrint pairs")
     p.add_argument("--rounds", type=int,
                    help="download rounds (each: app, bare and F, each first in turn: use a multiple of 3)")
@@ -66,6 +73,8 @@ def main(argv=None) -> int:
         import memory
         return memory.run_benchmark(memory.parse(["--quick"] * args.quick + ["--keep"] * args.keep + (
             ["--database-url", args.database_url] if args.database_url else [])), ScratchDatabase)
+    if args.only == "writes":
+        return run_writes(args)
     profile = dict(PROFILES["quick" if args.quick else "full"])
     for key, value in (("pairs", args.pairs), ("rounds", args.rounds), ("seconds", args.seconds)):
         if value is not None:
@@ -135,6 +144,56 @@ def main(argv=None) -> int:
     return 0
 
 
+def run_writes(args) -> int:
+    """`--only writes`: bench/writes.py on SQLite or a throw-away PostgreSQL database."""
+    import writes
+
+    settings = dict(WRITES["quick" if args.quick else "full"])
+    for key, value in (("rounds", args.rounds), ("seconds", args.seconds), ("per_connection", args.per_connection)):
+        if value is not None:
+            settings[key] = value
+    folder = Path(tempfile.mkdtemp(prefix="ntm-bench-"))
+    t_start = time.perf_counter()
+    info = machine_info()
+    print(f"NTM writes benchmark ({'quick' if args.quick else 'full'}): {info['cpu_count']} CPUs, "
+          f"load {info['loadavg_at_start'][0]:.1f}, commit {info['git_commit']}"
+          f"{' + uncommitted changes' if info['git_dirty'] else ''}; temp folder {folder}")
+    result = {"profile": "quick" if args.quick else "full", "machine": info, "settings": settings}
+    scratch_db = None
+    try:
+        if args.database_url:
+            scratch_db = ScratchDatabase(args.database_url)
+            (folder / "database-url").write_text(scratch_db.url)  # world.database_url reads it
+            print(f"  database: PostgreSQL {scratch_db.name} (throw-away)")
+        result["database"] = "postgresql" if scratch_db else "sqlite"
+        result["writes"] = writes.run(folder, procs=args.client_procs, threads=args.client_threads,
+                                      profile=args.profile, **settings)
+    finally:
+        from workflow_app.extensions import db
+        try:
+            db.session.remove()
+            db.engine.dispose()
+        except Exception:  # noqa: BLE001 - no app was made
+            pass
+        if scratch_db:
+            scratch_db.drop(keep=args.keep)
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    result["machine"]["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    result["wall_s"] = round(time.perf_counter() - t_start, 1)
+    print()
+    print(table(result))
+    out = args.out
+    if out == BENCH / "results" / "latest.json":  # the default: one file per database
+        out = BENCH / "results" / f"writes-{result['database']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(f"\nwritten {out} ({result['wall_s']} s)")
+    return 0
+
+
 class ScratchDatabase:
     """A PostgreSQL database made for one run (the app's tables are made by world.make_world)."""
 
@@ -178,6 +237,9 @@ def table(r: dict) -> str:
         if "floor_rps" in d:
             rows.append(("  reference F: the statement only", f"{d['floor_rps']['median']:.0f}",
                          f"{d['bare_rps']['median']:.0f}", f"{d['floor_ratio_of_medians']:.2f}x", "", ""))
+    if "writes" in r:
+        import writes
+        rows.extend(writes.table_rows(r["writes"]))
     if "database" in r:
         rows[0] = (f"benchmark ({r['database']})",) + rows[0][1:]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
@@ -201,6 +263,14 @@ def table(r: dict) -> str:
                          "in one statement (token, roles, dossier, decision: one round trip) "
                          "in SQLAlchemy Core (bench/serve.py floor_app): "
                          "a reference, not a goal")
+    if "writes" in r:
+        x = r["writes"]
+        notes.append(f"A = the app through the API (Bearer), B = bare Flask-SQLAlchemy reading (GET) or reading "
+                     f"and updating (PUT) one row; {x['server']}; {x['connections']} keep-alive client "
+                     f"connections; {x['rounds']} interleaved rounds: PUT and GET {x['seconds_each']:.0f} s each, "
+                     f"{x['submits_per_connection']} submits per connection against as many bare PUTs; "
+                     f"load average {r['machine']['loadavg_at_start'][0]:.1f} at start, "
+                     f"{r['machine']['loadavg_at_end'][0]:.1f} at end")
     return "\n".join(lines + [""] + notes)
 
 

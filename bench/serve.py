@@ -5,6 +5,12 @@
     python bench/serve.py sendfile FILE      a bare Flask app: GET /file is send_file(FILE) (diagnostic)
     python bench/serve.py floor FOLDER       reference: a bare Flask app doing only the download's
                                              database work, in one SQLAlchemy Core statement
+    python bench/serve.py rows FOLDER        a bare Flask-SQLAlchemy app reading (GET /rows/<id>) or
+                                             reading and updating (PUT /rows/<id>) one row of
+                                             `bench_rows` in the app's database (the writes benchmark)
+
+The writes benchmark serves `app` and `rows` with gunicorn instead: `wsgi_app()` builds
+either from BENCH_MODE and BENCH_FOLDER.
 
 All run on the same server: Werkzeug's threaded WSGI server (a thread per
 connection; it answers every request with "Connection: close", so each request
@@ -106,6 +112,55 @@ def floor_app(folder: Path):
     return app
 
 
+def rows_app(folder: Path):
+    """A bare Flask-SQLAlchemy app on the app's database and engine settings: GET reads one
+    row, PUT reads it and updates it (a new value and version) and commits; each answers
+    the row as JSON. The writes benchmark's baseline."""
+    import world
+    from flask import Flask, abort, jsonify, request
+    from flask_sqlalchemy import SQLAlchemy
+
+    from workflow_app.config import engine_options, normalize_db_url
+
+    url = normalize_db_url(world.overrides(folder)["SQLALCHEMY_DATABASE_URI"])
+    app = Flask("rows")
+    app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=engine_options(url))
+    bare = SQLAlchemy(app)
+
+    class Row(bare.Model):
+        __tablename__ = "bench_rows"
+        id = bare.Column(bare.Integer, primary_key=True)
+        value = bare.Column(bare.String(200))
+        version = bare.Column(bare.Integer, nullable=False, default=1)
+
+    def answer(row):
+        return jsonify({"id": row.id, "value": row.value, "version": row.version})
+
+    @app.get("/rows/<int:row_id>")
+    def read(row_id: int):
+        row = bare.session.get(Row, row_id) or abort(404)
+        return answer(row)
+
+    @app.put("/rows/<int:row_id>")
+    def update(row_id: int):
+        row = bare.session.get(Row, row_id) or abort(404)
+        row.value = (request.get_json(silent=True) or {}).get("value")
+        row.version += 1
+        bare.session.commit()
+        return answer(row)
+
+    return app
+
+
+def wsgi_app():
+    """For gunicorn (`serve:wsgi_app()`): the real app or the bare rows app, by
+    BENCH_MODE (app | rows) on BENCH_FOLDER."""
+    import os
+
+    folder = Path(os.environ["BENCH_FOLDER"])
+    return rows_app(folder) if os.environ.get("BENCH_MODE") == "rows" else real_app(folder)
+
+
 def real_app(folder: Path):
     import world
 
@@ -134,6 +189,8 @@ def main(argv: list[str]) -> None:
         app = real_app(target)
     elif mode == "floor":
         app = floor_app(target)
+    elif mode == "rows":
+        app = rows_app(target)
     else:
         app = bare_app(target, from_disk=(mode == "sendfile"))
     server = listen(app)
