@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from audit_helpers import rewrite_chain
-from helpers import make_pdf
+from helpers import make_pdf, statements
 from openpyxl import load_workbook
+from sqlalchemy import and_, func
 
 from workflow_app.clock import local_month_bounds as month_bounds
 from workflow_app.extensions import db
-from workflow_app.models import AuditRecord, CommitteeMember, Dossier
+from workflow_app.models import AuditRecord, CommitteeMember, Dossier, UnitLink
+from workflow_app.permissions import scope_clause, scope_of
 from workflow_app.services import (
     appraise_criterion,
     attach_evidence,
@@ -32,7 +34,16 @@ from workflow_app.services import (
 from workflow_app.services.committee.visits import file_report
 from workflow_app.services.core.audit import verify_chains
 from workflow_app.services.core.clocks import step_clock
-from workflow_app.services.reporting.monthly_report import monthly_report, report_month
+from workflow_app.services.core.eras import place_on
+from workflow_app.services.reporting import monthly_report as report_module
+from workflow_app.services.reporting.monthly_report import (
+    monthly_report,
+    moves_page,
+    overdue_page,
+    overdue_summary,
+    report_month,
+    states_at,
+)
 from workflow_app.services.reporting.progress_export import MONTHLY_SHEETS, monthly_pdf_context, monthly_xlsx
 from workflow_app.workflow.errors import BadRequest
 
@@ -114,7 +125,7 @@ def world(app, make_user):
     file_report(m1, "na-tam", "2024-09", "Nà Tăm: 3 bản hoàn thiện hồ sơ.", {}, now=vn(2024, 9, 20, 10))
     file_report(m2, "son-binh", "2024-09", "Sơn Bình: chậm tiêu chí 7.", {}, now=vn(2024, 9, 27, 10))
     db.session.commit()
-    return {"officer": officer, "viewer": viewer, "appraiser": appraiser,
+    return {"officer": officer, "viewer": viewer, "appraiser": appraiser, "approver": approver, "ready": ready,
             "d": {"d1": d1.id, "d2": d2.id, "d3": d3.id, "d4": d4.id, "d5": d5.id}}
 
 
@@ -194,6 +205,56 @@ def test_counts_equal_an_independent_replay_of_the_audit_trail(world):
         assert {s: v[1] for s, v in got.items() if v[1]} == replay(start), month
 
 
+def states_by_last_record(moment, scope, day):
+    """The reference: each dossier's state at `moment` is the `to_state` of its last
+    transition record before it, found by aggregating every record in scope."""
+    last = (db.select(AuditRecord.dossier_id, func.max(AuditRecord.seq).label("seq"))
+            .where(AuditRecord.is_transition.is_(True), AuditRecord.at < moment)
+            .group_by(AuditRecord.dossier_id)).subquery()
+    link = db.aliased(UnitLink)
+    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.to_state, func.count(Dossier.id))
+            .join(last, last.c.dossier_id == Dossier.id)
+            .join(AuditRecord, and_(AuditRecord.dossier_id == last.c.dossier_id, AuditRecord.seq == last.c.seq))
+            .outerjoin(link, place_on(link, Dossier.unit_id, day))
+            .where(scope_clause(Dossier.unit_id, scope))
+            .group_by(Dossier.kind, link.parent_id, AuditRecord.to_state))
+    return {(kind, parent, state): n for kind, parent, state, n in db.session.execute(stmt)}
+
+
+def test_states_from_later_records_equal_the_last_record_before_each_moment(world):
+    """Today's states less the later transitions give what the last record before each
+    moment gives, at every day of a history with returns, a second filing, a revocation,
+    a creation after the moment, for a district and a commune, grouped under the
+    communes before and after the 2025 reform (the villages moved)."""
+    officer, appraiser, approver = world["officer"], world["appraiser"], world["approver"]
+    d6 = world["ready"](officer, "na-tam-04")
+    fire_event(officer, d6, "submit")
+    fire_event(appraiser, d6, "return", "Thiếu biên bản họp thôn")
+    fire_event(officer, d6, "submit")
+    for entry in list(d6.current_criteria()):
+        appraise_criterion(appraiser, d6, entry.code, "pass", None)
+    fire_event(appraiser, d6, "appraise")
+    fire_event(approver, d6, "recognize")
+    fire_event(approver, d6, "revoke", "Không duy trì tiêu chí 7")
+    retime(d6, [vn(2024, 8, 5, 9), vn(2024, 8, 12, 9), vn(2024, 9, 2, 9), vn(2024, 9, 20, 9), vn(2024, 10, 3, 9),
+                vn(2024, 10, 8, 9), vn(2024, 10, 9, 9)])
+    moments = [vn(2024, 8, 1) + timedelta(days=n) for n in range(0, 80, 3)] + [vn(2024, 9, 1, 0, 0)]
+    checked = 0
+    for user in (world["viewer"], officer):
+        scope = scope_of(user, progress=True)
+        for day in (date(2024, 9, 30), date(2025, 7, 15)):
+            new = states_at(moments, scope, day)
+            for moment, got in zip(moments, new, strict=True):
+                assert got == states_by_last_record(moment, scope, day), (user.username, day, moment)
+                checked += sum(got.values())
+    assert checked > 100  # the comparisons saw dossiers, not empty dicts
+    # Grouped under the new commune after the reform, under Nà Tăm before it.
+    late = states_at([vn(2024, 10, 20)], scope_of(world["viewer"], progress=True), date(2025, 7, 15))[0]
+    assert {p for (_k, p, _s) in late} != {p for (_k, p, _s) in states_at(
+        [vn(2024, 10, 20)], scope_of(world["viewer"], progress=True), date(2024, 9, 30))[0]}
+    chains_intact()
+
+
 def test_moves_during_the_month(world):
     report = monthly_report(world["viewer"], "2024-09", TODAY)
     assert [(m.event, m.code) for m in report.moves] == [
@@ -207,6 +268,50 @@ def test_moves_during_the_month(world):
     na_tam = next(c for c in report.communes if c.code == "na-tam")
     assert na_tam.moves == {"submit": 2, "appraise": 1, "return": 1, "recognize": 1}
     assert na_tam.end == {"draft": 1, "submitted": 1, "returned": 1, "recognized": 1}
+
+
+def test_the_lists_show_a_bounded_first_part_and_the_counts_stay_whole(world, monkeypatch):
+    whole = monthly_report(world["viewer"], "2024-09", TODAY, rows=None)
+    part = monthly_report(world["viewer"], "2024-09", TODAY, rows=2)
+    assert [m.code for m in part.moves] == [m.code for m in whole.moves][:2]
+    assert part.moves_total == whole.moves_total == len(whole.moves) == 5
+    assert part.move_counts == whole.move_counts
+    assert [c.moves for c in part.communes] == [c.moves for c in whole.communes]
+    assert [o.dossier_id for o in part.overdue] == [o.dossier_id for o in whole.overdue][:2]
+    assert part.overdue_total == whole.overdue_total == 2
+    assert part.overdue_counts == {"submitted": 1, "draft": 1}
+    # The rest is one click away: pages of ROWS_SHOWN, together the whole list, in order.
+    monkeypatch.setattr(report_module, "ROWS_SHOWN", 2)
+    pages = [moves_page(world["viewer"], "2024-09", TODAY, n) for n in (1, 2, 3)]
+    assert [p.pages for p in pages] == [3, 3, 3] and pages[0].total == 5
+    assert [m.code for p in pages for m in p.rows] == [m.code for m in whole.moves]
+    late = [overdue_page(world["viewer"], "2024-09", TODAY, n) for n in (1, 2)]
+    assert [o.dossier_id for p in late for o in p.rows] == [o.dossier_id for o in whole.overdue]
+    assert late[0].pages == 1 and late[1].rows == []
+    one = overdue_summary(scope_of(world["viewer"], progress=True), TODAY, limit=1, offset=1)
+    assert [o.dossier_id for o in one.rows] == [whole.overdue[1].dossier_id]
+
+
+def test_the_report_costs_the_same_statements_however_many_moves_and_overdue(world):
+    def count():
+        db.session.expire_all()
+        with statements() as seen:
+            report = monthly_report(world["viewer"], "2024-09", TODAY)
+        return len(seen), report
+
+    before, small = count()
+    officer, appraiser = world["officer"], world["appraiser"]
+    for n in range(6, 9):  # three more dossiers filed in September, two of them returned
+        d = world["ready"](officer, f"na-tam-0{n}")
+        fire_event(officer, d, "submit")
+        schedule = [vn(2024, 8, 20, 9), vn(2024, 9, 3, 9)]
+        if n < 8:
+            fire_event(appraiser, d, "return", "Bổ sung minh chứng")
+            schedule.append(vn(2024, 9, 5, 9))
+        retime(d, schedule)
+    after, big = count()
+    assert big.moves_total == small.moves_total + 5 and big.overdue_total == small.overdue_total + 1
+    assert after == before, (before, after)
 
 
 def test_overdue_dossiers_say_who_must_act_and_why(world):
@@ -316,6 +421,12 @@ def test_pages_and_downloads(app, world):
     assert tuple(load_workbook(io.BytesIO(r.data)).sheetnames) == MONTHLY_SHEETS
     r = client.get("/reports/monthly.pdf?month=2024-09")
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    r = client.get("/reports/monthly/moves?month=2024-09&page=1")
+    assert r.status_code == 200 and r.get_data(as_text=True).count('<tr data-event="') == 5
+    r = client.get("/reports/monthly/overdue?month=2024-09")
+    assert r.status_code == 200 and db.session.get(Dossier, world["d"]["d5"]).code in r.get_data(as_text=True)
+    for bad in ("0", "abc", "-1"):
+        assert client.get(f"/reports/monthly/moves?month=2024-09&page={bad}").status_code == 400
     chains_intact()
 
 

@@ -35,8 +35,14 @@ from ..services.reporting.dashboard import (
     dashboard_kinds,
     parse_year,
 )
-from ..services.reporting.monthly_report import monthly_report, overdue_now
-from ..workflow.errors import NotPermitted
+from ..services.reporting.monthly_report import (
+    ROWS_SHOWN,
+    monthly_report,
+    moves_page,
+    overdue_now,
+    overdue_page,
+)
+from ..workflow.errors import BadRequest, NotPermitted
 from . import bp
 
 
@@ -102,9 +108,21 @@ def dashboard_xlsx():
                      download_name=export.dashboard_filename(dash))
 
 
-def _report(lang: str):
+def _report(lang: str, *, whole: bool = False):
+    """The report of ?month=: the page lists the first ROWS_SHOWN of its moves and overdue
+    dossiers (the rest on the paged lists below); the downloads (`whole`) hold all of them."""
     _require_progress()
-    return monthly_report(g.user, request.args.get("month"), local_today(), lang)
+    return monthly_report(g.user, request.args.get("month"), local_today(), lang,
+                          rows=None if whole else ROWS_SHOWN)
+
+
+def _page() -> int:
+    raw = request.args.get("page", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= 10**7:
+        raise BadRequest("Tham số page phải là một số nguyên dương.", "page must be a positive whole number.")
+    return int(raw)
 
 
 @bp.get("/reports/monthly")
@@ -113,16 +131,30 @@ def monthly_report_page():
     return render_template("web/monthly_report.html", report=report)
 
 
+@bp.get("/reports/monthly/moves")
+def monthly_moves_page():
+    _require_progress()
+    listing = moves_page(g.user, request.args.get("month"), local_today(), _page(), request_lang())
+    return render_template("web/monthly_list.html", listing=listing, what="moves")
+
+
+@bp.get("/reports/monthly/overdue")
+def monthly_overdue_page():
+    _require_progress()
+    listing = overdue_page(g.user, request.args.get("month"), local_today(), _page(), request_lang())
+    return render_template("web/monthly_list.html", listing=listing, what="overdue")
+
+
 @bp.get("/reports/monthly.xlsx")
 def monthly_report_xlsx():
-    report = _report("vi")
+    report = _report("vi", whole=True)
     return send_file(io.BytesIO(export.monthly_xlsx(report)), mimetype=export.XLSX_MIME, as_attachment=True,
                      download_name=export.monthly_filename(report))
 
 
 @bp.get("/reports/monthly.pdf")
 def monthly_report_pdf():
-    report = _report("vi")
+    report = _report("vi", whole=True)
     pdf = render_pdf("pdf/monthly_report.html", export.monthly_pdf_context(report, g.user.name))
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                      download_name=export.monthly_pdf_filename(report))

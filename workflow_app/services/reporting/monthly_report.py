@@ -12,16 +12,24 @@ For a month "YYYY-MM" and the units a user may see:
 - dossiers overdue now (step clocks), with who must act and why;
 - the steering-committee members' reports for the month: received, late, missing.
 
+The states at a moment are counted from today's states, less the transitions
+recorded since that moment (each one undone: +1 on its `from_state`, -1 on its
+`to_state`; a creation has no `from_state`, so the dossier did not exist yet):
+only records after the moment are read, never every record in scope. The moves
+and the overdue dossiers are counted in full; the page lists the first
+`ROWS_SHOWN` of each, the rest one click away (paged lists), the downloads all.
+
 Month boundaries are Vietnam time (00:00 +07:00 on the 1st), while audit times
 are naive UTC: the end of September is 2024-09-30 17:00 UTC.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, case, func
 
 from ...clock import local_date, local_month_bounds
 from ...extensions import db
@@ -31,7 +39,7 @@ from ...months import check_in_range, first_day, last_day, month_label, month_or
 from ...permissions import Scope, in_scope, scope_clause, scope_of
 from ...workflow.errors import BadRequest
 from ..committee.visits import report_status
-from ..core.campaigns import campaign_for
+from ..core.campaigns import campaign_for, campaigns
 from ..core.clocks import step_clocks
 from ..core.common import definition_of, engine
 from ..core.eras import group_ids, month_day, place_on
@@ -136,11 +144,14 @@ class MonthlyReportData:
     state_labels: dict[str, str]
     kinds: list[KindCounts]
     communes: list[CommuneMonth]
-    moves: list[MoveRow]
+    moves: list[MoveRow]          # the first `rows` moves of the month (all of them when rows is None)
     move_counts: dict[str, int]
     move_labels: dict[str, str]
-    overdue: list[OverdueRow]
+    overdue: list[OverdueRow]     # the most late first, as many as `moves`
     reports: list[MemberReportRow]
+    moves_total: int = 0
+    overdue_total: int = 0
+    overdue_counts: dict[str, int] = field(default_factory=dict)  # state -> overdue dossiers
     criteria_year: int = 0  # the campaign year of the criteria figures (latest with dossiers)
     criteria: list[CriterionProgress] = field(default_factory=list)
 
@@ -181,7 +192,13 @@ def report_month(raw: str | None, today: date) -> str:
 
 # ----------------------------------------------------------------------------- the report
 
-def monthly_report(user: User, month: str | None, today: date, lang: str = "vi") -> MonthlyReportData:
+ROWS_SHOWN = 100  # the page's first part of the moves and of the overdue dossiers
+
+
+def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
+                   rows: int | None = ROWS_SHOWN) -> MonthlyReportData:
+    """The report of `month` for `user`; `rows` bounds the lists of moves and overdue
+    dossiers (None: all of them, for the downloads). Counts are always complete."""
     month = report_month(month, today)
     year, month_no = month_parts(month)
     reading = scope_of(user, progress=True)
@@ -192,21 +209,21 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
 
     month_end = last_day(month)
     day = month_day(month_end, today)  # communes of the month's end (or of today)
-    at_end = states_at(end, reading, day)
-    at_prev = states_at(start, reading, day)
+    at_end, at_prev = states_at((end, start), reading, day)
     # Villages, communes, then towns (vocabulary.APPLICANT_ORDER): the order of the district's notice.
     ordered = eng.kinds_by_level()
     kinds = []
     for kind in ordered:
         d = eng.definition(kind)
-        rows = []
+        rows_ = []
         for s, st in d.states.items():
             e = sum(n for (k, _p, state), n in at_end.items() if k == kind and state == s)
             p = sum(n for (k, _p, state), n in at_prev.items() if k == kind and state == s)
-            rows.append(StateChange(s, st.labels[lang], e, p))
-        kinds.append(KindCounts(kind, eng.kind_label(kind, lang), rows))
+            rows_.append(StateChange(s, st.labels[lang], e, p))
+        kinds.append(KindCounts(kind, eng.kind_label(kind, lang), rows_))
 
-    moves = moves_between(start, end, reading, lang, day)
+    counted = move_counts(start, end, reading, day)
+    moves = moves_between(start, end, reading, lang, day, limit=rows)
     criteria_year = default_year(user, village_kind, year)
     def of_commune(counts: dict, commune_id: int) -> dict[str, int]:
         return {s: n for (k, p, s), n in counts.items() if k == village_kind and p == commune_id}
@@ -215,20 +232,20 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
     groups = group_ids(reading, day, vd.applicant_level)
     for c in db.session.execute(db.select(Unit).where(Unit.id.in_(groups)).order_by(Unit.name)).scalars():
         mine = {}
-        for m in moves:
-            if m.commune_code == c.code and m.event in vd.events:
-                mine[m.event] = mine.get(m.event, 0) + 1
+        for (k, event, p), n in counted.items():
+            if k == village_kind and p == c.id and event in vd.events:
+                mine[event] = mine.get(event, 0) + n
         communes.append(CommuneMonth(c.code, c.name, of_commune(at_end, c.id), of_commune(at_prev, c.id), mine))
     # `reported: true` events (filing, returning, deciding) are counted even at zero.
-    move_counts: dict[str, int] = {e: 0 for k in ordered for e, ev in eng.definition(k).events.items() if ev.reported}
-    for m in moves:
-        move_counts[m.event] = move_counts.get(m.event, 0) + 1
+    by_event: dict[str, int] = {e: 0 for k in ordered for e, ev in eng.definition(k).events.items() if ev.reported}
+    for (_k, event, _p), n in counted.items():
+        by_event[event] = by_event.get(event, 0) + n
     move_labels = {}
     for kind in ordered:
         for name, e in eng.definition(kind).events.items():
             move_labels.setdefault(name, e.labels[lang])
 
-    overdue = overdue_now(reading, today, lang)
+    late = overdue_summary(reading, today, lang, limit=rows)
     reports = member_reports(reading, month, today)
     scope = _scope_unit(user)
     return MonthlyReportData(
@@ -237,11 +254,48 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi")
         scope_name=scope.name if scope else "", scope_level=scope.level if scope else "",
         village_kind=village_kind, states=list(vd.states),
         state_labels={s: st.labels[lang] for s, st in vd.states.items()},
-        kinds=kinds, communes=communes, moves=moves, move_counts=move_counts, move_labels=move_labels,
-        overdue=overdue, reports=reports,
+        kinds=kinds, communes=communes, moves=moves, move_counts=by_event, move_labels=move_labels,
+        overdue=late.rows, reports=reports,
+        moves_total=sum(counted.values()), overdue_total=late.total, overdue_counts=late.by_state,
         criteria_year=criteria_year,
         criteria=criteria_progress(village_kind, latest_ids(village_kind, criteria_year, reading, vd.applicant_level),
                                    lang))
+
+
+@dataclass
+class Listing:
+    """One page of a list the report shows only the first part of (moves, overdue)."""
+    month: str
+    label: str
+    page: int
+    pages: int
+    total: int
+    rows: list
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // ROWS_SHOWN))
+
+
+def moves_page(user: User, month: str | None, today: date, page: int, lang: str = "vi") -> Listing:
+    """Page `page` (ROWS_SHOWN a page) of the month's moves in the user's scope."""
+    month = report_month(month, today)
+    year, month_no = month_parts(month)
+    reading = scope_of(user, progress=True)
+    start, end = local_month_bounds(year, month_no)
+    day = month_day(last_day(month), today)
+    total = sum(move_counts(start, end, reading, day).values())
+    rows = moves_between(start, end, reading, lang, day, limit=ROWS_SHOWN, offset=(page - 1) * ROWS_SHOWN)
+    return Listing(month, month_label(month), page, _pages(total), total, rows)
+
+
+def overdue_page(user: User, month: str | None, today: date, page: int, lang: str = "vi") -> Listing:
+    """Page `page` (ROWS_SHOWN a page) of the dossiers overdue today in the user's scope,
+    most late first; `month` is the report it is opened from."""
+    month = report_month(month, today)
+    late = overdue_summary(scope_of(user, progress=True), today, lang, limit=ROWS_SHOWN,
+                           offset=(page - 1) * ROWS_SHOWN)
+    return Listing(month, month_label(month), page, _pages(late.total), late.total, late.rows)
 
 
 def _scope_unit(user: User) -> Unit | None:
@@ -249,38 +303,72 @@ def _scope_unit(user: User) -> Unit | None:
     return min(units, key=lambda u: len(u.path)) if units else None
 
 
-def states_at(moment: datetime, scope: Scope, day: date | None = None) -> dict[tuple[str, int | None, str], int]:
-    """(kind, parent unit id on `day`, state) -> dossiers in scope, as they stood at
-    `moment` (naive UTC): the last transition record before it, per dossier. The
-    parent is None for an applicant with no place on `day`."""
-    last = (db.select(AuditRecord.dossier_id.label("dossier_id"), func.max(AuditRecord.seq).label("seq"))
-            .join(Dossier, Dossier.id == AuditRecord.dossier_id)
-            .join(Unit, Dossier.unit_id == Unit.id)
-            .where(AuditRecord.is_transition.is_(True), AuditRecord.at < moment,
-                   scope_clause(Unit.id, scope))
-            .group_by(AuditRecord.dossier_id)).subquery()
+def states_at(moments: Sequence[datetime], scope: Scope,
+              day: date) -> list[dict[tuple[str, int | None, str], int]]:
+    """For each moment (naive UTC): (kind, parent unit id on `day`, state) -> dossiers
+    in scope as they stood then (the parent is None for an applicant with no place on
+    `day`). Today's states, each transition recorded at or after the moment undone:
+    two grouped statements however many moments, reading only the records after the
+    earliest one (index ix_audit_records_transitions_at)."""
     link = db.aliased(UnitLink)
-    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.to_state, func.count(Dossier.id))
-            .join(last, last.c.dossier_id == Dossier.id)
-            .join(AuditRecord, and_(AuditRecord.dossier_id == last.c.dossier_id, AuditRecord.seq == last.c.seq))
-            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_date(moment - timedelta(seconds=1))))
-            .group_by(Dossier.kind, link.parent_id, AuditRecord.to_state))
-    return {(kind, parent, state): n for kind, parent, state, n in db.session.execute(stmt)}
+    place = place_on(link, Dossier.unit_id, day)
+    now: dict[tuple[str, int | None, str], int] = {}
+    for kind, parent, state, n in db.session.execute(
+            db.select(Dossier.kind, link.parent_id, Dossier.state, func.count(Dossier.id))
+            .outerjoin(link, place).where(scope_clause(Dossier.unit_id, scope))
+            .group_by(Dossier.kind, link.parent_id, Dossier.state)):
+        now[(kind, parent, state)] = n
+    out = [dict(now) for _ in moments]
+    if not moments:
+        return out
+    # Which moments each record follows: one 0/1 column per moment.
+    after = [case((AuditRecord.at >= m, 1), else_=0) for m in moments]
+    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.from_state, AuditRecord.to_state, *after,
+                      func.count(AuditRecord.id))
+            .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id).outerjoin(link, place)
+            .where(AuditRecord.is_transition.is_(True), AuditRecord.at >= min(moments),
+                   scope_clause(Dossier.unit_id, scope))
+            .group_by(Dossier.kind, link.parent_id, AuditRecord.from_state, AuditRecord.to_state, *after))
+    for kind, parent, from_state, to_state, *flags, n in db.session.execute(stmt):
+        for counts, undo in zip(out, flags, strict=True):
+            if not undo:
+                continue
+            if from_state is not None:
+                counts[(kind, parent, from_state)] = counts.get((kind, parent, from_state), 0) + n
+            counts[(kind, parent, to_state)] = counts.get((kind, parent, to_state), 0) - n
+    return [{key: n for key, n in counts.items() if n} for counts in out]
+
+
+def _moves(start: datetime, end: datetime, scope: Scope, day: date):
+    """Where clause and parent link of the state changes (not creations) of dossiers in
+    scope during [start, end), each under its applicant's commune on `day`."""
+    link = db.aliased(UnitLink)
+    where = (AuditRecord.is_transition.is_(True), AuditRecord.action != "create",
+             AuditRecord.at >= start, AuditRecord.at < end, scope_clause(Dossier.unit_id, scope))
+    return where, link, place_on(link, Dossier.unit_id, day)
+
+
+def move_counts(start: datetime, end: datetime, scope: Scope, day: date) -> dict[tuple[str, str, int | None], int]:
+    """(kind, event, commune id on `day`) -> state changes during [start, end): one grouped statement."""
+    where, link, place = _moves(start, end, scope, day)
+    stmt = (db.select(Dossier.kind, AuditRecord.action, link.parent_id, func.count(AuditRecord.id))
+            .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id).outerjoin(link, place)
+            .where(*where).group_by(Dossier.kind, AuditRecord.action, link.parent_id))
+    return {(kind, event, parent): n for kind, event, parent, n in db.session.execute(stmt)}
 
 
 def moves_between(start: datetime, end: datetime, scope: Scope, lang: str = "vi",
-                  day: date | None = None) -> list[MoveRow]:
-    """State changes (not creations) of dossiers in scope during [start, end), each
-    under its applicant's commune on `day` (the month's reference day)."""
-    parent, link = db.aliased(Unit), db.aliased(UnitLink)
+                  day: date | None = None, *, limit: int | None = None, offset: int = 0) -> list[MoveRow]:
+    """State changes (not creations) of dossiers in scope during [start, end), in time
+    order, each under its applicant's commune on `day` (the month's reference day);
+    `limit` of them from `offset` (None: all)."""
+    where, link, place = _moves(start, end, scope, day or local_date(end - timedelta(seconds=1)))
+    parent = db.aliased(Unit)
     stmt = (db.select(AuditRecord, Dossier, Unit.name, parent.name, parent.code)
             .join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .join(Unit, Dossier.unit_id == Unit.id)
-            .outerjoin(link, place_on(link, Dossier.unit_id, day or local_date(end - timedelta(seconds=1))))
-            .outerjoin(parent, link.parent_id == parent.id)
-            .where(AuditRecord.is_transition.is_(True), AuditRecord.action != "create",
-                   AuditRecord.at >= start, AuditRecord.at < end, scope_clause(Unit.id, scope))
-            .order_by(AuditRecord.at, AuditRecord.id))
+            .outerjoin(link, place).outerjoin(parent, link.parent_id == parent.id)
+            .where(*where).order_by(AuditRecord.at, AuditRecord.id).offset(offset).limit(limit))
     rows = []
     for rec, dossier, unit_name, parent_name, parent_code in db.session.execute(stmt):
         d = definition_of(dossier)
@@ -290,66 +378,107 @@ def moves_between(start: datetime, end: datetime, scope: Scope, lang: str = "vi"
     return rows
 
 
-def overdue_now(scope: Scope, today: date, lang: str = "vi") -> list[OverdueRow]:
-    """Open dossiers in scope whose step clock has run out on `today`, most late first.
-    One query for the dossiers, one for their clocks (services.core.clocks.step_clocks)."""
+@dataclass
+class Overdue:
+    total: int
+    by_state: dict[str, int]   # state -> overdue dossiers
+    rows: list[OverdueRow]     # most late first, `limit` of them from `offset`
 
+
+def overdue_now(scope: Scope, today: date, lang: str = "vi") -> list[OverdueRow]:
+    """Every dossier in scope overdue on `today`, most late first (overdue_summary)."""
+    return overdue_summary(scope, today, lang).rows
+
+
+def overdue_summary(scope: Scope, today: date, lang: str = "vi", limit: int | None = None,
+                    offset: int = 0) -> Overdue:
+    """Dossiers in scope overdue on `today`: their number per state and, most late
+    first, `limit` of them from `offset` (None: all). Two kinds of lateness:
+    - a step clock run out (services.core.clocks.step_clocks): the open dossiers in a
+      timed state, read as plain columns, their clocks from one statement over their
+      records and the calendar's arithmetic (workdays.py);
+    - a dossier never filed after its campaign's deadline: counted and listed in SQL.
+    Who must act and why (the last comment) are read for the listed rows only."""
     eng = engine()
     timed = [(k, s) for k in eng.kinds() for s, st in eng.definition(k).states.items()
              if not st.closed and st.time_limit is not None]
     parent, link = db.aliased(Unit), db.aliased(UnitLink)
-    rows = [] if not timed else db.session.execute(
-        db.select(Dossier, parent.name)
-        .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
-        .where(scope_clause(Dossier.unit_id, scope),
-               db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))
-        .order_by(Dossier.id)).all()
-    clocks = step_clocks([x for x, _ in rows], today)
-    late = [(x, p, clocks.get(x.id)) for x, p in rows]
-    late = [(x, p, c) for x, p, c in late if c is not None and c.overdue and c.due_on is not None]
-    reasons = _last_comments([x.id for x, _, _ in late])
+    late = []
+    if timed:
+        rows = db.session.execute(
+            db.select(Dossier.id, Dossier.code, Dossier.kind, Dossier.year, Dossier.state,
+                      Unit.name.label("unit_name"), parent.name.label("commune"))
+            .join(Unit, Unit.id == Dossier.unit_id)
+            .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
+            .where(scope_clause(Dossier.unit_id, scope),
+                   db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))).all()
+        clocks = step_clocks(rows, today)
+        late = [(x, c) for x in rows if (c := clocks.get(x.id)) is not None and c.overdue and c.due_on is not None]
+    by_state: dict[str, int] = {}
+    for x, _c in late:
+        by_state[x.state] = by_state.get(x.state, 0) + 1
+    unfiled_counts, unfiled = unfiled_after_deadline(scope, today, lang,
+                                                     limit=None if limit is None else offset + limit)
+    for state, n in unfiled_counts.items():
+        by_state[state] = by_state.get(state, 0) + n
+    late.sort(key=lambda xc: (-xc[1].days_late, xc[0].code))
+    end = None if limit is None else offset + limit
+    shown = late[:end]
+    reasons = _last_comments([x.id for x, _c in shown])
     found = []
-    for dossier, parent_name, clock in late:
-        d = definition_of(dossier)
-        step = d.states[dossier.state].labels[lang]
-        why = f"{step}: {reasons[dossier.id]}" if reasons.get(dossier.id) else step
-        found.append(OverdueRow(
-            dossier.id, dossier.code, engine().kind_label(dossier.kind, lang), dossier.unit.name, parent_name or "",
-            dossier.state,
-            step, clock.due_on, clock.days_late, _who_acts(d, dossier.state, lang), why, clock.unit))
-    found += unfiled_after_deadline(scope, today, lang)
+    for x, clock in shown:
+        d = definition_of(x)
+        step = d.states[x.state].labels[lang]
+        why = f"{step}: {reasons[x.id]}" if reasons.get(x.id) else step
+        found.append(OverdueRow(x.id, x.code, eng.kind_label(x.kind, lang), x.unit_name, x.commune or "", x.state,
+                                step, clock.due_on, clock.days_late, _who_acts(d, x.state, lang), why, clock.unit))
+    found += unfiled
     found.sort(key=lambda r: (-r.days_late, r.code))
-    return found
+    return Overdue(len(late) + sum(unfiled_counts.values()), by_state, found[offset:end])
 
 
-def unfiled_after_deadline(scope: Scope, today: date, lang: str = "vi") -> list[OverdueRow]:
+def _deadline_passed(today: date) -> list[tuple[str, int, date]]:
+    """(kind, year, filing deadline) of the campaigns whose deadline is before `today`."""
+    return [(kind, year, c.deadline) for year, cy in campaigns().items() for kind, c in cy.kinds.items()
+            if today > c.deadline]
+
+
+def unfiled_after_deadline(scope: Scope, today: date, lang: str = "vi",
+                           limit: int | None = None) -> tuple[dict[str, int], list[OverdueRow]]:
     """Dossiers still in their first state (never submitted) after their campaign's
-    filing deadline (services.core.campaigns): late in calendar days since the deadline."""
-
+    filing deadline (services.core.campaigns): late in calendar days since the deadline.
+    Their number per state, and the `limit` most late (None: all), in two statements."""
     eng = engine()
+    passed = _deadline_passed(today)
+    if not passed:
+        return {}, []
+    initial = {k: eng.definition(k).initial for k in eng.kinds()}
+    late = db.or_(*[and_(Dossier.kind == k, Dossier.year == y, Dossier.state == initial[k])
+                    for k, y, _d in passed if k in initial])
+    where = (scope_clause(Dossier.unit_id, scope), late)
+    counts = {state: n for state, n in db.session.execute(
+        db.select(Dossier.state, func.count(Dossier.id)).where(*where).group_by(Dossier.state))}
+    if not counts or limit == 0:
+        return counts, []
+    deadline = case(*[(and_(Dossier.kind == k, Dossier.year == y), d) for k, y, d in passed])
     parent, link = db.aliased(Unit), db.aliased(UnitLink)
-    initial = [(k, eng.definition(k).initial) for k in eng.kinds()]
     rows = db.session.execute(
-        db.select(Dossier, parent.name)
+        db.select(Dossier.id, Dossier.code, Dossier.kind, Dossier.year, Dossier.state, Unit.name, parent.name)
+        .join(Unit, Unit.id == Dossier.unit_id)
         .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
-        .where(scope_clause(Dossier.unit_id, scope),
-               db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in initial]))
-        .order_by(Dossier.id)).all()
+        .where(*where).order_by(deadline, Dossier.code).limit(limit)).all()
     out = []
-    for dossier, parent_name in rows:
+    for dossier in rows:
         campaign = campaign_for(dossier.kind, dossier.year)
-        if campaign is None or today <= campaign.deadline:
-            continue
         d = definition_of(dossier)
         step = d.states[dossier.state].labels[lang]
-        deadline = vn_date(campaign.deadline)
-        why = (f"{step}: chưa nộp, hạn nộp hồ sơ của đợt là {deadline}" if lang == "vi"
-               else f"{step}: not filed; the campaign's filing deadline was {deadline}")
-        out.append(OverdueRow(dossier.id, dossier.code, engine().kind_label(dossier.kind, lang), dossier.unit.name,
-                              parent_name or "",
-                              dossier.state, step, campaign.deadline, (today - campaign.deadline).days,
-                              _who_acts(d, dossier.state, lang), why))
-    return out
+        when = vn_date(campaign.deadline)
+        why = (f"{step}: chưa nộp, hạn nộp hồ sơ của đợt là {when}" if lang == "vi"
+               else f"{step}: not filed; the campaign's filing deadline was {when}")
+        out.append(OverdueRow(dossier.id, dossier.code, eng.kind_label(dossier.kind, lang), dossier[5],
+                              dossier[6] or "", dossier.state, step, campaign.deadline,
+                              (today - campaign.deadline).days, _who_acts(d, dossier.state, lang), why))
+    return counts, out
 
 
 def _who_acts(d, state: str, lang: str) -> str:

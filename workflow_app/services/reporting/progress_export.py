@@ -135,7 +135,7 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     _bold_last(ws)
     for event, n in report.move_counts.items():
         ws.append([report.move_labels.get(event, event), n])
-    ws.append(["Hồ sơ quá hạn (ngày lập báo cáo)", len(report.overdue)])
+    ws.append(["Hồ sơ quá hạn (ngày lập báo cáo)", report.overdue_total])
     ws.append(["Báo cáo thành viên BCĐ đã nhận", report.reports_received])
     ws.append(["  trong đó nộp muộn", report.reports_late])
     ws.append(["Báo cáo thành viên BCĐ chưa nộp (quá hạn)", report.reports_missing])
