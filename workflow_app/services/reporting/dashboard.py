@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, true
+from sqlalchemy import and_, case, func, literal, null, true
 from sqlalchemy.orm import lazyload
 
 from ...clock import local_today
@@ -177,13 +177,10 @@ def can_see_progress(user: User) -> bool:
     return user.active and any(ra.unit.level != "village" for ra in user.roles)
 
 
-def latest_ids(kind: str, year: int, scope: Scope, level: str):
-    """Select of the latest dossier id per applicant unit of `level` in scope."""
-    return (db.select(func.max(Dossier.id))
-            .join(Unit, Dossier.unit_id == Unit.id)
-            .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level,
-                   scope_clause(Dossier.unit_id, scope))
-            .group_by(Dossier.unit_id))
+def latest_ids(kind: str, year: int, scope: Scope, level: str | None = None):
+    """Select of the latest dossier id per applicant unit in scope (`_latest_rows`).
+    `level`, the kind's applicant level, is implied by the kind."""
+    return db.select(_latest_rows(kind, year, scope).subquery().c.id)
 
 
 # ----------------------------------------------------------------------------- the dashboard
@@ -193,15 +190,15 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
     """The year's figures grouped by the tree of its reference day (eras.year_day);
     `kind` defaults to the first of `dashboard_kinds`. A fixed number of statements
     whatever the data: the rows (eras.groups_on), one pass over the year's dossiers
-    (`_figures`), one over the criteria (`criteria_progress`), the towns, the district
-    figures and the campaign's registrations."""
+    and their criteria (`_figures`), the towns, the district figures and the
+    campaign's registrations."""
     kind = check_kind(kind or dashboard_kinds()[0])
     d = engine().definition(kind)
     scope = scope_of(user, progress=True)
     day = year_day(year, today or local_today())
     campaign = campaign_facts(kind, year, day, scope)
     groups = groups_on(scope, day, d.applicant_level)
-    figures = _figures(kind, year, scope, d.applicant_level, day)
+    figures, criteria_counts = _figures(kind, year, scope, day)
 
     registered = campaign.registered_by_commune if campaign and campaign.has_kind else None
     decided = tuple(dict.fromkeys(d.events[e].dest for e in d.decision_events))
@@ -224,12 +221,11 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
         avg_self=_ratio(every.met, every.latest), appraised=every.begun,
         avg_appraised=_ratio(every.passed, every.begun), decided_states=decided)
 
-    latest = latest_ids(kind, year, scope, d.applicant_level)
     return Dashboard(
         year=year, kind=kind, kind_label=engine().kind_label(kind, lang), states=list(d.states),
         state_labels={s: st.labels[lang] for s, st in d.states.items()},
         criteria_count=len(d.criteria), communes=rows, total=total,
-        criteria=criteria_progress(kind, latest, lang, totals=(every.latest, every.begun)),
+        criteria=_criteria_rows(kind, criteria_counts, every.latest, every.begun, lang),
         towns=town_progress(scope, year, lang, day),
         district=district_criteria(scope, campaign, day), deadline=campaign.deadline if campaign else None,
         has_campaign=bool(campaign and campaign.has_kind))
@@ -260,43 +256,66 @@ class _Figures:
         return out
 
 
-def _figures(kind: str, year: int, scope: Scope, level: str, day: date) -> dict[int | None, _Figures]:
-    """Parent unit on `day` (None: no parent that day) -> its figures, in one statement
-    over the year's dossiers of the kind in scope, each read once: windows over each
-    applicant's dossiers give its latest (the highest id) and how many it has, then
-    only the latest dossiers are joined to their current round's criteria (an index
-    lookup each) and to their applicant's place on the day."""
+def _latest_rows(kind: str, year: int, scope: Scope):
+    """Subquery: the latest dossier of the year of each applicant in scope (the
+    highest id) with its id, unit, state and round, and `filed`, the applicant's
+    number of dossiers of the year. Windows over each applicant's dossiers: every
+    dossier of the year is read once. The kind fixes the applicants' level
+    (services.core.dossiers checks it when a dossier is made)."""
     per_applicant = {"partition_by": Dossier.unit_id}
     year_rows = (db.select(Dossier.id, Dossier.unit_id, Dossier.state, Dossier.round,
                            func.max(Dossier.id).over(**per_applicant).label("last"),
                            func.count(Dossier.id).over(**per_applicant).label("filed"))
-                 .join(Unit, Dossier.unit_id == Unit.id)
-                 .where(Dossier.kind == kind, Dossier.year == year, Unit.level == level,
-                        scope_clause(Dossier.unit_id, scope))).subquery()
-    latest = db.select(year_rows).where(year_rows.c.id == year_rows.c.last).subquery()
+                 .where(Dossier.kind == kind, Dossier.year == year, scope_clause(Dossier.unit_id, scope))).subquery()
+    return (db.select(year_rows.c.id, year_rows.c.unit_id, year_rows.c.state, year_rows.c.round, year_rows.c.filed)
+            .where(year_rows.c.id == year_rows.c.last))
+
+
+def _figures(kind: str, year: int, scope: Scope, day: date) -> tuple[dict[int | None, _Figures], dict]:
+    """In one statement over the latest dossiers of the year in scope (`_latest_rows`)
+    and their current round's criteria, each read once:
+    - parent unit on `day` (None: no parent that day) -> its figures;
+    - criterion code -> (latest dossiers whose current round says `met`, ... `pass`).
+    A `pass` verdict means the dossier's appraisal has begun, so the passed count
+    needs no second look at the dossier."""
+    latest = _latest_rows(kind, year, scope).cte("latest")
+    entries = (db.select(latest.c.id.label("dossier_id"), CriterionEntry.code,
+                         case((CriterionEntry.self_assessment == "met", 1), else_=0).label("met"),
+                         case((CriterionEntry.verdict == "pass", 1), else_=0).label("passed"),
+                         case((CriterionEntry.verdict.is_not(None), 1), else_=0).label("judged"))
+               .join(CriterionEntry, and_(CriterionEntry.dossier_id == latest.c.id,
+                                          CriterionEntry.round == latest.c.round))).cte("entries")
+    sums = (db.select(entries.c.dossier_id, func.sum(entries.c.met).label("met"),
+                      func.sum(entries.c.passed).label("passed"), func.sum(entries.c.judged).label("judged"))
+            .group_by(entries.c.dossier_id)).subquery()
     per = (db.select(latest.c.id, latest.c.unit_id, latest.c.state, latest.c.filed,
-                     func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)).label("met"),
-                     func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0)).label("passed"),
-                     func.count(CriterionEntry.verdict).label("judged"))
-           .outerjoin(CriterionEntry, and_(CriterionEntry.dossier_id == latest.c.id,
-                                           CriterionEntry.round == latest.c.round))
-           .group_by(latest.c.id, latest.c.unit_id, latest.c.state, latest.c.filed)).subquery()
+                     func.coalesce(sums.c.met, 0).label("met"), func.coalesce(sums.c.passed, 0).label("passed"),
+                     func.coalesce(sums.c.judged, 0).label("judged"))
+           .outerjoin(sums, sums.c.dossier_id == latest.c.id)).subquery()
     link = db.aliased(UnitLink)
     begun = per.c.judged > 0
-    stmt = (db.select(link.parent_id, per.c.state, func.count(per.c.id), func.sum(per.c.filed), func.sum(per.c.met),
-                      func.sum(case((begun, 1), else_=0)), func.sum(case((begun, per.c.passed), else_=0)))
-            .select_from(per).outerjoin(link, place_on(link, per.c.unit_id, day))
-            .group_by(link.parent_id, per.c.state))
-    out: dict[int | None, _Figures] = {}
-    for parent_id, state, n, filed, met, n_begun, passed in db.session.execute(stmt):
-        f = out.setdefault(parent_id, _Figures())
+    by_parent = (db.select(literal("parent").label("part"), link.parent_id.label("parent_id"),
+                           per.c.state.label("key"), func.count(per.c.id), func.sum(per.c.filed), func.sum(per.c.met),
+                           func.sum(case((begun, 1), else_=0)), func.sum(case((begun, per.c.passed), else_=0)))
+                 .select_from(per).outerjoin(link, place_on(link, per.c.unit_id, day))
+                 .group_by(link.parent_id, per.c.state))
+    by_code = (db.select(literal("code"), null(), entries.c.code, func.count(), literal(0), func.sum(entries.c.met),
+                         literal(0), func.sum(entries.c.passed))
+               .group_by(entries.c.code))
+    figures: dict[int | None, _Figures] = {}
+    criteria: dict[str, tuple[int, int]] = {}
+    for part, parent_id, key, n, filed, met, n_begun, passed in db.session.execute(db.union_all(by_parent, by_code)):
+        if part == "code":
+            criteria[key] = (int(met or 0), int(passed or 0))
+            continue
+        f = figures.setdefault(parent_id, _Figures())
         f.dossiers += int(filed or 0)
         f.latest += n
-        f.by_state[state] = f.by_state.get(state, 0) + n
+        f.by_state[key] = f.by_state.get(key, 0) + n
         f.met += int(met or 0)
         f.begun += int(n_begun or 0)
         f.passed += int(passed or 0)
-    return out
+    return figures, criteria
 
 
 def _ratio(total: int, n: int) -> float | None:
@@ -306,24 +325,31 @@ def _ratio(total: int, n: int) -> float | None:
 def criteria_progress(kind: str, latest, lang: str = "vi",
                       totals: tuple[int, int] | None = None) -> list[CriterionProgress]:
     """Per criterion of the kind's set: villages meeting it (self-assessed / as
-    appraised), weakest first: fewest passed, then fewest met, then set order.
-    `latest` selects the latest dossier ids; `totals` = (latest dossiers, those under
-    appraisal) when the caller has counted them, else one more statement counts them.
-    A `pass` verdict in the current round means the dossier's appraisal has begun, so
-    the passed count needs no second look at the dossier."""
-    d = engine().definition(kind)
+    appraised), weakest first (`_criteria_rows`). `latest` selects the latest dossier
+    ids; `totals` = (latest dossiers, those under appraisal) when the caller has
+    counted them, else one more statement counts them. A `pass` verdict in the
+    current round means the dossier's appraisal has begun, so the passed count needs
+    no second look at the dossier."""
     current = and_(CriterionEntry.dossier_id == Dossier.id, CriterionEntry.round == Dossier.round)
     if totals is None:
         judged = case((CriterionEntry.verdict.is_not(None), Dossier.id), else_=None)
         totals = db.session.execute(
             db.select(func.count(Dossier.id.distinct()), func.count(judged.distinct()))
             .join(CriterionEntry, current).where(Dossier.id.in_(latest))).one()
-    of, appraised_of = int(totals[0] or 0), int(totals[1] or 0)
     counts = {code: (int(m or 0), int(p or 0)) for code, m, p in db.session.execute(
         db.select(CriterionEntry.code,
                   func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)),
                   func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0)))
         .join(Dossier, current).where(Dossier.id.in_(latest)).group_by(CriterionEntry.code))}
+    return _criteria_rows(kind, counts, int(totals[0] or 0), int(totals[1] or 0), lang)
+
+
+def _criteria_rows(kind: str, counts: dict[str, tuple[int, int]], of: int, appraised_of: int,
+                   lang: str) -> list[CriterionProgress]:
+    """The criteria table from code -> (met, passed): the kind's set in order, then any
+    code of an older definition version; weakest first: fewest passed, then fewest
+    met, then set order."""
+    d = engine().definition(kind)
     rows = []
     for position, c in enumerate(d.criteria, start=1):
         met, passed = counts.get(c.code, (0, 0))
