@@ -144,3 +144,20 @@ def test_keyset_pages_of_the_list_meet_the_offset_pages(app, users, make_user, a
     assert [d.id for d in back.items] == by_offset[5:10]
     found = search_dossiers(approver, q="Bản 0", per_page=50)
     assert found.total == len(found.items) and found.total > 0
+
+
+def test_every_offset_page_holds_its_slice_from_either_end(app, users, make_user, api_as):
+    """Pages past the middle are read from the oldest end: each still holds its slice of
+    the newest-first order, the last one the remainder, and a page beyond the end nothing."""
+    approver, _appraiser, officer = users
+    world = World(officer, make_user, api_as)
+    world.add(11)
+    newest_first = sorted(world.dossiers, reverse=True)
+    for per_page in (2, 3, 5, 11, 20):
+        pages = -(-len(newest_first) // per_page)
+        for page in range(1, pages + 2):
+            got = search_dossiers(approver, page=page, per_page=per_page)
+            assert [d.id for d in got.items] == newest_first[(page - 1) * per_page:page * per_page], (per_page, page)
+            assert (got.total, got.pages) == (11, pages)
+            if got.items:
+                assert (got.before is not None) == (page > 1) and (got.after is not None) == (page < pages)

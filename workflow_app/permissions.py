@@ -94,8 +94,13 @@ def scope_clause(unit_id_column, who: User | Scope) -> ColumnElement[bool]:
     paths = _scope(who).paths
     if not paths:
         return false()
-    return unit_id_column.in_(
-        select(UnitLink.unit_id).where(or_(*[UnitLink.path.startswith(p, autoescape=True) for p in paths])))
+    return unit_id_column.in_(select(UnitLink.unit_id).where(_under(UnitLink.path, paths)))
+
+
+def _under(path_column, paths: tuple[str, ...]) -> ColumnElement[bool]:
+    """SQL: the path lies in one of the subtrees (`path LIKE '<prefix>%'`, an index range
+    on PostgreSQL with ix_unit_links_path_prefix)."""
+    return or_(*[path_column.startswith(p, autoescape=True) for p in paths])
 
 
 def can_view(user: User, dossier: Dossier) -> bool:
@@ -114,22 +119,34 @@ def meets_clause(unit_id_column, who: User | Scope, day: date | None = None) -> 
     is published above a reader (an issuer's register, a district's own figure) and
     which communes a list offers. Without `day`, in any period (a reform's moved village
     makes its old district meet its new commune); with `day`, in the tree of that day."""
-    scope = _scope(who)
-    if not scope.paths:
+    paths = _scope(who).paths
+    if not paths:
         return false()
-    # Every place of every unit in scope, then the places above each one: the parent's
-    # link whose path begins that place's path (the same period), up to the root.
-    start = select(UnitLink.unit_id, UnitLink.parent_id, UnitLink.path).where(scope_clause(UnitLink.unit_id, scope))
-    if day is not None:
-        start = start.where(UnitLink.relation == "parent", live_on(UnitLink, day))
-    chain = start.cte("meets_chain", recursive=True)
+
+    def places(link) -> list:
+        """The links that are places on `day` (every link without a day)."""
+        return [link.relation == "parent", live_on(link, day)] if day is not None else []
+
+    # A unit meets the scope when one of its places begins a place of a unit in scope.
+    # Places inside the scope's subtrees: their units are in scope and meet it (a place
+    # begins itself). Above them: the units up the chain from where it leaves the
+    # subtrees -- the scope's own places, and the places that units in scope hold
+    # outside them (a moved village's other period). Those few links are read first, so
+    # the walk up starts from rows the planner can count (estimated from the subtree's
+    # size, it reads every link at each step).
+    inside = select(UnitLink.unit_id).where(_under(UnitLink.path, paths), *places(UnitLink))
+    edge = aliased(UnitLink)
+    edges = list(db.session.execute(
+        select(edge.id).where(scope_clause(edge.unit_id, Scope(paths)),
+                              or_(edge.path.in_(paths), ~_under(edge.path, paths)), *places(edge))).scalars())
+    start = aliased(UnitLink)
+    chain = (select(start.unit_id, start.parent_id, start.path).where(start.id.in_(edges))
+             .cte("meets_chain", recursive=True))
     up = aliased(UnitLink)
     step = (select(up.unit_id, up.parent_id, up.path).join(chain, up.unit_id == chain.c.parent_id)
-            .where(func.substr(chain.c.path, 1, func.length(up.path)) == up.path))
-    if day is not None:
-        step = step.where(up.relation == "parent", live_on(up, day))
+            .where(func.substr(chain.c.path, 1, func.length(up.path)) == up.path, *places(up)))
     chain = chain.union(step)
-    return unit_id_column.in_(select(chain.c.unit_id))
+    return unit_id_column.in_(inside.union(select(chain.c.unit_id)))
 
 
 def meets(who: User | Scope, unit: Unit, day: date | None = None) -> bool:

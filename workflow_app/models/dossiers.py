@@ -129,3 +129,6 @@ class Attachment(db.Model):
 # The search's "contains" on PostgreSQL (pg_trgm, migration 9e3b5c7d1f20); on SQLite a plain index.
 Index("ix_dossiers_code_search", Dossier.code, postgresql_using="gin",
       postgresql_ops={"code": "gin_trgm_ops"})
+# A scope's dossiers by unit, with the state (the work queue's states) and the year (the
+# years offered) in the index: migration 8c2e4f6a0d13.
+Index("ix_dossiers_unit_state_year", Dossier.unit_id, Dossier.state, Dossier.year)

@@ -99,7 +99,7 @@ class UnitLink(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     relation: Mapped[str] = mapped_column(String(12), default="parent")
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]

@@ -58,7 +58,9 @@ def dossier_list():
     # Communes offered: those that meet the scope (in it, or above a unit in it: a village
     # head gets their commune); villages offered: the chosen commune's, in scope only.
     day = year_day(year, local_today()) if year and 2000 <= year <= 2100 else None
-    levels = db.select(Unit).where(Unit.level.in_(COMMUNE_LEVELS), meets_clause(Unit.id, scope, day))
+    # The dropdowns show names: the units' links are not loaded (a province offers hundreds).
+    levels = (db.select(Unit).where(Unit.level.in_(COMMUNE_LEVELS), meets_clause(Unit.id, scope, day))
+              .options(db.lazyload(Unit.links)))
     communes = db.session.execute((levels.where(live_on(Unit, day)) if day else levels)
                                   .order_by(Unit.name)).scalars().all()
     villages = []
@@ -69,7 +71,7 @@ def dossier_list():
             if day:
                 held = held.where(live_on(UnitLink, day))
             villages = db.session.execute(db.select(Unit).where(Unit.id.in_(held), scope_clause(Unit.id, scope))
-                                          .order_by(Unit.code)).scalars().all()
+                                          .options(db.lazyload(Unit.links)).order_by(Unit.code)).scalars().all()
     years = years_with_data(scope, None, local_today().year)
     if year and 2000 <= year <= 2100 and year not in years:
         years = sorted({*years, year}, reverse=True)
