@@ -53,6 +53,7 @@ VIEWER, COMMUNES = "xem.tinh", {
 VILLAGE_USER = "bench.village"
 MIXED = ("work queue", "list", "dossier page", "dashboard", "monthly report", "register",
          "api GET dossier", "api PUT criterion", "api decision download")
+KEEPALIVE_S = 5  # gunicorn.conf.py's keepalive
 RENDERS_PER_DOSSIER = 4  # submit, submit again, appraise, recognize
 QUICK = {"requests": 2000, "renders": 100, "warmup": 200}
 
@@ -250,6 +251,7 @@ class Run:
         self.errors: list[str] = []
         self.renders_measured = 0
         self.t0 = time.perf_counter()
+        self.last_used: dict[int, float] = {}
 
     def sample(self, n: int) -> None:
         mem = process_memory(self.master)
@@ -259,6 +261,8 @@ class Run:
 
     def request(self, http: requests.Session, kind: str, method: str, path: str, ok=(200,), **kw) -> bool:
         t = time.perf_counter()
+        if t - self.last_used.get(id(http), t) > KEEPALIVE_S - 1:
+            http.close()  # gunicorn closes a connection idle for `keepalive` s: do not send on one it may close
         try:
             r = http.request(method, self.base + path, timeout=self.timeout, **kw)
             status, good = r.status_code, r.status_code in ok
@@ -271,6 +275,7 @@ class Run:
             if len(self.errors) < 20:
                 self.errors.append(f"{kind} {method} {path}: {exc}")
         ms = (time.perf_counter() - t) * 1000
+        self.last_used[id(http)] = time.perf_counter()
         with self.lock:
             self.count += 1
             n = self.count
@@ -506,7 +511,7 @@ def run_benchmark(args, scratch_database=None) -> int:
         result["figures"] = figures(run, args.warmup, total)
         log = (folder / "gunicorn.log").read_text(errors="replace")
         result["server_tracebacks"] = log.count("Traceback")
-        result["server_worker_restarts"] = log.count("Booting worker") - args.workers
+        result["server_worker_restarts"] = len({pid for s in run.samples for pid in s["workers"]}) - args.workers
     finally:
         if server:
             stop(server)
