@@ -23,7 +23,9 @@ from pathlib import Path
 import boto3
 import pytest
 from conftest import PG_URL
+from gunicorn.http.wsgi import FileWrapper as GunicornFileWrapper
 from helpers import PDF, dossier_in, fire, free_port, make_pdf
+from sqlalchemy import event
 
 from workflow_app.extensions import db
 from workflow_app.models import Document
@@ -35,9 +37,11 @@ from workflow_app.services.core.storage import (
     path_of,
     put_bytes,
     read_bytes,
+    store_for,
 )
 from workflow_app.services.core.storage.base import CHUNK
 from workflow_app.services.core.storage.database import stored_file_chunks, stored_files
+from workflow_app.services.core.storage.local import LocalStore
 from workflow_app.services.core.users import issue_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,3 +278,158 @@ def test_two_app_processes_share_the_files_through_the_database(app, make_user, 
     app.config["STORAGE_URL"] = "database"
     digest = hashlib.sha256(content).hexdigest()
     assert read_bytes(f"{digest[:2]}/{digest}") == content
+
+
+# ----------------------------------------------------------------------------- reads from an offset, ETags
+
+def test_a_file_is_read_from_an_offset(store):
+    data = os.urandom(2 * CHUNK + 12345)
+    key, _ = put_bytes(data)
+    db.session.commit()
+    for start in (0, 7, CHUNK, CHUNK + 9, len(data) - 1):
+        opened = backend().open(key, start)
+        try:
+            assert opened.size == len(data) and b"".join(opened.chunks) == data[start:], start
+        finally:
+            opened.close()
+    assert backend().stat(key).size == len(data)
+    with pytest.raises(Missing):
+        backend().stat("00/" + "0" * 64)
+
+
+class Reads:
+    """What the store is asked for, seen where the app hands it over: the SQL that reads
+    chunks (parameters included), the S3 operations and their parameters."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind, self.chunks, self.s3 = kind, [], []
+
+    def __enter__(self):
+        store = backend()
+        if self.kind in ("database", "postgresql"):
+            self.engine = store.for_threads().engine()
+            event.listen(self.engine, "before_cursor_execute", self._sql)
+        elif self.kind == "s3":
+            store.client.meta.events.register("before-call.s3", self._call)
+        return self
+
+    def _sql(self, conn, cursor, statement, parameters, context, executemany):
+        if "FROM stored_file_chunks" in statement:
+            self.chunks.append(parameters)
+
+    def _call(self, model, params, **kwargs):
+        self.s3.append((model.name, dict(params.get("headers", {}))))
+
+    def __exit__(self, *exc):
+        if self.kind in ("database", "postgresql"):
+            event.remove(self.engine, "before_cursor_execute", self._sql)
+        elif self.kind == "s3":
+            backend().client.meta.events.unregister("before-call.s3", self._call)
+
+
+def _upload(api, dossier_id: int, content: bytes) -> str:
+    body, content_type = multipart("bien-ban.pdf", content)
+    r = api.post(f"/api/v1/dossiers/{dossier_id}/attachments", data=body, content_type=content_type)
+    assert r.status_code == 201, r.json
+    return f"/api/v1/dossiers/{dossier_id}/attachments/{r.json['id']}"
+
+
+def test_a_range_is_read_from_its_offset(store, make_user, api_as):
+    officer = make_user("submitter", "na-tam")
+    api = api_as(officer)
+    content = make_pdf(b"ranges", size=2 * CHUNK + 5000)  # three chunks
+    url = _upload(api, dossier_in(officer, "na-tam-01", 2024, "draft").id, content)
+    start = 2 * CHUNK + 10  # in the third chunk
+    # Werkzeug's own file wrapper can seek; gunicorn's (the production server) cannot.
+    for server in ({}, {"wsgi.file_wrapper": GunicornFileWrapper}):
+        with Reads(store) as reads:
+            part = api.get(url, headers={"Range": f"bytes={start}-{start + 99}"}, environ_base=server)
+        assert part.status_code == 206 and part.data == content[start:start + 100]
+        assert part.headers["Content-Range"] == f"bytes {start}-{start + 99}/{len(content)}"
+        if store in ("database", "postgresql"):
+            seqs = [p.get("seq") if isinstance(p, dict) else p[-1] for p in reads.chunks]
+            assert seqs == [2], (server, reads.chunks)  # the chunk holding the offset, none before it
+        if store == "s3":
+            gets = [headers for name, headers in reads.s3 if name == "GetObject"]
+            assert [h.get("Range") for h in gets] == [f"bytes={start}-"], (server, reads.s3)  # a ranged GET
+    tail = api.get(url, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.data == content[-10:]
+    assert api.get(url, headers={"Range": f"bytes={len(content) + 5}-"}).status_code == 416
+
+
+def test_downloads_carry_the_sha256_as_etag_and_answer_304(store, make_user, api_as):
+    officer = make_user("submitter", "na-tam")
+    api = api_as(officer)
+    dossier = dossier_in(officer, "na-tam-01", 2024, "submitted")
+    evidence = dossier.attachments[0]
+    url = f"/api/v1/dossiers/{dossier.id}/attachments/{evidence.id}"
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert evidence.sha256 == digest
+    first = api.get(url)
+    assert first.status_code == 200 and first.headers["ETag"] == f'"{digest}"'
+    with Reads(store) as reads:
+        again = api.get(url, headers={"If-None-Match": f'"{digest}"'})
+    assert again.status_code == 304 and again.data == b""
+    assert reads.chunks == [] and not any(name == "GetObject" for name, _ in reads.s3)  # nothing read
+    assert api.get(url, headers={"If-None-Match": '"another"'}).status_code == 200
+    # A paper of the dossier: its SHA-256 too.
+    assert fire(api_as(make_user("appraiser", "tam-duong")), dossier.id, "appraise").status_code == 200
+    db.session.expire_all()
+    report = db.session.execute(db.select(Document).where(Document.dossier_id == dossier.id,
+                                                          Document.pdf_key.is_not(None))
+                                .order_by(Document.id.desc())).scalars().first()
+    paper = f"/api/v1/dossiers/{dossier.id}/documents/{report.id}.pdf"
+    got = api.get(paper)
+    assert got.status_code == 200 and got.data.startswith(b"%PDF")
+    assert got.headers["ETag"] == f'"{report.pdf_sha256}"' == f'"{hashlib.sha256(got.data).hexdigest()}"'
+    assert api.get(paper, headers={"If-None-Match": got.headers["ETag"]}).status_code == 304
+
+
+# ----------------------------------------------------------------------------- flask storage copy
+
+def _target_url(store_kind: str, app, tmp_path: Path) -> str:
+    return f"file://{tmp_path / 'target'}" if store_kind == "local" else app.config["STORAGE_URL"]
+
+
+def test_storage_copy_moves_every_file_and_can_run_again(store, app, tmp_path):
+    """From a folder into each store; run twice; a damaged source file is named, not copied."""
+    source = tmp_path / "source"
+    files = {}
+    for i in range(3):
+        data = os.urandom(CHUNK + i * 1000) if i == 2 else f"file {i}".encode()
+        digest = hashlib.sha256(data).hexdigest()
+        files[f"{digest[:2]}/{digest}.pdf"] = data
+        LocalStore(str(source)).put(f"{digest[:2]}/{digest}.pdf", data)
+    target = _target_url(store, app, tmp_path)
+    runner = app.test_cli_runner()
+    args = ["storage", "copy", "--from", f"file://{source}", "--to", target]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert "3 copied, 0 already there, 0 failed." in first.output
+    copied = store_for(target)
+    for key, data in files.items():
+        assert copied.read(key) == data and copied.sha256(key) == hashlib.sha256(data).hexdigest()
+    again = runner.invoke(args=[*args, "--verify"])
+    assert again.exit_code == 0 and "0 copied, 3 already there, 0 failed." in again.output, again.output
+    # Bytes that do not match their key are refused, and the run says so.
+    bad = "ab/ab" + "0" * 62 + ".pdf"
+    LocalStore(str(source)).put(bad, b"not what the key names")
+    broken = runner.invoke(args=args)
+    assert broken.exit_code == 1, broken.output
+    assert f"FAILED {bad}: the source's bytes have SHA-256" in broken.output
+    assert "0 copied, 3 already there, 1 failed." in broken.output
+    with pytest.raises(Missing):
+        copied.stat(bad)
+
+
+def test_storage_copy_from_the_configured_store(store, app, tmp_path):
+    """Without --from, the store STORAGE_URL names now: out of it into a folder."""
+    data = make_pdf(b"configured store")
+    key, _ = put_bytes(data, ".pdf")
+    db.session.commit()
+    folder = tmp_path / "out"
+    result = app.test_cli_runner().invoke(args=["storage", "copy", "--to", f"file://{folder}"])
+    assert result.exit_code == 0, result.output
+    assert "1 copied" in result.output and (folder / key).read_bytes() == data
+    unknown = app.test_cli_runner().invoke(args=["storage", "copy", "--to", "ftp://nowhere"])
+    assert unknown.exit_code == 2 and "unknown kind of storage" in unknown.output

@@ -19,6 +19,7 @@ from .services.core.audit import make_checkpoint, verify_trail
 from .services.core.campaigns import check_campaigns
 from .services.core.users import TOKEN_DAYS, create_user, find_user, new_token, revoke_tokens
 from .signing.cli import signing_cli
+from .storage_cli import storage_cli
 from .units_cli import units_cli
 from .workflow import load_all
 from .workflow.diagram import mermaid
@@ -203,3 +204,4 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(committee_cli)
     app.cli.add_command(units_cli)
+    app.cli.add_command(storage_cli)

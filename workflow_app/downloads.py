@@ -3,6 +3,7 @@ the same names and the same refusals whichever door the user comes through."""
 from __future__ import annotations
 
 from flask import request, send_file
+from werkzeug.wsgi import wrap_file
 
 from .extensions import db
 from .models import Decision, Dossier, User, decision_dossiers
@@ -10,7 +11,7 @@ from .permissions import scope_clause
 from .services import find_attachment
 from .services.core.common import dossier_not_found
 from .services.core.filecheck import safe_download_name
-from .services.core.storage import ChunkReader, Missing, backend, open_stored
+from .services.core.storage import Missing, StoredReader, backend, digest_of
 from .workflow.errors import NotFound
 
 _dossiers, _decisions = Dossier.__table__, Decision.__table__
@@ -32,7 +33,8 @@ _DECISION_DOWNLOAD = (
 def send_attachment(dossier: Dossier, attachment_id: int):
     a = find_attachment(dossier, attachment_id)
     # Rows written by other means (imports, old data) may carry any name: cleaned again for the header.
-    return send_stored(a.storage_key, mimetype=a.mime, download_name=safe_download_name(a.filename))
+    return send_stored(a.storage_key, mimetype=a.mime, download_name=safe_download_name(a.filename),
+                       etag=a.sha256 or True)
 
 
 def send_decision(dossier_id: int, user: User, document: str = "recognition"):
@@ -57,23 +59,34 @@ def send_decision(dossier_id: int, user: User, document: str = "recognition"):
 
 def send_stored(key: str, mimetype: str, download_name: str, etag: str | bool = True):
     """A stored file as an attachment: send_file of its path from a local folder, else
-    its chunks streamed from the store with the same headers, conditional (304) and
-    partial (206) answers. 404 when the store has no such file."""
+    its bytes streamed from the store with the same headers, conditional (304) and
+    partial (206) answers. The ETag is the file's SHA-256 (`etag`, or the digest its
+    content key names). A range is read from its first byte on: the database from the
+    chunk holding it, an object store by a ranged GET. 404 when the store has no such file."""
+    if etag is True:
+        etag = digest_of(key) or True
     store = backend()
     if store.local:
         path = store.path(key)
         if not path.is_file():
             raise _file_missing()
         return send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name, etag=etag)
+    store = store.for_threads()  # its bytes are read after the request's app context has ended
     try:
-        opened = open_stored(key)
+        found = store.stat(key)
     except Missing:
         raise _file_missing() from None
-    response = send_file(ChunkReader(opened), mimetype=mimetype, as_attachment=True, download_name=download_name,
-                         etag=etag if isinstance(etag, str) else False, last_modified=opened.stored_at,
-                         conditional=False)
-    response.content_length = opened.size
-    return response.make_conditional(request.environ, accept_ranges=True, complete_length=opened.size)
+    response = send_file(StoredReader(store, key, found.size), mimetype=mimetype, as_attachment=True,
+                         download_name=download_name, etag=etag if isinstance(etag, str) else False,
+                         last_modified=found.stored_at, conditional=False)
+    response.content_length = found.size
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=found.size)
+    if response.status_code == 206:
+        # Werkzeug would read the bytes before the range and drop them (a server's file
+        # wrapper cannot seek): the range's own reader starts at its offset instead.
+        part = response.content_range
+        response.response = wrap_file(request.environ, StoredReader(store, key, found.size, part.start, part.stop))
+    return response
 
 
 def _file_missing() -> NotFound:

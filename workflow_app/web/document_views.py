@@ -3,15 +3,16 @@
 The PDF is rendered when the paper is issued (services/documents/after_commit.py), so a
 download reads the stored file. A paper whose render failed after its commit is rendered
 here and kept (services.documents.papers.ensure_pdf): then the download writes the file's
-key, and the view commits, like any other."""
+key, and the view commits, like any other. The file is sent as every stored file is
+(downloads.send_stored): its SHA-256 as ETag, 304 and ranges from any store."""
 from __future__ import annotations
 
-from flask import g, send_file
+from flask import g
 
+from ..downloads import send_stored
 from ..extensions import db
 from ..models import Document, Dossier
 from ..services.core.common import load_dossier
-from ..services.core.storage import path_of
 from ..services.documents.papers import documents_of, ensure_pdf, find_document
 from . import bp
 
@@ -25,8 +26,8 @@ def send_document(dossier: Dossier, document_id: int):
     if not doc.pdf_key:  # the render at issue failed: render now (the usual download commits nothing)
         ensure_pdf(doc)
         db.session.commit()
-    return send_file(path_of(doc.pdf_key), mimetype="application/pdf", as_attachment=True,
-                     download_name=download_name(doc, dossier), etag=doc.pdf_sha256)
+    return send_stored(doc.pdf_key, mimetype="application/pdf", download_name=download_name(doc, dossier),
+                       etag=doc.pdf_sha256 or True)
 
 
 def download_name(doc: Document, dossier: Dossier) -> str:

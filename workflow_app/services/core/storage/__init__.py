@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..common import setting
-from .base import ChunkReader, Missing, Opened, Store  # noqa: F401  (the interface, for callers)
+from .base import CONTENT_KEY, Missing, Opened, Stat, Store, StoredReader  # noqa: F401  (the interface, for callers)
 from .database import DatabaseStore, other_database
 from .local import LocalStore, local_store
 from .s3 import s3_store
@@ -26,7 +26,13 @@ SCHEMES = ("file", "postgresql", "postgres", "s3")
 
 def backend() -> Store:
     """The store the app's configuration names (one object per process and store)."""
-    url = (setting("STORAGE_URL") or "").strip()
+    return store_for(setting("STORAGE_URL") or "")
+
+
+def store_for(url: str) -> Store:
+    """The store a STORAGE_URL names (empty: the STORAGE_DIR folder); `flask storage copy`
+    names two. An object store's address and region are the app's settings."""
+    url = url.strip()
     if not url:
         return local_store(str(setting("STORAGE_DIR")))
     if url == DATABASE_KEYWORD:
@@ -48,6 +54,13 @@ def put_bytes(data: bytes, suffix: str = "") -> tuple[str, str]:
     key = f"{digest[:2]}/{digest}{suffix}"
     backend().put(key, data, digest)
     return key, digest
+
+
+def digest_of(key: str) -> str | None:
+    """The SHA-256 a content key names ("ab/ab12…ef.pdf" -> "ab12…ef"), None for another key."""
+    if not CONTENT_KEY.fullmatch(key):
+        return None
+    return key[3:67]
 
 
 def read_bytes(key: str) -> bytes:

@@ -22,10 +22,19 @@ class Missing(FileNotFoundError):
     """No stored file under that key."""
 
 
+@dataclass(frozen=True)
+class Stat:
+    """A stored file's size and when it was stored (seconds since the epoch, None when unknown)."""
+
+    size: int
+    stored_at: float | None
+
+
 @dataclass
 class Opened:
-    """A stored file being read: its size, when it was stored (seconds since the
-    epoch, None when unknown) and its bytes in pieces of at most CHUNK."""
+    """A stored file being read: its whole size, when it was stored (seconds since the
+    epoch, None when unknown) and its bytes from the offset asked for, in pieces of at
+    most CHUNK."""
 
     size: int
     stored_at: float | None
@@ -54,8 +63,13 @@ class Store(ABC):
         """The whole file (Missing when there is none)."""
 
     @abstractmethod
-    def open(self, key: str) -> Opened:
-        """The file in chunks (Missing, before any byte, when there is none)."""
+    def open(self, key: str, start: int = 0) -> Opened:
+        """The file in chunks from byte `start` on, read from there (not read from the
+        beginning and skipped); Missing, before any byte, when there is none."""
+
+    @abstractmethod
+    def stat(self, key: str) -> Stat:
+        """The file's size and time without reading it (Missing when there is none)."""
 
     @abstractmethod
     def entries(self) -> Iterator[tuple[str, float]]:
@@ -94,29 +108,59 @@ class Store(ABC):
         return None
 
 
-class ChunkReader(io.RawIOBase):
-    """A read-only file over an Opened file's chunks: what send_file takes to stream
-    bytes that are not in a local file."""
+class StoredReader(io.RawIOBase):
+    """A read-only file over a stored file, for send_file to stream bytes that are not
+    in a local file. Nothing is read before the first read(); a seek() before it moves
+    where the store starts reading (a Range request reads from its offset), and `stop`
+    ends the file early (the end of the range)."""
 
-    def __init__(self, opened: Opened) -> None:
+    def __init__(self, store: Store, key: str, size: int, start: int = 0, stop: int | None = None) -> None:
         super().__init__()
-        self._opened, self._chunks, self._left = opened, iter(opened.chunks), memoryview(b"")
+        self._store, self._key, self._size = store, key, size
+        self._pos, self._stop = start, size if stop is None else min(stop, size)
+        self._opened: Opened | None = None
+        self._chunks: Iterator[bytes] = iter(())
+        self._left = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset, io.SEEK_END: self._size + offset}[whence]
+        if target != self._pos:
+            self._release()  # the next read opens the store again at the new place
+            self._pos = max(target, 0)
+        return self._pos
+
     def readinto(self, buffer) -> int:
+        if self._pos >= self._stop:
+            return 0
+        if self._opened is None:
+            self._opened = self._store.open(self._key, self._pos)
+            self._chunks = iter(self._opened.chunks)
         while not self._left:
             piece = next(self._chunks, None)
             if piece is None:
                 return 0
             self._left = memoryview(piece)  # sliced without copying
-        count = min(len(buffer), len(self._left))
+        count = min(len(buffer), len(self._left), self._stop - self._pos)
         buffer[:count] = self._left[:count]
         self._left = self._left[count:]
+        self._pos += count
         return count
+
+    def _release(self) -> None:
+        if self._opened is not None:
+            self._opened.close()
+        self._opened, self._chunks, self._left = None, iter(()), memoryview(b"")
 
     def close(self) -> None:
         if not self.closed:
-            self._opened.close()
+            self._release()
         super().close()

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ....config import normalize_db_url
 from ....extensions import db
-from .base import CHUNK, Missing, Opened, Store
+from .base import CHUNK, Missing, Opened, Stat, Store
 
 stored_files = Table(
     "stored_files", db.metadata,
@@ -85,14 +85,18 @@ class DatabaseStore(Store):
         with self.engine().connect() as conn:
             return _whole(conn, key)
 
-    def open(self, key: str) -> Opened:
+    def open(self, key: str, start: int = 0) -> Opened:
         engine = self.engine()  # kept: the chunks are read after the request has let go of the app
-        with engine.connect() as conn:
+        found = self.stat(key)
+        return Opened(found.size, found.stored_at, _chunks(engine, key, found.size, start))
+
+    def stat(self, key: str) -> Stat:
+        with self.engine().connect() as conn:
             row = conn.execute(select(stored_files.c.size, stored_files.c.stored_at)
                                .where(stored_files.c.key == key)).first()
         if row is None:
             raise Missing(key)
-        return Opened(row.size, _seconds(row.stored_at), _chunks(engine, key, row.size))
+        return Stat(row.size, _seconds(row.stored_at))
 
     def entries(self) -> Iterator[tuple[str, float]]:
         with self.engine().connect() as conn:
@@ -127,15 +131,17 @@ def _whole(conn: Connection, key: str) -> bytes:
     return b"".join(bytes(data) for (data,) in rows)
 
 
-def _chunks(engine: Engine, key: str, size: int) -> Iterator[bytes]:
+def _chunks(engine: Engine, key: str, size: int, start: int = 0) -> Iterator[bytes]:
+    """The chunks from the one holding byte `start` (cut at `start`) to the last."""
     one = select(stored_file_chunks.c.data).where(stored_file_chunks.c.key == key,
                                                    stored_file_chunks.c.seq == db.bindparam("seq"))
-    for seq in range(-(-size // CHUNK)):
+    first, skip = divmod(start, CHUNK)
+    for seq in range(first, -(-size // CHUNK)):
         with engine.connect() as conn:
             data = conn.execute(one, {"seq": seq}).scalar()
         if data is None:
             raise Missing(f"{key}: chunk {seq} is missing")
-        yield bytes(data)
+        yield bytes(data[skip:]) if seq == first and skip else bytes(data)
 
 
 def _seconds(stored_at: datetime) -> float:

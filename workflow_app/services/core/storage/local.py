@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from .base import CHUNK, CONTENT_KEY, Missing, Opened, Store
+from .base import CHUNK, CONTENT_KEY, Missing, Opened, Stat, Store
 
 
 @lru_cache(maxsize=8)
@@ -66,13 +66,22 @@ class LocalStore(Store):
         except FileNotFoundError:
             raise Missing(key) from None
 
-    def open(self, key: str) -> Opened:
+    def open(self, key: str, start: int = 0) -> Opened:
         try:
             fh = self.path(key).open("rb")
         except FileNotFoundError:
             raise Missing(key) from None
         stat = os.fstat(fh.fileno())
+        if start:
+            fh.seek(start)
         return Opened(stat.st_size, stat.st_mtime, _pieces(fh), fh.close)
+
+    def stat(self, key: str) -> Stat:
+        try:
+            stat = self.path(key).stat()
+        except FileNotFoundError:
+            raise Missing(key) from None
+        return Stat(stat.st_size, stat.st_mtime)
 
     def sha256(self, key: str) -> str:
         try:

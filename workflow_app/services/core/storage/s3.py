@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from .base import CHUNK, Missing, Opened, Store
+from .base import CHUNK, Missing, Opened, Stat, Store
 
 _ABSENT = {"404", "NoSuchKey", "NotFound"}
 
@@ -49,10 +49,23 @@ class S3Store(Store):
         finally:
             body.close()
 
-    def open(self, key: str) -> Opened:
-        answer = self._get(key)
+    def open(self, key: str, start: int = 0) -> Opened:
+        # From `start` on, a ranged GET: the object store sends only those bytes.
+        answer = self._get(key, f"bytes={start}-" if start else None)
         body = answer["Body"]
-        return Opened(answer["ContentLength"], answer["LastModified"].timestamp(), body.iter_chunks(CHUNK), body.close)
+        size = answer["ContentLength"]
+        if start:  # "bytes 100-999/1000": the whole size after the slash
+            size = int(answer["ContentRange"].rsplit("/", 1)[1])
+        return Opened(size, answer["LastModified"].timestamp(), body.iter_chunks(CHUNK), body.close)
+
+    def stat(self, key: str) -> Stat:
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+        except ClientError as error:
+            if _code(error) in _ABSENT:
+                raise Missing(key) from None
+            raise
+        return Stat(answer["ContentLength"], answer["LastModified"].timestamp())
 
     def entries(self) -> Iterator[tuple[str, float]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
@@ -69,9 +82,10 @@ class S3Store(Store):
         except (TypeError, ValueError):
             return time.time()
 
-    def _get(self, key: str) -> dict:
+    def _get(self, key: str, byte_range: str | None = None) -> dict:
+        extra = {"Range": byte_range} if byte_range else {}
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key, **extra)
         except ClientError as error:
             if _code(error) in _ABSENT:
                 raise Missing(key) from None
