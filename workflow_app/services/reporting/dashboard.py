@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, case, func, literal, null, true
-from sqlalchemy.orm import lazyload
 
 from ...clock import local_today
 from ...extensions import db
@@ -364,37 +363,39 @@ def _criteria_rows(kind: str, counts: dict[str, tuple[int, int]], of: int, appra
 
 def town_progress(scope: Scope, year: int, lang: str = "vi", day: date | None = None) -> list[TownProgress]:
     """Each town in scope that exists on `day` (the year's reference day) with its latest
-    dossier of the year (of a town kind) and that dossier's current criteria: one query
-    for the dossiers, one for entries."""
+    dossier of the year (of a town kind) and that dossier's current criteria: one
+    statement for the towns and their dossiers, one for the criteria of those dossiers
+    (their ids bound: one per town shown)."""
     eng = engine()
     kinds = [k for k in eng.kinds() if eng.definition(k).applicant_level == "town"]
     in_year = units_on(scope, day or year_day(year, local_today()), "town")
-    towns = list(db.session.execute(db.select(Unit).options(lazyload(Unit.links))
-                                    .where(Unit.id.in_(in_year)).order_by(Unit.name)).scalars())
-    if not towns:
-        return []
-    latest = (db.select(func.max(Dossier.id))
+    latest = (db.select(func.max(Dossier.id).label("id"), Dossier.unit_id)
               .where(Dossier.kind.in_(kinds), Dossier.year == year, Dossier.unit_id.in_(in_year))
-              .group_by(Dossier.unit_id))
-    dossiers = {x.unit_id: x for x in db.session.execute(db.select(Dossier).where(Dossier.id.in_(latest))).scalars()}
-    entries: dict[int, dict[str, CriterionEntry]] = {}
-    for e in db.session.execute(
-            db.select(CriterionEntry).join(Dossier, and_(CriterionEntry.dossier_id == Dossier.id,
-                                                         CriterionEntry.round == Dossier.round))
-            .where(Dossier.id.in_(latest))).scalars():
-        entries.setdefault(e.dossier_id, {})[e.code] = e
+              .group_by(Dossier.unit_id)).subquery()
+    x = db.aliased(Dossier)
+    towns = db.session.execute(
+        db.select(Unit.code, Unit.name, x.id, x.code, x.kind, x.definition_version, x.state)
+        .outerjoin(latest, latest.c.unit_id == Unit.id).outerjoin(x, x.id == latest.c.id)
+        .where(Unit.id.in_(in_year)).order_by(Unit.name, Unit.id)).all()
+    ids = [t[2] for t in towns if t[2] is not None]
+    entries: dict[int, dict[str, tuple[str | None, str | None]]] = {}
+    if ids:
+        for dossier_id, code, claim, verdict in db.session.execute(
+                db.select(CriterionEntry.dossier_id, CriterionEntry.code, CriterionEntry.self_assessment,
+                          CriterionEntry.verdict)
+                .join(Dossier, and_(CriterionEntry.dossier_id == Dossier.id, CriterionEntry.round == Dossier.round))
+                .where(Dossier.id.in_(ids))):
+            entries.setdefault(dossier_id, {})[code] = (claim, verdict)
     out = []
-    for town in towns:
-        x = dossiers.get(town.id)
-        if x is None:
-            out.append(TownProgress(town.code, town.name, None, None, None, None))
+    for code, name, dossier_id, dossier_code, kind, version, state in towns:
+        if dossier_id is None:
+            out.append(TownProgress(code, name, None, None, None, None))
             continue
-        d = eng.definition(x.kind, x.definition_version) or eng.definition(x.kind)
-        mine = entries.get(x.id, {})
-        criteria = [TownCriterion(c.code, c.name.get(lang, c.name["vi"]),
-                                  mine[c.code].self_assessment if c.code in mine else None,
-                                  mine[c.code].verdict if c.code in mine else None) for c in d.criteria]
-        out.append(TownProgress(town.code, town.name, x.id, x.code, x.kind, x.state, criteria))
+        d = eng.definition(kind, version) or eng.definition(kind)
+        mine = entries.get(dossier_id, {})
+        criteria = [TownCriterion(c.code, c.name.get(lang, c.name["vi"]), *mine.get(c.code, (None, None)))
+                    for c in d.criteria]
+        out.append(TownProgress(code, name, dossier_id, dossier_code, kind, state, criteria))
     return out
 
 
