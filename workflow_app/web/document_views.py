@@ -1,10 +1,11 @@
 """A dossier's papers on the pages: the receipt slip, the appraisal report, the apology slip.
 
 The PDF is rendered when the paper is issued (services/documents/after_commit.py), so a
-download reads the stored file. A paper whose render failed after its commit is rendered
-here and kept (services.documents.papers.ensure_pdf): then the download writes the file's
-key, and the view commits, like any other. The file is sent as every stored file is
-(downloads.send_stored): its SHA-256 as ETag, 304 and ranges from any store."""
+download reads the stored file. A paper not rendered yet (still queued for the background
+thread, or its render failed) is rendered here and kept (services.documents.papers.ensure_pdf):
+then the download writes the file's key, and the view commits, like any other. The file is
+sent as every stored file is (downloads.send_stored): its SHA-256 as ETag, 304 and ranges
+from any store."""
 from __future__ import annotations
 
 from flask import g
@@ -23,7 +24,7 @@ FILE_PREFIX = {"receipt": "Giay-tiep-nhan", "appraisal_report": "Bao-cao-tham-di
 def send_document(dossier: Dossier, document_id: int):
     """The stored bytes of one paper of a visible dossier (the pages and the API)."""
     doc = find_document(dossier, document_id)
-    if not doc.pdf_key:  # the render at issue failed: render now (the usual download commits nothing)
+    if not doc.pdf_key:  # not rendered yet (queued, or its render failed): render now
         ensure_pdf(doc)
         db.session.commit()
     return send_stored(doc.pdf_key, mimetype="application/pdf", download_name=download_name(doc, dossier),
