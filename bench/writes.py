@@ -114,7 +114,7 @@ def prepare(folder: Path, connections: int, submits: int, spare: int = 0, log=pr
     for i in range(submits + spare):
         ready.append(make())
         if (i + 1) % 100 == 0:
-            log(f"  {i + 1}/{submits} ready dossiers ({time.perf_counter() - t0:.0f} s)")
+            log(f"  {i + 1}/{submits + spare} ready dossiers ({time.perf_counter() - t0:.0f} s)")
     with db.engine.begin() as conn:
         conn.execute(text("CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, value VARCHAR(200), "
                           "version INTEGER NOT NULL)"))
