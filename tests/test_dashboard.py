@@ -22,9 +22,12 @@ from openpyxl import load_workbook
 from workflow_app.clock import local_today
 from workflow_app.extensions import db
 from workflow_app.models import CriterionEntry, Dossier, Unit
+from workflow_app.permissions import scope_of
 from workflow_app.services import create_dossier
 from workflow_app.services.reporting.dashboard import dashboard
+from workflow_app.services.reporting.monthly_report import overdue_summary
 from workflow_app.services.reporting.progress_export import DASHBOARD_SHEETS
+from workflow_app.web.dashboard_views import OVERDUE_SHOWN
 
 pytestmark = pytest.mark.db
 
@@ -212,18 +215,40 @@ def test_a_commune_officer_sees_only_their_commune(world):
 
 
 def test_a_few_queries_whatever_the_number_of_dossiers(world, make_user):
-    """Grouped SQL: adding dossiers does not add queries."""
-    def count_queries() -> int:
+    """Grouped SQL: adding dossiers does not add queries, nor do the rows or the towns
+    bind more than one id each."""
+    def count_queries() -> list:
         db.session.expire_all()
         with statements() as seen:
             dashboard(world["viewer"], YEAR)
-        return len(seen)
+        return seen
 
     before = count_queries()
     for n in range(4, 10):
         dossier_in(world["gm"], f"giang-ma-{n:02d}", YEAR, "submitted")
-    assert count_queries() == before
-    assert before <= 20
+    after = count_queries()
+    assert len(after) == len(before)
+    # The user, roles and their units' links (expired above: 3), the rows (2), one pass over
+    # the dossiers and criteria, the town with its dossier and its criteria (2), the
+    # district's figure, the campaign's registrations.
+    assert len(before) <= 11, [s.split("FROM")[0][:80] for s in before]
+
+
+def test_every_figure_counts_every_dossier_of_a_village_refiled_many_times(world):
+    """A village with several dossiers of the year counts them all in "dossiers" and
+    only its latest in the other figures (the windows over each village's dossiers)."""
+    gm = world["gm"]
+    for _ in range(3):
+        closed(dossier_in(gm, "giang-ma-04", YEAR, "rejected"))
+    d = dossier_in(gm, "giang-ma-04", YEAR, "draft")
+    shape(d, met=ALL[:2])
+    dash = dashboard(world["viewer"], YEAR)
+    giang_ma = next(c for c in dash.communes if c.code == "giang-ma")
+    want = expected(["/lai-chau/tam-duong/"])["communes"]["giang-ma"]
+    assert (giang_ma.dossiers, giang_ma.with_dossier) == (want["dossiers"], len(want["met"])) == (8, 4)
+    assert giang_ma.by_state == {"draft": 2, "revoked": 1, "submitted": 1}
+    assert giang_ma.avg_self == avg(want["met"]) == (3 + 14 + 14 + 2) / 4
+    assert (giang_ma.appraised, giang_ma.avg_appraised) == (2, 7.0)  # the revoked one and Giang Ma 03
 
 
 # ----------------------------------------------------------------------------- pages and export
@@ -249,6 +274,23 @@ def test_the_page_draws_its_charts_inline_and_names_how_it_counts(app, world):
     assert re.search(r'<tr id="xa-na-tam">.*?<td data-avg="self">13</td>', html, re.DOTALL)
     assert 'href="/dashboard.xlsx?year=2024&amp;kind=village_ntm"' in html
     assert len(r.data) < 200 * 1024
+
+
+def test_the_page_lists_the_most_late_dossiers_and_counts_them_all(app, world):
+    """Overdue dossiers: the page counts them all and lists the most late few, the rest
+    one click away on the paged list."""
+    for n in range(4, 10):
+        dossier_in(world["gm"], f"giang-ma-{n:02d}", YEAR, "draft")  # drafts after the 2024 deadline
+    for n in range(6, 10):
+        dossier_in(world["nt"], f"na-tam-{n:02d}", YEAR, "draft")
+    total = overdue_summary(scope_of(world["viewer"], progress=True), local_today()).total
+    assert total > OVERDUE_SHOWN
+    html = login(app, world["viewer"]).get(f"/dashboard?year={YEAR}").get_data(as_text=True)
+    table = re.search(r'<table class="stack" id="overdue-table">.*?<tbody>(.*?)</tbody>', html, re.DOTALL).group(1)
+    assert table.count("<tr>") == OVERDUE_SHOWN
+    assert f"{total} hồ sơ quá hạn" in html
+    assert re.search(r'id="overdue-more">[^<]*{} hồ sơ trễ nhất trong {} hồ sơ'.format(OVERDUE_SHOWN, total), html)
+    assert 'href="/reports/monthly/overdue"' in html
 
 
 def test_the_page_opens_on_this_year_and_offers_the_years_with_dossiers(app, world):

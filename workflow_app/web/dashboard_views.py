@@ -39,11 +39,13 @@ from ..services.reporting.monthly_report import (
     ROWS_SHOWN,
     monthly_report,
     moves_page,
-    overdue_now,
     overdue_page,
+    overdue_summary,
 )
 from ..workflow.errors import BadRequest, NotPermitted
 from . import bp
+
+OVERDUE_SHOWN = 10  # the dashboard's most late dossiers; all of them on /reports/monthly/overdue
 
 
 @bp.app_template_global()
@@ -94,9 +96,9 @@ def dashboard_page():
     dash = _selection(lang)
     today = local_today()
     scope = scope_of(g.user, progress=True)
-    overdue = overdue_now(scope, today, lang)
+    late = overdue_summary(scope, today, lang, limit=OVERDUE_SHOWN)  # the count, the most late; the rest paged
     years = sorted({*years_with_data(scope, [dash.kind], today.year), dash.year}, reverse=True)
-    return render_template("web/dashboard.html", dash=dash, charts=_charts(dash), overdue=overdue, today=today,
+    return render_template("web/dashboard.html", dash=dash, charts=_charts(dash), late=late, today=today,
                            years=years,
                            kinds=[(k, engine().kind_label(k, lang)) for k in dashboard_kinds()])
 
