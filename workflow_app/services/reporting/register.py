@@ -60,12 +60,14 @@ def register_issuer(user: User, code: str | None) -> Unit:
 
 def readable_issuers(user: User) -> list[Unit]:
     """Units that issued decisions or have an approver (who signs them), readable by `user`.
-    Each unit the reader meets is probed on the (issuer, year, number) key and for an
-    approver: the cost follows the units in reach, not the decisions ever issued."""
-    issued = db.select(Decision.id).where(Decision.issuer_id == Unit.id).exists()
-    signing = db.select(RoleAssignment.id).where(RoleAssignment.unit_id == Unit.id,
-                                                 RoleAssignment.role == "approver").exists()
-    return list(db.session.execute(db.select(Unit).where(meets_clause(Unit.id, user), issued | signing)
+    The units the reader meets are found once; each is probed on the (issuer, year,
+    number) key for a decision, and the approvers' units are matched against them: the
+    cost follows the units in reach, not the decisions ever issued."""
+    reach = db.select(Unit.id).where(meets_clause(Unit.id, user)).cte("reach")
+    issued = db.select(reach.c.id).where(db.select(Decision.id).where(Decision.issuer_id == reach.c.id).exists())
+    signing = db.select(RoleAssignment.unit_id).where(RoleAssignment.role == "approver",
+                                                      RoleAssignment.unit_id.in_(db.select(reach.c.id)))
+    return list(db.session.execute(db.select(Unit).where(Unit.id.in_(issued.union(signing)))
                                    .order_by(Unit.path)).scalars())
 
 
