@@ -209,7 +209,13 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
 
     month_end = last_day(month)
     day = month_day(month_end, today)  # communes of the month's end (or of today)
-    at_end, at_prev = states_at((end, start), reading, day)
+    since = transitions_since((end, start), reading, day)
+    at_end, at_prev = states_at((end, start), reading, day, since)
+    # The month's moves, from the same records: state changes (not creations) in [start, end).
+    counted: dict[tuple[str, str, int | None], int] = {}
+    for kind, parent, action, _from, _to, after_end, after_start, n in since:
+        if after_start and not after_end and action != "create":
+            counted[(kind, action, parent)] = counted.get((kind, action, parent), 0) + n
     # Villages, communes, then towns (vocabulary.APPLICANT_ORDER): the order of the district's notice.
     ordered = eng.kinds_by_level()
     kinds = []
@@ -222,7 +228,6 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
             rows_.append(StateChange(s, st.labels[lang], e, p))
         kinds.append(KindCounts(kind, eng.kind_label(kind, lang), rows_))
 
-    counted = move_counts(start, end, reading, day)
     moves = moves_between(start, end, reading, lang, day, limit=rows)
     criteria_year = default_year(user, village_kind, year)
     def of_commune(counts: dict, commune_id: int) -> dict[str, int]:
@@ -303,33 +308,43 @@ def _scope_unit(user: User) -> Unit | None:
     return min(units, key=lambda u: len(u.path)) if units else None
 
 
-def states_at(moments: Sequence[datetime], scope: Scope,
-              day: date) -> list[dict[tuple[str, int | None, str], int]]:
+def transitions_since(moments: Sequence[datetime], scope: Scope, day: date) -> list[tuple]:
+    """Transition records of dossiers in scope at or after the earliest moment, grouped:
+    (kind, parent unit id on `day`, action, from_state, to_state, one 0/1 per moment:
+    recorded at or after it, count). One statement (index ix_audit_records_transitions_at)."""
+    link = db.aliased(UnitLink)
+    after = [case((AuditRecord.at >= m, 1), else_=0) for m in moments]
+    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.action, AuditRecord.from_state,
+                      AuditRecord.to_state, *after, func.count(AuditRecord.id))
+            .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id)
+            .outerjoin(link, place_on(link, Dossier.unit_id, day))
+            .where(AuditRecord.is_transition.is_(True), AuditRecord.at >= min(moments),
+                   scope_clause(Dossier.unit_id, scope))
+            .group_by(Dossier.kind, link.parent_id, AuditRecord.action, AuditRecord.from_state,
+                      AuditRecord.to_state, *after))
+    return [tuple(r) for r in db.session.execute(stmt)]
+
+
+def states_at(moments: Sequence[datetime], scope: Scope, day: date,
+              since: list[tuple] | None = None) -> list[dict[tuple[str, int | None, str], int]]:
     """For each moment (naive UTC): (kind, parent unit id on `day`, state) -> dossiers
     in scope as they stood then (the parent is None for an applicant with no place on
-    `day`). Today's states, each transition recorded at or after the moment undone:
-    two grouped statements however many moments, reading only the records after the
-    earliest one (index ix_audit_records_transitions_at)."""
+    `day`). Today's states, each transition recorded at or after the moment undone
+    (+1 on its from_state, -1 on its to_state): two grouped statements however many
+    moments, reading only the records after the earliest one. `since`: the
+    transitions_since of these moments, when the caller has them already."""
     link = db.aliased(UnitLink)
-    place = place_on(link, Dossier.unit_id, day)
     now: dict[tuple[str, int | None, str], int] = {}
     for kind, parent, state, n in db.session.execute(
             db.select(Dossier.kind, link.parent_id, Dossier.state, func.count(Dossier.id))
-            .outerjoin(link, place).where(scope_clause(Dossier.unit_id, scope))
+            .outerjoin(link, place_on(link, Dossier.unit_id, day)).where(scope_clause(Dossier.unit_id, scope))
             .group_by(Dossier.kind, link.parent_id, Dossier.state)):
         now[(kind, parent, state)] = n
     out = [dict(now) for _ in moments]
     if not moments:
         return out
-    # Which moments each record follows: one 0/1 column per moment.
-    after = [case((AuditRecord.at >= m, 1), else_=0) for m in moments]
-    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.from_state, AuditRecord.to_state, *after,
-                      func.count(AuditRecord.id))
-            .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id).outerjoin(link, place)
-            .where(AuditRecord.is_transition.is_(True), AuditRecord.at >= min(moments),
-                   scope_clause(Dossier.unit_id, scope))
-            .group_by(Dossier.kind, link.parent_id, AuditRecord.from_state, AuditRecord.to_state, *after))
-    for kind, parent, from_state, to_state, *flags, n in db.session.execute(stmt):
+    for kind, parent, _action, from_state, to_state, *flags, n in (
+            transitions_since(moments, scope, day) if since is None else since):
         for counts, undo in zip(out, flags, strict=True):
             if not undo:
                 continue
@@ -363,12 +378,15 @@ def moves_between(start: datetime, end: datetime, scope: Scope, lang: str = "vi"
     order, each under its applicant's commune on `day` (the month's reference day);
     `limit` of them from `offset` (None: all)."""
     where, link, place = _moves(start, end, scope, day or local_date(end - timedelta(seconds=1)))
+    # The page's records first, narrow (the time index, stopping after `limit`), then their rows.
+    chosen = (db.select(AuditRecord.id).join(Dossier, Dossier.id == AuditRecord.dossier_id).where(*where)
+              .order_by(AuditRecord.at, AuditRecord.id).offset(offset).limit(limit))
     parent = db.aliased(Unit)
     stmt = (db.select(AuditRecord, Dossier, Unit.name, parent.name, parent.code)
             .join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .join(Unit, Dossier.unit_id == Unit.id)
             .outerjoin(link, place).outerjoin(parent, link.parent_id == parent.id)
-            .where(*where).order_by(AuditRecord.at, AuditRecord.id).offset(offset).limit(limit))
+            .where(AuditRecord.id.in_(chosen)).order_by(AuditRecord.at, AuditRecord.id))
     rows = []
     for rec, dossier, unit_name, parent_name, parent_code in db.session.execute(stmt):
         d = definition_of(dossier)
