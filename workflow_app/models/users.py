@@ -65,7 +65,7 @@ class RoleAssignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     # An appraiser may be limited to some criterion codes; None means all.
     criteria: Mapped[list[str] | None] = mapped_column(JSON)
     # How an approver signs: chairman, vice_chairman ("KT. CHỦ TỊCH") or on_behalf ("TM.").
