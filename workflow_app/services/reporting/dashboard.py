@@ -36,6 +36,10 @@ from ..core.common import engine
 from ..core.eras import groups_on, place_on, units_on, year_day
 
 log = logging.getLogger(__name__)
+# Aliases built once (an alias made per call costs SQLAlchemy a fresh adaptation of
+# every column it touches).
+_PLACE, _PARENT, _TOWN_DOSSIER = (db.aliased(UnitLink, name="place"), db.aliased(Unit, name="parent"),
+                                  db.aliased(Dossier, name="town_dossier"))
 
 
 
@@ -291,7 +295,7 @@ def _figures(kind: str, year: int, scope: Scope, day: date) -> tuple[dict[int | 
                      func.coalesce(sums.c.met, 0).label("met"), func.coalesce(sums.c.passed, 0).label("passed"),
                      func.coalesce(sums.c.judged, 0).label("judged"))
            .outerjoin(sums, sums.c.dossier_id == latest.c.id)).subquery()
-    link = db.aliased(UnitLink)
+    link = _PLACE
     begun = per.c.judged > 0
     by_parent = (db.select(literal("parent").label("part"), link.parent_id.label("parent_id"),
                            per.c.state.label("key"), func.count(per.c.id), func.sum(per.c.filed), func.sum(per.c.met),
@@ -372,7 +376,7 @@ def town_progress(scope: Scope, year: int, lang: str = "vi", day: date | None = 
     latest = (db.select(func.max(Dossier.id).label("id"), Dossier.unit_id)
               .where(Dossier.kind.in_(kinds), Dossier.year == year, Dossier.unit_id.in_(in_year))
               .group_by(Dossier.unit_id)).subquery()
-    x = db.aliased(Dossier)
+    x = _TOWN_DOSSIER
     towns = db.session.execute(
         db.select(Unit.code, Unit.name, x.id, x.code, x.kind, x.definition_version, x.state)
         .outerjoin(latest, latest.c.unit_id == Unit.id).outerjoin(x, x.id == latest.c.id)
@@ -441,7 +445,7 @@ def campaign_facts(kind: str, year: int, day: date | None = None, scope: Scope |
     codes = list(campaign.registered) if campaign else []
     by_commune: dict[str, int] = {}
     if codes:
-        parent, link = db.aliased(Unit), db.aliased(UnitLink)
+        parent, link = _PARENT, _PLACE
         on = day or year_day(year, local_today())
         for commune_code, n in db.session.execute(
                 db.select(parent.code, func.count(Unit.id)).join(link, place_on(link, Unit.id, on))
