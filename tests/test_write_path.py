@@ -29,10 +29,10 @@ LIMITS = {
     # Below, the rules add fixed statements: appraising asks once "did this appraiser
     # submit it" (separation of duties; the answer reads it from the trail); submitting
     # issues the receipt: its step clock, the applicant's ancestors (the receiving body:
-    # the parent unit and two places' links), the paper's INSERT, and, as the tests
-    # render papers inline (PAPERS_RENDER), the paper's row checked and its file recorded.
+    # the units of its path, their links), the paper's INSERT, and, as the tests render
+    # papers inline (PAPERS_RENDER), the paper's row checked and its file recorded.
     "appraisal": 10,      # 3 + 1 + 3 + 3
-    "submit": 15,         # 3 + 2 + 5 (receipt) + 3 + 2 (inline render)
+    "submit": 14,         # 3 + 2 + 4 (receipt) + 3 + 2 (inline render)
 }
 
 

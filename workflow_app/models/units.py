@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import DDL, ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import DDL, ForeignKey, Index, String, event, select
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from ..extensions import db
 from ..workflow.vocabulary import LEVELS  # noqa: F401  (re-exported by models)
@@ -81,11 +81,17 @@ class Unit(db.Model):
         return chain
 
     def ancestors_on(self, day: date) -> list[Unit]:
-        chain, unit = [], self.parent_on(day)
-        while unit is not None:
-            chain.append(unit)
-            unit = unit.parent_on(day)
-        return chain
+        """The units above this one on `day`, nearest first: the codes of its path on that
+        day, read in one statement. (Walking `parent_on` up lazy-loads each ancestor's
+        links along an ever longer loader path, for which SQLAlchemy stops caching the
+        statement: compiled again on every request.)"""
+        path = self.path_on(day)
+        codes = path.strip("/").split("/")[:-1] if path else []
+        session = object_session(self)
+        if not codes or session is None:
+            return []
+        found = {u.code: u for u in session.execute(select(Unit).where(Unit.code.in_(codes))).scalars()}
+        return [found[code] for code in reversed(codes) if code in found]
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
