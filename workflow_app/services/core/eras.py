@@ -79,11 +79,11 @@ def groups_on(scope: Scope, day: date, applicant_level: str) -> list[Group]:
         .group_by(link.parent_id)).all())
     if not members:
         return []
-    levels = db.select(Unit.level).where(Unit.id.in_(list(members))).distinct()
-    parents = db.select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(list(members)), live_on(Unit, day))
+    shown = db.select(Unit.id, Unit.level).where(Unit.id.in_(list(members))).cte("shown")  # the ids bound once
+    parents = db.select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(db.select(shown.c.id)), live_on(Unit, day))
     others = (db.select(Unit.id, Unit.code, Unit.name)
-              .where(scope_clause(Unit.id, scope), Unit.level.in_(levels), live_on(Unit, day),
-                     Unit.id.not_in(list(members))))
+              .where(scope_clause(Unit.id, scope), Unit.level.in_(db.select(shown.c.level)), live_on(Unit, day),
+                     Unit.id.not_in(db.select(shown.c.id))))
     rows = db.union(parents, others).subquery()
     return [Group(i, code, name, members.get(i, 0))
             for i, code, name in db.session.execute(db.select(rows).order_by(rows.c.name, rows.c.id))]
