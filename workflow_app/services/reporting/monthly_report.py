@@ -309,7 +309,9 @@ def _scope_unit(user: User) -> Unit | None:
 
 
 def transitions_since(moments: Sequence[datetime], scope: Scope, day: date) -> list[tuple]:
-    """Transition records of dossiers in scope at or after the earliest moment, grouped:
+    """Transition records (and creations: a creation written without its state, as some
+    imported histories have it, still says the dossier did not exist before) of dossiers in
+    scope at or after the earliest moment, grouped:
     (kind, parent unit id on `day`, action, from_state, to_state, one 0/1 per moment:
     recorded at or after it, count). One statement (index ix_audit_records_transitions_at)."""
     link = db.aliased(UnitLink)
@@ -318,8 +320,8 @@ def transitions_since(moments: Sequence[datetime], scope: Scope, day: date) -> l
                       AuditRecord.to_state, *after, func.count(AuditRecord.id))
             .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .outerjoin(link, place_on(link, Dossier.unit_id, day))
-            .where(AuditRecord.is_transition.is_(True), AuditRecord.at >= min(moments),
-                   scope_clause(Dossier.unit_id, scope))
+            .where(db.or_(AuditRecord.is_transition.is_(True), AuditRecord.action == "create"),
+                   AuditRecord.at >= min(moments), scope_clause(Dossier.unit_id, scope))
             .group_by(Dossier.kind, link.parent_id, AuditRecord.action, AuditRecord.from_state,
                       AuditRecord.to_state, *after))
     return [tuple(r) for r in db.session.execute(stmt)]
@@ -343,8 +345,11 @@ def states_at(moments: Sequence[datetime], scope: Scope, day: date,
     out = [dict(now) for _ in moments]
     if not moments:
         return out
-    for kind, parent, _action, from_state, to_state, *flags, n in (
+    eng = engine()
+    for kind, parent, action, from_state, to_state, *flags, n in (
             transitions_since(moments, scope, day) if since is None else since):
+        if action == "create" and to_state is None:  # created in the kind's first state
+            to_state = eng.definition(kind).initial
         for counts, undo in zip(out, flags, strict=True):
             if not undo:
                 continue
