@@ -329,7 +329,7 @@ class Dossiers:
         deadline = datetime.combine(self.now.date() - timedelta(days=1), datetime.min.time()) if new_era else \
             datetime.combine(REFORM_DAY - timedelta(days=2), datetime.min.time())
         ended = self.ended[d.kind, d.version]
-        audit = [("create", False, None, None, *creator, None, {}, at)]
+        audit = [("create", True, None, d.initial, *creator, None, {"kind": d.kind, "year": year}, at)]
         state, rnd, verdicts, appraiser, decisions = d.initial, 1, {}, {}, []
         stop_open = new_era and not must_close and rng.random() < 0.3
         criteria = [c.code for c in d.criteria]
