@@ -317,6 +317,14 @@ MATRIX: dict[str, dict[str, Case]] = {
         "GET": Case(url=lambda c: "/reports/monthly", expect={
             ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
+    "web.monthly_moves_page": {
+        "GET": Case(url=lambda c: "/reports/monthly/moves", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    "web.monthly_overdue_page": {
+        "GET": Case(url=lambda c: "/reports/monthly/overdue", expect={
+            ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
     "web.monthly_report_xlsx": {
         "GET": Case(url=lambda c: "/reports/monthly.xlsx", expect={
             ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
