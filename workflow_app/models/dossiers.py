@@ -132,3 +132,7 @@ Index("ix_dossiers_code_search", Dossier.code, postgresql_using="gin",
 # A scope's dossiers by unit, with the state (the work queue's states) and the year (the
 # years offered) in the index: migration 8c2e4f6a0d13.
 Index("ix_dossiers_unit_state_year", Dossier.unit_id, Dossier.state, Dossier.year)
+# A year's dossiers of a kind in a scope, read from the index alone on PostgreSQL (the
+# dashboard's latest dossier per applicant, the years offered): migration c9e1a3b5d7f2.
+Index("ix_dossiers_unit_kind_year", Dossier.unit_id, Dossier.kind, Dossier.year,
+      postgresql_include=["id", "state", "round"])
