@@ -163,7 +163,8 @@ class World:
 
     def unit(self, code, name, level, parent, path, agency, valid_to=None, reform=None) -> int:
         uid = next(self.unit_ids)
-        self.units.add(uid, code, name, level, parent, path, agency, BORN if reform is None else REFORM_DAY,
+        born_by_reform = reform is not None and valid_to is None  # a new commune; an ended unit was born before
+        self.units.add(uid, code, name, level, parent, path, agency, REFORM_DAY if born_by_reform else BORN,
                        valid_to, reform if valid_to else None)
         self.level[uid] = level
         if agency:
