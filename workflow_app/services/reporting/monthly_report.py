@@ -308,21 +308,33 @@ def _scope_unit(user: User) -> Unit | None:
     return min(units, key=lambda u: len(u.path)) if units else None
 
 
-def transitions_since(moments: Sequence[datetime], scope: Scope, day: date) -> list[tuple]:
-    """Transition records (and creations: a creation written without its state, as some
-    imported histories have it, still says the dossier did not exist before) of dossiers in
-    scope at or after the earliest moment, grouped:
-    (kind, parent unit id on `day`, action, from_state, to_state, one 0/1 per moment:
-    recorded at or after it, count). One statement (index ix_audit_records_transitions_at)."""
+def placed(scope: Scope, day: date):
+    """CTE (unit_id, parent_id): the units in scope, each with its parent on `day` (None
+    without a place that day). Read once per statement (MATERIALIZED on PostgreSQL): the
+    parent is found per unit in scope (ix_unit_links_unit_id), not per dossier or record,
+    and no statement hashes every link of the country."""
     link = db.aliased(UnitLink)
+    parent = (db.select(link.parent_id).where(place_on(link, Unit.id, day)).order_by(link.id).limit(1)
+              .scalar_subquery())
+    return (db.select(Unit.id.label("unit_id"), parent.label("parent_id")).where(scope_clause(Unit.id, scope))
+            .cte("placed").prefix_with("MATERIALIZED", dialect="postgresql"))
+
+
+def transitions_since(moments: Sequence[datetime], scope: Scope, day: date) -> list[tuple]:
+    """Transition records (creations included: the app records a creation as a transition
+    into the first state) of dossiers in scope at or after the earliest moment, grouped:
+    (kind, parent unit id on `day`, action, from_state, to_state, one 0/1 per moment:
+    recorded at or after it, count). One statement; the planner starts from the records
+    (ix_audit_records_transitions_at) when the moment is recent, from the dossiers in
+    scope when it is long ago."""
+    where = placed(scope, day)
     after = [case((AuditRecord.at >= m, 1), else_=0) for m in moments]
-    stmt = (db.select(Dossier.kind, link.parent_id, AuditRecord.action, AuditRecord.from_state,
+    stmt = (db.select(Dossier.kind, where.c.parent_id, AuditRecord.action, AuditRecord.from_state,
                       AuditRecord.to_state, *after, func.count(AuditRecord.id))
             .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id)
-            .outerjoin(link, place_on(link, Dossier.unit_id, day))
-            .where(db.or_(AuditRecord.is_transition.is_(True), AuditRecord.action == "create"),
-                   AuditRecord.at >= min(moments), scope_clause(Dossier.unit_id, scope))
-            .group_by(Dossier.kind, link.parent_id, AuditRecord.action, AuditRecord.from_state,
+            .join(where, where.c.unit_id == Dossier.unit_id)
+            .where(AuditRecord.is_transition, AuditRecord.at >= min(moments))
+            .group_by(Dossier.kind, where.c.parent_id, AuditRecord.action, AuditRecord.from_state,
                       AuditRecord.to_state, *after))
     return [tuple(r) for r in db.session.execute(stmt)]
 
@@ -332,24 +344,22 @@ def states_at(moments: Sequence[datetime], scope: Scope, day: date,
     """For each moment (naive UTC): (kind, parent unit id on `day`, state) -> dossiers
     in scope as they stood then (the parent is None for an applicant with no place on
     `day`). Today's states, each transition recorded at or after the moment undone
-    (+1 on its from_state, -1 on its to_state): two grouped statements however many
-    moments, reading only the records after the earliest one. `since`: the
-    transitions_since of these moments, when the caller has them already."""
-    link = db.aliased(UnitLink)
+    (+1 on its from_state, -1 on its to_state; a creation has no from_state): two
+    grouped statements however many moments, reading only the records after the
+    earliest one. `since`: the transitions_since of these moments, when the caller
+    has them already."""
+    where = placed(scope, day)
     now: dict[tuple[str, int | None, str], int] = {}
     for kind, parent, state, n in db.session.execute(
-            db.select(Dossier.kind, link.parent_id, Dossier.state, func.count(Dossier.id))
-            .outerjoin(link, place_on(link, Dossier.unit_id, day)).where(scope_clause(Dossier.unit_id, scope))
-            .group_by(Dossier.kind, link.parent_id, Dossier.state)):
+            db.select(Dossier.kind, where.c.parent_id, Dossier.state, func.count(Dossier.id))
+            .join(where, where.c.unit_id == Dossier.unit_id)
+            .group_by(Dossier.kind, where.c.parent_id, Dossier.state)):
         now[(kind, parent, state)] = n
     out = [dict(now) for _ in moments]
     if not moments:
         return out
-    eng = engine()
-    for kind, parent, action, from_state, to_state, *flags, n in (
+    for kind, parent, _action, from_state, to_state, *flags, n in (
             transitions_since(moments, scope, day) if since is None else since):
-        if action == "create" and to_state is None:  # created in the kind's first state
-            to_state = eng.definition(kind).initial
         for counts, undo in zip(out, flags, strict=True):
             if not undo:
                 continue
@@ -359,21 +369,19 @@ def states_at(moments: Sequence[datetime], scope: Scope, day: date,
     return [{key: n for key, n in counts.items() if n} for counts in out]
 
 
-def _moves(start: datetime, end: datetime, scope: Scope, day: date):
-    """Where clause and parent link of the state changes (not creations) of dossiers in
-    scope during [start, end), each under its applicant's commune on `day`."""
-    link = db.aliased(UnitLink)
-    where = (AuditRecord.is_transition.is_(True), AuditRecord.action != "create",
-             AuditRecord.at >= start, AuditRecord.at < end, scope_clause(Dossier.unit_id, scope))
-    return where, link, place_on(link, Dossier.unit_id, day)
+def _moves(start: datetime, end: datetime):
+    """Where clause of the state changes (not creations) during [start, end)."""
+    return (AuditRecord.is_transition, AuditRecord.action != "create",
+            AuditRecord.at >= start, AuditRecord.at < end)
 
 
 def move_counts(start: datetime, end: datetime, scope: Scope, day: date) -> dict[tuple[str, str, int | None], int]:
     """(kind, event, commune id on `day`) -> state changes during [start, end): one grouped statement."""
-    where, link, place = _moves(start, end, scope, day)
-    stmt = (db.select(Dossier.kind, AuditRecord.action, link.parent_id, func.count(AuditRecord.id))
-            .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id).outerjoin(link, place)
-            .where(*where).group_by(Dossier.kind, AuditRecord.action, link.parent_id))
+    where = placed(scope, day)
+    stmt = (db.select(Dossier.kind, AuditRecord.action, where.c.parent_id, func.count(AuditRecord.id))
+            .select_from(AuditRecord).join(Dossier, Dossier.id == AuditRecord.dossier_id)
+            .join(where, where.c.unit_id == Dossier.unit_id)
+            .where(*_moves(start, end)).group_by(Dossier.kind, AuditRecord.action, where.c.parent_id))
     return {(kind, event, parent): n for kind, event, parent, n in db.session.execute(stmt)}
 
 
@@ -382,15 +390,19 @@ def moves_between(start: datetime, end: datetime, scope: Scope, lang: str = "vi"
     """State changes (not creations) of dossiers in scope during [start, end), in time
     order, each under its applicant's commune on `day` (the month's reference day);
     `limit` of them from `offset` (None: all)."""
-    where, link, place = _moves(start, end, scope, day or local_date(end - timedelta(seconds=1)))
-    # The page's records first, narrow (the time index, stopping after `limit`), then their rows.
-    chosen = (db.select(AuditRecord.id).join(Dossier, Dossier.id == AuditRecord.dossier_id).where(*where)
+    day = day or local_date(end - timedelta(seconds=1))
+    # The page's records first, narrow: the month's records in time order
+    # (ix_audit_records_transitions_at), each checked against the scope, stopping after
+    # `limit`; the scope as "dossier id in (dossiers in scope)" lets the planner walk the
+    # time index (a join made it probe every dossier in scope instead).
+    in_scope_ = db.select(Dossier.id).where(scope_clause(Dossier.unit_id, scope))
+    chosen = (db.select(AuditRecord.id).where(*_moves(start, end), AuditRecord.dossier_id.in_(in_scope_))
               .order_by(AuditRecord.at, AuditRecord.id).offset(offset).limit(limit))
-    parent = db.aliased(Unit)
+    parent, link = db.aliased(Unit), db.aliased(UnitLink)
     stmt = (db.select(AuditRecord, Dossier, Unit.name, parent.name, parent.code)
             .join(Dossier, Dossier.id == AuditRecord.dossier_id)
             .join(Unit, Dossier.unit_id == Unit.id)
-            .outerjoin(link, place).outerjoin(parent, link.parent_id == parent.id)
+            .outerjoin(link, place_on(link, Dossier.unit_id, day)).outerjoin(parent, link.parent_id == parent.id)
             .where(AuditRecord.id.in_(chosen)).order_by(AuditRecord.at, AuditRecord.id))
     rows = []
     for rec, dossier, unit_name, parent_name, parent_code in db.session.execute(stmt):
@@ -520,7 +532,7 @@ def _last_comments(ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     last = (db.select(func.max(AuditRecord.seq).label("seq"), AuditRecord.dossier_id.label("dossier_id"))
-            .where(AuditRecord.dossier_id.in_(ids), AuditRecord.is_transition.is_(True))
+            .where(AuditRecord.dossier_id.in_(ids), AuditRecord.is_transition)
             .group_by(AuditRecord.dossier_id)).subquery()
     stmt = (db.select(AuditRecord.dossier_id, AuditRecord.comment)
             .join(last, and_(AuditRecord.dossier_id == last.c.dossier_id, AuditRecord.seq == last.c.seq)))
