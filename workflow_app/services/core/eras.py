@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func
 
 from ...extensions import db
 from ...models import Dossier, Unit, UnitLink
@@ -42,14 +42,16 @@ def place_on(link, unit_id_column, day: date):
 def group_ids(scope: Scope, day: date, applicant_level: str, levels=GROUP_LEVELS):
     """Select of the group units (communes) of `day` a report shows: those in scope that
     exist on the day, and the day's parents of the applicants in scope (a role at an
-    abolished district reads its villages under the communes they belong to now)."""
-    link = db.aliased(UnitLink)
-    applicant = db.aliased(Unit)
+    abolished district reads its villages under the communes they belong to now). A
+    UNION of the two, each with its own index path (an OR of the two made the planner
+    scan every unit and test both subqueries on each)."""
+    link, applicant = _LINK, _APPLICANT
     parents = (db.select(link.parent_id).join(applicant, applicant.id == link.unit_id)
                .where(link.relation == "parent", live_on(link, day), applicant.level == applicant_level,
                       scope_clause(link.unit_id, scope)))
-    return db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day),
-                                    or_(scope_clause(Unit.id, scope), Unit.id.in_(parents)))
+    own = db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day), scope_clause(Unit.id, scope))
+    above = db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day), Unit.id.in_(parents))
+    return db.union(own, above)
 
 
 @dataclass(frozen=True)
