@@ -18,11 +18,11 @@ import pytest
 from audit_helpers import rewrite_chain
 from helpers import make_pdf, statements
 from openpyxl import load_workbook
-from sqlalchemy import and_, func
+from sqlalchemy import and_, event, func
 
 from workflow_app.clock import local_month_bounds as month_bounds
 from workflow_app.extensions import db
-from workflow_app.models import AuditRecord, CommitteeMember, Dossier, UnitLink
+from workflow_app.models import AuditRecord, CommitteeMember, Dossier, MonthlyReport, UnitLink, User
 from workflow_app.permissions import scope_clause, scope_of
 from workflow_app.services import (
     appraise_criterion,
@@ -351,6 +351,34 @@ def test_a_commune_officer_gets_their_commune_only(world):
     assert [(r.commune, r.status) for r in report.reports] == [("Xã Nà Tăm", "on_time")]
     assert {o.dossier_id for o in report.overdue} == {world["d"]["d5"]}
     assert report.scope_name == "Xã Nà Tăm"
+
+
+def test_members_reports_read_only_the_members_and_reports_in_scope(world, make_user):
+    """A commune officer's report reads the members owning their commune and the reports
+    filed for it, in SQL: members of other communes (a country has thousands) and their
+    reports are never loaded, however many there are."""
+    for n in range(5):
+        other = make_user("viewer", "tam-duong", name=f"Thành viên {n}")
+        db.session.add(CommitteeMember(user_id=other.id, title="", criteria={}, communes=["son-binh", "ban-bo"]))
+        db.session.commit()
+        file_report(other, "son-binh", "2024-09", "Sơn Bình", {}, now=vn(2024, 9, 20, 10))
+    db.session.commit()
+    officer_id = world["officer"].id
+    db.session.expunge_all()
+    officer = db.session.get(User, officer_id)
+    loaded: dict[str, int] = {}
+
+    def note(target, _context):
+        loaded[type(target).__name__] = loaded.get(type(target).__name__, 0) + 1
+    for model in (CommitteeMember, MonthlyReport):
+        event.listen(model, "load", note)
+    try:
+        report = monthly_report(officer, "2024-09", TODAY)
+    finally:
+        for model in (CommitteeMember, MonthlyReport):
+            event.remove(model, "load", note)
+    assert loaded == {"CommitteeMember": 1, "MonthlyReport": 1}, loaded  # Lê Văn Hải and his Nà Tăm report
+    assert [(r.member, r.commune, r.status) for r in report.reports] == [("Lê Văn Hải", "Xã Nà Tăm", "on_time")]
 
 
 # ----------------------------------------------------------------------------- files

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import func
+
 from ... import workdays
 from ...clock import as_stored, local_date, local_today
 from ...extensions import db
@@ -277,14 +279,21 @@ class ReportRow:
         return local_date(self.report.submitted_at) if self.report else None
 
 
-def report_status(month: str, today: date) -> list[ReportRow]:
+def report_status(month: str, today: date, scope: Subtree | None = None) -> list[ReportRow]:
     """Every member × owned commune for the month (plus reports filed for it by
-    people who no longer own that commune), ordered by member name then commune."""
+    people who no longer own that commune), ordered by member name then commune.
+    `scope`: read only the members owning a commune in it and the reports filed for
+    its communes (selected in SQL: a district's report does not read the country's
+    committees); rows on their other communes remain for the caller to drop."""
     month = parse_month(month)
     due = due_date(month)
-    reports = {(r.user_id, r.commune_id): r for r in db.session.execute(
-        db.select(MonthlyReport).where(MonthlyReport.month == month)).scalars()}
-    members = list(db.session.execute(db.select(CommitteeMember)).scalars())
+    filed = db.select(MonthlyReport).where(MonthlyReport.month == month)
+    owners = db.select(CommitteeMember)
+    if scope is not None:
+        filed = filed.where(scope_clause(MonthlyReport.commune_id, scope))
+        owners = owners.where(_owns_one_of(scope))
+    reports = {(r.user_id, r.commune_id): r for r in db.session.execute(filed).scalars()}
+    members = list(db.session.execute(owners).scalars())
     units = {u.code: u for u in units_of(sorted({c for m in members for c in (m.communes or [])}))}
     rows, seen = [], set()
 
@@ -305,6 +314,18 @@ def report_status(month: str, today: date) -> list[ReportRow]:
             rows.append(row(None, report.user, report.commune, report))
     rows.sort(key=lambda r: (r.user.name, r.user.username, r.commune.name))
     return rows
+
+
+def _owns_one_of(scope: Subtree):
+    """SQL: the member's list of commune codes holds a unit in `scope` (the JSON list
+    expanded by the database's own function: json_each on SQLite,
+    json_array_elements_text on PostgreSQL)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        codes = func.json_array_elements_text(CommitteeMember.communes).table_valued("value")
+    else:
+        codes = func.json_each(CommitteeMember.communes).table_valued("value")
+    return db.exists(db.select(Unit.id).select_from(codes).join(Unit, Unit.code == codes.c.value)
+                     .where(scope_clause(Unit.id, scope)))
 
 
 def office_status(user: User, month: str, today: date) -> list[ReportRow]:

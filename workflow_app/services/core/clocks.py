@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
+from sqlalchemy import Select
 
 from ...clock import local_date, local_today
 from ...extensions import db
@@ -172,16 +173,22 @@ def _paused_states(kind: str) -> frozenset[str]:
 
 
 def _clock_records(dossier_ids):
-    """The audit records a step clock reads, in chain order: transitions and apology slips."""
+    """The audit records a step clock reads, in chain order: transitions and apology slips.
+    `dossier_ids`: ids, or a select of them (bound as a subquery, not as a list)."""
+    ids = dossier_ids if isinstance(dossier_ids, Select) else list(dossier_ids)
     return (db.select(AuditRecord.dossier_id, AuditRecord.action, AuditRecord.is_transition,
                       AuditRecord.to_state, AuditRecord.at, AuditRecord.data)
-            .where(AuditRecord.dossier_id.in_(list(dossier_ids)),
+            .where(AuditRecord.dossier_id.in_(ids),
                    db.or_(AuditRecord.is_transition, AuditRecord.action == APOLOGY))
             .order_by(AuditRecord.dossier_id, AuditRecord.seq))
 
 
-def step_clocks(dossiers: Sequence[Dossier], today: date | None = None) -> dict[int, StepClock | None]:
-    """`step_clock` of several dossiers with one query (lists, queue, reminders)."""
+def step_clocks(dossiers: Sequence[Dossier], today: date | None = None,
+                among: Select | None = None) -> dict[int, StepClock | None]:
+    """`step_clock` of several dossiers with one query (lists, queue, reminders).
+    `among`: a select of ids that includes the dossiers', to read their records by
+    instead of binding every id (a province's thousands of waiting dossiers); records
+    of other dossiers it selects are skipped."""
     today = today or local_today()
     limits: dict[int, TimeLimit] = {}
     paused: dict[str, frozenset[str]] = {}
@@ -194,10 +201,11 @@ def step_clocks(dossiers: Sequence[Dossier], today: date | None = None) -> dict[
     out: dict[int, StepClock | None] = {d.id: None for d in dossiers}
     if not limits:
         return out
-    rows = db.session.execute(_clock_records(limits)).all()
+    rows = db.session.execute(_clock_records(limits if among is None else among)).all()
     mine: dict[int, list] = {i: [] for i in limits}
     for r in rows:
-        mine[r.dossier_id].append(r)
+        if r.dossier_id in mine:
+            mine[r.dossier_id].append(r)
     soon = _due_soon_days()
     for dossier in dossiers:
         if dossier.id in limits:

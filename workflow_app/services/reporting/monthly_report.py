@@ -440,14 +440,15 @@ def overdue_summary(scope: Scope, today: date, lang: str = "vi", limit: int | No
     parent, link = db.aliased(Unit), db.aliased(UnitLink)
     late = []
     if timed:
+        where = (scope_clause(Dossier.unit_id, scope),
+                 db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))
         rows = db.session.execute(
             db.select(Dossier.id, Dossier.code, Dossier.kind, Dossier.year, Dossier.state,
                       Unit.name.label("unit_name"), parent.name.label("commune"))
             .join(Unit, Unit.id == Dossier.unit_id)
             .outerjoin(link, place_on(link, Dossier.unit_id, today)).outerjoin(parent, link.parent_id == parent.id)
-            .where(scope_clause(Dossier.unit_id, scope),
-                   db.or_(*[and_(Dossier.kind == k, Dossier.state == s) for k, s in timed]))).all()
-        clocks = step_clocks(rows, today)
+            .where(*where)).all()
+        clocks = step_clocks(rows, today, among=db.select(Dossier.id).where(*where))
         late = [(x, c) for x in rows if (c := clocks.get(x.id)) is not None and c.overdue and c.due_on is not None]
     by_state: dict[str, int] = {}
     for x, _c in late:
@@ -544,7 +545,7 @@ def member_reports(scope: Scope, month: str, today: date) -> list[MemberReportRo
     communes in scope: a commune officer sees the reports on their commune."""
 
     rows = []
-    for r in report_status(month, today):
+    for r in report_status(month, today, scope):
         commune = r.commune
         if not in_scope(scope, commune):
             continue
