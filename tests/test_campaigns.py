@@ -27,16 +27,21 @@ from workflow_app.services.core.campaigns import (
 
 STATES = Path(__file__).resolve().parent.parent / "states"
 CAMPAIGNS = STATES / "campaigns"
-KINDS = {"village_ntm", "town_civilized"}
+KINDS = {"village_ntm", "town_civilized", "funding_plan", "cement_request"}
 C2024 = Campaign("village_ntm", 2024, date(2024, 9, 30), {"vi": "x", "en": "x"}, ())
 
 
 def test_shipped_campaigns_are_valid_and_follow_the_notice():
     found = load_campaigns(CAMPAIGNS, KINDS, reference_unit_codes())
     assert set(found) >= {2024, 2025, 2026}
+    # The notice: village and town dossiers by 30/09, cement requests by 15/04, funding plans by 30/04.
+    due = {"village_ntm": (9, 30), "town_civilized": (9, 30), "cement_request": (4, 15), "funding_plan": (4, 30)}
     for year in (2024, 2025, 2026):
         for kind in KINDS:
-            assert found[year].kinds[kind].deadline == date(year, 9, 30)
+            assert found[year].kinds[kind].deadline == date(year, *due[kind])
+    # Communes file both: the district's twelve before the reform, the province's new communes after it.
+    assert len(found[2024].kinds["cement_request"].registered) == 12
+    assert "ta-leng-2025" in found[2026].kinds["funding_plan"].registered
     assert found[2024].district_criteria == {"tam-duong": {"met": 3, "total": 9}}
     assert "tt-tam-duong" in found[2024].kinds["town_civilized"].registered
     # The demo's rejected village (na-tam-06: "not registered for 2024") is not in the list.

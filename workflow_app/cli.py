@@ -124,7 +124,8 @@ def states_check() -> None:
     except DefinitionError as exc:
         _fail(f"Invalid definition: {exc}")
     for (kind, version), d in sorted(found.items()):
-        click.echo(f"ok  {kind} v{version}: {len(d.states)} states, {len(d.events)} events, {len(d.criteria)} criteria")
+        click.echo(f"ok  {kind} v{version}: {len(d.states)} states, {len(d.events)} events, "
+                   + (f"{len(d.lines.columns)} line columns" if d.lines else f"{len(d.criteria)} criteria"))
 
     problems = check_campaigns(current_app.config["STATES_DIR"], {kind for kind, _ in found})
     if problems:

@@ -87,7 +87,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()  # a refused request changes nothing
-        return error_response(exc.status, exc.code, exc.message(request_lang()))
+        lang = request_lang()
+        return error_response(exc.status, exc.code, exc.message(lang), exc.details(lang))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

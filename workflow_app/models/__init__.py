@@ -3,6 +3,7 @@ from ..extensions import db
 from .audit import AuditCheckpoint, AuditRecord, install_append_only
 from .decisions import Counter, Decision, Document, VerificationCheck, decision_dossiers
 from .dossiers import Attachment, CriterionEntry, Dossier
+from .lines import DossierLine
 from .progress import CommitteeMember, CommitteeVisit, MonthlyReport, OutboxMessage
 from .times import utcnow
 from .units import LEVELS, Reform, Unit, UnitLink
@@ -14,6 +15,6 @@ __all__ = [
     "CommitteeMember", "CommitteeVisit", "MonthlyReport", "OutboxMessage",
     "AuditCheckpoint", "AuditRecord", "Counter", "Decision", "Document", "VerificationCheck", "decision_dossiers",
     "Attachment",
-    "CriterionEntry", "Dossier", "utcnow", "LEVELS", "Reform", "Unit", "UnitLink", "ROLES", "ApiToken",
+    "CriterionEntry", "Dossier", "DossierLine", "utcnow", "LEVELS", "Reform", "Unit", "UnitLink", "ROLES", "ApiToken",
     "RoleAssignment", "User",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import local_date
 from ..extensions import db
 from .audit import GENESIS
+from .lines import DossierLine
 from .times import utcnow
 from .units import Unit
 from .users import User
@@ -50,6 +51,10 @@ class Dossier(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="dossier", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+    # Lines of every round (definitions with `lines`); current_lines() gives this round's.
+    lines: Mapped[list[DossierLine]] = relationship(
+        cascade="all, delete-orphan", order_by="(DossierLine.round, DossierLine.position)",
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -61,6 +66,9 @@ class Dossier(db.Model):
 
     def current_criteria(self) -> list[CriterionEntry]:
         return [c for c in self.criteria if c.round == self.round]
+
+    def current_lines(self) -> list[DossierLine]:
+        return [ln for ln in self.lines if ln.round == self.round]
 
     def criterion(self, code: str) -> CriterionEntry | None:
         return next((c for c in self.current_criteria() if c.code == code), None)

@@ -20,7 +20,13 @@ FIELD_TYPES = ("number", "integer", "string", "date")
 TIME_UNITS = ("working", "calendar")
 COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 EVENT_KEYS = ("from", "to", "by", "guards", "comment", "not_by_actor_of", "effects", "labels",
-              "files", "starts_round", "reported", "negative")
+              "files", "starts_round", "reported", "negative", "grants")
+# A line column's type: `unit` holds the code of a unit of `level` under the applicant,
+# `choice` one of the keys of `choices`.
+COLUMN_TYPES = ("string", "integer", "number", "date", "unit", "choice")
+COLUMN_KEYS = ("type", "labels", "required", "min", "above", "max", "max_length", "level", "choices",
+               "sequence", "not_before", "money")
+SUMMARY_LAYOUTS = ("rows", "columns")
 EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report",
            "notify_returned", "notify_decision")
 
@@ -52,6 +58,9 @@ class EventDef:
     # `negative`: the event undoes or refuses (return, reject, revoke). It never makes
     # a work-queue item on its own and is offered after the positive steps.
     negative: bool = False
+    # `grants`: the line column whose amounts the event may grant in part
+    # (`{line_id: amount}` sent with it); lines not named are granted in full.
+    grants: str | None = None
 
     @property
     def issues_decision(self) -> bool:
@@ -77,6 +86,51 @@ class FieldDef:
     min: float | None = None
     max: float | None = None
     max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class LineColumn:
+    """One column of a dossier's table of lines (funding items, works needing cement...)."""
+
+    name: str
+    type: str  # one of COLUMN_TYPES
+    labels: dict
+    required: bool = False
+    min: float | None = None
+    above: float | None = None  # exclusive lower bound: "> 0"
+    max: float | None = None
+    max_length: int | None = None
+    level: str | None = None  # `unit`: the level of the units it names
+    choices: dict = field(default_factory=dict, hash=False, compare=False)  # key -> {vi, en}
+    # `sequence`: whole numbers 1..n, one per line, no gaps (a priority order); the
+    # service keeps it so: a line moved to rank k shifts the others.
+    sequence: bool = False
+    not_before: str | None = None  # `date`: not earlier than this other date column
+    money: bool = False  # an amount in đồng: shown with thousands separators and "đ"
+
+
+@dataclass(frozen=True)
+class SummaryDef:
+    """How the receiving level's table across its applicants adds up the lines:
+    `measure` summed per applicant and per value of `breakdown`, laid out as one row
+    per (applicant, value) or one column per value."""
+
+    measure: str
+    breakdown: str
+    layout: str  # one of SUMMARY_LAYOUTS
+
+
+@dataclass(frozen=True)
+class LinesDef:
+    """A dossier made of lines instead of criteria: the columns, who edits the lines
+    and in which states (the `edit_lines` action), and how they add up."""
+
+    columns: dict[str, LineColumn]
+    summary: SummaryDef
+
+    @property
+    def sequence(self) -> LineColumn | None:
+        return next((c for c in self.columns.values() if c.sequence), None)
 
 
 @dataclass(frozen=True)
@@ -151,6 +205,11 @@ class Definition:
     # their actions: a reform or a new programme is a new file, never an edit.
     years: Window = field(default_factory=Window)
     in_force: Window = field(default_factory=Window)
+    lines: LinesDef | None = None
+
+    @property
+    def grant_event(self) -> EventDef | None:
+        return next((e for e in self.events.values() if e.grants), None)
 
     def criterion(self, code: str) -> Criterion | None:
         return next((c for c in self.criteria if c.code == code), None)
@@ -311,6 +370,7 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
             reported=r.flag(body, "reported", where,
                             default=files or starts_round or "issue_decision" in effects),
             negative=r.flag(body, "negative", where),
+            grants=_grants(body, where, r),
         )
 
     actions = {}
@@ -323,7 +383,9 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
             not_by_actor_of=tuple(_listify(body.get("not_by_actor_of") or [])),
             labels=r.labels(body, where),
         )
-    for needed in ("create", "self_assess", "attach", "appraise_criterion"):
+    lines = _lines(doc, r)
+    # A dossier is judged on criteria or made of lines: each needs its own actions.
+    for needed in ("create", "attach", *(("edit_lines",) if lines else ("self_assess", "appraise_criterion"))):
         if needed not in actions:
             raise r.fail(f"actions.{needed}", "missing")
 
@@ -340,17 +402,103 @@ def load_definition(path: Path, known_guards: set[str] | None = None) -> Definit
             max_length=body.get("max_length"),
         )
 
-    criteria_file = r.need(doc, "criteria", "", str)
-    criteria, criteria_set = _load_criteria(path.parent / criteria_file, r)
+    if lines and "criteria" in doc:
+        raise r.fail("criteria", "a dossier of lines has no criteria (give 'lines' or 'criteria', not both)")
+    if lines:
+        criteria, criteria_set = [], ""
+    else:
+        criteria, criteria_set = _load_criteria(path.parent / r.need(doc, "criteria", "", str), r)
 
     definition = Definition(
         kind=kind, version=version, path=str(path), labels=r.labels(doc, "(top)"),
         applicant_level=applicant_level, initial=initial, states=states, events=events,
         actions=actions, fields=fields, criteria=criteria, criteria_set=criteria_set,
-        years=_window(doc, "years", int, r), in_force=_window(doc, "in_force", date, r),
+        years=_window(doc, "years", int, r), in_force=_window(doc, "in_force", date, r), lines=lines,
     )
     _check_reachable(definition, r, legacy)
+    _check_grants(definition, r)
     return definition
+
+
+def _grants(body: dict, where: str, r: _Reader) -> str | None:
+    value = body.get("grants")
+    if value is not None and not isinstance(value, str):
+        raise r.fail(f"{where}.grants", "must be the name of a line column")
+    return value
+
+
+def _check_grants(d: Definition, r: _Reader) -> None:
+    for e in d.events.values():
+        if not e.grants:
+            continue
+        column = d.lines.columns.get(e.grants) if d.lines else None
+        if column is None or column.type not in ("integer", "number"):
+            raise r.fail(f"events.{e.name}.grants", f"'{e.grants}' is not a number column of 'lines'")
+
+
+def _lines(doc: dict, r: _Reader) -> LinesDef | None:
+    """`lines: {columns: {name: {type, labels, ...}}, summary: {measure, breakdown, layout}}`."""
+    raw = doc.get("lines")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise r.fail("lines", "must be a mapping with 'columns' and 'summary'")
+    columns: dict[str, LineColumn] = {}
+    for name, body in r.need(raw, "columns", "lines", dict).items():
+        columns[str(name)] = _column(str(name), body, f"lines.columns.{name}", r)
+    if not columns:
+        raise r.fail("lines.columns", "empty")
+    if sum(c.sequence for c in columns.values()) > 1:
+        raise r.fail("lines.columns", "at most one column may be a sequence")
+    for c in columns.values():
+        other = columns.get(c.not_before) if c.not_before else None
+        if c.not_before and (other is None or other.type != "date" or c.type != "date"):
+            raise r.fail(f"lines.columns.{c.name}.not_before", f"'{c.not_before}' is not another date column")
+    summary = r.need(raw, "summary", "lines", dict)
+    measure = r.need(summary, "measure", "lines.summary", str)
+    breakdown = r.need(summary, "breakdown", "lines.summary", str)
+    if columns.get(measure) is None or columns[measure].type not in ("integer", "number"):
+        raise r.fail("lines.summary.measure", f"'{measure}' is not a number column")
+    if columns.get(breakdown) is None or columns[breakdown].type not in ("unit", "choice", "string"):
+        raise r.fail("lines.summary.breakdown", f"'{breakdown}' is not a unit, choice or text column")
+    layout = summary.get("layout", "rows")
+    if layout not in SUMMARY_LAYOUTS:
+        raise r.fail("lines.summary.layout", f"must be one of {', '.join(SUMMARY_LAYOUTS)} (got {layout!r})")
+    return LinesDef(columns, SummaryDef(measure, breakdown, layout))
+
+
+def _column(name: str, body: Any, where: str, r: _Reader) -> LineColumn:
+    if not isinstance(body, dict):
+        raise r.fail(where, "must be a mapping")
+    unknown = sorted(set(map(str, body)) - set(COLUMN_KEYS))
+    if unknown:
+        raise r.fail(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(COLUMN_KEYS)})")
+    ctype = r.need(body, "type", where, str)
+    if ctype not in COLUMN_TYPES:
+        raise r.fail(f"{where}.type", f"unknown type '{ctype}' (known: {', '.join(COLUMN_TYPES)})")
+    for key in ("min", "above", "max"):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise r.fail(f"{where}.{key}", f"must be a number (got {value!r})")
+    level = body.get("level")
+    if ctype == "unit" and level not in LEVELS:
+        raise r.fail(f"{where}.level", f"a unit column needs a level (known: {', '.join(LEVELS)})")
+    choices = body.get("choices") or {}
+    if ctype == "choice":
+        if not isinstance(choices, dict) or not choices:
+            raise r.fail(f"{where}.choices", "a choice column needs choices: {key: {vi: ..., en: ...}}")
+        for key, labels in choices.items():
+            if not isinstance(labels, dict) or not labels.get("vi") or not labels.get("en"):
+                raise r.fail(f"{where}.choices.{key}", "needs both 'vi' and 'en'")
+    sequence = r.flag(body, "sequence", where)
+    if sequence and ctype != "integer":
+        raise r.fail(f"{where}.sequence", "only an integer column can be a sequence")
+    return LineColumn(
+        name=name, type=ctype, labels=r.labels(body, where), required=r.flag(body, "required", where),
+        min=body.get("min"), above=body.get("above"), max=body.get("max"), max_length=body.get("max_length"),
+        level=level if ctype == "unit" else None,
+        choices={str(k): {"vi": str(v["vi"]), "en": str(v["en"])} for k, v in choices.items()},
+        sequence=sequence, not_before=body.get("not_before"), money=r.flag(body, "money", where))
 
 
 def _document(path: Path, r: _Reader, seen: tuple[Path, ...] = ()) -> dict:

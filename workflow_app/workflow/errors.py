@@ -34,6 +34,10 @@ class DomainError(Exception):
             msg += " " + " ".join(r.get(lang) for r in self.reasons)
         return msg
 
+    def details(self, lang: str) -> dict | None:
+        """What the API's error body carries besides the message (cells at fault...)."""
+        return None
+
 
 class BadRequest(DomainError):
     status, code = 400, "bad_request"
@@ -75,6 +79,37 @@ class RuleRefused(DomainError):
 
 class GuardFailed(RuleRefused):
     code = "guard_failed"
+
+
+class LineRefused(RuleRefused):
+    """A line of a dossier's table (or rows of an imported file) refused, with the reason
+    per column: `cells` {column: Text} for one line, `rows` {row number: cells} for a file.
+    A page shows each reason next to its cell; the API answers them in `details`."""
+
+    code = "line_invalid"
+
+    def __init__(self, cells: dict[str, Text], rows: dict[int, dict[str, Text]] | None = None) -> None:
+        self.cells, self.by_row = cells, rows or {}
+        if rows:
+            first = min(rows)
+            count = len(rows)
+            super().__init__(f"Có {count} dòng chưa hợp lệ, không dòng nào được nhập (dòng {first} trước tiên). "
+                             "Hãy sửa tệp rồi nhập lại.",
+                             f"{count} row(s) are not valid, no line was imported (row {first} first). "
+                             "Correct the file and import it again.",
+                             [Text(f"Dòng {first}:", f"Row {first}:"), *rows[first].values()])
+        else:
+            super().__init__("Dòng chưa hợp lệ, chưa được lưu.", "The line is not valid and was not saved.",
+                             list(cells.values()))
+
+    @classmethod
+    def rows(cls, rows: dict[int, dict[str, Text]]) -> LineRefused:
+        return cls({}, rows)
+
+    def details(self, lang: str) -> dict:
+        if self.by_row:
+            return {"rows": {str(n): {c: t.get(lang) for c, t in cells.items()} for n, cells in self.by_row.items()}}
+        return {"cells": {c: t.get(lang) for c, t in self.cells.items()}}
 
 
 class DefinitionError(Exception):

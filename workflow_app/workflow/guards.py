@@ -30,6 +30,7 @@ class DossierFacts:
     # {field name: {"vi": ..., "en": ...}} from the definition, so refusals name what the
     # user sees on the form; the engine fills it in when the caller leaves it empty.
     field_labels: dict = field(default_factory=dict, hash=False)
+    line_count: int = 0  # the current round's lines, for definitions with `lines`
 
 
 Guard = Callable[[DossierFacts, dict], list[Text]]
@@ -82,6 +83,14 @@ def criteria_all_passed(facts: DossierFacts, params: dict) -> list[Text]:
             reasons.append(Text(f"{vi.capitalize()} {state_vi}: hãy thẩm định đạt hoặc trả lại hồ sơ.",
                                 f"{en.capitalize()} {state_en}: pass it or return the dossier."))
     return reasons
+
+
+@guard("has_lines")
+def has_lines(facts: DossierFacts, params: dict) -> list[Text]:
+    if facts.line_count == 0:
+        return [Text("Chưa có dòng nào: hãy thêm ít nhất một dòng (hoặc nhập từ tệp Excel) trước khi nộp.",
+                     "There are no lines yet: add at least one (or import them from a workbook) before submitting.")]
+    return []
 
 
 def _field_name(facts: DossierFacts, name: str) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from ...extensions import db
 from ...models import AuditRecord
 from ...workflow.yamlfile import load_yaml
 from .common import first_filing, is_filing
-from .reference import UNITS_FILE
+from .reference import UNITS_FILE, reform_files
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +176,11 @@ def load_campaigns(folder: str | Path, known_kinds: set[str] | None = None,
 
 
 def reference_unit_codes() -> set[str]:
-    """Unit codes of reference_data/units.yaml (what `init-db` loads)."""
-
-    return {str(u["code"]) for u in (load_yaml(Path(UNITS_FILE)) or {}).get("units", [])}
+    """Unit codes `init-db` loads: reference_data/units.yaml and the shipped reforms' new units."""
+    codes = {str(u["code"]) for u in (load_yaml(Path(UNITS_FILE)) or {}).get("units", [])}
+    for path in reform_files():
+        codes |= {str(u["code"]) for u in (load_yaml(path) or {}).get("new_units", [])}
+    return codes
 
 
 def check_campaigns(states_dir: str | Path, known_kinds: set[str] | None = None) -> list[str]:

@@ -156,7 +156,8 @@ def facts_of(dossier: Dossier, d: Definition) -> DossierFacts:
             code=c.code, name_vi=c.name["vi"], name_en=c.name["en"],
             self_assessment=e.self_assessment if e else None,
             verdict=e.verdict if e else None, evidence_count=evidence.get(c.code, 0)))
-    return DossierFacts(state=dossier.state, criteria=tuple(criteria), fields=dict(dossier.fields or {}))
+    return DossierFacts(state=dossier.state, criteria=tuple(criteria), fields=dict(dossier.fields or {}),
+                        line_count=len(dossier.current_lines()) if d.lines else 0)
 
 
 def record(dossier: Dossier, actor: User, cap: Capacity, action: str, *,

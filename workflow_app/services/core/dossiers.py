@@ -92,6 +92,14 @@ def _require_state(d: Definition, dossier: Dossier, action: ActionDef) -> None:
             f"'{action.labels['en']}' is not possible while the dossier is '{label['en']}'.")
 
 
+def _criteria_action(d: Definition, name: str) -> ActionDef:
+    action = d.actions.get(name)
+    if action is None:  # a dossier of lines
+        raise RuleRefused("Loại hồ sơ này không có tiêu chí (hồ sơ gồm các dòng).",
+                          "This dossier kind has no criteria (it is made of lines).")
+    return action
+
+
 def _entry(d: Definition, dossier: Dossier, code: str) -> CriterionEntry:
     entry = dossier.criterion(code)
     if d.criterion(code) is None or entry is None:
@@ -107,7 +115,7 @@ def self_assess(actor: User, dossier: Dossier, code: str, assessment: str, note:
     if assessment not in ("met", "not_met"):
         raise BadRequest("Tự đánh giá phải là 'met' (đạt) hoặc 'not_met' (chưa đạt).",
                          "self_assessment must be 'met' or 'not_met'.")
-    action = d.actions["self_assess"]
+    action = _criteria_action(d, "self_assess")
     cap = acting_capacity(actor, dossier, action)
     check_version(dossier, expected_version)
     _require_state(d, dossier, action)
@@ -128,7 +136,7 @@ def appraise_criterion(actor: User, dossier: Dossier, code: str, verdict: str, n
     if verdict not in ("pass", "fail"):
         raise BadRequest("Kết quả thẩm định phải là 'pass' (đạt) hoặc 'fail' (không đạt).",
                          "verdict must be 'pass' or 'fail'.")
-    action = d.actions["appraise_criterion"]
+    action = _criteria_action(d, "appraise_criterion")
     cap = acting_capacity(actor, dossier, action)
     limited = cap.assignment.criteria
     if limited and code not in limited:

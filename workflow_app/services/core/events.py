@@ -7,17 +7,21 @@ from dataclasses import dataclass, field
 
 from ...models import CriterionEntry, Dossier, User
 from ...permissions import capacities, has_acted
+from ...workflow.definitions import Definition
 from ...workflow.errors import DomainError, RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, engine, facts_of, record, touch
 from .effects import Act, run_effects
+from .lines import apply_grants, copy_lines
 from .persist import flush_or_conflict
 from .wording import who
 
 
 def fire_event(actor: User, dossier: Dossier, event_name: str, comment: str | None = None,
-               expected_version: int | None = None) -> Dossier:
+               expected_version: int | None = None, granted: dict | None = None) -> Dossier:
+    """`granted`: for an event with `grants`, {line id: amount} (lines not named get
+    what they asked)."""
     comment = (comment or "").strip() or None
-    cap, event, d = _move(actor, dossier, event_name, comment, expected_version)
+    cap, event, d = _move(actor, dossier, event_name, comment, expected_version, granted)
     run_effects(event.effects, Act(actor, cap, [dossier], d, event_name, comment))
     flush_or_conflict()
     return dossier
@@ -74,7 +78,7 @@ def fire_batch_decision(actor: User, items: list[tuple[Dossier, int | None]],
 
 
 def _move(actor: User, dossier: Dossier, event_name: str, comment: str | None,
-          expected_version: int | None):
+          expected_version: int | None, granted: dict | None = None):
     """Permission, availability, guards, the move and its record; no effects."""
     d = definition_of(dossier)
     event = d.events.get(event_name)
@@ -91,24 +95,28 @@ def _move(actor: User, dossier: Dossier, event_name: str, comment: str | None,
     dossier.state = to_state
     if d.states[to_state].closed:
         dossier.open_key = None  # frees the (kind, applicant, year) slot
+    grants = apply_grants(dossier, event, granted)
     if event.starts_round:
-        _start_round(dossier)
-    if event_name in d.actions["appraise_criterion"].not_by_actor_of:
+        _start_round(dossier, d)
+    verdicts = d.actions.get("appraise_criterion")
+    if verdicts and event_name in verdicts.not_by_actor_of:
         _drop_own_verdicts(dossier, actor)
     touch(dossier)
     record(dossier, actor, cap, event_name, from_state=from_state, to_state=to_state,
-           comment=comment, is_transition=True)
+           comment=comment, is_transition=True, data={"granted": grants} if grants is not None else None)
     # The dossier row is updated (compare-and-set) before any effect takes a
     # counter lock: one lock order everywhere, so no deadlocks.
     flush_or_conflict()
     return cap, event, d
 
 
-def _start_round(dossier: Dossier) -> None:
-    """A `starts_round` event (a return) opens a new round: claims carry over, passed verdicts stay
-    passed, failed ones must be appraised again."""
+def _start_round(dossier: Dossier, d: Definition) -> None:
+    """A `starts_round` event (a return, an amendment) opens a new round: claims carry over,
+    passed verdicts stay passed, failed ones must be appraised again; lines are copied."""
     old = dossier.current_criteria()
     dossier.round += 1
+    if d.lines:
+        copy_lines(dossier, dossier.round - 1)
     for e in old:
         keep = e.verdict == "pass"
         dossier.criteria.append(CriterionEntry(
