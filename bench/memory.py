@@ -27,10 +27,7 @@ import json
 import math
 import os
 import random
-import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +35,7 @@ import time
 from pathlib import Path
 
 import requests
-from _common import BENCH, ROOT, machine_info, median, p90
+from _common import BENCH, free_port, machine_info, median, p90, production_env, start_gunicorn, stop_gunicorn
 
 GOAL_MB = 250.0
 FLAT_MB_PER_1000 = 1.0
@@ -131,37 +128,6 @@ def process_memory(master: int) -> dict:
         workers[wpid] = {"rss": _mb(info[wpid].get("VmRSS")), "hwm": _mb(info[wpid].get("VmHWM")),
                          "children": below}
     return workers
-
-
-def start_server(folder: Path, database_url: str, port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY=secrets.token_hex(32), DATABASE_URL=database_url,
-               PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", BIND=f"127.0.0.1:{port}",
-               STORAGE_DIR=str(folder / "storage"), SIGNING_DIR=str(folder / "signing"),
-               WEB_CONCURRENCY=str(workers), ACCESS_LOG=str(folder / "access.log"), LOG_LEVEL="warning")
-    for key in ("REDIS_URL", "STORAGE_URL", "WEB_THREADS"):
-        env.pop(key, None)
-    log = open(folder / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's life
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(300):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.2)
-    stop(server)
-    raise SystemExit(f"gunicorn did not start; see {folder / 'gunicorn.log'}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
 
 
 # ----------------------------------------------------------------------------- the world
@@ -457,7 +423,6 @@ def table(result: dict) -> str:
 
 def run_benchmark(args, scratch_database=None) -> int:
     """`scratch_database`: run.py's ScratchDatabase class, for --database-url."""
-    from pages import free_port
 
     info = machine_info()
     folder = Path(tempfile.mkdtemp(prefix="ntm-memory-"))
@@ -482,7 +447,7 @@ def run_benchmark(args, scratch_database=None) -> int:
         result["world"] = w["counts"] | {"road_dossiers": road, "criteria": len(w["codes"])}
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(folder, database_url, port, args.workers)
+        server = start_gunicorn(folder, production_env(folder, database_url, port, args.workers), port)
         web = web_sessions(base)
         run = Run(base, w, server.pid, args.sample_every, args.warmup)
         run.sample(0)
@@ -514,7 +479,7 @@ def run_benchmark(args, scratch_database=None) -> int:
         result["server_worker_restarts"] = len({pid for s in run.samples for pid in s["workers"]}) - args.workers
     finally:
         if server:
-            stop(server)
+            stop_gunicorn(server)
         if scratch:
             scratch.drop(keep=args.keep)
         if args.keep:

@@ -23,9 +23,6 @@ import json
 import os
 import random
 import re
-import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +31,7 @@ from pathlib import Path
 
 import psycopg
 import requests
-from _common import BENCH, ROOT, machine_info, median
+from _common import BENCH, ROOT, free_port, machine_info, median, production_env, start_gunicorn, stop_gunicorn
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-pass-1"  # make_data.py's
@@ -68,18 +65,6 @@ def p95(xs: list[float]) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below 32768")
-
-
 def pick_users(url: str) -> dict:
     """One approver of each level, with a dossier of their scope and a search word."""
     with psycopg.connect(url) as conn:
@@ -110,27 +95,8 @@ def pick_users(url: str) -> dict:
 def start_server(args, url: str, port: int, folder: Path) -> subprocess.Popen:
     # A statement still running when the client gives up would keep a CPU busy for the next requests.
     url += f"?options=-c%20statement_timeout%3D{int(args.timeout * 1000)}"
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY=secrets.token_hex(32), DATABASE_URL=url,
-               PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", BIND=f"127.0.0.1:{port}",
-               STORAGE_DIR=str(folder / "storage"), SIGNING_DIR=str(folder / "signing"),
-               WEB_CONCURRENCY=str(args.workers), ACCESS_LOG=str(folder / "access.log"), LOG_LEVEL="warning",
-               PDF_RENDER_TIMEOUT=str(int(args.timeout)))
-    env.pop("REDIS_URL", None)
-    log = open(folder / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's life
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                              cwd=args.app_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    for _ in range(300):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.2)
-    server.terminate()
-    sys.exit(f"gunicorn did not start; see {folder / 'gunicorn.log'}")
+    env = production_env(folder, url, port, args.workers, PDF_RENDER_TIMEOUT=str(int(args.timeout)))
+    return start_gunicorn(folder, env, port, cwd=Path(args.app_dir))
 
 
 def _plain(s: requests.Session) -> None:
@@ -296,8 +262,7 @@ def main(argv=None) -> int:
               f"{'' if per_request else ' (clear_refs refused: high-water marks since the workers started)'}")
         results["loadavg_at_end"] = list(os.getloadavg())
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        stop_gunicorn(server)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     print(f"wrote {out}")

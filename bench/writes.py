@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import BENCH, ROOT, median
+from _common import BENCH, ROOT, free_port, median
 
 PY = sys.executable
 GOAL = 0.5
@@ -137,7 +137,7 @@ class Gunicorn:
     """gunicorn with the production settings serving serve.wsgi_app() in `mode`."""
 
     def __init__(self, mode: str, folder: Path, app_dir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         env = dict(os.environ, APP_ENV="production", SECRET_KEY=secrets.token_hex(32),
                    PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}", BIND=f"127.0.0.1:{self.port}",
                    BENCH_MODE=mode, BENCH_FOLDER=str(folder), ACCESS_LOG="/dev/null", LOG_LEVEL="warning",
@@ -173,20 +173,6 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
-
-
-def _free_port() -> int:
-    import socket
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise SystemExit("no free port in 20000-32000")
 
 
 # ----------------------------------------------------------------------------- load
