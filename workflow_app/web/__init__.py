@@ -16,6 +16,7 @@ from . import (  # noqa: E402, F401  (importing the view modules registers their
     document_views,
     dossier_views,
     evidence_views,
+    line_views,
     outbox_views,
     public_views,
     queue_views,

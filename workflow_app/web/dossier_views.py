@@ -21,10 +21,12 @@ from ..services import (
 )
 from ..services.core.common import definition_of, engine, load_dossier
 from ..services.core.evidence import ACCEPTED_LIST, max_bytes
+from ..services.core.line_workbook import cell_value
+from ..services.core.lines import lines_of
 from ..services.core.persist import LostRace, unit_of_work
 from ..services.documents.decisions import decision_of
 from ..services.reading.dossier_page import dossier_page
-from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal
+from ..validation import JSON_SAFE_INT, check_int, form_int, parse_decimal, query_int
 from ..workflow.diagram import svg
 from ..workflow.errors import (
     BadRequest,
@@ -113,15 +115,18 @@ def _offered(form, options: dict, errors: FormErrors) -> bool:
 
 @bp.get("/dossiers/<int:dossier_id>")
 def dossier_detail(dossier_id: int):
-    return _detail_page(load_dossier(dossier_id, g.user))
+    # ?round=N: an earlier version of a table of lines, read only
+    return _detail_page(load_dossier(dossier_id, g.user), shown_round=query_int("round", lo=1))
 
 
 def _detail_page(dossier, status: int = 200, upload_error: tuple[str, str] | None = None, *,
-                 errors: FormErrors | None = None, refused: str | None = None, typed: dict | None = None):
+                 errors: FormErrors | None = None, refused: str | None = None, typed: dict | None = None,
+                 shown_round: int | None = None):
     """The dossier's page; `upload_error` (criterion, message) shows a refused upload
-    at the form it came from. A refused event or apology form comes back with its
-    `errors`, which form it was (`refused`: "event-<name>" or "apology") and what was `typed`."""
-    page = dossier_page(g.user, dossier, request_lang())
+    at the form it came from. A refused event, apology or lines form comes back with its
+    `errors`, which form it was (`refused`: "event-<name>", "apology", "add-line" or
+    "import") and what was `typed`."""
+    page = dossier_page(g.user, dossier, request_lang(), shown_round)
     d = definition_of(dossier)
     return render_template("dossier/detail.html", p=page, dossier=dossier, form=PostForm(),
                            event_form=EventForm(), upload_form=UploadForm(),
@@ -372,7 +377,7 @@ def dossier_event(dossier_id: int):
     def work() -> tuple[str, list]:
         dossier = load_dossier(dossier_id, g.user)
         issued_before = _decisions(dossier)
-        fire_event(g.user, dossier, event, form.comment.data, form.version.data)
+        fire_event(g.user, dossier, event, form.comment.data, form.version.data, granted=_granted(dossier, event))
         label = definition_of(dossier).events[event].labels[request_lang()]
         return label, [dec for key, dec in _decisions(dossier).items() if key not in issued_before]
     if checked(form, errors, ids):
@@ -381,9 +386,10 @@ def dossier_event(dossier_id: int):
         except DomainError as exc:
             if not refusable(exc):
                 raise
-            needs_comment = isinstance(exc, RuleRefused) and not isinstance(exc, GuardFailed) \
+            at = exc.field if exc.field and exc.field.startswith("granted-") else None
+            needs_comment = at is None and isinstance(exc, RuleRefused) and not isinstance(exc, GuardFailed) \
                 and not (form.comment.data or "").strip()
-            errors.add_exception(exc, ids["comment"] if needs_comment else None)
+            errors.add_exception(exc, ids["comment"] if needs_comment else at)
     if errors:
         db.session.rollback()
         return _detail_page(load_dossier(dossier_id, g.user), errors.status, errors=errors,
@@ -394,6 +400,28 @@ def dossier_event(dossier_id: int):
     message = _("Đã thực hiện: %(label)s.", label=label)
     flash(_with_decision_links(message, issued, dossier_id) if issued else message)
     return redirect(url_for("web.dossier_detail", dossier_id=dossier_id))
+
+
+def _granted(dossier, event: str) -> dict | None:
+    """For an event that grants per line (the definition's `grants`): {line id: amount}
+    from the form's `granted-<line id>` inputs, read by the one rule for typed numbers; a
+    line without an input is granted what it asked. None for any other event."""
+    e = definition_of(dossier).events.get(event)
+    if e is None or not e.grants:
+        return None
+    column = lines_of(dossier).columns[e.grants]
+    granted = {}
+    for line in dossier.current_lines():
+        key = f"granted-{line.id}"
+        if key not in request.form:
+            continue
+        value = cell_value(column, request.form[key])
+        if not isinstance(value, (int, float)):
+            raise RuleRefused("Số được cấp của dòng này phải là số (ví dụ 12,5), từ 0 đến số đã đăng ký.",
+                              "The amount granted for this line must be a number (e.g. 12.5), from 0 to the "
+                              "amount asked.", field=key)
+        granted[line.id] = value
+    return granted
 
 
 def _decisions(dossier) -> dict:

@@ -49,7 +49,7 @@ class NewDossierForm(BoundaryForm):
     # The service decides what may be created (403/422 with a reason); the
     # choices only offer the likely ones.
     kind = SelectField(_l("Loại hồ sơ"), validators=[DataRequired()], validate_choice=False)
-    unit = SelectField(_l("Đơn vị đề nghị công nhận"), validators=[DataRequired()], validate_choice=False)
+    unit = SelectField(_l("Đơn vị"), validators=[DataRequired()], validate_choice=False)
     year = SelectField(_l("Năm"), coerce=int, validators=[InputRequired()])
 
 
@@ -64,6 +64,22 @@ class UploadForm(BoundaryForm):
     criterion = HiddenField()
     version = IntegerField(validators=[Optional()])
     file = FileField(_l("Tệp minh chứng"), validators=[FileRequired()])
+
+
+class LineForm(BoundaryForm):
+    """A line of a dossier's table: the cells come as `line-<column>` fields (read by the view)."""
+
+    version = IntegerField(validators=[Optional()])
+
+
+class RemoveLineForm(BoundaryForm):
+    version = IntegerField(validators=[Optional()])
+    confirm = BooleanField(_l("Tôi xác nhận xoá dòng này"), validators=[DataRequired()])
+
+
+class ImportLinesForm(BoundaryForm):
+    version = IntegerField(validators=[Optional()])
+    file = FileField(_l("Tệp Excel (.xlsx) đã điền theo mẫu"), validators=[FileRequired()])
 
 
 class BatchForm(BoundaryForm):

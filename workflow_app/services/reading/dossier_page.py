@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ...clock import local_today
 from ...extensions import db
 from ...formats import field_value, input_number, vn_date
-from ...models import Attachment, AuditRecord, Decision, Dossier, User
+from ...models import Attachment, AuditRecord, Decision, Dossier, DossierLine, User
 from ...permissions import capacities, ended_roles, has_acted
-from ...workflow.definitions import Definition
+from ...workflow.definitions import Definition, LineColumn
+from ...workflow.errors import NotFound
 from ..core.common import definition_of, engine, facts_of
 from ..core.events import EventOption, event_options
+from ..core.line_workbook import cell_text, unit_names, unit_options
+from ..core.lines import totals
 from ..core.wording import who
 from ..documents.decisions import decision_of
 
@@ -23,6 +27,9 @@ ACTION_LABELS = {
     "set_fields": ("Cập nhật thông tin", "Updated fields"),
     "apology": ("Lập phiếu xin lỗi và hẹn lại ngày trả kết quả", "Issued an apology slip with a new date"),
     "takeover": ("Chuyển giao thẩm quyền theo sắp xếp đơn vị hành chính", "Handed over by an administrative reform"),
+    "add_line": ("Thêm dòng", "Added a line"), "update_line": ("Sửa dòng", "Edited a line"),
+    "remove_line": ("Xoá dòng", "Removed a line"),
+    "import_lines": ("Nhập các dòng từ tệp Excel", "Imported the lines from an Excel file"),
 }
 VALUE_WORDS = {"met": ("đạt", "met"), "not_met": ("chưa đạt", "not met"),
                "pass": ("đạt", "pass"), "fail": ("không đạt", "fail")}
@@ -133,6 +140,7 @@ class DossierPage:
     checklist: Checklist | None = None
     last_return: ReturnLetter | None = None
     ended_role: str | None = None  # why someone who acted before the reform only reads now
+    lines: LinesView | None = None  # a definition with `lines`: its table instead of criteria
 
 
 def _ended_role(actor: User, dossier: Dossier, lang: str) -> str | None:
@@ -149,12 +157,13 @@ def _ended_role(actor: User, dossier: Dossier, lang: str) -> str | None:
 
 
 def _can(actor: User, dossier: Dossier, d: Definition, action: str) -> bool:
-    a = d.actions[action]
-    return (not a.states or dossier.state in a.states) and bool(capacities(actor, dossier.unit, a.by)) \
-        and not has_acted(dossier, actor, a.not_by_actor_of)
+    a = d.actions.get(action)  # a definition with `lines` has no criteria actions
+    return a is not None and (not a.states or dossier.state in a.states) \
+        and bool(capacities(actor, dossier.unit, a.by)) and not has_acted(dossier, actor, a.not_by_actor_of)
 
 
-def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
+def dossier_page(actor: User, dossier: Dossier, lang: str, shown_round: int | None = None) -> DossierPage:
+    """`shown_round`: for a definition with `lines`, an earlier version of the table to read."""
     d = definition_of(dossier)
     entries = {e.code: e for e in dossier.current_criteria()}
     before = {e.code: e for e in dossier.criteria if e.round == dossier.round - 1}
@@ -194,7 +203,11 @@ def dossier_page(actor: User, dossier: Dossier, lang: str) -> DossierPage:
         can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
         can_appraise=_can(actor, dossier, d, "appraise_criterion"),
         ended_role=_ended_role(actor, dossier, lang))
+    if d.lines is not None:
+        page.lines = lines_view(actor, dossier, d, lang, shown_round)
     page.checklist = _checklist(dossier, d, rows, lang)
+    if page.lines is not None and page.lines.current:
+        page.lines.next_step = page.checklist.conditions
     page.last_return = _last_return(dossier, d, rows, lang, with_applicant)
     if page.can_appraise:
         caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
@@ -291,6 +304,8 @@ def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]
             old, new = (vn_date(data[k]) for k in ("old_due", "new_due"))
             detail = (f"{data.get('symbol', '')} · {step}: hạn {old} → hẹn lại {new}" if lang == "vi"
                       else f"{data.get('symbol', '')} · {step}: due {old} → new date {new}")
+        elif r.action == "import_lines" and data.get("lines") is not None:
+            detail = f"{data['lines']} dòng" if lang == "vi" else f"{data['lines']} lines"
         elif data.get("fields"):
             detail = ", ".join(f"{d.fields[k].labels[lang] if k in d.fields else k}: "
                                f"{vn_date(v) if k in d.fields and d.fields[k].type == 'date' else field_value(v, lang)}"
@@ -302,3 +317,160 @@ def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]
             to_state=label(r.to_state) if r.to_state else None, comment=r.comment,
             is_transition=r.is_transition, detail=detail))
     return rows
+
+
+# --- a dossier made of lines --------------------------------------------------------
+
+@dataclass
+class LineColumnView:
+    name: str
+    label: str
+    type: str
+    required: bool
+    money: bool
+    sequence: bool
+    options: list[tuple[str, str]]  # (value, label) of a choice or unit column's <select>
+
+
+@dataclass
+class LineRow:
+    id: int
+    title: str                 # the line in words (its text and unit cells), e.g. for a grant's input
+    cells: list[str]           # each column's value as read, in the columns' order
+    inputs: dict[str, str]     # each column's value as an edit box holds it
+    asked: str                 # the granted column's amount asked, as an edit box holds it
+    granted: str | None        # the amount granted, as read; None until granted
+    short: bool = False        # granted less than asked
+
+
+@dataclass
+class TotalLine:
+    label: str
+    amount: str
+    granted: str | None
+
+
+@dataclass
+class RoundLink:
+    round: int
+    label: str
+    current: bool
+
+
+@dataclass
+class LinesView:
+    """The table of one round: the current one (editable while `edit_lines` allows)
+    or an earlier version, read only, with what became of it (`banner`)."""
+    round: int
+    current: bool
+    columns: list[LineColumnView]
+    rows: list[LineRow]
+    totals: list[TotalLine]
+    total: TotalLine
+    breakdown_label: str
+    measure_label: str
+    rounds: list[RoundLink]
+    banner: str | None
+    can_edit: bool
+    grant_event: str | None        # the event that grants per line, when the road has one
+    grant_label: str | None        # the granted column's label
+    show_granted: bool
+    partly: str | None             # said when some line got less than it asked
+    next_step: list[str]           # what the next step still needs (guards), in words
+
+
+def _line_input(column: LineColumn, value, lang: str) -> str:
+    if value is None:
+        return ""
+    if column.type in ("integer", "number"):
+        return input_number(value, lang)
+    return str(value)
+
+
+def _round_outcomes(dossier: Dossier, d: Definition, lang: str) -> dict[int, str]:
+    """What became of each closed round, in words: the n-th event that started a round
+    closed round n (a return: returned; an amendment: accepted, then amended)."""
+    starts = [name for name, e in d.events.items() if e.starts_round]
+    records = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
+                                                              AuditRecord.action.in_(starts))
+                                 .order_by(AuditRecord.seq)).scalars()
+    out = {}
+    for n, r in enumerate(records, start=1):
+        event = d.events.get(r.action)
+        state = (r.to_state if event is not None and event.negative else r.from_state) or ""
+        label = d.states[state].labels[lang] if state in d.states else state
+        label = label[:1].lower() + label[1:]
+        step = event.labels[lang] if event is not None else r.action
+        out[n] = f"{label}; {step}: {vn_date(r.at)}"
+    return out
+
+
+def lines_view(actor: User, dossier: Dossier, d: Definition, lang: str, shown_round: int | None) -> LinesView:
+    spec = d.lines
+    shown = dossier.round if shown_round is None else shown_round
+    by_round: dict[int, list[DossierLine]] = {}
+    for line in dossier.lines:
+        by_round.setdefault(line.round, []).append(line)
+    if shown != dossier.round and shown not in by_round:
+        raise NotFound(f"Hồ sơ không có phiên bản {shown} của bảng các dòng.",
+                       f"The dossier has no version {shown} of its table of lines.")
+    current = shown == dossier.round
+    lines = by_round.get(shown, [])
+    sequence = spec.sequence
+    lines.sort(key=lambda ln: (ln.values.get(sequence.name) or 0, ln.position) if sequence else (ln.position,))
+    names = unit_names(ln.values.get(c.name) for ln in lines for c in spec.columns.values() if c.type == "unit")
+    can_edit = current and _can(actor, dossier, d, "edit_lines")
+    today = local_today()
+    columns = []
+    for c in spec.columns.values():
+        options: list[tuple[str, str]] = []
+        if can_edit and c.type == "choice":
+            options = [(key, labels[lang]) for key, labels in c.choices.items()]
+        elif can_edit and c.type == "unit":
+            options = unit_options(dossier.unit, c.level, today)
+            known = {code for code, _ in options}
+            options += [(code, names.get(code, code)) for code in
+                        sorted({ln.values.get(c.name) for ln in lines} - known - {None})]
+        columns.append(LineColumnView(c.name, c.labels[lang], c.type, c.required, c.money, c.sequence, options))
+    grant = d.grant_event
+    grant_column = spec.columns[grant.grants] if grant else None
+    rows = []
+    for ln in lines:
+        cells = [cell_text(c, ln.values.get(c.name), lang, names) for c in spec.columns.values()]
+        title = " — ".join(cell_text(c, ln.values.get(c.name), lang, names) for c in spec.columns.values()
+                           if c.type in ("string", "unit") and ln.values.get(c.name) is not None)
+        asked = ln.values.get(grant_column.name) if grant_column else None
+        rows.append(LineRow(
+            id=ln.id, title=title, cells=cells,
+            inputs={c.name: _line_input(c, ln.values.get(c.name), lang) for c in spec.columns.values()},
+            asked=input_number(asked, lang) if grant_column else "",
+            granted=cell_text(grant_column, ln.granted, lang) if grant_column and ln.granted is not None else None,
+            short=bool(grant_column and ln.granted is not None and ln.granted < (asked or 0))))
+    measure, breakdown = spec.columns[spec.summary.measure], spec.columns[spec.summary.breakdown]
+    sums = totals(d, lines, names, lang)
+    granted_any = any(ln.granted is not None for ln in lines)
+    total_rows = [TotalLine(t.label, cell_text(measure, t.amount, lang),
+                            cell_text(measure, t.granted, lang) if t.granted is not None else None) for t in sums]
+    total = TotalLine("Cộng" if lang != "en" else "Total", cell_text(measure, sum(t.amount for t in sums), lang),
+                      cell_text(measure, sum(t.granted or 0 for t in sums), lang) if granted_any else None)
+    outcomes = _round_outcomes(dossier, d, lang)
+    word = "Version" if lang == "en" else "Phiên bản"
+    rounds = [RoundLink(n, f"{word} {n} ({outcomes[n]})" if n in outcomes else f"{word} {n}", n == dossier.round)
+              for n in sorted(set(by_round) | {dossier.round})]
+    banner = None
+    if not current:
+        banner = (f"{word} {shown} ({outcomes.get(shown, '')}) — read only; the current version is {dossier.round}."
+                  if lang == "en" else
+                  f"{word} {shown} ({outcomes.get(shown, '')}) — chỉ xem; phiên bản hiện tại là {dossier.round}.")
+    partly = None
+    if any(r.short for r in rows):
+        partly = ("Accepted in part: some lines were granted less than they asked (the column "
+                  f"'{grant_column.labels['en']}' granted)." if lang == "en" else
+                  "Chấp nhận một phần: có dòng được cấp ít hơn số đã đăng ký "
+                  f"(xem cột được cấp của '{grant_column.labels['vi']}').")
+    return LinesView(
+        round=shown, current=current, columns=columns, rows=rows, totals=total_rows, total=total,
+        breakdown_label=breakdown.labels[lang], measure_label=measure.labels[lang], rounds=rounds, banner=banner,
+        can_edit=can_edit, grant_event=grant.name if grant else None,
+        grant_label=grant_column.labels[lang] if grant_column else None,
+        show_granted=bool(grant) and granted_any, partly=partly, next_step=[])
