@@ -41,6 +41,15 @@ def _editable(actor: User, dossier: Dossier, d: Definition, expected_version: in
     return cap
 
 
+def ordered(spec: LinesDef, lines: list[DossierLine]) -> list[DossierLine]:
+    """Lines in the order people read them: by the sequence column (a priority list),
+    else in the order they were added."""
+    sequence = spec.sequence
+    if sequence:
+        return sorted(lines, key=lambda ln: (ln.values.get(sequence.name) or 0, ln.position))
+    return sorted(lines, key=lambda ln: ln.position)
+
+
 def _line(dossier: Dossier, line_id: int) -> DossierLine:
     line = next((ln for ln in dossier.current_lines() if ln.id == line_id), None)
     if line is None:
@@ -372,15 +381,17 @@ def apply_grants(dossier: Dossier, event: EventDef, granted) -> dict | None:
     asked_name = event.grants
     given = {int(key): value for key, value in granted.items()}
     result = {}
-    for line_id, line in current.items():
+    # Named by its place in the table as shown (the id is the API's handle, not the user's).
+    for place, line in enumerate(ordered(lines_of(dossier), list(current.values())), start=1):
         asked = line.values.get(asked_name) or 0
-        value = given.get(line_id, asked)
+        value = given.get(line.id, asked)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= asked:
             raise RuleRefused(
-                f"Dòng {line_id}: số được cấp phải từ 0 đến {_number_text(asked, 'vi')} (số đã đăng ký).",
-                f"Line {line_id}: the amount granted must be from 0 to {_number_text(asked, 'en')} (the amount asked).")
+                f"Dòng {place}: số được cấp phải từ 0 đến {_number_text(asked, 'vi')} (số đã đăng ký).",
+                f"Line {place}: the amount granted must be from 0 to {_number_text(asked, 'en')} (the amount asked).",
+                field=f"granted-{line.id}")
         line.granted = value
-        result[str(line_id)] = value
+        result[str(line.id)] = value
     return result
 
 

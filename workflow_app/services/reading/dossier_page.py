@@ -15,7 +15,7 @@ from ...workflow.errors import NotFound
 from ..core.common import definition_of, engine, facts_of
 from ..core.events import EventOption, event_options
 from ..core.line_workbook import cell_text, unit_names, unit_options
-from ..core.lines import totals
+from ..core.lines import ordered, totals
 from ..core.wording import who
 from ..documents.decisions import decision_of
 
@@ -415,9 +415,7 @@ def lines_view(actor: User, dossier: Dossier, d: Definition, lang: str, shown_ro
         raise NotFound(f"Hồ sơ không có phiên bản {shown} của bảng các dòng.",
                        f"The dossier has no version {shown} of its table of lines.")
     current = shown == dossier.round
-    lines = by_round.get(shown, [])
-    sequence = spec.sequence
-    lines.sort(key=lambda ln: (ln.values.get(sequence.name) or 0, ln.position) if sequence else (ln.position,))
+    lines = ordered(spec, by_round.get(shown, []))
     names = unit_names(ln.values.get(c.name) for ln in lines for c in spec.columns.values() if c.type == "unit")
     can_edit = current and _can(actor, dossier, d, "edit_lines")
     today = local_today()
