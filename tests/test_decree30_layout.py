@@ -138,8 +138,8 @@ def test_watermark_is_drawn_in_development_and_absent_in_production(monkeypatch,
 def test_every_print_template_draws_the_watermark(monkeypatch):
     app = app_with_env(monkeypatch, {"APP_ENV": "development"})
     templates = sorted(p.name for p in (render.TEMPLATES_DIR / "pdf").glob("*.html") if not p.name.startswith("_"))
-    assert templates == ["apology.html", "appraisal_report.html", "decision.html", "monthly_report.html",
-                         "receipt.html"]
+    assert templates == ["apology.html", "appraisal_report.html", "decision.html", "line_summary.html",
+                         "monthly_report.html", "receipt.html"]
     for name in templates:
         source = (render.TEMPLATES_DIR / "pdf" / name).read_text(encoding="utf-8")
         assert '{% extends "pdf/_base.html" %}' in source, name

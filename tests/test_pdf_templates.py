@@ -93,6 +93,25 @@ CONTEXTS: dict[str, dict] = {
         "capacity_lines": ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"],
         "signer_name": "Nguyễn Văn An",
     },
+    "line_summary.html": {
+        **_common("Bảng tổng hợp đăng ký nhu cầu xi măng năm 2024", ""),
+        "doc_type": "BẢNG TỔNG HỢP ĐĂNG KÝ NHU CẦU XI MĂNG NĂM 2024",
+        "as_of": "(Số liệu đến ngày 05/9/2024; hạn nộp 15/4/2024)",
+        "headers": ["STT", "Xã / Thôn, bản", "Mã hồ sơ", "Trạng thái", "Ngày nộp", "Xi măng (tấn)",
+                    "Được chấp nhận"],
+        "cols": ["no", "name", "code", "state", "filed", "num", "num"],
+        "cells": ["center", "", "ref", "", "center", "num", "num"],
+        "rows": [[1, "Xã Nà Tăm", "TD-240410-0001", "Đã chấp nhận", "10/4/2024", "22,8", "20,3"],
+                 ["", "- Bản 01 (Nà Tăm)", "", "", "", "15,5", "13"], [2, HOSTILE, "", "Chưa lập", "", "", ""]],
+        "total": ["", "Tổng cộng", "", "", "", "22,8", "20,3"],
+        "note": "Mỗi xã tính một lần, theo hồ sơ mới nhất của năm 2024.",
+        "landscape": False,
+        "preparer_lines": ["NGƯỜI LẬP BIỂU"],
+        "preparer_note": "(Ký, ghi rõ họ tên)",
+        "preparer_name": "Hoàng Thị Lan",
+        "head_lines": ["THỦ TRƯỞNG ĐƠN VỊ"],
+        "head_note": "(Ký tên, đóng dấu)",
+    },
     "monthly_report.html": {
         **_common("Báo cáo tiến độ", "Số: 9/BC-UBND"),
         "subject": "Tiến độ xây dựng nông thôn mới tháng 9 năm 2024",
@@ -141,6 +160,8 @@ SIGNATURES = {
     "apology.html": [["ĐẠI DIỆN CƠ QUAN GIẢI QUYẾT", "(Ủy ban nhân dân huyện Tam Đường)", HOSTILE]],
     "appraisal_report.html": [["KT. TRƯỞNG PHÒNG", "PHÓ TRƯỞNG PHÒNG", "Nguyễn Thị Thẩm", "Cán bộ thẩm định"]],
     "decision.html": [["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Nguyễn Văn An"]],
+    "line_summary.html": [["NGƯỜI LẬP BIỂU", "(Ký, ghi rõ họ tên)", "Hoàng Thị Lan"],
+                          ["THỦ TRƯỞNG ĐƠN VỊ", "(Ký tên, đóng dấu)"]],
     "monthly_report.html": [["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Người lập: Hoàng Thị Lan"]],
     "receipt.html": [["NGƯỜI NỘP HỒ SƠ", "Lò Văn Nộp"],
                      ["CƠ QUAN TIẾP NHẬN", "(Tiếp nhận tự động trên hệ thống)", "Ủy ban nhân dân huyện Tam Đường"]],
@@ -149,12 +170,14 @@ RECIPIENTS = {
     "apology.html": None,
     "appraisal_report.html": ["UBND huyện", HOSTILE],
     "decision.html": ["Như Điều 2", "Lưu: VT"],
+    "line_summary.html": None,
     "monthly_report.html": ["UBND tỉnh", "Văn phòng điều phối", "Lưu: VT, NN."],
     "receipt.html": None,
 }
 STYLESHEETS = {name: ["document.css"] for name in DOCUMENTS}
 STYLESHEETS["decision.html"] = ["decision.css"]
 STYLESHEETS["monthly_report.html"] = ["document.css", "monthly_report.css"]
+STYLESHEETS["line_summary.html"] = ["document.css", "line_summary.css"]
 
 
 # --- the templates themselves (Jinja AST) ---------------------------------------------

@@ -21,4 +21,5 @@ from . import (  # noqa: E402, F401  (importing the view modules registers their
     public_views,
     queue_views,
     register_views,
+    summary_views,
 )
