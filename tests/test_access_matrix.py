@@ -46,6 +46,7 @@ from workflow_app.services import (
     fire_event,
     self_assess,
 )
+from workflow_app.services.core.lines import add_line
 from workflow_app.services.core.users import create_user, issue_token
 from workflow_app.services.documents.decisions import decision_of
 from workflow_app.services.documents.papers import documents_of
@@ -102,9 +103,11 @@ class Ctx:
     token: str = ""       # the decision's verification token
     report: int = 0       # the appraisal report of `rec` (a dossier paper, services/documents/papers.py)
     rev: int = 0          # village_ntm, na-tam-01, recognized then revoked (two decisions)
+    lines: int = 0        # cement_request, na-tam (a commune's), submitted, with lines
     target: int = 0       # a user the admin enables (idempotent)
     pool: int = 0         # the pristine dossier of this case (Case.pool)
     pool_att: int = 0     # that dossier's first evidence file, if any
+    pool_line: int = 0    # that dossier's first line, if it is made of lines
     me: str = ""          # the caller's username (a guest user for anonymous)
 
 
@@ -113,7 +116,7 @@ class Case:
     url: Callable[[Ctx], str]
     expect: dict
     body: Callable[[Ctx], dict] | None = None  # keyword arguments of client.open
-    pool: str | None = None      # "draft" | "ready" | "submitted": a pristine dossier it may change
+    pool: str | None = None      # "draft" | "ready" | "submitted" | "lines draft": a pristine dossier it may change
     creates: bool = False        # allowed -> one more dossier; refused -> none
     rotates_session: bool = False  # the caller's session cookie is worthless afterwards
     listed: Callable | None = None  # (ctx, response) -> is the fixture dossier in the list?
@@ -333,21 +336,6 @@ MATRIX: dict[str, dict[str, Case]] = {
         "GET": Case(url=lambda c: "/reports/monthly.pdf", expect={
             ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
-    # ------------------------------------------------------------------ pages: summaries of lines
-    # The receiving unit's table across its communes: whoever reads the issuer's dossiers
-    # (the district's officials, the province's admin); a commune or a village reads its own.
-    "web.summary_page": {
-        "GET": Case(url=lambda c: f"/summaries/cement_request?issuer=tam-duong&year={YEAR}", expect={
-            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
-    },
-    "web.summary_xlsx_download": {
-        "GET": Case(url=lambda c: f"/summaries/cement_request.xlsx?issuer=tam-duong&year={YEAR}", expect={
-            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
-    },
-    "web.summary_pdf_download": {
-        "GET": Case(url=lambda c: f"/summaries/funding_plan.pdf?issuer=tam-duong&year={YEAR}", expect={
-            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
-    },
     # ------------------------------------------------------------------ API: reference
     "reference.me": {
         "GET": Case(url=lambda c: "/api/v1/me", expect={
@@ -373,15 +361,6 @@ MATRIX: dict[str, dict[str, Case]] = {
         # The same register as a workbook, under the same rule.
         "GET": Case(url=lambda c: f"/api/v1/decisions.xlsx?issuer=tam-duong&year={YEAR}", expect={
             ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
-    },
-    # ------------------------------------------------------------------ API: summaries of lines
-    "summaries.summary_json": {
-        "GET": Case(url=lambda c: f"/api/v1/summaries/funding_plan?issuer=tam-duong&year={YEAR}", expect={
-            ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
-    },
-    "summaries.summary_xlsx_file": {
-        "GET": Case(url=lambda c: f"/api/v1/summaries/cement_request.xlsx?issuer=tam-duong&year={YEAR}", expect={
-            ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
     },
     # ------------------------------------------------------------------ API: dossiers
     "dossiers.list_dossiers": {
@@ -437,6 +416,24 @@ MATRIX: dict[str, dict[str, Case]] = {
                             body=lambda c: {"json": {"event": "submit"}},
                             expect={ANON: 401, PREP: 403, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
                                     OUT: 404}),
+    },
+    # Dossiers made of lines: a commune's (its preparer and submitter edit the lines while
+    # a draft); the village's preparer is below the applicant and does not see it.
+    "lines.lines": {
+        "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.lines}/lines", expect={
+            ANON: 401, PREP: 404, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+        "POST": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/lines", pool="lines draft",
+                     body=lambda c: {"json": _cement_line("Mương thoát nước")},
+                     expect={ANON: 401, PREP: 404, SUB: 201, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "lines.line": {
+        "PUT": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/lines/{c.pool_line}", pool="lines draft",
+                    body=lambda c: {"json": {"cement_tonnes": 7.5}},
+                    expect={ANON: 401, PREP: 404, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+        "DELETE": Case(url=lambda c: f"/api/v1/dossiers/{c.pool}/lines/{c.pool_line}", pool="lines draft",
+                       expect={ANON: 401, PREP: 404, SUB: 204, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                               OUT: 404}),
     },
     "dossiers.decision_pdf": {
         "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rec}/decision.pdf", expect={
@@ -520,6 +517,11 @@ MATRIX: dict[str, dict[str, Case]] = {
     },
 }
 
+def _cement_line(work: str) -> dict:
+    return {"village": "na-tam-01", "work": work, "quantity": 200, "unit_of_measure": "m", "cement_tonnes": 9,
+            "households": 25}
+
+
 def _apology_date() -> str:
     from workflow_app.workdays import add_working_days
 
@@ -579,16 +581,33 @@ class World:
         assert dossier.state == {"ready": "draft", "overdue": "submitted"}.get(state, state)
         return dossier.id
 
+    def build_lines(self, state: str, year: int = YEAR) -> int:
+        """A cement_request of na-tam with two lines in `state` (draft or submitted)."""
+        sub = db.session.get(User, self.builder["submitter"])
+        db.session.execute(update(Dossier).values(open_key=None))
+        dossier = create_dossier(sub, "cement_request", "na-tam", year)
+        for work in ("Đường nội bản", "Sân nhà văn hoá"):
+            add_line(sub, dossier, _cement_line(work))
+        if state == "submitted":
+            fire_event(sub, dossier, "submit")
+        db.session.commit()
+        assert dossier.state == state
+        return dossier.id
+
     def pristine(self, kind: str) -> int:
         with self.app.app_context():
             if kind not in self.pool:
-                did = self.build(kind)
+                did = self.build_lines(kind.split()[1]) if kind.startswith("lines ") else self.build(kind)
                 self.pool[kind] = (did, db.session.get(Dossier, did).version)
             return self.pool[kind][0]
 
     def first_attachment(self, dossier_id: int) -> int:
         with self.app.app_context():
             return min((a.id for a in db.session.get(Dossier, dossier_id).attachments), default=0)
+
+    def first_line(self, dossier_id: int) -> int:
+        with self.app.app_context():
+            return min((ln.id for ln in db.session.get(Dossier, dossier_id).current_lines()), default=0)
 
     def pool_changed(self, kind: str) -> bool:
         """Whether the last request changed the pool dossier; a changed one is dropped."""
@@ -674,6 +693,7 @@ def world(tmp_path_factory, pg_database):
         w.ctx.rec, w.ctx.token = rec.id, decision.verify_token
         w.ctx.report = next(d.id for d in documents_of(rec) if d.kind == "appraisal_report")
         w.ctx.rev = w.build("revoked", YEAR - 4)
+        w.ctx.lines = w.build_lines("submitted")
         db.session.commit()
         db.session.remove()
     yield w
@@ -755,6 +775,7 @@ def test_access(world, endpoint, label, role):
     if case.pool:
         ctx.pool = world.pristine(case.pool)
         ctx.pool_att = world.first_attachment(ctx.pool)
+        ctx.pool_line = world.first_line(ctx.pool)
     if case.creates:
         world.free_slots()
         before = world.dossier_count()

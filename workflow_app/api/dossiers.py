@@ -164,12 +164,16 @@ class AttachmentFile(MethodView):
 @blp.response(200, s.DossierOut)
 @blp.doc(security=[{"bearer": []}])
 def post_event(body: dict, dossier_id: int):
-    """Fire a workflow event (submit, return, appraise, reject, recognize, revoke)."""
+    """Fire a workflow event (submit, return, appraise, reject, recognize, revoke, accept, amend).
+
+    `granted` {line_id: amount} for an event that grants per line (accepting a cement
+    request in part): 400 on another event, 422 for a line not in the current round or
+    an amount outside 0 to what the line asks."""
     version = body.get("version")
 
     def work() -> dict:
         dossier = load_dossier(dossier_id, acting_user())
-        fire_event(acting_user(), dossier, body["event"], body.get("comment"), version)
+        fire_event(acting_user(), dossier, body["event"], body.get("comment"), version, body.get("granted"))
         return _full(dossier)
     return unit_of_work(work, version)
 

@@ -1,7 +1,7 @@
 """Marshmallow schemas: request validation and the OpenAPI description."""
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, validate
 
 from ..workflow.errors import BadRequest
 from .boundary import BoundarySchema, Code, Int, Text
@@ -133,6 +133,41 @@ class DossierSummary(Schema):
     round = fields.Integer()
 
 
+class LineOut(Schema):
+    """One line of a dossier made of lines: `id`, then every column of the definition by
+    name (null when not given): integers and numbers as JSON numbers, dates as
+    YYYY-MM-DD, units by code, choices by key. `granted` only for a definition with an
+    event that grants per line (null until it fires)."""
+
+    class Meta:
+        unknown = INCLUDE  # documents the columns as further properties
+
+    id = fields.Integer()
+    granted = fields.Raw(allow_none=True, metadata={
+        "type": "number", "nullable": True, "description": "what the receiving level granted of the line"})
+
+    @post_dump(pass_original=True)
+    def _columns(self, data: dict, original: dict, **kwargs) -> dict:
+        return {**original, **data}
+
+
+class TotalOut(Schema):
+    """The summary's measure added up per value of its breakdown column (in first-seen order)."""
+
+    key = fields.String(allow_none=True, metadata={"description": "the breakdown value (a choice key, a unit code)"})
+    label = fields.String(metadata={"description": "its label in the caller's language (a unit's name)"})
+    amount = fields.Raw(metadata={"type": "number", "description": "the measure's sum"})
+    granted = fields.Raw(allow_none=True, metadata={
+        "type": "number", "nullable": True, "description": "the granted sum; null until something is granted"})
+
+
+class LinesOut(Schema):
+    items = fields.List(fields.Nested(LineOut))
+    totals = fields.List(fields.Nested(TotalOut))
+    round = fields.Integer(metadata={"description": "the version (round) these lines belong to"})
+    version = fields.Integer(metadata={"description": "the dossier's version (send it back as `version`)"})
+
+
 class DossierOut(DossierSummary):
     criteria = fields.List(fields.Nested(CriterionOut))
     fields_ = fields.Dict(data_key="fields", attribute="fields")
@@ -147,6 +182,10 @@ class DossierOut(DossierSummary):
         "description": "the step clock of the present state, null for states without a time limit"})
     filing = fields.Nested(FilingOut, allow_none=True, metadata={
         "description": "the filing deadline of the dossier's campaign, null without a campaign"})
+    lines = fields.List(fields.Nested(LineOut), metadata={
+        "description": "dossiers made of lines only: the lines of the current round"})
+    totals = fields.List(fields.Nested(TotalOut), metadata={
+        "description": "dossiers made of lines only: the lines added up (as in GET .../lines)"})
 
 
 class Page(Schema):
@@ -217,6 +256,10 @@ class EventIn(BoundarySchema):
     event = Code(required=True)
     comment = Text(allow_none=True, validate=validate.Length(max=5000))
     version = Int(allow_none=True, strict=True, metadata={"description": "the version you last saw; 409 if it changed"})
+    # The amounts are checked by the service (a number from 0 to what the line asks: 422).
+    granted = fields.Dict(keys=Code(), values=fields.Raw(metadata={"type": "number"}), metadata={
+        "description": "an event that grants per line (accepting a cement request): {line_id: amount}, "
+                       "0 up to what the line asks; a line not named is granted in full"})
 
 
 class UploadIn(BoundarySchema):
@@ -226,6 +269,30 @@ class UploadIn(BoundarySchema):
 
 class AttachmentDeleteQuery(BoundarySchema):
     version = Int(metadata={"description": "the dossier version you last saw; 409 if it changed"})
+
+
+class LineIn(BoundarySchema):
+    """A line as {column: value, ...} by the definition's column names (see LineOut);
+    the service checks each value against its column. A column the dossier's kind
+    does not have is 400."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    version = Int(allow_none=True, strict=True, metadata={"description": "the version you last saw; 409 if it changed"})
+
+
+class LineChange(LineIn):
+    """The columns to change (the others keep their values); at least one."""
+
+
+class LinesQuery(BoundarySchema):
+    round = Int(lo=1, metadata={"description": "an earlier version (round) of the table, 1 up to the dossier's "
+                                              "`round` (default: the current one); 404 outside"})
+
+
+class LineDeleteQuery(AttachmentDeleteQuery):
+    """`version`: the dossier version you last saw; 409 if it changed."""
 
 
 class RegisterQuery(BoundarySchema):

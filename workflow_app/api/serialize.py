@@ -8,13 +8,17 @@ from sqlalchemy.orm import defer, joinedload
 
 from ..clock import local_date, local_iso, local_today
 from ..extensions import db
-from ..models import AuditRecord, Decision, Document, Dossier, Unit, User, decision_dossiers
+from ..models import AuditRecord, Decision, Document, Dossier, DossierLine, Unit, User, decision_dossiers
 from ..services.admin.takeover import ACTION as TAKEOVER
 from ..services.core.campaigns import campaign_for, filing_dict, status_for
 from ..services.core.clocks import APOLOGY, clock_dict, clock_from_records
 from ..services.core.common import definition_of, filing_events
 from ..services.core.events import allowed_events
+from ..services.core.line_workbook import unit_names
+from ..services.core.lines import lines_of, ordered, totals
 from ..services.documents.decisions import verify_url
+from ..workflow.definitions import Definition
+from ..workflow.errors import NotFound
 
 iso = local_iso  # stored naive UTC -> ISO 8601 in Vietnam time, with its offset
 
@@ -123,7 +127,36 @@ def dossier_full(dossier: Dossier, viewer: User, lang: str = "vi") -> dict:
         "filing": filing_dict(status_for(campaign_for(dossier.kind, dossier.year), first_filed_on(dossier, records),
                                          local_today())),
     })
+    if d.lines:
+        table = lines_answer(dossier, dossier.round, lang)
+        out.update({"lines": table["items"], "totals": table["totals"]})
     return out
+
+
+def lines_answer(dossier: Dossier, round_: int, lang: str = "vi") -> dict:
+    """GET .../lines: the lines of one round of a dossier made of lines in the order people
+    read them (422 for a dossier of criteria; 404 for a round it never had), each with
+    every column, and what they add up to per the summary's breakdown."""
+    spec = lines_of(dossier)
+    if not 1 <= round_ <= dossier.round:
+        raise NotFound(f"Hồ sơ không có phiên bản (lần) {round_}: có từ 1 đến {dossier.round}.",
+                       f"The dossier has no version (round) {round_}: it has 1 to {dossier.round}.")
+    d = definition_of(dossier)
+    lines = ordered(spec, [ln for ln in dossier.lines if ln.round == round_])
+    breakdown = spec.columns[spec.summary.breakdown]
+    names = unit_names(ln.values.get(breakdown.name) for ln in lines) if breakdown.type == "unit" else {}
+    return {"items": [line_dict(d, ln) for ln in lines], "round": round_, "version": dossier.version,
+            "totals": [{"key": t.key, "label": t.label, "amount": t.amount, "granted": t.granted}
+                       for t in totals(d, lines, names, lang)]}
+
+
+def line_dict(d: Definition, line: DossierLine) -> dict:
+    """One line: its id, every column of the definition `d` (None when not given), and
+    what was granted when the definition grants per line."""
+    item = {"id": line.id, **{name: line.values.get(name) for name in d.lines.columns}}
+    if d.grant_event is not None:
+        item["granted"] = line.granted
+    return item
 
 
 def attachment_dict(a) -> dict:
