@@ -336,6 +336,21 @@ MATRIX: dict[str, dict[str, Case]] = {
         "GET": Case(url=lambda c: "/reports/monthly.pdf", expect={
             ANON: LOGIN, PREP: 403, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
     },
+    # ------------------------------------------------------------------ pages: summaries of lines
+    # The receiving unit's table across its communes: whoever reads the issuer's dossiers
+    # (the district's officials, the province's admin); a commune or a village reads its own.
+    "web.summary_page": {
+        "GET": Case(url=lambda c: f"/summaries/cement_request?issuer=tam-duong&year={YEAR}", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
+    },
+    "web.summary_xlsx_download": {
+        "GET": Case(url=lambda c: f"/summaries/cement_request.xlsx?issuer=tam-duong&year={YEAR}", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
+    },
+    "web.summary_pdf_download": {
+        "GET": Case(url=lambda c: f"/summaries/funding_plan.pdf?issuer=tam-duong&year={YEAR}", expect={
+            ANON: LOGIN, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
+    },
     # ------------------------------------------------------------------ API: reference
     "reference.me": {
         "GET": Case(url=lambda c: "/api/v1/me", expect={
@@ -361,6 +376,15 @@ MATRIX: dict[str, dict[str, Case]] = {
         # The same register as a workbook, under the same rule.
         "GET": Case(url=lambda c: f"/api/v1/decisions.xlsx?issuer=tam-duong&year={YEAR}", expect={
             ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 200}),
+    },
+    # ------------------------------------------------------------------ API: summaries of lines
+    "summaries.summary_json": {
+        "GET": Case(url=lambda c: f"/api/v1/summaries/funding_plan?issuer=tam-duong&year={YEAR}", expect={
+            ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
+    },
+    "summaries.summary_xlsx_file": {
+        "GET": Case(url=lambda c: f"/api/v1/summaries/cement_request.xlsx?issuer=tam-duong&year={YEAR}", expect={
+            ANON: 401, PREP: 403, SUB: 403, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 403}),
     },
     # ------------------------------------------------------------------ API: dossiers
     "dossiers.list_dossiers": {

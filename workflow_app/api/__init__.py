@@ -14,6 +14,7 @@ from .documents import blp as documents_blp
 from .dossiers import blp as dossiers_blp
 from .lines import blp as lines_blp
 from .reference import blp as reference_blp
+from .summaries import blp as summaries_blp
 
 
 class _ErrorBody(Schema):
@@ -46,6 +47,8 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(committee_blp, url_prefix="/api/v1")
 
     api.register_blueprint(apology_blp, url_prefix="/api/v1")
+    api.register_blueprint(summaries_blp, url_prefix="/api/v1")
+    csrf.exempt(summaries_blp)  # GET only, Bearer tokens
     # Bearer-token API: no cookies, so no CSRF. Only these module-level blueprints are
     # exempted: the one flask-smorest makes per app (api-docs) serves GET alone, and
     # adding it to the extension's set would keep every app ever built alive.
