@@ -1,7 +1,13 @@
 """A fresh app and database per test. SQLite by default; PostgreSQL when
-TEST_DATABASE_URL is set (make test runs the db tests a second time there)."""
+TEST_DATABASE_URL is set (make test runs the db tests a second time there).
+
+Speed (docs/testing.md, "Speed"): test databases do not wait for the disk at commit
+(SQLite synchronous=OFF, PostgreSQL synchronous_commit=off: a process killed mid-write
+still leaves a consistent database, only a machine crash could lose the last commits),
+and the workflow definitions are parsed once per session while their files are unchanged."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -14,13 +20,15 @@ import frozen_clock
 import pytest
 from audit_helpers import allow_audit_rewrite
 from helpers import dispose_engines, dossier_in, fire
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine as SqlEngine
 
 from workflow_app.app import create_app
 from workflow_app.config import normalize_db_url
 from workflow_app.extensions import db
 from workflow_app.services.admin.setup import load_reference_data
 from workflow_app.services.core.users import create_user, issue_token
+from workflow_app.workflow import Engine
 
 PG_URL = normalize_db_url(os.environ["TEST_DATABASE_URL"]) if os.environ.get("TEST_DATABASE_URL") else None
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +36,42 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pytest_configure(config):
     frozen_clock.start()  # before collection: nothing reads the real date
+    event.listen(SqlEngine, "connect", _sqlite_without_fsync)
+    Engine.from_dir = _parsed_once
+
+
+def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
+    """SQLite's default (synchronous=FULL) waits for the disk several times a commit,
+    ~10 ms each; the suite commits tens of thousands of times. Locking and the
+    rollback journal are unchanged, so concurrency and kill tests mean the same."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+_from_dir = Engine.from_dir.__func__
+_ENGINES: dict[tuple, Engine] = {}
+
+
+def _contents_of(states_dir) -> str:
+    """A digest of every file's name and bytes (~1 ms for the app's 170 kB)."""
+    root, digest = Path(states_dir), hashlib.blake2b()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@classmethod
+def _parsed_once(cls, states_dir):
+    """Engine.from_dir, kept while the directory's files are unchanged (names and
+    contents): every app of the suite reads the same definitions, and parsing them is
+    half of create_app. The Engine is immutable (frozen definitions, machines fired
+    through holders), so apps can share it; a test that writes its own states directory
+    gets its own Engine, and a broken one still raises."""
+    key = (str(Path(states_dir).resolve()), _contents_of(states_dir))
+    if key not in _ENGINES:
+        _ENGINES[key] = _from_dir(cls, states_dir)
+    return _ENGINES[key]
 
 
 def pytest_unconfigure(config):
@@ -55,6 +99,9 @@ def throwaway_pg_database() -> Iterator[str | None]:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # Commits do not wait for the WAL to reach the disk (a crash of the server could
+        # lose the last ones; visibility, locks and isolation are unchanged).
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     try:
         yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
