@@ -191,9 +191,9 @@ def _pg_reset() -> None:
                                 f"(SELECT coalesce(max(id), 0) + 1 FROM \"{table}\"), false)"))
 
 
-@pytest.fixture
-def app(tmp_path, pg_database):
-    app = build_app(tmp_path, pg_database)
+def app_in_context(storage: Path, pg_url: str | None) -> Iterator:
+    """build_app, with its app context pushed until the fixture ends."""
+    app = build_app(storage, pg_url)
     with app.app_context():
         yield app
         db.session.remove()
@@ -201,7 +201,11 @@ def app(tmp_path, pg_database):
 
 
 @pytest.fixture
-def make_user(app):
+def app(tmp_path, pg_database):
+    yield from app_in_context(tmp_path, pg_database)
+
+
+def user_maker():
     counter = iter(range(1, 10_000))
 
     def make(role: str, unit: str, username: str | None = None, **kw):
@@ -210,6 +214,11 @@ def make_user(app):
         db.session.commit()
         return user
     return make
+
+
+@pytest.fixture
+def make_user(app):
+    return user_maker()
 
 
 class ApiClient:
@@ -239,8 +248,7 @@ class ApiClient:
         return self._call("PUT", path, **kw)
 
 
-@pytest.fixture
-def api_as(app):
+def api_maker(app):
     client = app.test_client()
 
     def as_user(user, lang: str = "vi") -> ApiClient:
@@ -248,6 +256,30 @@ def api_as(app):
         db.session.commit()
         return ApiClient(client, token, lang)
     return as_user
+
+
+@pytest.fixture
+def api_as(app):
+    return api_maker(app)
+
+
+# A module whose tests only read what one costly fixture built may share one app and
+# database among its tests (docs/testing.md, "Speed"), by overriding the three fixtures:
+#
+#     @pytest.fixture(scope="module")
+#     def app(tmp_path_factory, pg_database):
+#         yield from app_in_context(tmp_path_factory.mktemp("app"), pg_database)
+#
+#     @pytest.fixture(scope="module")
+#     def make_user(app):
+#         return user_maker()
+#
+#     @pytest.fixture(scope="module")
+#     def api_as(app):
+#         return api_maker(app)
+#
+# and making the costly fixture module-scoped too. Usernames keep counting across the
+# module's tests; what a test adds stays for the next ones, in any order (pytest-randomly).
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 import time_machine
+from conftest import api_maker, app_in_context, user_maker
 from frozen_clock import AFTER_REFORM
 from helpers import fire, pass_all, prepare_all
 from sqlalchemy import event
@@ -38,7 +39,23 @@ def new_draft(api, village: str, year: int) -> dict:
     return r.json
 
 
-@pytest.fixture
+# The tests read what `eras` built (~7 s); they share one app and database.
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, pg_database):
+    yield from app_in_context(tmp_path_factory.mktemp("eras"), pg_database)
+
+
+@pytest.fixture(scope="module")
+def make_user(app):
+    return user_maker()
+
+
+@pytest.fixture(scope="module")
+def api_as(app):
+    return api_maker(app)
+
+
+@pytest.fixture(scope="module")
 def eras(app, make_user, api_as):
     """2024: Giang Ma 01 recognised by the district (its decision 01/2024), Nà Tăm 01
     submitted, Tả Lèng 02 a draft. 2026: Giang Ma 02 recognised by the new commune of
