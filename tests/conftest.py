@@ -7,6 +7,7 @@ still leaves a consistent database, only a machine crash could lose the last com
 and the workflow definitions are parsed once per session while their files are unchanged."""
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -130,6 +131,9 @@ def _sqlite_template(storage: Path) -> Path:
             db.session.remove()
             dispose_engines()
         _SQLITE_TEMPLATE.append(folder / "test.db")
+        # At exit, not only at pytest_unconfigure: test modules that import from conftest
+        # load a second copy of it (tests.conftest and conftest), with its own template.
+        atexit.register(shutil.rmtree, folder, True)
     return _SQLITE_TEMPLATE[0]
 
 
