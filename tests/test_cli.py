@@ -91,7 +91,9 @@ def test_seed_demo_gives_a_living_district_and_is_idempotent(empty_app):
     assert "demo1234" in result.output
     with empty_app.app_context():
         states = {s for (s,) in db.session.execute(db.select(Dossier.state).distinct())}
-        assert states == {"draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked"}
+        # Recognition's states, and "accepted" of the communes' plans and cement requests.
+        assert states == {"draft", "submitted", "returned", "appraised", "recognized", "rejected", "revoked",
+                          "accepted"}
         roles = {ra.role for u in db.session.execute(db.select(User)).scalars() for ra in u.roles}
         assert roles == {"preparer", "submitter", "appraiser", "approver", "viewer", "admin"}
         count = db.session.execute(db.select(db.func.count(Dossier.id))).scalar()

@@ -24,6 +24,7 @@ from workflow_app.services.admin.takeover import authority_on
 from workflow_app.services.core.campaigns import filing_status
 from workflow_app.services.core.clocks import clock_from_transitions, step_clocks
 from workflow_app.services.core.common import definition_of
+from workflow_app.services.reading.lists import work_queue
 from workflow_app.workdays import load_calendar
 
 pytestmark = pytest.mark.db
@@ -61,9 +62,11 @@ def seeded(tmp_path_factory):
         admin.dispose()
 
 
-def _dossier(unit_code: str, year: int) -> Dossier:
-    return db.session.execute(db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
-                              .where(Unit.code == unit_code, Dossier.year == year)).scalar_one()
+def _dossier(unit_code: str, year: int, kind: str | None = None) -> Dossier:
+    """The one dossier of the applicant and year (of `kind`: a commune also files plans)."""
+    stmt = (db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
+            .where(Unit.code == unit_code, Dossier.year == year))
+    return db.session.execute(stmt.where(Dossier.kind == kind) if kind else stmt).scalar_one()
 
 
 def _decision(dossier: Dossier, kind: str = "recognition") -> Decision:
@@ -113,7 +116,7 @@ def test_the_district_signed_2024_in_october_to_december_numbered_without_gaps(s
 
 
 def test_the_commune_of_2025_went_through_the_district_check_and_the_province(seeded):
-    dossier = _dossier("giang-ma", 2025)
+    dossier = _dossier("giang-ma", 2025, "commune_ntm")
     steps = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
                                                            AuditRecord.is_transition)
                                .order_by(AuditRecord.seq)).scalars().all()
@@ -152,7 +155,7 @@ def test_2026_decisions_are_the_new_communes_each_starting_at_01(seeded):
 
 
 def test_the_commune_dossier_of_2026_sits_at_the_province(seeded):
-    dossier = _dossier("ta-leng-2025", 2026)
+    dossier = _dossier("ta-leng-2025", 2026, "commune_ntm")
     assert dossier.kind == "commune_ntm" and dossier.state == "submitted"
     assert len(dossier.current_criteria()) == 10
     assert authority_on(dossier, frozen_clock.AFTER_REFORM.date()).code == "lai-chau"
@@ -216,3 +219,57 @@ def test_audit_verify_and_doctor_pass(seeded):
     assert verify.exit_code == 0, verify.output
     doctor = runner.invoke(args=["doctor"])
     assert doctor.exit_code == 0, doctor.output
+
+
+def _trail(dossier: Dossier) -> list[AuditRecord]:
+    return db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
+                                                           AuditRecord.is_transition)
+                              .order_by(AuditRecord.seq)).scalars().all()
+
+
+def test_plans_and_cement_requests_of_2024_went_to_the_districts_finance_office(seeded):
+    accepted = [_dossier(c, 2024, "funding_plan") for c in ("giang-ma", "son-binh")]
+    assert {d.state for d in accepted} == {"accepted"}
+    for d in accepted:
+        assert d.current_lines() and all(ln.values["amount_vnd"] > 0 for ln in d.current_lines())
+        assert {r.actor.username for r in _trail(d) if r.to_state == "accepted"} == {"taichinh"}
+        assert local_date(next(r.at for r in _trail(d) if r.to_state == "submitted")) <= date(2024, 4, 30)
+    # Nà Tăm's plan: accepted in May, amended in September, the new version still a draft;
+    # the accepted version's lines stay readable as round 1.
+    amended = _dossier("na-tam", 2024, "funding_plan")
+    assert amended.state == "draft" and amended.round == 2
+    assert [r.to_state for r in _trail(amended)] == ["draft", "submitted", "accepted", "draft"]
+    old = [ln for ln in amended.lines if ln.round == 1]
+    assert len(old) == 4 and len(amended.current_lines()) == 5
+    assert sum(ln.values["amount_vnd"] for ln in old) == 2_430_000_000
+    # Nà Tăm's cement request accepted in part: tonnes granted per line.
+    request = _dossier("na-tam", 2024, "cement_request")
+    assert request.state == "accepted"
+    asked = {ln.values["work"]: (ln.values["cement_tonnes"], ln.granted) for ln in request.current_lines()}
+    assert asked["Rãnh thoát nước bản Nà Tăm 5"] == (14, 8) and asked["Sân nhà văn hoá bản Nà Tăm 8"] == (10, 0)
+    assert asked["Bê tông hoá đường nội bản Nà Tăm 1"] == (42, 42)
+    assert sorted(ln.values["priority"] for ln in request.current_lines()) == [1, 2, 3, 4]
+    assert _dossier("son-binh", 2024, "cement_request").state == "accepted"
+    returned = _dossier("giang-ma", 2024, "cement_request")
+    assert returned.state == "returned"
+    assert "ngày công" in _trail(returned)[-1].comment
+
+
+def test_plans_of_2026_go_to_the_province_and_wait_in_its_queue(seeded):
+    assert _dossier("ta-leng-2025", 2026, "funding_plan").state == "accepted"
+    partly = _dossier("ta-leng-2025", 2026, "cement_request")
+    assert partly.state == "accepted" and any(ln.granted < ln.values["cement_tonnes"] for ln in partly.current_lines())
+    waiting = _dossier("ban-bo-2025", 2026, "funding_plan")
+    assert waiting.state == "submitted" and waiting.round == 2
+    draft = _dossier("binh-lu-2025", 2027, "funding_plan")
+    assert draft.state == "draft" and draft.current_lines()
+    finance = db.session.execute(db.select(User).where(User.username == "taichinh.tinh")).scalar_one()
+    with time_machine.travel(frozen_clock.AFTER_REFORM, tick=True):
+        mine = {item.dossier.id: item.actions for item in work_queue(finance)}
+        assert mine[waiting.id] == ["accept"]  # the province's finance department accepts or returns it
+        officer = db.session.execute(db.select(User).where(User.username == "canbo.binhlu")).scalar_one()
+        assert draft.id in {item.dossier.id for item in work_queue(officer)}
+    logins = {u.username: u for u in DEMO_USERS}
+    assert (logins["taichinh"].role, logins["taichinh"].unit, logins["taichinh"].today) == \
+        ("appraiser", "tam-duong", False)
+    assert (logins["taichinh.tinh"].role, logins["taichinh.tinh"].unit) == ("appraiser", "lai-chau")

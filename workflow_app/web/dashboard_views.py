@@ -76,6 +76,12 @@ def _charts(dash: Dashboard) -> dict:
     series = [Series(s, dash.state_labels[s], state_colour(colours[s].colour if s in colours else None))
               for s in states]
     rows = [StackedRow(c.name, c.by_state) for c in dash.communes]
+    if not dash.has_criteria:  # a kind made of lines: its dossiers by state, no criteria chart
+        return {"states": stacked_bars(
+            "chart-states", _("Hồ sơ theo trạng thái (năm %(year)s)", year=dash.year),
+            _("Mỗi thanh là một đơn vị cấp trên; các đoạn màu là số đơn vị có hồ sơ ở từng trạng thái, "
+              "con số cuối thanh là tổng."),
+            rows, series, _("Chưa có hồ sơ nào.")), "criteria": ""}
     by_state = stacked_bars(
         "chart-states", _("Hồ sơ bản theo trạng thái, từng xã (năm %(year)s)", year=dash.year),
         _("Mỗi thanh là một xã; các đoạn màu là số bản có hồ sơ ở từng trạng thái, con số cuối thanh là tổng."),

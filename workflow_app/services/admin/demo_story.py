@@ -13,6 +13,8 @@ office would have produced:
 - 2026, the new communes and the province: villages of Tả Lèng, Bản Bo and Bình Lư
   recognised, appraised, returned or under appraisal; Tả Lèng's commune dossier
   (programme 2026-2030) under appraisal at the province; a village drafting for 2027.
+- The communes' funding-use plans and cement requests (tables of lines), of 2024 to the
+  district's finance office and of 2026 to the province's; amounts in whole đồng.
 The open dossiers are dated so that none is late in December 2026 (README, demo)."""
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ from weasyprint import HTML
 from ...clock import VN_TZ, pinned
 from ...extensions import db
 from ...models import Dossier, Unit, User
+from ..core.common import definition_of
 from ..core.dossiers import appraise_criterion, create_dossier, self_assess, set_fields
 from ..core.events import fire_batch, fire_event
 from ..core.evidence import attach_evidence
+from ..core.lines import add_line
 from ..core.reference import reform_files
 from .setup import apply_file
 
@@ -101,6 +105,25 @@ class Story:
                     appraise_criterion(self.u[who], dossier, entry.code, "pass", PASS_NOTE)
         self.at(when, step)
 
+    def lines(self, key: str, who: str, when: str, rows: list[dict]) -> None:
+        """Lines added to a dossier made of lines, in order."""
+        def step():
+            for values in rows:
+                add_line(self.u[who], self.dossiers[key], values)
+        self.at(when, step)
+
+    def grant(self, key: str, who: str, when: str, granted: dict[str, float], comment: str) -> None:
+        """The event that grants per line (`grants` in the definition), with the amounts
+        `granted` {a text of the line (its work): amount}; the other lines get what
+        they asked."""
+        def step():
+            dossier = self.dossiers[key]
+            amounts = {ln.id: granted[text] for ln in dossier.current_lines() for text in granted
+                       if text in ln.values.values()}
+            assert len(amounts) == len(granted), "a granted line is not in the dossier"
+            fire_event(self.u[who], dossier, definition_of(dossier).grant_event.name, comment, granted=amounts)
+        self.at(when, step)
+
     def add_evidence(self, key: str, who: str, when: str, code: str, filename: str) -> None:
         self.at(when, lambda: attach_evidence(self.u[who], self.dossiers[key], filename,
                                               demo_evidence_pdf("Bổ sung"), code))
@@ -149,6 +172,8 @@ def tell_story(users: dict[str, User]) -> int:
     _campaign_2024(story)
     _year_2025(story)
     _campaign_2026(story)
+    _plans_2024(story)
+    _plans_2026(story)
     story.run()
     return len(story.dossiers)
 
@@ -285,3 +310,155 @@ def _campaign_2026(s: Story) -> None:
     s.event("xtl", "canbo.taleng", "submit", "2026-11-23 09:00")
     s.verdicts("xtl", "thamdinh.tinh", "2026-12-01 14:00", only={"1", "2", "3"})
     s.verdicts("xtl", "thamdinh.tinh", "2026-12-03 14:00", only={"4", "5", "6"})
+
+
+def _plan(item: str, source: str, amount: int, village: str | None = None,
+         starts: str | None = None, ends: str | None = None) -> dict:
+    values = {"item": item, "source": source, "amount_vnd": amount, "starts_on": starts, "ends_on": ends}
+    if village:
+        values["village"] = village
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _cement(village: str, work: str, quantity: float, unit: str, tonnes: float, households: int) -> dict:
+    return {"village": village, "work": work, "quantity": quantity, "unit_of_measure": unit,
+            "cement_tonnes": tonnes, "households": households}
+
+
+def _plans_2024(s: Story) -> None:
+    """The district's finance office in April-May 2024: Giang Ma's and Sơn Bình's plans
+    accepted; Nà Tăm's accepted, then amended in September (a new version still being
+    drafted, the accepted one readable); Nà Tăm's cement request accepted in part, Sơn
+    Bình's in full, Giang Ma's returned. All filed before the notice's deadlines
+    (cement 15/04, plans 30/04)."""
+    plans, requests = "funding_plan", "cement_request"
+    # Cement requests, due 15/04/2024.
+    s.create("xm24nt", "ketoan.natam", requests, "na-tam", 2024, "2024-04-08 08:30")
+    s.lines("xm24nt", "ketoan.natam", "2024-04-08 14:00", [
+        _cement("na-tam-01", "Bê tông hoá đường nội bản Nà Tăm 1", 650, "m", 42, 86),
+        _cement("na-tam-03", "Bê tông hoá đường ra khu sản xuất bản Nà Tăm 3", 480, "m", 31, 54),
+        _cement("na-tam-05", "Rãnh thoát nước bản Nà Tăm 5", 320, "m", 14, 47),
+        _cement("na-tam-08", "Sân nhà văn hoá bản Nà Tăm 8", 260, "m2", 10, 39),
+    ])
+    s.event("xm24nt", "canbo.natam", "submit", "2024-04-10 09:00")
+    s.grant("xm24nt", "taichinh", "2024-04-19 15:00", {"Rãnh thoát nước bản Nà Tăm 5": 8,
+                                                       "Sân nhà văn hoá bản Nà Tăm 8": 0},
+            "Chấp nhận một phần: năm 2024 huyện ưu tiên xi măng cho đường giao thông; rãnh thoát nước bản "
+            "Nà Tăm 5 cấp 8 tấn, sân nhà văn hoá bản Nà Tăm 8 chuyển sang kế hoạch năm 2025.")
+    s.create("xm24sb", "canbo.sonbinh", requests, "son-binh", 2024, "2024-04-09 08:30")
+    s.lines("xm24sb", "canbo.sonbinh", "2024-04-09 10:00", [
+        _cement("son-binh-02", "Bê tông hoá đường nội bản Sơn Bình 2", 540, "m", 36, 72),
+        _cement("son-binh-03", "Cứng hoá đường trục bản Sơn Bình 3", 410, "m", 28, 61),
+    ])
+    s.event("xm24sb", "canbo.sonbinh", "submit", "2024-04-12 09:00")
+    s.event("xm24sb", "taichinh", "accept", "2024-04-24 10:00")
+    s.create("xm24gm", "canbo.giangma", requests, "giang-ma", 2024, "2024-04-10 08:30")
+    s.lines("xm24gm", "canbo.giangma", "2024-04-10 09:30", [
+        _cement("giang-ma-04", "Bê tông hoá đường nội bản Giang Ma 4", 700, "m", 60, 93),
+        _cement("giang-ma-05", "Kênh mương nội đồng bản Giang Ma 5", 35, "m3", 12, 40),
+    ])
+    s.event("xm24gm", "canbo.giangma", "submit", "2024-04-15 09:00")
+    s.event("xm24gm", "taichinh", "return", "2024-04-23 15:00",
+            "Đề nghị bổ sung biên bản họp bản cam kết đóng góp ngày công của bản Giang Ma 4 và tính lại khối "
+            "lượng xi măng theo định mức 0,09 tấn/m đường bê tông rộng 3 m dày 18 cm.")
+
+    # Funding-use plans, due 30/04/2024.
+    s.create("kh24gm", "canbo.giangma", plans, "giang-ma", 2024, "2024-04-15 14:00")
+    s.lines("kh24gm", "canbo.giangma", "2024-04-16 09:00", [
+        _plan("Bê tông hoá đường nội bản Giang Ma 4", "central", 1_150_000_000, "giang-ma-04",
+              "2024-05-15", "2024-10-31"),
+        _plan("Nhà văn hoá bản Giang Ma 2", "province", 450_000_000, "giang-ma-02", "2024-06-01", "2024-11-30"),
+        _plan("Hỗ trợ phát triển sản xuất chè Shan tuyết", "integrated", 300_000_000, None, "2024-05-01", "2024-12-15"),
+        _plan("Ngày công, vật liệu tại chỗ làm đường", "people", 180_000_000, "giang-ma-04",
+              "2024-05-15", "2024-10-31"),
+    ])
+    s.event("kh24gm", "canbo.giangma", "submit", "2024-04-22 09:00")
+    s.event("kh24gm", "taichinh", "accept", "2024-05-06 10:00")
+    s.create("kh24sb", "canbo.sonbinh", plans, "son-binh", 2024, "2024-04-17 08:30")
+    s.lines("kh24sb", "canbo.sonbinh", "2024-04-17 10:00", [
+        _plan("Bê tông hoá đường nội bản Sơn Bình 2", "central", 980_000_000, "son-binh-02",
+              "2024-05-20", "2024-10-15"),
+        _plan("Sửa chữa trường mầm non điểm bản Sơn Bình 3", "district", 350_000_000, "son-binh-03",
+              "2024-06-15", "2024-08-20"),
+        _plan("Hỗ trợ giống lúa chất lượng cao", "commune", 120_000_000, None, "2024-05-01", "2024-07-31"),
+    ])
+    s.event("kh24sb", "canbo.sonbinh", "submit", "2024-04-23 09:00")
+    s.event("kh24sb", "taichinh", "accept", "2024-05-07 10:00")
+    s.create("kh24nt", "ketoan.natam", plans, "na-tam", 2024, "2024-04-17 14:00")
+    s.lines("kh24nt", "ketoan.natam", "2024-04-19 09:00", [
+        _plan("Bê tông hoá đường nội bản Nà Tăm 1", "central", 1_250_000_000, "na-tam-01", "2024-05-15", "2024-10-31"),
+        _plan("Cải tạo nhà văn hoá bản Nà Tăm 3", "province", 350_000_000, "na-tam-03", "2024-06-01", "2024-09-30"),
+        _plan("Hệ thống nước sinh hoạt bản Nà Tăm 5", "integrated", 620_000_000, "na-tam-05",
+              "2024-07-01", "2024-12-20"),
+        _plan("Đóng góp của nhân dân (ngày công, hiến đất)", "people", 210_000_000, None, "2024-05-15", "2024-12-20"),
+    ])
+    s.event("kh24nt", "canbo.natam", "submit", "2024-04-24 09:00")
+    s.event("kh24nt", "taichinh", "accept", "2024-05-08 10:00")
+    # September: the commune adjusts its plan (a new version, not yet resubmitted).
+    s.event("kh24nt", "canbo.natam", "amend", "2024-09-16 09:00",
+            "Điều chỉnh kế hoạch: bổ sung vốn tín dụng cho hộ phát triển sản xuất theo Nghị quyết của HĐND "
+            "xã; giảm vốn lồng ghép nước sinh hoạt do dự án tỉnh đã đầu tư.")
+    s.lines("kh24nt", "ketoan.natam", "2024-09-17 10:00", [
+        _plan("Vay vốn phát triển sản xuất (Ngân hàng Chính sách xã hội)", "credit", 400_000_000, None,
+              "2024-10-01", "2024-12-31"),
+    ])
+
+
+def _plans_2026(s: Story) -> None:
+    """The province's finance department and the new communes: Tả Lèng's plan and cement
+    request accepted (the request in part), Bình Lư's request accepted; Bản Bo's plan
+    accepted in May, amended in November, its new version waiting for the province since
+    02/12; Bình Lư drafting its plan for 2027."""
+    plans, requests = "funding_plan", "cement_request"
+    # Tả Lèng: cement request accepted in part, plan accepted.
+    s.create("xm26tl", "canbo.taleng", requests, "ta-leng-2025", 2026, "2026-04-01 08:30")
+    s.lines("xm26tl", "canbo.taleng", "2026-04-01 14:00", [
+        _cement("giang-ma-09", "Bê tông hoá đường nội bản Giang Ma 9", 560, "m", 38, 64),
+        _cement("giang-ma-10", "Bê tông hoá đường trục bản Giang Ma 10", 350, "m", 24, 51),
+        _cement("ta-leng-06", "Mương thoát nước bản Tả Lèng 6", 28, "m3", 11, 33),
+    ])
+    s.event("xm26tl", "canbo.taleng", "submit", "2026-04-08 09:00")
+    s.grant("xm26tl", "taichinh.tinh", "2026-04-21 15:00", {"Mương thoát nước bản Tả Lèng 6": 6},
+            "Chấp nhận một phần: mương thoát nước bản Tả Lèng 6 cấp 6 tấn theo khối lượng đã thẩm tra thực tế.")
+    s.create("kh26tl", "canbo.taleng", plans, "ta-leng-2025", 2026, "2026-04-13 08:30")
+    s.lines("kh26tl", "canbo.taleng", "2026-04-14 09:00", [
+        _plan("Bê tông hoá đường nội bản Giang Ma 9", "central", 1_420_000_000, "giang-ma-09",
+              "2026-05-15", "2026-10-31"),
+        _plan("Nhà văn hoá bản Tả Lèng 6", "province", 520_000_000, "ta-leng-06", "2026-06-01", "2026-11-30"),
+        _plan("Hỗ trợ chăn nuôi lợn đen bản địa", "integrated", 260_000_000, None, "2026-05-01", "2026-12-15"),
+        _plan("Nhân dân hiến đất, góp ngày công", "people", 240_000_000, "giang-ma-09", "2026-05-15", "2026-10-31"),
+    ])
+    s.event("kh26tl", "canbo.taleng", "submit", "2026-04-22 09:00")
+    s.event("kh26tl", "taichinh.tinh", "accept", "2026-05-05 10:00")
+    # Bình Lư: cement request accepted in full; its 2027 plan being drafted in December 2026.
+    s.create("xm26bl", "canbo.binhlu", requests, "binh-lu-2025", 2026, "2026-04-09 08:30")
+    s.lines("xm26bl", "canbo.binhlu", "2026-04-09 10:00", [
+        _cement("son-binh-06", "Bê tông hoá đường nội bản Sơn Bình 6", 480, "m", 33, 58),
+        _cement("son-binh-06", "Sân thể thao bản Sơn Bình 6", 400, "m2", 15, 58),
+    ])
+    s.event("xm26bl", "canbo.binhlu", "submit", "2026-04-13 09:00")
+    s.event("xm26bl", "taichinh.tinh", "accept", "2026-04-24 10:00")
+    s.create("kh27bl", "canbo.binhlu", plans, "binh-lu-2025", 2027, "2026-11-24 08:30")
+    s.lines("kh27bl", "canbo.binhlu", "2026-11-25 09:00", [
+        _plan("Bê tông hoá đường ra khu sản xuất bản Sơn Bình 6", "central", 900_000_000, "son-binh-06",
+              "2027-03-01", "2027-08-31"),
+        _plan("Hỗ trợ trồng quế, sa nhân dưới tán rừng", "integrated", 350_000_000, None, "2027-03-01", "2027-11-30"),
+    ])
+    # Bản Bo: plan accepted in May, amended in November, the new version with the province.
+    s.create("kh26bb", "canbo.banbo", plans, "ban-bo-2025", 2026, "2026-04-20 08:30")
+    s.lines("kh26bb", "canbo.banbo", "2026-04-21 09:00", [
+        _plan("Bê tông hoá đường nội bản Nà Tăm 9", "central", 1_080_000_000, "na-tam-09", "2026-05-20", "2026-10-31"),
+        _plan("Cấp nước sinh hoạt tập trung bản Nà Tăm 9", "province", 760_000_000, "na-tam-09", "2026-06-01",
+              "2026-12-15"),
+        _plan("Ngân sách xã đối ứng", "commune", 150_000_000, None, "2026-05-20", "2026-12-15"),
+    ])
+    s.event("kh26bb", "canbo.banbo", "submit", "2026-04-23 09:00")
+    s.event("kh26bb", "taichinh.tinh", "accept", "2026-05-07 10:00")
+    s.event("kh26bb", "canbo.banbo", "amend", "2026-11-23 09:00",
+            "Điều chỉnh kế hoạch: bổ sung vốn doanh nghiệp hỗ trợ xây dựng nhà văn hoá bản Nà Tăm 9 theo cam "
+            "kết ngày 16/11/2026.")
+    s.lines("kh26bb", "canbo.banbo", "2026-11-24 14:00", [
+        _plan("Nhà văn hoá bản Nà Tăm 9", "enterprise", 450_000_000, "na-tam-09", "2027-01-05", "2027-05-31"),
+    ])
+    s.event("kh26bb", "canbo.banbo", "submit", "2026-12-02 09:00",
+            "Nộp kế hoạch điều chỉnh (phiên bản 2) kèm văn bản cam kết của doanh nghiệp.")

@@ -1,10 +1,13 @@
 """Reminder e-mails through an outbox (issue 5, item 3).
 
-Four kinds: `due_soon` and `overdue` (a step clock, queued by `queue_reminders`,
-run from cron), `returned` and `decision_issued` (queued by effects at the
-event, in its transaction). Each message has a dedupe key
-"<kind>:<user>:<dossier>:<step>:<day>" under a unique index and is inserted with
-ON CONFLICT DO NOTHING, so queuing again the same day is a no-op.
+Six kinds: `due_soon` and `overdue` (a step clock, queued by `queue_reminders`,
+run from cron), `filing_soon` and `filing_late` (a campaign's filing deadline, for
+a registered applicant that has not filed: `queue_filing_reminders`, run from cron
+too), `returned` and `decision_issued` (queued by effects at the event, in its
+transaction). Each message has a dedupe key "<kind>:<user>:<dossier>:<step>:<day>"
+(a filing reminder: "<kind>:<user>:<applicant code>:<dossier kind>/<year>:<day>")
+under a unique index and is inserted with ON CONFLICT DO NOTHING, so queuing again
+the same day is a no-op.
 
 Delivery is services/notify/mailer.py. Without SMTP_HOST nothing is sent: the outbox
 is read at /outbox.
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,10 +25,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ...clock import local_today
 from ...extensions import db
 from ...formats import vn_date
-from ...models import Dossier, RoleAssignment, User, utcnow
+from ...models import Dossier, RoleAssignment, Unit, User, utcnow
 from ...models.progress import OutboxMessage
 from ...permissions import can_view, capacities, has_acted, is_admin, scope_clause
 from ...workflow.definitions import Actor, Definition
+from ..core.campaigns import Campaign, campaigns, first_submissions
 from ..core.clocks import step_clocks
 from ..core.common import definition_of, engine, filers, setting
 from ..core.effects import Act
@@ -34,8 +38,13 @@ from .mailer import SmtpMailer, deliver_pending, smtp_configured
 
 log = logging.getLogger(__name__)
 
-KINDS = ("due_soon", "overdue", "returned", "decision_issued")
+KINDS = ("due_soon", "overdue", "filing_soon", "filing_late", "returned", "decision_issued")
 PER_PAGE = 50
+# A registered applicant that has not filed is reminded every day from this many
+# calendar days before its campaign's filing deadline up to the deadline, then every
+# day for FILING_LATE_DAYS after it (a late filing is marked, never refused).
+FILING_SOON_DAYS = 5
+FILING_LATE_DAYS = 10
 
 
 # ----------------------------------------------------------------------------- queueing
@@ -44,13 +53,15 @@ def dedupe_key(kind: str, user_id: int, dossier_id: int, step: str, day: date) -
     return f"{kind}:{user_id}:{dossier_id}:{step}:{day.isoformat()}"
 
 
-def _enqueue(kind: str, user: User, dossier: Dossier, step: str, day: date, subject: str, body: str) -> bool:
-    """Insert one message unless its dedupe key exists; True when it is new."""
+def _enqueue(kind: str, user: User, dossier: Dossier | None, step: str, day: date, subject: str, body: str,
+             key: str | None = None) -> bool:
+    """Insert one message unless its dedupe key exists; True when it is new. `key`
+    replaces the dossier's dedupe key for a message about no dossier yet."""
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (insert(OutboxMessage).values(
-        kind=kind, dedupe_key=dedupe_key(kind, user.id, dossier.id, step, day), to_user_id=user.id,
-        to_email=(user.email or "").strip() or None, dossier_id=dossier.id, step=step, day=day,
+        kind=kind, dedupe_key=key or dedupe_key(kind, user.id, dossier.id, step, day), to_user_id=user.id,
+        to_email=(user.email or "").strip() or None, dossier_id=dossier.id if dossier else None, step=step, day=day,
         subject=subject[:300], body=body, created_at=utcnow(), attempts=0)
         .on_conflict_do_nothing().returning(OutboxMessage.id))
     return db.session.execute(stmt).first() is not None
@@ -112,6 +123,54 @@ def queue_reminders(today: date | None = None) -> int:
             new += _enqueue(kind, user, dossier, clock.state, today, subject, body)
     if new:
         log.info("reminders: %s new step reminders queued for %s", new, today.isoformat())
+    return new
+
+
+def _filing_window(campaign: Campaign, today: date) -> str | None:
+    """"filing_soon" or "filing_late" when `today` is a day to remind of the campaign's
+    deadline (FILING_SOON_DAYS, FILING_LATE_DAYS), else None."""
+    if campaign.deadline - timedelta(days=FILING_SOON_DAYS) <= today <= campaign.deadline:
+        return "filing_soon"
+    if campaign.deadline < today <= campaign.deadline + timedelta(days=FILING_LATE_DAYS):
+        return "filing_late"
+    return None
+
+
+def queue_filing_reminders(today: date | None = None) -> int:
+    """Queue the filing-deadline reminders of the day: for each campaign (kind and year)
+    whose deadline is near or just past, each registered applicant alive today that has
+    no filed dossier of that kind and year, to whoever there may create or file one (the
+    road's `create` action and `files: true` events). Returns how many messages are new.
+    Flushes, never commits."""
+    today = today or local_today()
+    eng = engine()
+    due = [(c, when) for cy in campaigns().values() for c in cy.kinds.values()
+           if c.kind in eng.kinds() and c.registered and (when := _filing_window(c, today))]
+    new = 0
+    for campaign, when in due:
+        d = eng.definition_for(campaign.kind, campaign.year, today) or eng.definition(campaign.kind)
+        actors = set(d.actions["create"].by) | {a for e in d.events.values() if e.files for a in e.by}
+        units = [u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(campaign.registered))
+                                               .order_by(Unit.code)).scalars() if u.live_on(today)]
+        if not units:
+            continue
+        drafts = list(db.session.execute(db.select(Dossier).where(
+            Dossier.kind == campaign.kind, Dossier.year == campaign.year,
+            Dossier.unit_id.in_([u.id for u in units])).order_by(Dossier.id)).scalars())
+        filed = first_submissions(drafts)
+        done = {x.unit_id for x in drafts if x.id in filed}
+        latest = {x.unit_id: x for x in drafts}  # the newest draft of each applicant, if any
+        users = _active_users({a.role for a in actors})
+        for unit in units:
+            if unit.id in done:
+                continue
+            draft = latest.get(unit.id)
+            for user in [u for u in users if capacities(u, unit, tuple(actors), today)]:
+                subject, body = filing_message(when, user, unit, campaign, draft, today)
+                key = f"{when}:{user.id}:{unit.code}:{campaign.kind}/{campaign.year}:{today.isoformat()}"
+                new += _enqueue(when, user, draft, campaign.kind, today, subject, body, key=key)
+    if new:
+        log.info("reminders: %s new filing reminders queued for %s", new, today.isoformat())
     return new
 
 
@@ -199,6 +258,29 @@ def clock_message(kind: str, user: User, dossier: Dossier, d: Definition, clock,
     return subject, "\n".join(lines)
 
 
+def filing_message(when: str, user: User, unit: Unit, campaign: Campaign, draft: Dossier | None,
+                   today: date) -> tuple[str, str]:
+    label, due = campaign.label["vi"], vn_date(campaign.deadline)
+    left = (campaign.deadline - today).days
+    if when == "filing_late":
+        subject = f"[NTM] Quá hạn nộp: {label} — {unit.name} chưa nộp (hạn {due})"
+        late = f"đã quá hạn {-left} ngày; hồ sơ nộp muộn vẫn được nhận và được ghi là nộp muộn"
+    else:
+        subject = f"[NTM] Sắp đến hạn nộp: {label} — {unit.name}, hạn {due}"
+        late = "hôm nay là ngày cuối" if left == 0 else f"còn {left} ngày"
+    if draft is not None:
+        state = definition_of(draft).states[draft.state].labels["vi"]
+        where = [f"Hồ sơ chưa nộp: {draft.code} ({state})", f"Mở hồ sơ: {dossier_url(draft)}"]
+    else:
+        base = (setting("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        where = ["Đơn vị chưa lập hồ sơ.", f"Lập hồ sơ: {base}/dossiers/new"]
+    lines = [f"Kính gửi {user.name},", "", f"Đợt: {label}", f"Đơn vị: {unit.name}",
+             f"Hạn nộp: {due} ({late})", "",
+             f"Việc cần làm: lập, hoàn thiện và nộp {engine().kind_label(campaign.kind).lower()} năm {campaign.year}.",
+             "", *where, "", FOOTER]
+    return subject, "\n".join(lines)
+
+
 def returned_message(user: User, dossier: Dossier, act: Act) -> tuple[str, str]:
     d, today = act.definition, local_today()
     subject = f"[NTM] Hồ sơ {dossier.code} ({dossier.unit.name}) bị trả lại để bổ sung"
@@ -206,7 +288,8 @@ def returned_message(user: User, dossier: Dossier, act: Act) -> tuple[str, str]:
         f"Ngày trả lại: {vn_date(today)}, bởi {act.actor.name} ({act.cap.unit.name})", "",
         "Nội dung cần bổ sung:", act.comment or "—", "",
         ("Việc cần làm: bổ sung minh chứng và tự đánh giá lại các tiêu chí theo yêu cầu trên, "
-         "rồi nộp lại hồ sơ."),
+         "rồi nộp lại hồ sơ." if d.lines is None else
+         "Việc cần làm: sửa các dòng của hồ sơ theo yêu cầu trên, rồi nộp lại hồ sơ."),
         "", f"Mở hồ sơ: {dossier_url(dossier)}", "", FOOTER]
     return subject, "\n".join(lines)
 
@@ -245,7 +328,7 @@ class SendSummary:
 def send_reminders(today: date | None = None, mailer=None) -> SendSummary:
     """What `flask reminders send` does: queue today's step reminders, commit,
     then deliver when SMTP is configured."""
-    queued = queue_reminders(today)
+    queued = queue_reminders(today) + queue_filing_reminders(today)
     db.session.commit()
     if not smtp_configured():
         return SendSummary(queued, 0, 0, False)

@@ -127,8 +127,14 @@ class QueuePage:
     after: str | None = None  # cursor of the next page
 
 
-# Actions (not events) that are work in a state: the required ones of every definition.
-QUEUE_ACTIONS = ("self_assess", "appraise_criterion")
+# Actions (not events) that are work in a state, where a definition declares them: the
+# criteria of a recognition road, the lines of a dossier made of lines.
+QUEUE_ACTIONS = ("self_assess", "appraise_criterion", "edit_lines")
+
+
+def _queue_actions(d) -> list:
+    """The queue actions road `d` declares, each bound to its states."""
+    return [d.actions[n] for n in QUEUE_ACTIONS if n in d.actions and d.actions[n].states]
 
 
 def _positive_steps(d, state: str, held: set) -> list:
@@ -136,8 +142,7 @@ def _positive_steps(d, state: str, held: set) -> list:
     user's (role, level) pairs may take."""
     steps = [e for e in d.events.values()
              if not e.negative and state in e.sources and held & {(a.role, a.level) for a in e.by}]
-    steps += [d.actions[n] for n in QUEUE_ACTIONS
-              if state in d.actions[n].states and held & {(a.role, a.level) for a in d.actions[n].by}]
+    steps += [x for x in _queue_actions(d) if state in x.states and held & {(a.role, a.level) for a in x.by}]
     return steps
 
 
@@ -151,7 +156,7 @@ def _queue_filter(user: User) -> list:
     for kind in eng.kinds():
         roads = eng.roads(kind)
         states = sorted({s for d in roads for e in d.events.values() for s in e.sources}
-                        | {s for d in roads for n in QUEUE_ACTIONS for s in d.actions[n].states})
+                        | {s for d in roads for x in _queue_actions(d) for s in x.states})
         for state in states:
             steps = [x for d in roads for x in _positive_steps(d, state, held)]
             if not steps:
@@ -191,10 +196,9 @@ def _item(user: User, dossier: Dossier, acted: set[str]) -> QueueItem | None:
     allowed = [e for e in d.offered_from(dossier.state)
                if capacities(user, dossier.unit, e.by) and not acted & set(e.not_by_actor_of)]
     actions = [e.name for e in allowed if not e.negative]
-    for name in QUEUE_ACTIONS:
-        a = d.actions[name]
-        if a.states and dossier.state in a.states and capacities(user, dossier.unit, a.by):
-            actions.append(name)
+    for a in _queue_actions(d):
+        if dossier.state in a.states and capacities(user, dossier.unit, a.by):
+            actions.append(a.name)
     if not actions:
         return None
     return QueueItem(dossier, actions, dossier.updated_at, secondary=[e.name for e in allowed if e.negative])

@@ -13,6 +13,8 @@ What the figures count (said on the page too):
   with verdict `pass`, over the latest dossiers whose appraisal has begun (at
   least one verdict in the current round: a returned dossier keeps its passed
   verdicts, a draft has none). A criterion not yet appraised counts as not met.
+- a kind made of lines (no criteria: plans, requests) shows its applicants' latest
+  dossiers by state only; the criteria figures, averages and table are left out.
 
 Everything comes from a handful of grouped SQL queries, whatever the number of
 dossiers: never one query per dossier.
@@ -131,6 +133,7 @@ class Dashboard:
     district: list[DistrictCriteria]
     deadline: date | None = None      # the campaign's filing deadline, when known
     has_campaign: bool = False
+    has_criteria: bool = True         # False for a kind made of lines: counts by state only
 
     @property
     def lagging_communes(self) -> list[CommuneProgress]:
@@ -205,6 +208,7 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
 
     registered = campaign.registered_by_commune if campaign and campaign.has_kind else None
     decided = tuple(dict.fromkeys(d.events[e].dest for e in d.decision_events))
+    judged = bool(d.criteria)  # a kind made of lines has no criteria to average
     rows = []
     for g in groups:
         f = figures.get(g.id) or _Figures()
@@ -212,8 +216,8 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
             code=g.code, name=g.name, villages=g.members,
             registered=(registered.get(g.code, 0) if registered is not None else None),
             dossiers=f.dossiers, with_dossier=f.latest, by_state=dict(f.by_state),
-            avg_self=_ratio(f.met, f.latest), appraised=f.begun, avg_appraised=_ratio(f.passed, f.begun),
-            decided_states=decided))
+            avg_self=_ratio(f.met, f.latest) if judged else None, appraised=f.begun,
+            avg_appraised=_ratio(f.passed, f.begun), decided_states=decided))
 
     every = _Figures.sum(figures.values())  # every latest dossier in scope, under a row shown or not
     total = CommuneProgress(
@@ -221,7 +225,7 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
         registered=(sum(r.registered or 0 for r in rows) if registered is not None else None),
         dossiers=sum(r.dossiers for r in rows), with_dossier=every.latest,
         by_state={s: sum(r.by_state.get(s, 0) for r in rows) for s in d.states if any(r.by_state.get(s) for r in rows)},
-        avg_self=_ratio(every.met, every.latest), appraised=every.begun,
+        avg_self=_ratio(every.met, every.latest) if judged else None, appraised=every.begun,
         avg_appraised=_ratio(every.passed, every.begun), decided_states=decided)
 
     return Dashboard(
@@ -231,7 +235,7 @@ def dashboard(user: User, year: int, kind: str | None = None, lang: str = "vi",
         criteria=_criteria_rows(kind, criteria_counts, every.latest, every.begun, lang),
         towns=town_progress(scope, year, lang, day),
         district=district_criteria(scope, campaign, day), deadline=campaign.deadline if campaign else None,
-        has_campaign=bool(campaign and campaign.has_kind))
+        has_campaign=bool(campaign and campaign.has_kind), has_criteria=judged)
 
 
 @dataclass

@@ -41,7 +41,7 @@ from ...workflow.errors import BadRequest
 from ..committee.visits import report_status
 from ..core.campaigns import campaign_for, campaigns
 from ..core.clocks import step_clocks
-from ..core.common import definition_of, engine
+from ..core.common import definition_of, engine, is_filing
 from ..core.eras import group_ids, month_day, place_on
 from ..core.wording import who
 from .dashboard import CriterionProgress, criteria_progress, default_year, latest_ids
@@ -481,15 +481,23 @@ def _deadline_passed(today: date) -> list[tuple[str, int, date]]:
 
 def unfiled_after_deadline(scope: Scope, today: date, lang: str = "vi",
                            limit: int | None = None) -> tuple[dict[str, int], list[OverdueRow]]:
-    """Dossiers still in their first state (never submitted) after their campaign's
+    """Dossiers still in their first state and never submitted after their campaign's
     filing deadline (services.core.campaigns): late in calendar days since the deadline.
-    Their number per state, and the `limit` most late (None: all), in two statements."""
+    A dossier filed once and back in its first state (a plan amended after acceptance)
+    is not among them. Their number per state, and the `limit` most late (None: all),
+    in two statements."""
     eng = engine()
     passed = _deadline_passed(today)
     if not passed:
         return {}, []
     initial = {k: eng.definition(k).initial for k in eng.kinds()}
-    late = db.or_(*[and_(Dossier.kind == k, Dossier.year == y, Dossier.state == initial[k])
+    # Only a kind with an event back into its first state needs its filings looked up.
+    back = {k for k in initial for d in eng.roads(k) for e in d.events.values() if e.dest == initial[k]}
+
+    def never_filed(kind: str):
+        return ~db.select(AuditRecord.id).where(AuditRecord.dossier_id == Dossier.id, is_filing(kind)).exists()
+    late = db.or_(*[and_(Dossier.kind == k, Dossier.year == y, Dossier.state == initial[k],
+                         *((never_filed(k),) if k in back else ()))
                     for k, y, _d in passed if k in initial])
     where = (scope_clause(Dossier.unit_id, scope), late)
     counts = {state: n for state, n in db.session.execute(

@@ -66,6 +66,16 @@ def commune_sheet(wb, dash: Dashboard, title: str = "Theo xã", states: list[str
     states = states or dash.states
     columns = [("Xã", 22), ("Số bản", 8), ("Bản đăng ký", 10), ("Số hồ sơ", 9), ("Bản có hồ sơ", 10)]
     columns += [(dash.state_labels[s], 11) for s in states]
+    if not dash.has_criteria:  # a kind made of lines: its applicants' dossiers by state only
+        columns[1:5] = [("Số đơn vị", 8), ("Đơn vị đăng ký", 10), ("Số hồ sơ", 9), ("Đơn vị có hồ sơ", 10)]
+        ws = _sheet(wb, title, f"TIẾN ĐỘ — {dash.kind_label.upper()} — NĂM {dash.year}", columns)
+        for c in [*dash.communes, dash.total]:
+            ws.append([c.name or "Tổng cộng", c.villages, c.registered, c.dossiers, c.with_dossier,
+                       *[c.by_state.get(s, 0) for s in states]])
+        _bold_last(ws)
+        ws.append([])
+        ws.append([f"Mỗi đơn vị tính một lần, theo hồ sơ mới nhất của năm {dash.year}, ở trạng thái hiện tại."])
+        return ws
     columns += [("TB tiêu chí đạt (tự đánh giá)", 14), ("Hồ sơ có kết luận thẩm định", 12),
                 ("TB tiêu chí đạt (thẩm định)", 14)]
     ws = _sheet(wb, title, f"TIẾN ĐỘ THEO XÃ — {dash.kind_label.upper()} — NĂM {dash.year}", columns)
@@ -93,7 +103,8 @@ def dashboard_xlsx(dash: Dashboard) -> bytes:
     wb = _book()
     wb.properties.title = f"Tiến độ xây dựng nông thôn mới năm {dash.year}"
     commune_sheet(wb, dash)
-    criteria_sheet(wb, dash.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — NĂM {dash.year} (yếu nhất trước)")
+    if dash.has_criteria:
+        criteria_sheet(wb, dash.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — NĂM {dash.year} (yếu nhất trước)")
     ws = _sheet(wb, "Thị trấn", f"TIÊU CHÍ CỦA THỊ TRẤN — NĂM {dash.year}",
                 [("Thị trấn", 22), ("Mã hồ sơ", 22), ("Mã", 6), ("Tiêu chí", 44), ("Tự đánh giá", 12),
                  ("Thẩm định", 12)])
