@@ -104,6 +104,8 @@ class Ctx:
     report: int = 0       # the appraisal report of `rec` (a dossier paper, services/documents/papers.py)
     rev: int = 0          # village_ntm, na-tam-01, recognized then revoked (two decisions)
     lines: int = 0        # cement_request, na-tam (a commune's), submitted, with lines
+    lines_draft: int = 0  # cement_request, na-tam, draft, with lines (read-only pages)
+    lines_draft_line: int = 0  # its first line
     target: int = 0       # a user the admin enables (idempotent)
     pool: int = 0         # the pristine dossier of this case (Case.pool)
     pool_att: int = 0     # that dossier's first evidence file, if any
@@ -125,6 +127,19 @@ class Case:
 def _upload_form(c: Ctx) -> dict:
     return {"data": {"file": (io.BytesIO(PDF), "minh-chung.pdf"), "criterion": "1"},
             "content_type": "multipart/form-data"}
+
+
+def _lines_workbook(c: Ctx) -> dict:
+    """A workbook of one cement line, headed by the column names (the import reads those too)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    line = {**_cement_line("Kè đá"), "priority": 1}
+    book.active.append(list(line))
+    book.active.append(list(line.values()))
+    out = io.BytesIO()
+    book.save(out)
+    return {"data": {"file": (io.BytesIO(out.getvalue()), "dong.xlsx")}, "content_type": "multipart/form-data"}
 
 
 def _web_lists(c: Ctx, r) -> bool:
@@ -459,6 +474,36 @@ MATRIX: dict[str, dict[str, Case]] = {
                        expect={ANON: 401, PREP: 404, SUB: 204, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
                                OUT: 404}),
     },
+    # The same table through the pages: the dossier's page forms (redirect on success).
+    "web.dossier_line_add": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/lines", pool="lines draft",
+                     body=lambda c: {"data": {f"line-{k}": str(v) for k, v in _cement_line("Rãnh nước").items()}},
+                     expect={ANON: LOGIN, PREP: 404, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_line_edit": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.lines_draft}/lines/{c.lines_draft_line}", expect={
+            ANON: LOGIN, PREP: 404, SUB: 200, APPR: 403, APV: 403, VIEW: 403, ADM: 403, OUT: 404}),
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/lines/{c.pool_line}", pool="lines draft",
+                     body=lambda c: {"data": {"line-cement_tonnes": "7,5"}},
+                     expect={ANON: LOGIN, PREP: 404, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_line_remove": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/lines/{c.pool_line}/remove", pool="lines draft",
+                     body=lambda c: {"data": {"confirm": "y"}},
+                     expect={ANON: LOGIN, PREP: 404, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
+    "web.dossier_lines_template": {
+        "GET": Case(url=lambda c: f"/dossiers/{c.lines}/lines/template.xlsx", expect={
+            ANON: LOGIN, PREP: 404, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
+    },
+    "web.dossier_lines_import": {
+        "POST": Case(url=lambda c: f"/dossiers/{c.pool}/lines/import", pool="lines draft", body=_lines_workbook,
+                     expect={ANON: LOGIN, PREP: 404, SUB: 302, APPR: 403, APV: 403, VIEW: 403, ADM: 403,
+                             OUT: 404}),
+    },
     "dossiers.decision_pdf": {
         "GET": Case(url=lambda c: f"/api/v1/dossiers/{c.rec}/decision.pdf", expect={
             ANON: 401, PREP: 200, SUB: 200, APPR: 200, APV: 200, VIEW: 200, ADM: 200, OUT: 404}),
@@ -718,6 +763,8 @@ def world(tmp_path_factory, pg_database):
         w.ctx.report = next(d.id for d in documents_of(rec) if d.kind == "appraisal_report")
         w.ctx.rev = w.build("revoked", YEAR - 4)
         w.ctx.lines = w.build_lines("submitted")
+        w.ctx.lines_draft = w.build_lines("draft", YEAR - 5)
+        w.ctx.lines_draft_line = min(ln.id for ln in db.session.get(Dossier, w.ctx.lines_draft).lines)
         db.session.commit()
         db.session.remove()
     yield w

@@ -57,6 +57,10 @@ def api_as(app):
 
 @pytest.fixture(scope="module")
 def eras(app, make_user, api_as):
+    return build_eras(make_user, api_as)
+
+
+def build_eras(make_user, api_as) -> dict:
     """2024: Giang Ma 01 recognised by the district (its decision 01/2024), Nà Tăm 01
     submitted, Tả Lèng 02 a draft. 2026: Giang Ma 02 recognised by the new commune of
     Tả Lèng, Nà Tăm 02 a draft under Bản Bo."""

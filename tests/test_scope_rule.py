@@ -20,7 +20,7 @@ import time_machine
 from frozen_clock import AFTER_REFORM, YEAR
 from helpers import PDF
 from sqlalchemy import select, update
-from test_reports_across_eras import eras, login  # noqa: F401  (the two-era fixture)
+from test_reports_across_eras import build_eras, login  # noqa: F401  (the two-era fixture)
 
 from workflow_app.clock import local_today
 from workflow_app.extensions import db
@@ -36,6 +36,13 @@ from workflow_app.services.reporting.monthly_report import monthly_report
 from workflow_app.services.reporting.register import readable_issuers
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def eras(app, make_user, api_as):
+    """The two-era data of tests/test_reports_across_eras.py, in this test's own app
+    (these tests change data)."""
+    return build_eras(make_user, api_as)
 
 
 # ----------------------------------------------------------------------------- parity
@@ -55,7 +62,7 @@ def _meets_by_paths(scope: Scope, units: list[Unit], day: date | None) -> set[in
     return {u.id for u in units if any(h.startswith(mine) for mine in places(u) for h in held)}
 
 
-def test_in_scope_and_scope_clause_agree_for_every_user_and_unit(eras):  # noqa: F811
+def test_in_scope_and_scope_clause_agree_for_every_user_and_unit(eras):
     with time_machine.travel(AFTER_REFORM, tick=True):
         users = list(db.session.execute(select(User)).scalars())
         units = list(db.session.execute(select(Unit)).scalars())
@@ -73,7 +80,7 @@ def test_in_scope_and_scope_clause_agree_for_every_user_and_unit(eras):  # noqa:
         assert all(in_scope(eras["users"]["province"], u) for u in units)
 
 
-def test_meets_agrees_with_the_paths_in_any_period_and_on_a_day(eras):  # noqa: F811
+def test_meets_agrees_with_the_paths_in_any_period_and_on_a_day(eras):
     with time_machine.travel(AFTER_REFORM, tick=True):
         users = list(db.session.execute(select(User)).scalars())
         units = list(db.session.execute(select(Unit)).scalars())
@@ -263,7 +270,7 @@ def test_a_standing_office_sees_the_members_and_reports_of_its_own_district(app,
     assert members["na-tam"] in html and members["xa-khac"] in html
 
 
-def test_the_dashboard_counts_registered_villages_in_scope_only(eras):  # noqa: F811
+def test_the_dashboard_counts_registered_villages_in_scope_only(eras):
     """A row shown as the 2024 parent of the successor's villages counts, as registered, only
     the registered villages in the successor's scope, like its village count."""
     successor = eras["users"]["successor"]

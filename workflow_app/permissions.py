@@ -94,10 +94,10 @@ def scope_clause(unit_id_column, who: User | Scope) -> ColumnElement[bool]:
     paths = _scope(who).paths
     if not paths:
         return false()
-    return unit_id_column.in_(select(UnitLink.unit_id).where(_under(UnitLink.path, paths)))
+    return unit_id_column.in_(select(UnitLink.unit_id).where(under(UnitLink.path, *paths)))
 
 
-def _under(path_column, paths: tuple[str, ...]) -> ColumnElement[bool]:
+def under(path_column, *paths: str) -> ColumnElement[bool]:
     """SQL: the path lies in one of the subtrees (`path LIKE '<prefix>%'`, an index range
     on PostgreSQL with ix_unit_links_path_prefix)."""
     return or_(*[path_column.startswith(p, autoescape=True) for p in paths])
@@ -134,11 +134,11 @@ def meets_clause(unit_id_column, who: User | Scope, day: date | None = None) -> 
     # outside them (a moved village's other period). Those few links are read first, so
     # the walk up starts from rows the planner can count (estimated from the subtree's
     # size, it reads every link at each step).
-    inside = select(UnitLink.unit_id).where(_under(UnitLink.path, paths), *places(UnitLink))
+    inside = select(UnitLink.unit_id).where(under(UnitLink.path, *paths), *places(UnitLink))
     edge = aliased(UnitLink)
     edges = list(db.session.execute(
         select(edge.id).where(scope_clause(edge.unit_id, Scope(paths)),
-                              or_(edge.path.in_(paths), ~_under(edge.path, paths)), *places(edge))).scalars())
+                              or_(edge.path.in_(paths), ~under(edge.path, *paths)), *places(edge))).scalars())
     start = aliased(UnitLink)
     chain = (select(start.unit_id, start.parent_id, start.path).where(start.id.in_(edges))
              .cte("meets_chain", recursive=True))

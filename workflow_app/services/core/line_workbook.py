@@ -17,8 +17,9 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ...extensions import db
-from ...formats import vn_decimal
+from ...formats import vn_date, vn_decimal
 from ...models import Unit, UnitLink
+from ...permissions import under
 from ...workflow.definitions import Definition, LineColumn, LinesDef
 from ...workflow.errors import RuleRefused, UnsupportedFileType
 from .filecheck import check_upload
@@ -95,10 +96,7 @@ def cell_text(column: LineColumn, value, lang: str = "vi", unit_names: dict[str,
     if column.type == "unit":
         return (unit_names or {}).get(value, str(value))
     if column.type == "date":
-        try:
-            return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
-        except ValueError:
-            return str(value)
+        return vn_date(str(value))
     if column.type in ("integer", "number"):
         return money_text(value, lang) if column.money else vn_decimal(value, lang, 3)
     return str(value)
@@ -117,7 +115,7 @@ def unit_options(applicant: Unit, level: str, day: date) -> list[tuple[str, str]
         return []
     rows = db.session.execute(
         db.select(Unit.code, Unit.name).join(UnitLink, UnitLink.unit_id == Unit.id)
-        .where(Unit.level == level, UnitLink.relation == "parent", UnitLink.path.startswith(path, autoescape=True),
+        .where(Unit.level == level, UnitLink.relation == "parent", under(UnitLink.path, path),
                db.or_(UnitLink.valid_from.is_(None), UnitLink.valid_from <= day),
                db.or_(UnitLink.valid_to.is_(None), UnitLink.valid_to >= day),
                db.or_(Unit.valid_from.is_(None), Unit.valid_from <= day),

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ...clock import local_today
 from ...extensions import db
-from ...formats import field_value, input_number, vn_date
+from ...formats import field_value, input_number, lower_first, vn_date
 from ...models import Attachment, AuditRecord, Decision, Dossier, DossierLine, User
 from ...permissions import capacities, ended_roles, has_acted
 from ...workflow.definitions import Definition, LineColumn
@@ -399,7 +399,7 @@ def _round_outcomes(dossier: Dossier, d: Definition, lang: str) -> dict[int, str
         event = d.events.get(r.action)
         state = (r.to_state if event is not None and event.negative else r.from_state) or ""
         label = d.states[state].labels[lang] if state in d.states else state
-        label = label[:1].lower() + label[1:]
+        label = lower_first(label)
         step = event.labels[lang] if event is not None else r.action
         out[n] = f"{label}; {step}: {vn_date(r.at)}"
     return out

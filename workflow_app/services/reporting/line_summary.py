@@ -30,7 +30,7 @@ from ...clock import local_today
 from ...extensions import db
 from ...formats import vn_date
 from ...models import Dossier, DossierLine, Unit, UnitLink, User
-from ...permissions import in_scope, live_on, scope_clause
+from ...permissions import in_scope, live_on, scope_clause, under
 from ...workflow.definitions import Definition, EventDef, LineColumn
 from ...workflow.errors import NotFound, NotPermitted, RuleRefused
 from ...workflow.vocabulary import RANK
@@ -249,7 +249,7 @@ def _applicants(issuer_path: str, level: str, day: date) -> list[tuple[int, str,
     (name_key)."""
     stmt = (db.select(Unit.id, Unit.code, Unit.name)
             .join(UnitLink, and_(UnitLink.unit_id == Unit.id, UnitLink.relation == "parent", live_on(UnitLink, day)))
-            .where(Unit.level == level, live_on(Unit, day), UnitLink.path.startswith(issuer_path, autoescape=True))
+            .where(Unit.level == level, live_on(Unit, day), under(UnitLink.path, issuer_path))
             .order_by(Unit.id))
     return sorted((tuple(r) for r in db.session.execute(stmt)), key=lambda r: name_key(r[2]))
 
