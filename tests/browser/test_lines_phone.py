@@ -76,3 +76,21 @@ def test_lines_phone_cement_request_two_works_in_priority_order(web):
     expect(page.locator("#lines-table tbody tr")).to_have_count(2)
     assert overflow(page) is None
     web.assert_guards()
+
+
+def test_lines_phone_province_summary_of_cement_requests(web):
+    """The province's finance department reads the communes' cement requests of 2026 on a
+    phone: every new commune a row (Tả Lèng's tonnes asked and granted), the table scrolls
+    inside its box, the page never sideways, and the PDF to sign is a real PDF."""
+    page = web.new_page(PHONE)
+    web.login(page, "taichinh.tinh")
+    page.goto("/summaries/cement_request?issuer=lai-chau&year=2026")
+    table = page.locator("#summary")
+    expect(table).to_contain_text("Xã Tả Lèng")
+    expect(table).to_contain_text("Xã Bản Bo")
+    expect(page.locator("#about")).to_contain_text("15/04/2026")
+    assert overflow(page) is None, f"the page scrolls sideways by {overflow(page)} px at 360"
+    web.shot(page, "cement-summary")
+    pdf = page.request.get(page.locator("#pdf").get_attribute("href"))
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
+    web.assert_guards()
