@@ -47,13 +47,13 @@ def _submitted_village_dossier() -> int:
 
 def test_other_commune_cannot_reach_a_dossier_by_url(web, live_server):
     # Bản Bo has no demo dossiers: its officer's list is empty.
-    live_server.run(create_user, "canbo.banbo", "pw-12345678", "submitter", "ban-bo")
+    live_server.run(create_user, "canbo.banbo.cu", "pw-12345678", "submitter", "ban-bo")
     submitted_id, submitted_code = live_server.run(_seeded, "ta-leng-06", 2026)  # the demo's, under appraisal
     recognized_id, _ = live_server.run(_seeded, "na-tam-01")
 
     page = web.new_page()
     page.goto("/login")
-    web.login(page, "canbo.banbo", "pw-12345678")
+    web.login(page, "canbo.banbo.cu", "pw-12345678")
 
     response = page.goto(f"/dossiers/{submitted_id}")
     assert response.status == 404

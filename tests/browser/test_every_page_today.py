@@ -39,6 +39,9 @@ ROLES = {
     "thamdinh.tinh": {"queue", "commune-dossier", "appraisal"},
     "chutich.tinh": {"queue", "commune-dossier", "batch", "register", "dossier-recognized"},
     "xem.tinh": {"list", "dashboard", "monthly", "register", "dossier-rejected", "dossier-revoked"},
+    # Dossiers made of lines: the province's finance department and a commune's officer.
+    "taichinh.tinh": {"queue", "summaries", "lines-submitted"},
+    "canbo.binhlu": {"queue", "new", "lines-draft"},
     "quantri": {"admin-users", "outbox"},
 }
 
@@ -64,9 +67,18 @@ def today_web(chromium, today_server, tmp_path):
 
 
 def _commune_dossier_id() -> int:
-    """Tả Lèng's own dossier of 2026 (the unit is the new commune, not one of its villages)."""
+    """Tả Lèng's own NTM dossier of 2026 (the unit is the new commune, not one of its villages;
+    the commune also files a funding plan and a cement request that year)."""
     return db.session.execute(db.select(Dossier.id).join(Unit, Dossier.unit_id == Unit.id)
-                              .where(Unit.code == "ta-leng-2025", Dossier.year == 2026)).scalar_one()
+                              .where(Unit.code == "ta-leng-2025", Dossier.year == 2026,
+                                     Dossier.kind == "commune_ntm")).scalar_one()
+
+
+def _lines_dossier(unit: str, kind: str, year: int) -> tuple[int, int]:
+    """(id, its first line's id) of the demo's dossier of lines of `unit`, `kind`, `year`."""
+    dossier = db.session.execute(db.select(Dossier).join(Unit, Dossier.unit_id == Unit.id)
+                                 .where(Unit.code == unit, Dossier.kind == kind, Dossier.year == year)).scalar_one()
+    return dossier.id, dossier.current_lines()[0].id
 
 
 def _a_2026_verify_token() -> str:
@@ -84,6 +96,18 @@ def test_every_page_of_a_role_today_fits_a_phone(today_web, today_server, axe_so
     visit.role_pages(wanted)
     if "commune-dossier" in wanted:
         visit.check("commune-dossier", f"/dossiers/{today_server.run(_commune_dossier_id)}")
+    if "summaries" in wanted:
+        for kind in ("cement_request", "funding_plan"):
+            visit.check("summaries" if kind == "cement_request" else f"summaries-{kind}",
+                        f"/summaries/{kind}?issuer=lai-chau&year=2026")
+    if "lines-submitted" in wanted:  # Bản Bo's amended plan, waiting for the province
+        dossier_id, _ = today_server.run(_lines_dossier, "ban-bo-2025", "funding_plan", 2026)
+        visit.check("lines-submitted", f"/dossiers/{dossier_id}")
+        visit.check("lines-submitted-v1", f"/dossiers/{dossier_id}?round=1")
+    if "lines-draft" in wanted:  # Bình Lư's 2027 plan: the add form, a line's edit page
+        dossier_id, line_id = today_server.run(_lines_dossier, "binh-lu-2025", "funding_plan", 2027)
+        visit.check("lines-draft", f"/dossiers/{dossier_id}")
+        visit.check("line-edit", f"/dossiers/{dossier_id}/lines/{line_id}")
     visit.assert_clean(wanted)
     today_web.assert_guards()
 
