@@ -420,11 +420,6 @@ class Overdue:
     rows: list[OverdueRow]     # most late first, `limit` of them from `offset`
 
 
-def overdue_now(scope: Scope, today: date, lang: str = "vi") -> list[OverdueRow]:
-    """Every dossier in scope overdue on `today`, most late first (overdue_summary)."""
-    return overdue_summary(scope, today, lang).rows
-
-
 def overdue_summary(scope: Scope, today: date, lang: str = "vi", limit: int | None = None,
                     offset: int = 0) -> Overdue:
     """Dossiers in scope overdue on `today`: their number per state and, most late
