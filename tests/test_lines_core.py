@@ -179,6 +179,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     ("    where: {type: unit, labels: {vi: a, en: a}}\n", "a unit column needs a level"),
     ("    kind: {type: choice, labels: {vi: a, en: a}}\n", "a choice column needs choices"),
     ("    amount: {type: integer, colour: red, labels: {vi: a, en: a}}\n", "unknown key"),
+    ("    version: {type: integer, labels: {vi: a, en: a}}\n", "reserved name"),
 ])
 def test_the_loader_names_a_bad_column(tmp_path, change, problem):
     base = (STATES / "cement_request.yaml").read_text(encoding="utf-8")

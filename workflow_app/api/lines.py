@@ -53,7 +53,8 @@ class Lines(MethodView):
 
         def work() -> dict:
             dossier = load_dossier(dossier_id, acting_user())
-            return line_dict(definition_of(dossier), add_line(acting_user(), dossier, values, version))
+            line = add_line(acting_user(), dossier, values, version)
+            return {**line_dict(definition_of(dossier), line), "version": dossier.version}
         return unit_of_work(work, version)
 
 
@@ -78,7 +79,8 @@ class Line(MethodView):
 
         def work() -> dict:
             dossier = load_dossier(dossier_id, acting_user())
-            return line_dict(definition_of(dossier), update_line(acting_user(), dossier, line_id, values, version))
+            line = update_line(acting_user(), dossier, line_id, values, version)
+            return {**line_dict(definition_of(dossier), line), "version": dossier.version}
         return unit_of_work(work, version)
 
     @blp.arguments(s.LineDeleteQuery, location="query")

@@ -145,6 +145,8 @@ class LineOut(Schema):
     id = fields.Integer()
     granted = fields.Raw(allow_none=True, metadata={
         "type": "number", "nullable": True, "description": "what the receiving level granted of the line"})
+    version = fields.Integer(metadata={
+        "description": "after POST or PUT: the dossier's version once the line is saved (send it back as `version`)"})
 
     @post_dump(pass_original=True)
     def _columns(self, data: dict, original: dict, **kwargs) -> dict:

@@ -27,6 +27,8 @@ COLUMN_TYPES = ("string", "integer", "number", "date", "unit", "choice")
 COLUMN_KEYS = ("type", "labels", "required", "min", "above", "max", "max_length", "level", "choices",
                "sequence", "not_before", "money")
 SUMMARY_LAYOUTS = ("rows", "columns")
+# Keys a line carries besides its columns (the API's line: id, granted, the dossier's version).
+RESERVED_COLUMNS = ("id", "granted", "version")
 EFFECTS = ("issue_decision", "revoke_decision", "issue_receipt", "issue_appraisal_report",
            "notify_returned", "notify_decision")
 
@@ -445,6 +447,8 @@ def _lines(doc: dict, r: _Reader) -> LinesDef | None:
         raise r.fail("lines", "must be a mapping with 'columns' and 'summary'")
     columns: dict[str, LineColumn] = {}
     for name, body in r.need(raw, "columns", "lines", dict).items():
+        if str(name) in RESERVED_COLUMNS:
+            raise r.fail(f"lines.columns.{name}", f"reserved name (not a column: {', '.join(RESERVED_COLUMNS)})")
         columns[str(name)] = _column(str(name), body, f"lines.columns.{name}", r)
     if not columns:
         raise r.fail("lines.columns", "empty")
