@@ -174,13 +174,22 @@ _REFERENCE_TABLES = ("reforms", "units", "unit_links")  # what load_reference_da
 
 
 def _pg_reset() -> None:
-    """Tables are created once per session; emptying them is much faster than dropping
-    and creating them for every test. The units and the reforms applied to them are
-    loaded once, kept in side tables, and copied back (~10 ms instead of ~0.2 s)."""
-    db.create_all()
-    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    allow_audit_rewrite()  # the audit tables refuse TRUNCATE otherwise
-    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    """Tables are created once per session (again if a test dropped one); emptying them
+    is much faster than dropping and creating them for every test. DELETE, not TRUNCATE:
+    the tables of one test hold a few rows, and TRUNCATE makes new files for every table
+    and index (~0.3 s for the 23 tables, against ~3 ms). Every sequence starts again at 1,
+    as in a new database. The units and the reforms applied to them are loaded once,
+    kept in side tables, and copied back (~4 ms instead of ~0.2 s)."""
+    tables = db.metadata.sorted_tables
+    present = db.session.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
+                                      "AND tablename = ANY(:names)"), {"names": [t.name for t in tables]}).scalar()
+    if present != len(tables):
+        db.create_all()
+    allow_audit_rewrite()  # no triggers in this transaction: the audit's refusal, foreign keys
+    for table in reversed(tables):
+        db.session.execute(text(f'DELETE FROM "{table.name}"'))
+    db.session.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace s "
+                            "ON s.oid = c.relnamespace WHERE c.relkind = 'S' AND s.nspname = current_schema()"))
     # The side tables are made in the transaction that loads the data, so when they
     # exist they are whole (the app may have been built by another process first).
     if db.session.execute(text("SELECT to_regclass('saved_unit_links')")).scalar() is None:
