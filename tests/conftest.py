@@ -23,6 +23,7 @@ from audit_helpers import allow_audit_rewrite
 from helpers import dispose_engines, dossier_in, fire
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine as SqlEngine
+from werkzeug.routing import Rule
 
 from workflow_app.app import create_app
 from workflow_app.config import normalize_db_url
@@ -39,6 +40,7 @@ def pytest_configure(config):
     frozen_clock.start()  # before collection: nothing reads the real date
     event.listen(SqlEngine, "connect", _sqlite_without_fsync)
     Engine.from_dir = _parsed_once
+    Rule._compile_builder = _builder_compiled_once
 
 
 def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
@@ -73,6 +75,25 @@ def _parsed_once(cls, states_dir):
     if key not in _ENGINES:
         _ENGINES[key] = _from_dir(cls, states_dir)
     return _ENGINES[key]
+
+
+_compile_builder = Rule._compile_builder
+_BUILDERS: dict[tuple, object] = {}
+
+
+def _builder_compiled_once(self, append_unknown: bool = True):
+    """Werkzeug's Rule._compile_builder, kept per rule: every app registers the same
+    ~800 rules, and generating each rule's two URL builders (Python source through ast
+    and compile) is half of create_app. A builder is a plain function of the rule's
+    parts and defaults (the rule comes in as its first argument), so apps can share it.
+    Rules whose defaults fill a part of the path go through the converter: not kept."""
+    defaults = self.defaults or {}
+    if any(is_dynamic and data in defaults for is_dynamic, data in self._trace):
+        return _compile_builder(self, append_unknown)
+    key = (self.rule, append_unknown, tuple(self._trace), tuple(sorted(defaults)))
+    if key not in _BUILDERS:
+        _BUILDERS[key] = _compile_builder(self, append_unknown)
+    return _BUILDERS[key]
 
 
 def pytest_unconfigure(config):
