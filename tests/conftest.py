@@ -83,8 +83,8 @@ _BUILDERS: dict[tuple, object] = {}
 
 def _builder_compiled_once(self, append_unknown: bool = True):
     """Werkzeug's Rule._compile_builder, kept per rule: every app registers the same
-    ~800 rules, and generating each rule's two URL builders (Python source through ast
-    and compile) is half of create_app. A builder is a plain function of the rule's
+    80 rules, and generating each rule's two URL builders (Python source through ast
+    and compile) is a quarter of create_app. A builder is a plain function of the rule's
     parts and defaults (the rule comes in as its first argument), so apps can share it.
     Rules whose defaults fill a part of the path go through the converter: not kept."""
     defaults = self.defaults or {}
