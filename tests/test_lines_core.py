@@ -10,7 +10,8 @@ import pytest
 from workflow_app.extensions import db
 from workflow_app.models import AuditRecord, Dossier
 from workflow_app.services import create_dossier, fire_event
-from workflow_app.services.core.lines import add_line, remove_line, replace_lines, update_line
+from workflow_app.services.core.line_workbook import number_from_text
+from workflow_app.services.core.lines import add_line, lines_of, ordered, remove_line, replace_lines, update_line
 from workflow_app.workflow.definitions import load_definition
 from workflow_app.workflow.errors import (
     BadRequest,
@@ -161,10 +162,29 @@ def test_return_keeps_the_old_round_and_accept_grants_in_part(people, request_):
 
 
 def test_a_line_change_raises_the_version_once(people, request_):
-    version = request_.version
-    add_line(people["preparer"], request_, line())
-    db.session.commit()
-    assert request_.version == version + 1
+    p = people["preparer"]
+    for change in (lambda: add_line(p, request_, line(work="A")), lambda: add_line(p, request_, line(work="B"))):
+        version = request_.version
+        change()
+        db.session.commit()
+        assert request_.version == version + 1
+    first, second = ordered(lines_of(request_), request_.current_lines())
+    for change in (lambda: update_line(p, request_, second.id, {"priority": 1}),  # a move renumbers both
+                   lambda: remove_line(p, request_, first.id)):                    # a removal closes the gap
+        version = request_.version
+        change()
+        db.session.commit()
+        assert request_.version == version + 1
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("1.250.000", 1_250_000), ("12,5", 12.5), ("12.5", 12.5), ("1.250", 1250), (" 7 ", 7),
+    ("１２", None), ("٣", None), ("1" + ".000" * 20, None), ("12 tấn", None), ("", None),
+])
+def test_typed_numbers_are_read_as_people_write_them(typed, read):
+    # A number the reader refuses is passed on as text, which the line's check refuses in
+    # words (422): never "１２" read as 12, nor an endless run of digits (float inf, a 500).
+    assert number_from_text(typed) == read
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

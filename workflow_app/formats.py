@@ -75,6 +75,11 @@ def vn_decimal(value, lang: str = "vi", digits: int = 2) -> str:
     return format_decimal(value, format=pattern, locale="en" if lang == "en" else "vi")
 
 
+def vn_money(value, lang: str = "vi") -> str:
+    """A whole amount of đồng: 1250000 -> "1.250.000 đ" (vi) / "1,250,000 đ" (en)."""
+    return f"{vn_decimal(value, lang, 0)} đ"
+
+
 def field_value(value, lang: str = "vi") -> str:
     """A number field's value where people read it: the detail page, the history, the receipt."""
     return vn_decimal(value, lang, FIELD_DIGITS)

@@ -9,9 +9,9 @@ from ..clock import local_today
 from ..extensions import db
 from ..models import Unit, UnitLink
 from ..services.core.reference import find_unit
+from ..services.reporting.progress_export import XLSX_MIME
 from ..services.reporting.register import (
     REGISTER_API_PAGE,
-    XLSX_MIME,
     register_issuer,
     register_rows,
     register_xlsx,

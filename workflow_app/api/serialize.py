@@ -14,8 +14,7 @@ from ..services.core.campaigns import campaign_for, filing_dict, status_for
 from ..services.core.clocks import APOLOGY, clock_dict, clock_from_records
 from ..services.core.common import definition_of, filing_events
 from ..services.core.events import allowed_events
-from ..services.core.line_workbook import unit_names
-from ..services.core.lines import lines_of, ordered, totals
+from ..services.core.lines import lines_of, ordered, totals, unit_names
 from ..services.documents.decisions import verify_url
 from ..workflow.definitions import Definition
 from ..workflow.errors import NotFound

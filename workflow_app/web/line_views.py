@@ -18,13 +18,13 @@ from ..services.core.line_workbook import applicant_units, build_template, cell_
 from ..services.core.lines import add_line, lines_of, remove_line, replace_lines, update_line
 from ..services.core.persist import unit_of_work
 from ..services.reading.dossier_page import dossier_page
+from ..services.reporting.progress_export import XLSX_MIME
 from ..workflow.errors import DomainError, LineRefused
 from . import bp
 from .dossier_views import _detail_page
 from .form_errors import FormErrors, checked, refusable
 from .forms import ImportLinesForm, LineForm, RemoveLineForm
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What the import form shows besides the form's own refusals: a file refused as a whole.
 FILE_STATUSES = (413, 415)
 
@@ -133,7 +133,7 @@ def dossier_lines_template(dossier_id: int):
     lines_of(dossier)
     title = f"{engine().kind_label(dossier.kind, 'vi')} — {dossier.unit.name} — {dossier.year}"
     data = build_template(d, applicant_units(d, dossier.unit, local_today()), title)
-    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"mau-{dossier.code}.xlsx")
+    return send_file(BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=f"mau-{dossier.code}.xlsx")
 
 
 @bp.post("/dossiers/<int:dossier_id>/lines/import")

@@ -13,9 +13,9 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, send_file, url_for
 
 from ..clock import local_today
+from ..services.reporting.progress_export import XLSX_MIME
 from ..services.reporting.register import (
     PAGE_SIZE,
-    XLSX_MIME,
     default_issuer,
     gaps,
     issuer_body,

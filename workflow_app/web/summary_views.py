@@ -24,12 +24,12 @@ from ..services.reporting.line_summary import (
     summary_years,
 )
 from ..services.reporting.line_summary_export import (
-    XLSX_MIME,
     pdf_filename,
     summary_pdf_context,
     summary_xlsx,
     xlsx_filename,
 )
+from ..services.reporting.progress_export import XLSX_MIME
 from ..workflow.errors import NotFound
 from . import bp
 

@@ -16,14 +16,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ...extensions import db
-from ...formats import vn_date, vn_decimal
-from ...models import Unit, UnitLink
-from ...permissions import under
+from ...formats import vn_date, vn_decimal, vn_money
+from ...models import Unit
+from ...validation import has_foreign_digits
 from ...workflow.definitions import Definition, LineColumn, LinesDef
 from ...workflow.errors import RuleRefused, UnsupportedFileType
 from .filecheck import check_upload
-from .lines import MAX_LINES
+from .lines import MAX_LINES, unit_options
 
 LINES_SHEET = "Các dòng"
 HELP_SHEET = "Hướng dẫn"
@@ -45,9 +44,11 @@ def number_from_text(text: str) -> int | float | None:
     "12,5" (a decimal comma), "12.5" also read as a decimal point; None if not a number.
     Written without decimals, an int."""
     t = text.strip().replace("\u00a0", "").replace(" ", "")
+    if len(t) > 40 or has_foreign_digits(t):  # as validation.parse_decimal: no "１２", no endless digits
+        return None
     if _GROUPED.fullmatch(t):
         t = t.replace(".", "")
-    elif not _PLAIN.fullmatch(t) or len(t) > 40:
+    elif not _PLAIN.fullmatch(t):
         return None
     t = t.replace(",", ".")
     return float(t) if "." in t else int(t)
@@ -65,8 +66,6 @@ def cell_value(column: LineColumn, value, units: dict[str, str] | None = None):
         if isinstance(value, str):
             number = number_from_text(value)
             return value.strip() if number is None else number
-        if isinstance(value, float) and value.is_integer() and column.type == "integer":
-            return int(value)
         return value
     if column.type == "date":
         if isinstance(value, datetime):
@@ -98,43 +97,15 @@ def cell_text(column: LineColumn, value, lang: str = "vi", unit_names: dict[str,
     if column.type == "date":
         return vn_date(str(value))
     if column.type in ("integer", "number"):
-        return money_text(value, lang) if column.money else vn_decimal(value, lang, 3)
+        return vn_money(value, lang) if column.money else vn_decimal(value, lang, 3)
     return str(value)
-
-
-def money_text(value, lang: str = "vi") -> str:
-    return f"{vn_decimal(value, lang, 0)} đ"
 
 
 # --- the applicant's units --------------------------------------------------------
 
-def unit_options(applicant: Unit, level: str, day: date) -> list[tuple[str, str]]:
-    """(code, name) of the units of `level` under the applicant on `day`, alive then."""
-    path = applicant.path_on(day)
-    if path is None:
-        return []
-    rows = db.session.execute(
-        db.select(Unit.code, Unit.name).join(UnitLink, UnitLink.unit_id == Unit.id)
-        .where(Unit.level == level, UnitLink.relation == "parent", under(UnitLink.path, path),
-               db.or_(UnitLink.valid_from.is_(None), UnitLink.valid_from <= day),
-               db.or_(UnitLink.valid_to.is_(None), UnitLink.valid_to >= day),
-               db.or_(Unit.valid_from.is_(None), Unit.valid_from <= day),
-               db.or_(Unit.valid_to.is_(None), Unit.valid_to >= day))
-        .order_by(Unit.code)).all()
-    return [(code, name) for code, name in rows]
-
-
 def applicant_units(d: Definition, applicant: Unit, day: date) -> dict[str, list[tuple[str, str]]]:
     """{unit column: [(code, name)]}: what each unit column of the definition offers."""
     return {c.name: unit_options(applicant, c.level, day) for c in d.lines.columns.values() if c.type == "unit"}
-
-
-def unit_names(codes) -> dict[str, str]:
-    """{code: name} of the units named by these codes (a line keeps a unit by code)."""
-    wanted = sorted({c for c in codes if isinstance(c, str)})
-    if not wanted:
-        return {}
-    return dict(db.session.execute(db.select(Unit.code, Unit.name).where(Unit.code.in_(wanted))).all())
 
 
 def _unit_entries(options: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -11,7 +11,8 @@ from datetime import date
 from ...clock import local_today
 from ...extensions import db
 from ...formats import vn_decimal
-from ...models import Dossier, DossierLine, Unit, User
+from ...models import Dossier, DossierLine, Unit, UnitLink, User
+from ...permissions import live_on, under
 from ...workflow.definitions import Definition, EventDef, LineColumn, LinesDef
 from ...workflow.errors import BadRequest, EventNotAvailable, LineRefused, NotFound, RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, record, touch
@@ -68,7 +69,7 @@ def _number_text(value, lang: str) -> str:
     return vn_decimal(value, lang, 3)
 
 
-def _check_value(column: LineColumn, value, applicant: Unit, day: date) -> tuple[object, Text | None]:
+def _check_value(column: LineColumn, value, applicant: Unit, offered: dict[str, str]) -> tuple[object, Text | None]:
     """(the stored value, None) or (None, why it is refused)."""
     vi, en = _quote(column, "vi"), _quote(column, "en")
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -100,7 +101,7 @@ def _check_value(column: LineColumn, value, applicant: Unit, day: date) -> tuple
             return None, Text(f"{vi} phải là một trong: {options_vi}.", f"{en} must be one of: {options_en}.")
         return key, None
     if column.type == "unit":
-        return _check_unit(column, value, applicant, day)
+        return _check_unit(column, value, applicant, offered)
     return _check_number(column, value)
 
 
@@ -116,17 +117,16 @@ def _choice_key(column: LineColumn, value) -> str | None:
                  if folded in (labels["vi"].casefold(), labels["en"].casefold())), None)
 
 
-def _check_unit(column: LineColumn, value, applicant: Unit, day: date) -> tuple[object, Text | None]:
+def _check_unit(column: LineColumn, value, applicant: Unit, offered: dict[str, str]) -> tuple[object, Text | None]:
+    """A unit column holds one of the units the applicant's form offers (unit_options)."""
     vi, en = _quote(column, "vi"), _quote(column, "en")
     code = value.strip() if isinstance(value, str) else None
-    unit = db.session.execute(db.select(Unit).where(Unit.code == code)).scalar_one_or_none() if code else None
-    if unit is None or unit.level != column.level or not unit.live_on(day) \
-            or applicant.id not in {u.id for u in unit.ancestors_on(day)}:
+    if code not in offered:
         return None, Text(f"{vi}: không có đơn vị mã '{str(value)[:40]}' thuộc {applicant.name}. "
                           "Hãy chọn trong danh sách.",
                           f"{en}: no unit with code '{str(value)[:40]}' under {applicant.name}. "
                           "Pick one from the list.")
-    return unit.code, None
+    return code, None
 
 
 def _check_number(column: LineColumn, value) -> tuple[object, Text | None]:
@@ -149,11 +149,17 @@ def _check_number(column: LineColumn, value) -> tuple[object, Text | None]:
     return value, None
 
 
+def offered_units(spec: LinesDef, applicant: Unit, day: date | None = None) -> dict[str, dict[str, str]]:
+    """{unit column: {code: name}}: the units each unit column may name (one statement a column)."""
+    day = day or local_today()
+    return {c.name: dict(unit_options(applicant, c.level, day)) for c in spec.columns.values() if c.type == "unit"}
+
+
 def check_line(spec: LinesDef, raw: dict, applicant: Unit, *, base: dict | None = None,
-               day: date | None = None) -> dict:
+               offered: dict[str, dict[str, str]] | None = None) -> dict:
     """The line's stored values from `raw` (laid over `base` for an edit), or LineRefused
-    naming every column at fault. A sequence column is checked by the caller (its
-    range depends on the other lines)."""
+    naming every column at fault. `offered`: offered_units, when the caller checks many
+    lines. A sequence column is checked by the caller (its range depends on the other lines)."""
     if not isinstance(raw, dict):
         raise BadRequest("Hãy gửi một dòng dưới dạng {tên cột: giá trị}.", "Send a line as {column: value}.")
     unknown = sorted(set(raw) - set(spec.columns))
@@ -161,14 +167,14 @@ def check_line(spec: LinesDef, raw: dict, applicant: Unit, *, base: dict | None 
         known = ", ".join(spec.columns)
         raise BadRequest(f"Không có cột '{unknown[0]}' (có: {known}).",
                          f"There is no column '{unknown[0]}' (known: {known}).")
-    day = day or local_today()
+    offered = offered if offered is not None else offered_units(spec, applicant)
     merged = {**(base or {}), **raw}
     values, cells = {}, {}
     for name, column in spec.columns.items():
         if column.sequence:
             values[name] = merged.get(name)
             continue
-        value, problem = _check_value(column, merged.get(name), applicant, day)
+        value, problem = _check_value(column, merged.get(name), applicant, offered.get(name, {}))
         if problem:
             cells[name] = problem
         elif value is not None:
@@ -212,6 +218,30 @@ def _move_rank(spec: LinesDef, lines: list[DossierLine], line: DossierLine, old:
         elif old is not None and new < old and new <= rank < old:
             other.values = {**other.values, name: rank + 1}
     line.values = {**line.values, name: new}
+
+
+# --- the applicant's units --------------------------------------------------------
+
+def unit_options(applicant: Unit, level: str, day: date) -> list[tuple[str, str]]:
+    """(code, name) of the units of `level` under the applicant on `day`, alive then: what
+    a unit column may name, what its drop-down and the workbook's list offer."""
+    path = applicant.path_on(day)
+    if path is None:
+        return []
+    rows = db.session.execute(
+        db.select(Unit.code, Unit.name).join(UnitLink, UnitLink.unit_id == Unit.id)
+        .where(Unit.level == level, UnitLink.relation == "parent", under(UnitLink.path, path),
+               live_on(UnitLink, day), live_on(Unit, day))
+        .order_by(Unit.code)).all()
+    return [(code, name) for code, name in rows]
+
+
+def unit_names(codes) -> dict[str, str]:
+    """{code: name} of the units named by these codes (a line keeps a unit by code)."""
+    wanted = sorted({c for c in codes if isinstance(c, str)})
+    if not wanted:
+        return {}
+    return dict(db.session.execute(db.select(Unit.code, Unit.name).where(Unit.code.in_(wanted))).all())
 
 
 # --- changing the table -----------------------------------------------------------
@@ -297,10 +327,10 @@ def replace_lines(actor: User, dossier: Dossier, rows: list[tuple[int, dict]],
         raise RuleRefused(f"Một hồ sơ có tối đa {MAX_LINES} dòng; tệp có {len(rows)}.",
                           f"A dossier holds at most {MAX_LINES} lines; the file has {len(rows)}.")
     checked, problems = [], []
-    day = local_today()
+    offered = offered_units(spec, dossier.unit)
     for number, raw in rows:
         try:
-            checked.append((number, check_line(spec, raw, dossier.unit, day=day)))
+            checked.append((number, check_line(spec, raw, dossier.unit, offered=offered)))
         except LineRefused as exc:
             problems.append(RowProblem(number, exc.cells))
     if spec.sequence and not problems:
@@ -393,14 +423,6 @@ def apply_grants(dossier: Dossier, event: EventDef, granted) -> dict | None:
         line.granted = value
         result[str(line.id)] = value
     return result
-
-
-def partly_granted(dossier: Dossier, event: EventDef | None) -> bool:
-    """Some line got less than it asked (an acceptance "in part")."""
-    if event is None or not event.grants:
-        return False
-    return any(ln.granted is not None and ln.granted < (ln.values.get(event.grants) or 0)
-               for ln in dossier.current_lines())
 
 
 @dataclass

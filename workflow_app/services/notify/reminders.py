@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,9 +27,9 @@ from ...extensions import db
 from ...formats import vn_date
 from ...models import Dossier, RoleAssignment, Unit, User, utcnow
 from ...models.progress import OutboxMessage
-from ...permissions import can_view, capacities, has_acted, is_admin, scope_clause
+from ...permissions import can_view, capacities, has_acted, is_admin, live_on, scope_clause
 from ...workflow.definitions import Actor, Definition
-from ..core.campaigns import Campaign, campaigns, first_submissions
+from ..core.campaigns import Campaign, campaigns, first_submissions, status_for
 from ..core.clocks import step_clocks
 from ..core.common import definition_of, engine, filers, setting
 from ..core.effects import Act
@@ -129,9 +129,10 @@ def queue_reminders(today: date | None = None) -> int:
 def _filing_window(campaign: Campaign, today: date) -> str | None:
     """"filing_soon" or "filing_late" when `today` is a day to remind of the campaign's
     deadline (FILING_SOON_DAYS, FILING_LATE_DAYS), else None."""
-    if campaign.deadline - timedelta(days=FILING_SOON_DAYS) <= today <= campaign.deadline:
+    left = status_for(campaign, None, today).days_left
+    if 0 <= left <= FILING_SOON_DAYS:
         return "filing_soon"
-    if campaign.deadline < today <= campaign.deadline + timedelta(days=FILING_LATE_DAYS):
+    if -FILING_LATE_DAYS <= left < 0:
         return "filing_late"
     return None
 
@@ -149,9 +150,9 @@ def queue_filing_reminders(today: date | None = None) -> int:
     new = 0
     for campaign, when in due:
         d = eng.definition_for(campaign.kind, campaign.year, today) or eng.definition(campaign.kind)
-        actors = set(d.actions["create"].by) | {a for e in d.events.values() if e.files for a in e.by}
-        units = [u for u in db.session.execute(db.select(Unit).where(Unit.code.in_(campaign.registered))
-                                               .order_by(Unit.code)).scalars() if u.live_on(today)]
+        actors = set(d.actions["create"].by) | {a for name in d.filing_events for a in d.events[name].by}
+        units = list(db.session.execute(db.select(Unit).where(Unit.code.in_(campaign.registered), live_on(Unit, today))
+                                        .order_by(Unit.code)).scalars())
         if not units:
             continue
         drafts = list(db.session.execute(db.select(Dossier).where(
@@ -261,7 +262,7 @@ def clock_message(kind: str, user: User, dossier: Dossier, d: Definition, clock,
 def filing_message(when: str, user: User, unit: Unit, campaign: Campaign, draft: Dossier | None,
                    today: date) -> tuple[str, str]:
     label, due = campaign.label["vi"], vn_date(campaign.deadline)
-    left = (campaign.deadline - today).days
+    left = status_for(campaign, None, today).days_left
     if when == "filing_late":
         subject = f"[NTM] Quá hạn nộp: {label} — {unit.name} chưa nộp (hạn {due})"
         late = f"đã quá hạn {-left} ngày; hồ sơ nộp muộn vẫn được nhận và được ghi là nộp muộn"

@@ -10,12 +10,12 @@ from ...extensions import db
 from ...formats import field_value, input_number, lower_first, vn_date
 from ...models import Attachment, AuditRecord, Decision, Dossier, DossierLine, User
 from ...permissions import capacities, ended_roles, has_acted
-from ...workflow.definitions import Definition, LineColumn
+from ...workflow.definitions import Definition
 from ...workflow.errors import NotFound
 from ..core.common import definition_of, engine, facts_of
 from ..core.events import EventOption, event_options
-from ..core.line_workbook import cell_text, unit_names, unit_options
-from ..core.lines import ordered, totals
+from ..core.line_workbook import cell_text
+from ..core.lines import ordered, totals, unit_names, unit_options
 from ..core.wording import who
 from ..documents.decisions import decision_of
 
@@ -379,14 +379,6 @@ class LinesView:
     next_step: list[str]           # what the next step still needs (guards), in words
 
 
-def _line_input(column: LineColumn, value, lang: str) -> str:
-    if value is None:
-        return ""
-    if column.type in ("integer", "number"):
-        return input_number(value, lang)
-    return str(value)
-
-
 def _round_outcomes(dossier: Dossier, d: Definition, lang: str) -> dict[int, str]:
     """What became of each closed round, in words: the n-th event that started a round
     closed round n (a return: returned; an amendment: accepted, then amended)."""
@@ -435,13 +427,13 @@ def lines_view(actor: User, dossier: Dossier, d: Definition, lang: str, shown_ro
     rows = []
     for ln in lines:
         cells = [cell_text(c, ln.values.get(c.name), lang, names) for c in spec.columns.values()]
-        title = " — ".join(cell_text(c, ln.values.get(c.name), lang, names) for c in spec.columns.values()
+        title = " — ".join(text for c, text in zip(spec.columns.values(), cells, strict=True)
                            if c.type in ("string", "unit") and ln.values.get(c.name) is not None)
         asked = ln.values.get(grant_column.name) if grant_column else None
         rows.append(LineRow(
             id=ln.id, title=title, cells=cells,
-            inputs={c.name: _line_input(c, ln.values.get(c.name), lang) for c in spec.columns.values()},
-            asked=input_number(asked, lang) if grant_column else "",
+            inputs={c.name: input_number(ln.values.get(c.name), lang) for c in spec.columns.values()},
+            asked=input_number(asked, lang),
             granted=cell_text(grant_column, ln.granted, lang) if grant_column and ln.granted is not None else None,
             short=bool(grant_column and ln.granted is not None and ln.granted < (asked or 0))))
     measure, breakdown = spec.columns[spec.summary.measure], spec.columns[spec.summary.breakdown]

@@ -36,7 +36,8 @@ from ...workflow.errors import NotFound, NotPermitted, RuleRefused
 from ...workflow.vocabulary import RANK
 from ..core.campaigns import campaign_for, campaigns, first_submissions, status_for
 from ..core.common import engine
-from ..core.lines import totals
+from ..core.eras import place_on
+from ..core.lines import totals, unit_names
 from ..core.reference import find_unit
 from ..core.wording import place_name, who
 
@@ -191,32 +192,34 @@ def summary(kind: str, issuer_code: str | None, year: int, actor: User, lang: st
     dossiers = _latest_dossiers(kind, year, [u[0] for u in units])
     filed = first_submissions(dossiers.values())
     lines = _current_lines([x.id for x in dossiers.values()])
-    labels = _unit_names(breakdown, lines)
+    labels = unit_names(ln.values.get(breakdown.name) for ls in lines.values() for ln in ls) \
+        if breakdown.type == "unit" else {}
     states = engine().state_options(kind)
 
-    rows, columns = [], {}
+    rows, columns, order = [], {}, _order(breakdown)
     for unit_id, code, name in units:
         row = Row(code, name, state_label=NOT_STARTED[lang])
         dossier = dossiers.get(unit_id)
-        status = status_for(campaign, filed.get(dossier.id) if dossier else None, today)
+        filed_on = filed.get(dossier.id) if dossier else None
+        status = status_for(campaign, filed_on, today)
         if status is not None:
             row.late, row.days_late = status.late, status.days_late
         if dossier is not None:
             row.dossier_id, row.dossier_code, row.state = dossier.id, dossier.code, dossier.state
             st = states.get(dossier.state)
             row.state_label = st.labels.get(lang, st.labels["vi"]) if st else dossier.state
-            row.filed_on = filed.get(dossier.id)
+            row.filed_on = filed_on
             for t in totals(d, lines.get(dossier.id, []), labels, lang):
                 part = Part(t.key, t.label, _clean(t.amount, measure), _clean(t.granted, measure) if grants else None)
                 row.parts.append(part)
                 column = columns.setdefault(t.key, Part(t.key, t.label, 0, None))
                 column.amount += part.amount
                 column.granted = _add(column.granted, part.granted)
-            row.parts.sort(key=_order(breakdown))
+            row.parts.sort(key=order)
             row.total = _clean(sum(p.amount for p in row.parts), measure)
             row.granted = _clean(_sum_granted(row.parts), measure)
         rows.append(row)
-    ordered = sorted(columns.values(), key=_order(breakdown))
+    ordered = sorted(columns.values(), key=order)
     for column in ordered:
         column.amount, column.granted = _clean(column.amount, measure), _clean(column.granted, measure)
     return LineSummary(
@@ -248,7 +251,7 @@ def _applicants(issuer_path: str, level: str, day: date) -> list[tuple[int, str,
     """(id, code, name) of the units of `level` under the issuer in the tree of `day`, by name
     (name_key)."""
     stmt = (db.select(Unit.id, Unit.code, Unit.name)
-            .join(UnitLink, and_(UnitLink.unit_id == Unit.id, UnitLink.relation == "parent", live_on(UnitLink, day)))
+            .join(UnitLink, place_on(UnitLink, Unit.id, day))
             .where(Unit.level == level, live_on(Unit, day), under(UnitLink.path, issuer_path))
             .order_by(Unit.id))
     return sorted((tuple(r) for r in db.session.execute(stmt)), key=lambda r: name_key(r[2]))
@@ -279,16 +282,6 @@ def _current_lines(dossier_ids: list[int]) -> dict[int, list[DossierLine]]:
     for line in db.session.execute(stmt).scalars():
         out.setdefault(line.dossier_id, []).append(line)
     return out
-
-
-def _unit_names(column: LineColumn, lines: dict[int, list[DossierLine]]) -> dict[str, str]:
-    """Names of the units a `unit` breakdown names (villages), in one statement."""
-    if column.type != "unit":
-        return {}
-    codes = sorted({str(v) for ls in lines.values() for ln in ls if (v := ln.values.get(column.name)) is not None})
-    if not codes:
-        return {}
-    return dict(db.session.execute(db.select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
 
 
 def _order(column: LineColumn):

@@ -16,7 +16,6 @@ from ...formats import date_line, lower_first, paper_date, vn_decimal
 from ..core.wording import in_sentence
 from .line_summary import NUMBER_DIGITS, LineSummary, Row, filing_note
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE = "Tổng hợp"
 HEADING_FILL = PatternFill("solid", fgColor="DDE7F0")
 # A table wider than this many columns is printed on a landscape page.

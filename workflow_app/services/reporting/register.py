@@ -32,7 +32,6 @@ from ..core.reference import find_unit
 from ..core.wording import committee_of
 from ..documents.decisions import verify_url
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE = "Sổ đăng ký"
 HEADINGS = ("Số", "Ký hiệu", "Ngày ban hành", "Loại", "Trích yếu", "Đơn vị", "Người ký", "Trạng thái",
             "Thu hồi bởi / Thu hồi QĐ")
