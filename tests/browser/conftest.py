@@ -195,12 +195,30 @@ class LiveServer:
                 db.session.remove()
 
 
+def _buffered(app):
+    """The app with each answer read whole and its body closed before a byte is
+    sent. A browser that drops a connection mid-answer (it navigated on) makes
+    werkzeug's development server skip closing the body, which leaves a static
+    file open and fails the test on a ResourceWarning; gunicorn, which users
+    get, always closes it."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 def _serve(app):
     ports = list(PORTS)
     start = random.randrange(len(ports))  # two runs at once rarely collide
     for port in ports[start:] + ports[:start]:
         try:
-            return make_server("127.0.0.1", port, app, threaded=True), port
+            return make_server("127.0.0.1", port, _buffered(app), threaded=True), port
         except OSError:
             continue
     raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
