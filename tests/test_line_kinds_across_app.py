@@ -28,7 +28,7 @@ from workflow_app.models import OutboxMessage
 from workflow_app.permissions import capacities, scope_of
 from workflow_app.services import create_dossier, fire_event
 from workflow_app.services.core.audit import verify_chains
-from workflow_app.services.core.common import definition_of
+from workflow_app.services.core.common import definition_of, engine
 from workflow_app.services.core.effects import Act
 from workflow_app.services.core.lines import add_line
 from workflow_app.services.core.storage import path_of
@@ -154,8 +154,17 @@ def test_the_monthly_report_moves_overdue_and_downloads(app, world):
     client = _login(app, viewer)
     html = client.get("/reports/monthly?month=2024-04").get_data(as_text=True)
     assert PLAN_LABEL in html and REQUEST_LABEL in html
-    # The month's acceptances are counted among the moves (April 2024 had some).
-    assert re.search(r'data-event="accept">[^<]*: <strong>[1-9]', html), "no acceptance counted in April 2024"
+    # The month's acceptances are counted under each kind, in its words (April 2024 had some).
+    def moved(kind: str, event: str) -> str:
+        moves = re.search(rf'class="moves-summary" data-kind="{kind}">(.*?)</p>', html, re.S)
+        return re.search(rf'data-event="{event}">([^<]*): <strong>(\d+)', moves.group(1)).groups()
+
+    assert int(moved(REQUEST, "accept")[1]) >= 1 and int(moved(PLAN, "submit")[1]) >= 1
+    assert moved(PLAN, "submit")[0] == "Nộp kế hoạch lên huyện"  # the road of April 2024
+    plan_accept = engine().definition(PLAN).events["accept"].labels["vi"]
+    request_accept = engine().definition(REQUEST).events["accept"].labels["vi"]
+    assert plan_accept != request_accept
+    assert (moved(PLAN, "accept")[0], moved(REQUEST, "accept")[0]) == (plan_accept, request_accept)
     # Overdue today: the plan submitted on 24/04/2024 (10 working days), and Giang Ma's
     # plan never filed by 30/04; Sơn Bình's amended plan was filed: not "unfiled".
     late = overdue_summary(scope_of(viewer, progress=True), date(2025, 6, 11))

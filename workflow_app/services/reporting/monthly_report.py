@@ -62,10 +62,18 @@ class StateChange:
 
 
 @dataclass
+class MoveCount:
+    event: str
+    label: str  # the kind's own wording: "accept" is a plan's or a request's acceptance
+    n: int
+
+
+@dataclass
 class KindCounts:
     kind: str
     label: str
     rows: list[StateChange]
+    moves: list[MoveCount] = field(default_factory=list)  # state changes during the month
 
     @property
     def total_end(self) -> int:
@@ -145,8 +153,7 @@ class MonthlyReportData:
     kinds: list[KindCounts]
     communes: list[CommuneMonth]
     moves: list[MoveRow]          # the first `rows` moves of the month (all of them when rows is None)
-    move_counts: dict[str, int]
-    move_labels: dict[str, str]
+    village_moves: list[MoveCount]  # the village kind's, for the per-commune columns
     overdue: list[OverdueRow]     # the most late first, as many as `moves`
     reports: list[MemberReportRow]
     moves_total: int = 0
@@ -217,16 +224,15 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
         if after_start and not after_end and action != "create":
             counted[(kind, action, parent)] = counted.get((kind, action, parent), 0) + n
     # Villages, communes, then towns (vocabulary.APPLICANT_ORDER): the order of the district's notice.
-    ordered = eng.kinds_by_level()
     kinds = []
-    for kind in ordered:
+    for kind in eng.kinds_by_level():
         d = eng.definition(kind)
         rows_ = []
         for s, st in d.states.items():
             e = sum(n for (k, _p, state), n in at_end.items() if k == kind and state == s)
             p = sum(n for (k, _p, state), n in at_prev.items() if k == kind and state == s)
             rows_.append(StateChange(s, st.labels[lang], e, p))
-        kinds.append(KindCounts(kind, eng.kind_label(kind, lang), rows_))
+        kinds.append(KindCounts(kind, eng.kind_label(kind, lang), rows_, _kind_moves(kind, counted, day, lang)))
 
     moves = moves_between(start, end, reading, lang, day, limit=rows)
     criteria_year = default_year(user, village_kind, year)
@@ -241,15 +247,6 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
             if k == village_kind and p == c.id and event in vd.events:
                 mine[event] = mine.get(event, 0) + n
         communes.append(CommuneMonth(c.code, c.name, of_commune(at_end, c.id), of_commune(at_prev, c.id), mine))
-    # `reported: true` events (filing, returning, deciding) are counted even at zero.
-    by_event: dict[str, int] = {e: 0 for k in ordered for e, ev in eng.definition(k).events.items() if ev.reported}
-    for (_k, event, _p), n in counted.items():
-        by_event[event] = by_event.get(event, 0) + n
-    move_labels = {}
-    for kind in ordered:
-        for name, e in eng.definition(kind).events.items():
-            move_labels.setdefault(name, e.labels[lang])
-
     late = overdue_summary(reading, today, lang, limit=rows)
     reports = member_reports(reading, month, today)
     scope = _scope_unit(user)
@@ -259,12 +256,30 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
         scope_name=scope.name if scope else "", scope_level=scope.level if scope else "",
         village_kind=village_kind, states=list(vd.states),
         state_labels={s: st.labels[lang] for s, st in vd.states.items()},
-        kinds=kinds, communes=communes, moves=moves, move_counts=by_event, move_labels=move_labels,
+        kinds=kinds, communes=communes, moves=moves, village_moves=kinds[0].moves if kinds else [],
         overdue=late.rows, reports=reports,
         moves_total=sum(counted.values()), overdue_total=late.total, overdue_counts=late.by_state,
         criteria_year=criteria_year,
         criteria=criteria_progress(village_kind, latest_ids(village_kind, criteria_year, reading, vd.applicant_level),
                                    lang))
+
+
+def _kind_moves(kind: str, counted: dict[tuple[str, str, int | None], int], day: date,
+                lang: str) -> list[MoveCount]:
+    """A kind's state changes in the month by event, in the words of its road on `day`
+    (a 2024 filing went to the district): its `reported: true` events (filing,
+    returning, deciding) even at zero, then any other."""
+    roads = engine().roads(kind)
+    road = next((d for d in reversed(roads) if d.in_force.holds(day)), roads[-1])
+    labels: dict[str, str] = {}
+    for d in [road, *reversed(roads)]:
+        for name, e in d.events.items():
+            labels.setdefault(name, e.labels[lang])
+    by_event = {name: 0 for name, e in road.events.items() if e.reported}
+    for (k, event, _p), n in counted.items():
+        if k == kind:
+            by_event[event] = by_event.get(event, 0) + n
+    return [MoveCount(event, labels.get(event, event), n) for event, n in by_event.items()]
 
 
 @dataclass

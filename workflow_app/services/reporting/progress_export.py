@@ -142,10 +142,11 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
         ws.append([k.label, "Cộng", k.total_end, k.total_previous, k.total_end - k.total_previous])
         _bold_last(ws)
     ws.append([])
-    ws.append(["Trong tháng", "Số lượt"])
+    ws.append(["Loại hồ sơ", "Trong tháng", "Số lượt"])
     _bold_last(ws)
-    for event, n in report.move_counts.items():
-        ws.append([report.move_labels.get(event, event), n])
+    for k in report.kinds:
+        for m in k.moves:
+            ws.append([k.label, m.label, m.n])
     ws.append(["Hồ sơ quá hạn (ngày lập báo cáo)", report.overdue_total])
     ws.append(["Báo cáo thành viên BCĐ đã nhận", report.reports_received])
     ws.append(["  trong đó nộp muộn", report.reports_late])
@@ -159,13 +160,13 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     columns = [("Xã", 22)]
     for s in states:
         columns += [(f"{report.state_labels[s]} (cuối tháng)", 12), ("thay đổi", 9)]
-    columns += [(report.move_labels.get(e, e) + " trong tháng", 12) for e in report.move_counts]
+    columns += [(m.label + " trong tháng", 12) for m in report.village_moves]
     ws = _sheet(wb, "Theo xã", f"HỒ SƠ BẢN THEO XÃ — CUỐI THÁNG {report.label}", columns)
     for c in report.communes:
         row = [c.name]
         for s in states:
             row += [c.end.get(s, 0), c.change(s)]
-        row += [c.moves.get(e, 0) for e in report.move_counts]
+        row += [c.moves.get(m.event, 0) for m in report.village_moves]
         ws.append(row)
 
     criteria_sheet(wb, report.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — HỒ SƠ NĂM {report.criteria_year} "
@@ -235,7 +236,8 @@ def monthly_pdf_context(report: MonthlyReportData, preparer: str) -> dict:
 
     kinds = [{"label": k.label,
               "rows": [[r.label, r.end, r.previous, signed(r.change)] for r in k.rows],
-              "total": ["Cộng", k.total_end, k.total_previous, signed(k.total_end - k.total_previous)]}
+              "total": ["Cộng", k.total_end, k.total_previous, signed(k.total_end - k.total_previous)],
+              "moves": [[m.label, m.n] for m in k.moves]}
              for k in report.kinds]
     states = report.states
     decided = engine().definition(report.village_kind).decision_events  # "recognised this month"
@@ -260,7 +262,6 @@ def monthly_pdf_context(report: MonthlyReportData, preparer: str) -> dict:
                   f"theo hồ sơ năm {report.criteria_year}; hồ sơ quá hạn và báo cáo của thành viên Ban Chỉ đạo "
                   f"tính đến ngày {paper_date(report.today)}) như sau:"),
         "kinds": kinds,
-        "moves": [[report.move_labels.get(e, e), n] for e, n in report.move_counts.items()],
         "state_headers": [report.state_labels[s] for s in states],
         "communes": communes,
         "commune_totals": totals,
