@@ -1,7 +1,9 @@
 """The CONTRACT's command line, run as a user would run it."""
 from __future__ import annotations
 
+import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -148,6 +150,24 @@ def test_audit_verify_finds_an_altered_record(app, make_user):
     out = run(app, "audit", "verify")
     assert out.exit_code == 1
     assert f"record {second.id}" in out.output and "altered" in out.output
+
+
+def test_the_openapi_document_is_written_whole_once_however_many_read_it_first(app):
+    # Written at its first reading, not at start-up: eight readers at once all get the
+    # whole document (with its amendments), and the CLI prints the same one.
+    client = app.test_client
+
+    def read(_):
+        return client().get("/api/v1/openapi.json").get_data(as_text=True)
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(read, range(8)))
+    assert len(set(bodies)) == 1
+    doc = json.loads(bodies[0])
+    assert len(doc["paths"]) > 20 and doc["components"]["schemas"]["FieldsIn"]["minProperties"] == 1
+    assert {t["name"] for t in doc["tags"]} >= {"dossiers", "lines", "summaries", "committee"}
+    printed = app.test_cli_runner().invoke(args=["openapi", "print"])
+    assert printed.exit_code == 0 and json.loads(printed.output) == doc
 
 
 def test_openapi_document_is_generated_and_public(app):
