@@ -30,7 +30,7 @@ serve: deps install
 
 # The whole suite on SQLite and every database test again on PostgreSQL, side by
 # side (scripts/test_all.sh; CI always has PostgreSQL: there a missing server is a failure).
-# Browser tests drive Debian's chromium (never a downloaded browser).
+# Browser tests drive Debian's chromium (never a downloaded browser), in the SQLite pass.
 test: export EXTRA_DEBS = chromium zbar-tools
 # axe-core (npm, pinned) for the accessibility checks: without it they fail in CI, skip elsewhere.
 test: deps install lint

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite on SQLite and, at the same time, every database test again on
-# PostgreSQL (each pass has its own throw-away databases, so they cannot meet).
+# PostgreSQL but the browser tests (each pass has its own throw-away databases, so
+# they cannot meet). The browser tests check what a person sees in chromium; what
+# the database does under those pages is checked on PostgreSQL by the in-process
+# page tests, so their ~3 minutes are spent once, in the shorter pass.
 # The two passes run side by side because each keeps about one core busy: on a
 # two-core machine the run takes as long as the longer pass, not their sum.
 # Each pass writes its own log under test-artifacts/; both are printed at the end.
@@ -17,7 +20,7 @@ mkdir -p "$LOGS"
 sqlite_pid=$!
 pg_pid=""
 if $PY scripts/pg_ready.py "$PG_URL"; then
-  TEST_DATABASE_URL="$PG_URL" .venv/bin/pytest -q -m "db or pg" "$@" >"$LOGS/pytest-postgresql.log" 2>&1 &
+  TEST_DATABASE_URL="$PG_URL" .venv/bin/pytest -q -m "(db or pg) and not browser" "$@" >"$LOGS/pytest-postgresql.log" 2>&1 &
   pg_pid=$!
 elif [ -n "${CI:-}" ]; then
   echo "PostgreSQL does not answer at $PG_URL; CI needs it." >&2
