@@ -9,13 +9,12 @@ from io import BytesIO
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from ..clock import local_today
 from ..extensions import db
 from ..i18n import request_lang
 from ..services.core.common import definition_of, engine, load_dossier
 from ..services.core.evidence import max_bytes
-from ..services.core.line_workbook import applicant_units, build_template, cell_value, read_workbook
-from ..services.core.lines import add_line, lines_of, remove_line, replace_lines, update_line
+from ..services.core.line_workbook import build_template, cell_value, read_workbook
+from ..services.core.lines import add_line, lines_of, offered_units, remove_line, replace_lines, update_line
 from ..services.core.persist import unit_of_work
 from ..services.reading.dossier_page import dossier_page
 from ..services.reporting.progress_export import XLSX_MIME
@@ -132,7 +131,7 @@ def dossier_lines_template(dossier_id: int):
     d = definition_of(dossier)
     lines_of(dossier)
     title = f"{engine().kind_label(dossier.kind, 'vi')} — {dossier.unit.name} — {dossier.year}"
-    data = build_template(d, applicant_units(d, dossier.unit, local_today()), title)
+    data = build_template(d, offered_units(d.lines, dossier.unit), title)
     return send_file(BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=f"mau-{dossier.code}.xlsx")
 
 
@@ -147,7 +146,7 @@ def dossier_lines_import(dossier_id: int):
         def work() -> int:
             dossier = load_dossier(dossier_id, g.user)
             d = definition_of(dossier)
-            rows = read_workbook(d, name, data, max_bytes(), applicant_units(d, dossier.unit, local_today()))
+            rows = read_workbook(d, name, data, max_bytes(), offered_units(d.lines, dossier.unit))
             return len(replace_lines(g.user, dossier, rows, form.version.data))
         try:
             count = unit_of_work(work, form.version.data)

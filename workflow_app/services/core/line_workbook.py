@@ -17,12 +17,11 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ...formats import vn_date, vn_decimal, vn_money
-from ...models import Unit
 from ...validation import has_foreign_digits
 from ...workflow.definitions import Definition, LineColumn, LinesDef
 from ...workflow.errors import RuleRefused, UnsupportedFileType
 from .filecheck import check_upload
-from .lines import MAX_LINES, unit_options
+from .lines import MAX_LINES
 
 LINES_SHEET = "Các dòng"
 HELP_SHEET = "Hướng dẫn"
@@ -101,20 +100,15 @@ def cell_text(column: LineColumn, value, lang: str = "vi", unit_names: dict[str,
     return str(value)
 
 
-# --- the applicant's units --------------------------------------------------------
+# --- the applicant's units (lines.offered_units: {unit column: {code: name}}) ------
 
-def applicant_units(d: Definition, applicant: Unit, day: date) -> dict[str, list[tuple[str, str]]]:
-    """{unit column: [(code, name)]}: what each unit column of the definition offers."""
-    return {c.name: unit_options(applicant, c.level, day) for c in d.lines.columns.values() if c.type == "unit"}
-
-
-def _unit_entries(options: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _unit_entries(options: dict[str, str]) -> list[tuple[str, str]]:
     """(what the drop-down shows, code): the name, or "name (code)" where two share a name."""
-    names = [name for _, name in options]
-    return [(name if names.count(name) == 1 else f"{name} ({code})", code) for code, name in options]
+    names = list(options.values())
+    return [(name if names.count(name) == 1 else f"{name} ({code})", code) for code, name in options.items()]
 
 
-def unit_lookup(options: list[tuple[str, str]]) -> dict[str, str]:
+def unit_lookup(options: dict[str, str]) -> dict[str, str]:
     """What a workbook may hold for a unit (its code, its name, "name (code)"), folded, -> code."""
     out = {}
     for shown, code in _unit_entries(options):
@@ -156,8 +150,8 @@ def _rules_text(column: LineColumn, lang: str) -> str:
     return "; ".join(parts)
 
 
-def build_template(d: Definition, options: dict[str, list[tuple[str, str]]], title: str) -> bytes:
-    """The workbook to fill in: `options` {unit column: [(code, name)]} for the drop-downs."""
+def build_template(d: Definition, options: dict[str, dict[str, str]], title: str) -> bytes:
+    """The workbook to fill in: `options` (offered_units) for the drop-downs."""
     spec: LinesDef = d.lines
     columns = list(spec.columns.values())
     wb = Workbook()
@@ -183,7 +177,7 @@ def build_template(d: Definition, options: dict[str, list[tuple[str, str]]], tit
         if column.type == "choice":
             entries = [labels["vi"] for labels in column.choices.values()]
         elif column.type == "unit":
-            entries = [shown for shown, _ in _unit_entries(options.get(column.name, []))]
+            entries = [shown for shown, _ in _unit_entries(options.get(column.name, {}))]
         else:
             continue
         if not entries:
@@ -236,7 +230,7 @@ def _header_key(value) -> str:
 
 
 def read_workbook(d: Definition, filename: str | None, data: bytes, limit: int,
-                  options: dict[str, list[tuple[str, str]]]) -> list[tuple[int, dict]]:
+                  options: dict[str, dict[str, str]]) -> list[tuple[int, dict]]:
     """The rows of a filled workbook as [(row number, {column: value})], row numbers as
     the workbook counts them, blank rows left out. The header row is found by the
     columns' labels (either language) or names. Refused: not an .xlsx (415), above
@@ -257,7 +251,7 @@ def read_workbook(d: Definition, filename: str | None, data: bytes, limit: int,
         wb.close()
 
 
-def _rows(spec: LinesDef, ws, options: dict[str, list[tuple[str, str]]]) -> list[tuple[int, dict]]:
+def _rows(spec: LinesDef, ws, options: dict[str, dict[str, str]]) -> list[tuple[int, dict]]:
     known = {}
     for column in spec.columns.values():
         for key in (column.name, column.labels["vi"], column.labels["en"]):
