@@ -276,7 +276,9 @@ class Dossiers:
                 level = world.level[uid]
                 if level in ("village", "commune", "town") and chain.get(level) == uid:
                     self.applicants.setdefault((level, new_era), []).append(uid)
-        self.kinds = engine.kinds()
+        # Kinds made of lines (plans, requests: no criteria, no decision, no closed state) are left
+        # out: this walk closes every pre-reform dossier, and their lines are not generated.
+        self.kinds = [k for k in engine.kinds() if engine.definition(k).criteria]
         self.revoked: list[int] = []
         # Per definition, the states an issued decision leads to (the walk ends there, or revokes).
         self.ended = {(d.kind, d.version): {e.dest for e in d.events.values() if e.issues_decision}
