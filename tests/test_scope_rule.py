@@ -71,6 +71,8 @@ def test_in_scope_and_scope_clause_agree_for_every_user_and_unit(eras):
             for scope in (user, scope_of(user, progress=True)):
                 python = {u.id for u in units if in_scope(scope, u)}
                 assert python == _sql_ids(scope_clause(Unit.id, scope)), user.username
+                # The probing form (`= ANY(ARRAY(...))` on PostgreSQL) selects the same units.
+                assert python == _sql_ids(scope_clause(Unit.id, scope, probe=True)), user.username
         # The era cases are in the fixture: the abolished district reads the moved villages,
         # the successor commune reads their 2024 history, the province reads everything.
         by_code = {u.code: u for u in units}

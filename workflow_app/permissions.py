@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, any_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .clock import local_today
@@ -88,13 +88,20 @@ def in_scope(who: User | Scope, unit: Unit) -> bool:
     return any(link.path.startswith(p) for link in unit.links for p in paths)
 
 
-def scope_clause(unit_id_column, who: User | Scope) -> ColumnElement[bool]:
+def scope_clause(unit_id_column, who: User | Scope, *, probe: bool = False) -> ColumnElement[bool]:
     """THE rule in SQL: "this unit id is in scope" (lists, counts, exports). A subquery
-    on the scope's paths, never a bound list of ids."""
+    on the scope's paths, never a bound list of ids. `probe=True`, for a statement that
+    should look up an index on `unit_id_column` once per unit in scope rather than hash
+    the units against a scan (the few waiting dossiers of a province's ~3k units, the
+    links of its units): on PostgreSQL the same subquery as `= ANY(ARRAY(...))`, an
+    array the planner cannot size, so it probes; elsewhere the plain clause."""
     paths = _scope(who).paths
     if not paths:
         return false()
-    return unit_id_column.in_(select(UnitLink.unit_id).where(under(UnitLink.path, *paths)))
+    units = select(UnitLink.unit_id).where(under(UnitLink.path, *paths))
+    if probe and db.session.get_bind().dialect.name == "postgresql":
+        return unit_id_column == any_(func.array(units.scalar_subquery()))
+    return unit_id_column.in_(units)
 
 
 def under(path_column, *paths: str) -> ColumnElement[bool]:
@@ -137,7 +144,7 @@ def meets_clause(unit_id_column, who: User | Scope, day: date | None = None) -> 
     inside = select(UnitLink.unit_id).where(under(UnitLink.path, *paths), *places(UnitLink))
     edge = aliased(UnitLink)
     edges = list(db.session.execute(
-        select(edge.id).where(scope_clause(edge.unit_id, Scope(paths)),
+        select(edge.id).where(scope_clause(edge.unit_id, Scope(paths), probe=True),
                               or_(edge.path.in_(paths), ~under(edge.path, *paths)), *places(edge))).scalars())
     start = aliased(UnitLink)
     chain = (select(start.unit_id, start.parent_id, start.path).where(start.id.in_(edges))

@@ -206,10 +206,11 @@ def step_clocks(dossiers: Sequence[Dossier], today: date | None = None,
     for r in rows:
         if r.dossier_id in mine:
             mine[r.dossier_id].append(r)
-    soon = _due_soon_days()
+    soon, cal = _due_soon_days(), load_calendar()  # the calendar looked up once, not per clock
     for dossier in dossiers:
         if dossier.id in limits:
-            out[dossier.id] = _clock(dossier, limits[dossier.id], paused[dossier.kind], mine[dossier.id], today, soon)
+            out[dossier.id] = _clock(dossier, limits[dossier.id], paused[dossier.kind], mine[dossier.id], today, soon,
+                                     cal)
     return out
 
 
@@ -219,11 +220,12 @@ def clock_from_records(dossier: Dossier, records: Iterable, today: date | None =
     limit = _limit_of(dossier)
     if limit is None:
         return None
-    return _clock(dossier, limit, _paused_states(dossier.kind), records, today or local_today(), _due_soon_days())
+    return _clock(dossier, limit, _paused_states(dossier.kind), records, today or local_today(), _due_soon_days(),
+                  load_calendar())
 
 
 def _clock(dossier: Dossier, limit: TimeLimit, paused: frozenset[str], records: Iterable, today: date,
-           soon: int) -> StepClock | None:
+           soon: int, cal: WorkCalendar) -> StepClock | None:
     transitions: list[tuple[str, date]] = []
     apologies: list[tuple[date, date]] = []
     for r in records:
@@ -233,7 +235,7 @@ def _clock(dossier: Dossier, limit: TimeLimit, paused: frozenset[str], records: 
             apologies.append((local_date(r.at), date.fromisoformat(r.data["new_due"])))
     try:
         return clock_from_transitions(transitions, dossier.state, limit, today, apologies=apologies,
-                                      due_soon_days=soon, paused=paused)
+                                      due_soon_days=soon, calendar=cal, paused=paused)
     except CalendarGap as gap:
         log.warning("dossier %s: no deadline for %s: %s", dossier.code, dossier.state, gap)
         run = current_run(transitions, dossier.state, paused)

@@ -334,20 +334,26 @@ def criteria_progress(kind: str, latest, lang: str = "vi",
     """Per criterion of the kind's set: villages meeting it (self-assessed / as
     appraised), weakest first (`_criteria_rows`). `latest` selects the latest dossier
     ids; `totals` = (latest dossiers, those under appraisal) when the caller has
-    counted them, else one more statement counts them. A `pass` verdict in the
+    counted them, else the same statement counts them. A `pass` verdict in the
     current round means the dossier's appraisal has begun, so the passed count needs
     no second look at the dossier."""
     current = and_(CriterionEntry.dossier_id == Dossier.id, CriterionEntry.round == Dossier.round)
-    if totals is None:
-        judged = case((CriterionEntry.verdict.is_not(None), Dossier.id), else_=None)
-        totals = db.session.execute(
-            db.select(func.count(Dossier.id.distinct()), func.count(judged.distinct()))
-            .join(CriterionEntry, current).where(Dossier.id.in_(latest))).one()
-    counts = {code: (int(m or 0), int(p or 0)) for code, m, p in db.session.execute(
-        db.select(CriterionEntry.code,
-                  func.sum(case((CriterionEntry.self_assessment == "met", 1), else_=0)),
-                  func.sum(case((CriterionEntry.verdict == "pass", 1), else_=0)))
-        .join(Dossier, current).where(Dossier.id.in_(latest)).group_by(CriterionEntry.code))}
+    entries = (db.select(CriterionEntry.dossier_id, CriterionEntry.code, CriterionEntry.self_assessment,
+                         CriterionEntry.verdict)
+               .join(Dossier, current).where(Dossier.id.in_(latest))).cte("current_entries")
+    stmt = (db.select(entries.c.code, func.sum(case((entries.c.self_assessment == "met", 1), else_=0)),
+                      func.sum(case((entries.c.verdict == "pass", 1), else_=0)))
+            .group_by(entries.c.code))
+    if totals is None:  # in the same statement, the entries read once: a row whose code is NULL
+        judged = case((entries.c.verdict.is_not(None), entries.c.dossier_id), else_=None)
+        stmt = db.union_all(stmt, db.select(null(), func.count(entries.c.dossier_id.distinct()),
+                                            func.count(judged.distinct())))
+    counts = {}
+    for code, m, p in db.session.execute(stmt):
+        if code is None:
+            totals = (m, p)
+        else:
+            counts[code] = (int(m or 0), int(p or 0))
     return _criteria_rows(kind, counts, int(totals[0] or 0), int(totals[1] or 0), lang)
 
 
@@ -465,8 +471,9 @@ def campaign_facts(kind: str, year: int, day: date | None = None, scope: Scope |
 def default_year(user: User, kind: str, this_year: int) -> int:
     """The latest campaign year with a dossier of `kind` in the user's scope (so the
     page opens on live figures), else this year."""
+    # Probed per unit in scope on (unit_id, kind, year), read from the index alone.
     latest = db.session.execute(
-        db.select(func.max(Dossier.year)).join(Unit, Dossier.unit_id == Unit.id)
+        db.select(func.max(Dossier.year))
         .where(Dossier.kind == kind, Dossier.year <= this_year + 1,
-               scope_clause(Dossier.unit_id, scope_of(user, progress=True)))).scalar()
+               scope_clause(Dossier.unit_id, scope_of(user, progress=True), probe=True))).scalar()
     return int(latest) if latest else this_year
