@@ -9,7 +9,6 @@ from ..clock import local_today
 from ..extensions import db
 from ..models import Unit, UnitLink
 from ..services.core.reference import find_unit
-from ..services.reporting.progress_export import XLSX_MIME
 from ..services.reporting.register import (
     REGISTER_API_PAGE,
     register_issuer,
@@ -17,6 +16,7 @@ from ..services.reporting.register import (
     register_xlsx,
     xlsx_filename,
 )
+from ..services.reporting.sheets import XLSX_MIME
 from ..workflow.errors import NotFound
 from . import schemas as s
 from .boundary import Blueprint

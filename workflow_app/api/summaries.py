@@ -12,7 +12,7 @@ from ..i18n import request_lang
 from ..months import FIRST_YEAR, LAST_YEAR
 from ..services.reporting.line_summary import summary, summary_dict
 from ..services.reporting.line_summary_export import summary_xlsx, xlsx_filename
-from ..services.reporting.progress_export import XLSX_MIME
+from ..services.reporting.sheets import XLSX_MIME
 from .boundary import Blueprint, BoundarySchema, Code, Int
 
 blp = Blueprint("summaries", __name__, description="The receiving level's summaries of lines across communes")

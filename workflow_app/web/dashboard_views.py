@@ -42,6 +42,7 @@ from ..services.reporting.monthly_report import (
     overdue_page,
     overdue_summary,
 )
+from ..services.reporting.sheets import XLSX_MIME
 from ..workflow.errors import BadRequest, NotPermitted
 from . import bp
 
@@ -112,7 +113,7 @@ def dashboard_page():
 @bp.get("/dashboard.xlsx")
 def dashboard_xlsx():
     dash = _selection("vi")  # workbooks are in Vietnamese, like the official papers
-    return send_file(io.BytesIO(export.dashboard_xlsx(dash)), mimetype=export.XLSX_MIME, as_attachment=True,
+    return send_file(io.BytesIO(export.dashboard_xlsx(dash)), mimetype=XLSX_MIME, as_attachment=True,
                      download_name=export.dashboard_filename(dash))
 
 
@@ -156,7 +157,7 @@ def monthly_overdue_page():
 @bp.get("/reports/monthly.xlsx")
 def monthly_report_xlsx():
     report = _report("vi", whole=True)
-    return send_file(io.BytesIO(export.monthly_xlsx(report)), mimetype=export.XLSX_MIME, as_attachment=True,
+    return send_file(io.BytesIO(export.monthly_xlsx(report)), mimetype=XLSX_MIME, as_attachment=True,
                      download_name=export.monthly_filename(report))
 
 

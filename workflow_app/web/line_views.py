@@ -17,7 +17,7 @@ from ..services.core.line_workbook import build_template, cell_value, read_workb
 from ..services.core.lines import add_line, lines_of, offered_units, remove_line, replace_lines, update_line
 from ..services.core.persist import unit_of_work
 from ..services.reading.dossier_page import dossier_page
-from ..services.reporting.progress_export import XLSX_MIME
+from ..services.reporting.sheets import XLSX_MIME
 from ..workflow.errors import DomainError, LineRefused
 from . import bp
 from .dossier_views import _detail_page

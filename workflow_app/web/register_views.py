@@ -13,7 +13,6 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, send_file, url_for
 
 from ..clock import local_today
-from ..services.reporting.progress_export import XLSX_MIME
 from ..services.reporting.register import (
     PAGE_SIZE,
     default_issuer,
@@ -29,6 +28,7 @@ from ..services.reporting.register import (
     register_years,
     xlsx_filename,
 )
+from ..services.reporting.sheets import XLSX_MIME
 from ..workflow.errors import BadRequest, NotFound
 from . import bp
 

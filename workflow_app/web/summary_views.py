@@ -29,7 +29,7 @@ from ..services.reporting.line_summary_export import (
     summary_xlsx,
     xlsx_filename,
 )
-from ..services.reporting.progress_export import XLSX_MIME
+from ..services.reporting.sheets import XLSX_MIME
 from ..workflow.errors import NotFound
 from . import bp
 

@@ -6,18 +6,14 @@ separators. Layout `rows`: a row per applicant, then a sub-row per breakdown val
 layout `columns`: a column per breakdown value."""
 from __future__ import annotations
 
-import io
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font
 
 from ...formats import date_line, lower_first, paper_date, vn_decimal
 from ..core.wording import in_sentence
 from .line_summary import NUMBER_DIGITS, LineSummary, Row, filing_note
+from .sheets import bold_last, book_bytes, new_book, titled_sheet
 
 SHEET_TITLE = "Tổng hợp"
-HEADING_FILL = PatternFill("solid", fgColor="DDE7F0")
 # A table wider than this many columns is printed on a landscape page.
 PORTRAIT_COLUMNS = 8
 
@@ -43,11 +39,7 @@ def _number_format(s: LineSummary) -> str:
 def summary_xlsx(s: LineSummary) -> bytes:
     """One sheet: a title row, a frozen heading row, the applicants (and their sub-rows),
     a bold total row, then a note on what is counted."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_TITLE
-    wb.properties.creator = "Hồ sơ Nông thôn mới"
-    wb.properties.title = f"{title(s)} - {s.issuer_name}"
+    wb = new_book(f"{title(s)} - {s.issuer_name}")
     lead = [("STT", 6), ("Xã" if s.layout == "columns" else f"Xã / {s.breakdown.labels['vi']}", 28),
             ("Mã hồ sơ", 22), ("Trạng thái", 18), ("Ngày nộp", 12), ("Đúng hạn / muộn", 22)]
     if s.layout == "columns":
@@ -57,17 +49,7 @@ def summary_xlsx(s: LineSummary) -> bytes:
     if s.grants:
         figures.append((_granted(s), 16))
     columns = lead + figures
-    ws.append([f"{title(s)} — {s.issuer_name.upper()}"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([name for name, _ in columns])
-    for cell in ws[2]:
-        cell.font, cell.fill = Font(bold=True), HEADING_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for i, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"
+    ws = titled_sheet(wb, SHEET_TITLE, f"{title(s)} — {s.issuer_name.upper()}", columns)
     if len(columns) > PORTRAIT_COLUMNS:
         ws.page_setup.orientation = "landscape"
 
@@ -85,13 +67,10 @@ def summary_xlsx(s: LineSummary) -> bytes:
                 _format(ws, s, first_figure)
     ws.append(["", "Tổng cộng", "", "", None, "", *_figures(s, None)])
     _format(ws, s, first_figure)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
+    bold_last(ws)
     ws.append([])
     ws.append([_note(s)])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return book_bytes(wb)
 
 
 def _figures(s: LineSummary, row: Row | None) -> list:

@@ -5,59 +5,18 @@ numbers (not text) so the standing office can sum and chart them in Excel.
 """
 from __future__ import annotations
 
-import io
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from ...clock import local_date, local_naive
 from ...formats import date_line, paper_date, vn_date
 from ..core.common import engine
 from .dashboard import Dashboard
 from .monthly_report import MonthlyReportData
+from .sheets import bold_last, book_bytes, new_book, titled_sheet
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DASHBOARD_SHEETS = ("Theo xã", "Theo tiêu chí", "Thị trấn", "Huyện")
 MONTHLY_SHEETS = ("Tổng hợp", "Theo xã", "Theo tiêu chí", "Hồ sơ quá hạn", "Báo cáo thành viên BCĐ", "Diễn biến")
 REPORT_STATUS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp (quá hạn)",
                  "pending": "Chưa nộp (chưa đến hạn)"}
 WORDS = {"met": "Đạt", "not_met": "Chưa đạt", "pass": "Đạt", "fail": "Không đạt", None: "—"}
-
-
-def _book():
-    wb = Workbook()
-    wb.remove(wb.active)
-    wb.properties.creator = "Hồ sơ Nông thôn mới"
-    return wb
-
-
-def _sheet(wb, title: str, heading: str, columns: list[tuple[str, int]]):
-    ws = wb.create_sheet(title)
-    ws.append([heading])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(1, len(columns)))
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([name for name, _ in columns])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F0")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for i, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"
-    return ws
-
-
-def _bold_last(ws) -> None:
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-
-
-def _save(wb) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 # ----------------------------------------------------------------------------- dashboard
@@ -68,21 +27,21 @@ def commune_sheet(wb, dash: Dashboard, title: str = "Theo xã", states: list[str
     columns += [(dash.state_labels[s], 11) for s in states]
     if not dash.has_criteria:  # a kind made of lines: its applicants' dossiers by state only
         columns[1:5] = [("Số đơn vị", 8), ("Đơn vị đăng ký", 10), ("Số hồ sơ", 9), ("Đơn vị có hồ sơ", 10)]
-        ws = _sheet(wb, title, f"TIẾN ĐỘ — {dash.kind_label.upper()} — NĂM {dash.year}", columns)
+        ws = titled_sheet(wb, title, f"TIẾN ĐỘ — {dash.kind_label.upper()} — NĂM {dash.year}", columns)
         for c in [*dash.communes, dash.total]:
             ws.append([c.name or "Tổng cộng", c.villages, c.registered, c.dossiers, c.with_dossier,
                        *[c.by_state.get(s, 0) for s in states]])
-        _bold_last(ws)
+        bold_last(ws)
         ws.append([])
         ws.append([f"Mỗi đơn vị tính một lần, theo hồ sơ mới nhất của năm {dash.year}, ở trạng thái hiện tại."])
         return ws
     columns += [("TB tiêu chí đạt (tự đánh giá)", 14), ("Hồ sơ có kết luận thẩm định", 12),
                 ("TB tiêu chí đạt (thẩm định)", 14)]
-    ws = _sheet(wb, title, f"TIẾN ĐỘ THEO XÃ — {dash.kind_label.upper()} — NĂM {dash.year}", columns)
+    ws = titled_sheet(wb, title, f"TIẾN ĐỘ THEO XÃ — {dash.kind_label.upper()} — NĂM {dash.year}", columns)
     for c in [*dash.communes, dash.total]:
         ws.append([c.name or "Tổng cộng", c.villages, c.registered, c.dossiers, c.with_dossier,
                    *[c.by_state.get(s, 0) for s in states], c.avg_self, c.appraised, c.avg_appraised])
-    _bold_last(ws)
+    bold_last(ws)
     ws.append([])
     ws.append([(f"Mỗi bản tính một lần, theo hồ sơ mới nhất của năm {dash.year}. Trung bình tự đánh giá: số tiêu chí "
                 f"'đạt' ở lượt hiện tại, trên các bản có hồ sơ; trung bình thẩm định: số tiêu chí 'đạt' theo kết luận "
@@ -91,7 +50,7 @@ def commune_sheet(wb, dash: Dashboard, title: str = "Theo xã", states: list[str
 
 
 def criteria_sheet(wb, dash_criteria, heading: str, title: str = "Theo tiêu chí"):
-    ws = _sheet(wb, title, heading, [("Thứ tự yếu nhất", 9), ("Mã", 6), ("Tiêu chí", 40),
+    ws = titled_sheet(wb, title, heading, [("Thứ tự yếu nhất", 9), ("Mã", 6), ("Tiêu chí", 40),
                                      ("Số bản đạt (tự đánh giá)", 12), ("Trên số bản có hồ sơ", 12),
                                      ("Số bản đạt (thẩm định)", 12), ("Trên số hồ sơ có kết luận thẩm định", 12)])
     for rank, c in enumerate(dash_criteria, start=1):
@@ -100,12 +59,12 @@ def criteria_sheet(wb, dash_criteria, heading: str, title: str = "Theo tiêu ch�
 
 
 def dashboard_xlsx(dash: Dashboard) -> bytes:
-    wb = _book()
+    wb = new_book()
     wb.properties.title = f"Tiến độ xây dựng nông thôn mới năm {dash.year}"
     commune_sheet(wb, dash)
     if dash.has_criteria:
         criteria_sheet(wb, dash.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — NĂM {dash.year} (yếu nhất trước)")
-    ws = _sheet(wb, "Thị trấn", f"TIÊU CHÍ CỦA THỊ TRẤN — NĂM {dash.year}",
+    ws = titled_sheet(wb, "Thị trấn", f"TIÊU CHÍ CỦA THỊ TRẤN — NĂM {dash.year}",
                 [("Thị trấn", 22), ("Mã hồ sơ", 22), ("Mã", 6), ("Tiêu chí", 44), ("Tự đánh giá", 12),
                  ("Thẩm định", 12)])
     for town in dash.towns:
@@ -114,13 +73,13 @@ def dashboard_xlsx(dash: Dashboard) -> bytes:
         for c in town.criteria:
             ws.append([town.name, town.dossier_code, c.code, c.name, WORDS.get(c.self_assessment, c.self_assessment),
                        WORDS.get(c.verdict, c.verdict)])
-    ws = _sheet(wb, "Huyện", f"TIÊU CHÍ HUYỆN NÔNG THÔN MỚI — NĂM {dash.year}",
+    ws = titled_sheet(wb, "Huyện", f"TIÊU CHÍ HUYỆN NÔNG THÔN MỚI — NĂM {dash.year}",
                 [("Huyện", 22), ("Số tiêu chí đạt", 12), ("Tổng số tiêu chí", 12)])
     for x in dash.district:
         ws.append([x.name, x.met, x.total])
     if not dash.district:
         ws.append(["Chưa có số liệu chiến dịch cho năm này"])
-    return _save(wb)
+    return book_bytes(wb)
 
 
 def dashboard_filename(dash: Dashboard) -> str:
@@ -130,9 +89,9 @@ def dashboard_filename(dash: Dashboard) -> str:
 # ----------------------------------------------------------------------------- monthly report
 
 def monthly_xlsx(report: MonthlyReportData) -> bytes:
-    wb = _book()
+    wb = new_book()
     wb.properties.title = f"Báo cáo tiến độ xây dựng nông thôn mới tháng {report.label}"
-    ws = _sheet(wb, "Tổng hợp",
+    ws = titled_sheet(wb, "Tổng hợp",
                 f"BÁO CÁO TIẾN ĐỘ XÂY DỰNG NÔNG THÔN MỚI THÁNG {report.label} — {report.scope_name.upper()}",
                 [("Loại hồ sơ", 40), ("Trạng thái", 22), (f"Cuối tháng {report.label}", 14),
                  ("Cuối tháng trước", 14), ("Thay đổi", 10)])
@@ -140,10 +99,10 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
         for r in k.rows:
             ws.append([k.label, r.label, r.end, r.previous, r.change])
         ws.append([k.label, "Cộng", k.total_end, k.total_previous, k.total_end - k.total_previous])
-        _bold_last(ws)
+        bold_last(ws)
     ws.append([])
     ws.append(["Loại hồ sơ", "Trong tháng", "Số lượt"])
-    _bold_last(ws)
+    bold_last(ws)
     for k in report.kinds:
         for m in k.moves:
             ws.append([k.label, m.label, m.n])
@@ -161,7 +120,7 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     for s in states:
         columns += [(f"{report.state_labels[s]} (cuối tháng)", 12), ("thay đổi", 9)]
     columns += [(m.label + " trong tháng", 12) for m in report.village_moves]
-    ws = _sheet(wb, "Theo xã", f"HỒ SƠ BẢN THEO XÃ — CUỐI THÁNG {report.label}", columns)
+    ws = titled_sheet(wb, "Theo xã", f"HỒ SƠ BẢN THEO XÃ — CUỐI THÁNG {report.label}", columns)
     for c in report.communes:
         row = [c.name]
         for s in states:
@@ -172,7 +131,7 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     criteria_sheet(wb, report.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — HỒ SƠ NĂM {report.criteria_year} "
                                         f"(tại ngày {vn_date(report.today)}, yếu nhất trước)")
 
-    ws = _sheet(wb, "Hồ sơ quá hạn", f"HỒ SƠ QUÁ HẠN TẠI NGÀY {vn_date(report.today)}",
+    ws = titled_sheet(wb, "Hồ sơ quá hạn", f"HỒ SƠ QUÁ HẠN TẠI NGÀY {vn_date(report.today)}",
                 [("Mã hồ sơ", 22), ("Loại", 30), ("Đơn vị", 22), ("Xã", 18), ("Trạng thái", 16),
                  ("Hạn xử lý", 12), ("Số ngày trễ", 9), ("Người phải xử lý", 30), ("Lý do", 50)])
     for o in report.overdue:
@@ -181,7 +140,7 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     if not report.overdue:
         ws.append(["Không có hồ sơ quá hạn."])
 
-    ws = _sheet(wb, "Báo cáo thành viên BCĐ", f"BÁO CÁO CỦA THÀNH VIÊN BAN CHỈ ĐẠO — THÁNG {report.label}",
+    ws = titled_sheet(wb, "Báo cáo thành viên BCĐ", f"BÁO CÁO CỦA THÀNH VIÊN BAN CHỈ ĐẠO — THÁNG {report.label}",
                 [("Thành viên", 26), ("Chức vụ", 30), ("Xã, thị trấn", 20), ("Hạn nộp", 12), ("Ngày nộp", 16),
                  ("Tình trạng", 22)])
     for r in report.reports:
@@ -192,13 +151,13 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
     if not report.reports:
         ws.append(["Chưa có thành viên Ban chỉ đạo phụ trách xã nào trong phạm vi này."])
 
-    ws = _sheet(wb, "Diễn biến", f"HỒ SƠ CHUYỂN TRẠNG THÁI TRONG THÁNG {report.label}",
+    ws = titled_sheet(wb, "Diễn biến", f"HỒ SƠ CHUYỂN TRẠNG THÁI TRONG THÁNG {report.label}",
                 [("Thời điểm", 17), ("Thao tác", 30), ("Mã hồ sơ", 22), ("Đơn vị", 22), ("Xã", 18),
                  ("Người thực hiện", 24), ("Ý kiến", 50)])
     for m in report.moves:
         ws.append([local_naive(m.at), m.event_label, m.code, m.unit, m.commune, m.actor, m.comment or ""])
         ws.cell(ws.max_row, 1).number_format = "DD/MM/YYYY HH:MM"
-    return _save(wb)
+    return book_bytes(wb)
 
 
 def monthly_filename(report: MonthlyReportData) -> str:
