@@ -236,17 +236,23 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
 
     moves = moves_between(start, end, reading, lang, day, limit=rows)
     criteria_year = default_year(user, village_kind, year)
-    def of_commune(counts: dict, commune_id: int) -> dict[str, int]:
-        return {s: n for (k, p, s), n in counts.items() if k == village_kind and p == commune_id}
+    def by_commune(counts: dict) -> dict[int | None, dict[str, int]]:
+        """The village kind's counts per commune id, each read once (not once per commune)."""
+        out: dict[int | None, dict[str, int]] = {}
+        for (k, p, s), n in counts.items():
+            if k == village_kind:
+                out.setdefault(p, {})[s] = n
+        return out
 
+    ends, prevs, moved = by_commune(at_end), by_commune(at_prev), {}
+    for (k, event, p), n in counted.items():
+        if k == village_kind and event in vd.events:
+            mine = moved.setdefault(p, {})
+            mine[event] = mine.get(event, 0) + n
     communes = []
     groups = group_ids(reading, day, vd.applicant_level)
     for c in db.session.execute(db.select(Unit).where(Unit.id.in_(groups)).order_by(Unit.name)).scalars():
-        mine = {}
-        for (k, event, p), n in counted.items():
-            if k == village_kind and p == c.id and event in vd.events:
-                mine[event] = mine.get(event, 0) + n
-        communes.append(CommuneMonth(c.code, c.name, of_commune(at_end, c.id), of_commune(at_prev, c.id), mine))
+        communes.append(CommuneMonth(c.code, c.name, ends.get(c.id, {}), prevs.get(c.id, {}), moved.get(c.id, {})))
     late = overdue_summary(reading, today, lang, limit=rows)
     reports = member_reports(reading, month, today)
     scope = _scope_unit(user)
