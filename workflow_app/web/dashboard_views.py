@@ -43,7 +43,8 @@ from ..services.reporting.monthly_report import (
     overdue_summary,
 )
 from ..services.reporting.sheets import XLSX_MIME
-from ..workflow.errors import BadRequest, NotPermitted
+from ..validation import query_int
+from ..workflow.errors import NotPermitted
 from . import bp
 
 OVERDUE_SHOWN = 10  # the dashboard's most late dossiers; all of them on /reports/monthly/overdue
@@ -125,15 +126,6 @@ def _report(lang: str, *, whole: bool = False):
                           rows=None if whole else ROWS_SHOWN)
 
 
-def _page() -> int:
-    raw = request.args.get("page", "").strip()
-    if not raw:
-        return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= 10**7:
-        raise BadRequest("Tham số page phải là một số nguyên dương.", "page must be a positive whole number.")
-    return int(raw)
-
-
 @bp.get("/reports/monthly")
 def monthly_report_page():
     report = _report(request_lang())
@@ -143,14 +135,14 @@ def monthly_report_page():
 @bp.get("/reports/monthly/moves")
 def monthly_moves_page():
     _require_progress()
-    listing = moves_page(g.user, request.args.get("month"), local_today(), _page(), request_lang())
+    listing = moves_page(g.user, request.args.get("month"), local_today(), query_int("page", 1, lo=1), request_lang())
     return render_template("web/monthly_list.html", listing=listing, what="moves")
 
 
 @bp.get("/reports/monthly/overdue")
 def monthly_overdue_page():
     _require_progress()
-    listing = overdue_page(g.user, request.args.get("month"), local_today(), _page(), request_lang())
+    listing = overdue_page(g.user, request.args.get("month"), local_today(), query_int("page", 1, lo=1), request_lang())
     return render_template("web/monthly_list.html", listing=listing, what="overdue")
 
 

@@ -29,7 +29,8 @@ from ..services.reporting.register import (
     xlsx_filename,
 )
 from ..services.reporting.sheets import XLSX_MIME
-from ..workflow.errors import BadRequest, NotFound
+from ..validation import query_int
+from ..workflow.errors import NotFound
 from . import bp
 
 REGISTER_ROLES = ("approver", "appraiser", "viewer", "admin")
@@ -59,19 +60,10 @@ def _selection():
     return issuer, year, issuers
 
 
-def _positive(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 10**7:
-        raise BadRequest(f"Tham số {name} phải là một số nguyên dương.", f"{name} must be a positive whole number.")
-    return int(raw)
-
-
 @bp.get("/decisions")
 def register_page():
     issuer, year, issuers = _selection()
-    number, page = _positive("number"), _positive("page") or 1
+    number, page = query_int("number", lo=1), query_int("page", 1, lo=1)
     if issuer is not None and number is not None:
         return redirect(url_for("web.register_page", issuer=issuer.code, year=year, page=page_of(number),
                                 _anchor=f"so-{number}"))
