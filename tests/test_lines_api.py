@@ -293,6 +293,7 @@ def test_refusals_once_submitted_and_at_acceptance_change_nothing(draft):
         (lambda: appraiser.post(events, json={"event": "accept", "granted": {str(a): 11}}), 422, "rule_refused"),
         (lambda: appraiser.post(events, json={"event": "accept", "granted": {str(a): -1}}), 422, "rule_refused"),
         (lambda: appraiser.post(events, json={"event": "accept", "granted": {"999999": 1}}), 422, "rule_refused"),
+        (lambda: appraiser.post(events, json={"event": "accept", "granted": {"²": 1}}), 422, "rule_refused"),
         (lambda: appraiser.post(events, json={"event": "accept", "granted": {str(a): "5"}}), 422, "rule_refused"),
         (lambda: appraiser.post(events, json={"event": "accept", "granted": [1]}), 400, "bad_request"),
         (lambda: api["submitter"].post(events, json={"event": "accept"}), 403, "forbidden"),

@@ -9,6 +9,7 @@ from flask_login import current_user
 from .extensions import db, login_manager
 from .models import User
 from .services.core.users import user_for_token
+from .validation import is_digits
 
 # Everything else needs a signed-in user (pages) or a Bearer token (API).
 PUBLIC_ENDPOINTS = {"static", "web.login", "web.verify", "web.verify_upload", "web.healthz", "web.set_lang",
@@ -18,7 +19,7 @@ PUBLIC_ENDPOINTS = {"static", "web.login", "web.verify", "web.verify_upload", "w
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     uid, _, token = user_id.partition(":")
-    if not uid.isdigit():
+    if not is_digits(uid):
         return None
     user = db.session.get(User, int(uid))
     # A rotated session token (logout, password change) invalidates old cookies.

@@ -90,6 +90,12 @@ def _printable(text: str) -> str:
 
 # ----------------------------------------------------------------------------- values
 
+def is_digits(text: str) -> bool:
+    """Only the digits 0-9, at least one: what str.isdigit() should mean before int()
+    (which refuses "²" that isdigit() takes, and reads "٣" as 3)."""
+    return text.isascii() and text.isdigit()
+
+
 def has_foreign_digits(text: str) -> bool:
     """Digits other than 0-9: "٣" and "３" (int() takes them), "²" (isdigit() says yes)."""
     return any(c.isnumeric() and not "0" <= c <= "9" for c in text)

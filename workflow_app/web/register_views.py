@@ -29,7 +29,7 @@ from ..services.reporting.register import (
     xlsx_filename,
 )
 from ..services.reporting.sheets import XLSX_MIME
-from ..validation import query_int
+from ..validation import is_digits, query_int
 from ..workflow.errors import NotFound
 from . import bp
 
@@ -52,7 +52,7 @@ def _selection():
         code = fallback.code if fallback else None
     issuer = readable_issuer(g.user, code, issuers) if code else None
     raw = request.args.get("year", "")
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+    if is_digits(raw) and 2000 <= int(raw) <= 2100:
         return issuer, int(raw), issuers
     year = local_today().year
     if issuer is not None and year not in (years := register_years(issuer)):

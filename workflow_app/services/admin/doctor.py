@@ -33,6 +33,7 @@ from sqlalchemy import and_, exists, or_, select
 from ...clock import to_local, utcnow
 from ...extensions import db
 from ...models import Attachment, Counter, Decision, Document, Dossier, Unit, decision_dossiers
+from ...validation import is_digits
 from ..core.common import engine
 from ..core.storage import Store, backend
 from ..documents.apology import APOLOGY_PREFIX
@@ -156,7 +157,7 @@ def _check_registers(conn, numbered, report: Report) -> None:
     for scope, value in conn.execute(select(Counter.scope, Counter.value).where(prefixes)):
         register, rest = scope.split(":", 1)
         issuer, _, year = rest.rpartition(":")
-        if year.isdigit():
+        if is_digits(year):
             scopes[(register, issuer, int(year))] = value
     for key in sorted(set(scopes) | set(numbered), key=str):
         register, issuer, year = key

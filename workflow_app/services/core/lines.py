@@ -13,6 +13,7 @@ from ...extensions import db
 from ...formats import vn_decimal
 from ...models import Dossier, DossierLine, Unit, UnitLink, User
 from ...permissions import live_on, under
+from ...validation import is_digits
 from ...workflow.definitions import Definition, EventDef, LineColumn, LinesDef
 from ...workflow.errors import BadRequest, EventNotAvailable, LineRefused, NotFound, RuleRefused, Text
 from .common import acting_capacity, check_version, definition_of, record, touch
@@ -404,7 +405,7 @@ def apply_grants(dossier: Dossier, event: EventDef, granted) -> dict | None:
     if not isinstance(granted, dict):
         raise BadRequest("'granted' phải có dạng {mã dòng: số lượng}.", "'granted' must be {line_id: amount}.")
     current = {ln.id: ln for ln in dossier.current_lines()}
-    unknown = [key for key in granted if not str(key).isdigit() or int(key) not in current]
+    unknown = [key for key in granted if not is_digits(str(key)) or int(key) not in current]
     if unknown:
         raise RuleRefused(f"Hồ sơ không có dòng số {str(unknown[0])[:20]} (trong phiên bản hiện tại).",
                           f"The dossier has no line {str(unknown[0])[:20]} (in its current version).")

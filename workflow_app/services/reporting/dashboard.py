@@ -32,6 +32,7 @@ from ...extensions import db
 from ...models import CriterionEntry, Dossier, Unit, UnitLink, User
 from ...months import FIRST_YEAR, LAST_YEAR, valid_year
 from ...permissions import Scope, meets_clause, scope_clause, scope_of
+from ...validation import is_digits
 from ...workflow.errors import BadRequest
 from ..core.campaigns import campaigns
 from ..core.common import engine
@@ -166,7 +167,7 @@ def parse_year(raw: str | None, default: int) -> int:
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not text.isdigit() or not valid_year(int(text)):
+    if not is_digits(text) or not valid_year(int(text)):
         raise BadRequest(
             f"Năm '{raw[:20]}' không hợp lệ. Hãy nhập năm bằng bốn chữ số, từ {FIRST_YEAR} đến {LAST_YEAR} "
             "(ví dụ: year=2024).",
