@@ -6,7 +6,10 @@ Reports group applicants by where they sat on the reference day (unit_links), no
 by `units.parent_id`, which holds only the latest place: a 2024 report shows the
 communes of 2024 even after a reform moved the villages. Every clause here is a
 subquery, never a bound list of ids (a province may have tens of thousands of
-villages)."""
+villages). Every scope clause here probes (`scope_clause(..., probe=True)`): each
+statement reads the few rows of each unit in scope by an index on the unit id (a
+province's ~3k units, one probe each) rather than hash the units against a scan of
+every link or unit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +51,9 @@ def group_ids(scope: Scope, day: date, applicant_level: str, levels=GROUP_LEVELS
     link, applicant = _LINK, _APPLICANT
     parents = (db.select(link.parent_id).join(applicant, applicant.id == link.unit_id)
                .where(link.relation == "parent", live_on(link, day), applicant.level == applicant_level,
-                      scope_clause(link.unit_id, scope)))
-    own = db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day), scope_clause(Unit.id, scope))
+                      scope_clause(link.unit_id, scope, probe=True)))
+    own = db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day),
+                                   scope_clause(Unit.id, scope, probe=True))
     above = db.select(Unit.id).where(Unit.level.in_(levels), live_on(Unit, day), Unit.id.in_(parents))
     return db.union(own, above)
 
@@ -76,7 +80,7 @@ def groups_on(scope: Scope, day: date, applicant_level: str) -> list[Group]:
     link, applicant = _LINK, _APPLICANT
     members = dict(db.session.execute(
         db.select(link.parent_id, func.count(link.unit_id)).join(applicant, applicant.id == link.unit_id)
-        .where(scope_clause(link.unit_id, scope), link.relation == "parent", live_on(link, day),
+        .where(scope_clause(link.unit_id, scope, probe=True), link.relation == "parent", live_on(link, day),
                applicant.level == applicant_level, link.parent_id.is_not(None))
         .group_by(link.parent_id)).all())
     if not members:
@@ -84,8 +88,8 @@ def groups_on(scope: Scope, day: date, applicant_level: str) -> list[Group]:
     shown = db.select(Unit.id, Unit.level).where(Unit.id.in_(list(members))).cte("shown")  # the ids bound once
     parents = db.select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(db.select(shown.c.id)), live_on(Unit, day))
     others = (db.select(Unit.id, Unit.code, Unit.name)
-              .where(scope_clause(Unit.id, scope), Unit.level.in_(db.select(shown.c.level)), live_on(Unit, day),
-                     Unit.id.not_in(db.select(shown.c.id))))
+              .where(scope_clause(Unit.id, scope, probe=True), Unit.level.in_(db.select(shown.c.level)),
+                     live_on(Unit, day), Unit.id.not_in(db.select(shown.c.id))))
     rows = db.union(parents, others).subquery()
     return [Group(i, code, name, members.get(i, 0))
             for i, code, name in db.session.execute(db.select(rows).order_by(rows.c.name, rows.c.id))]
@@ -93,13 +97,13 @@ def groups_on(scope: Scope, day: date, applicant_level: str) -> list[Group]:
 
 def units_on(scope: Scope, day: date, level: str):
     """Select of the units of `level` in scope that exist on `day` (towns, villages)."""
-    return db.select(Unit.id).where(Unit.level == level, live_on(Unit, day), scope_clause(Unit.id, scope))
+    return db.select(Unit.id).where(Unit.level == level, live_on(Unit, day), scope_clause(Unit.id, scope, probe=True))
 
 
 def years_with_data(scope: Scope, kinds: list[str] | None, this_year: int) -> list[int]:
     """Campaign years with a dossier (of `kinds`, or of any kind) in scope, and this
     year, newest first."""
-    stmt = db.select(Dossier.year).where(scope_clause(Dossier.unit_id, scope)).distinct()
+    stmt = db.select(Dossier.year).where(scope_clause(Dossier.unit_id, scope, probe=True)).distinct()
     if kinds is not None:
         stmt = stmt.where(Dossier.kind.in_(kinds))
     years = set(db.session.execute(stmt).scalars())
