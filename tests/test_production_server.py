@@ -89,6 +89,14 @@ def test_gunicorn_serves_the_app_as_configured(served):
             ("not_found", "203.0.113.5")]
     access = (folder / "gunicorn.log").read_text()
     assert '"GET /login HTTP/1.1" 200' in access  # one access-log line per request
+    # Each of the two processes froze its start-up objects out of garbage collection
+    # (post_worker_init; the second may still be starting when the first answers).
+    frozen = "start-up objects frozen out of garbage collection: "
+    deadline = time.monotonic() + 60
+    while (access := (folder / "gunicorn.log").read_text()).count(frozen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    counts = [int(line.split(frozen)[1]) for line in access.splitlines() if frozen in line]
+    assert len(counts) == 2 and all(n > 100_000 for n in counts)
 
 
 def test_production_without_a_secret_key_does_not_start(tmp_path):
