@@ -203,15 +203,18 @@ class WorkCalendar:
         if limit < 0:
             raise ValueError("limit must be >= 0")
         merged = merge_pauses(pauses)
-        d, left = start, limit
-        while left:
-            d += _ONE_DAY
-            if _paused(d, merged):
-                if merged[-1][1] is None and d >= merged[-1][0]:
-                    return None  # the clock is stopped for good
-                continue
-            if unit == "calendar" or self.is_working_day(d):
-                left -= 1
+        if not merged:  # most clocks: the counts' bisect (add_working_days), or calendar days added
+            d = self.add_working_days(start, limit) if unit == "working" else start + timedelta(days=limit)
+        else:  # day by day, paused days skipped
+            d, left = start, limit
+            while left:
+                d += _ONE_DAY
+                if _paused(d, merged):
+                    if merged[-1][1] is None and d >= merged[-1][0]:
+                        return None  # the clock is stopped for good
+                    continue
+                if unit == "calendar" or self.is_working_day(d):
+                    left -= 1
         if unit == "calendar" and limit and roll_forward:
             while not self.is_working_day(d):
                 d += _ONE_DAY
