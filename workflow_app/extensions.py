@@ -6,6 +6,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -28,3 +30,13 @@ login_manager.session_protection = "strong"
 login_manager.login_view = "web.login"
 login_manager.login_message = "Hãy đăng nhập để tiếp tục."
 csrf = CSRFProtect()
+
+
+def on_postgresql() -> bool:
+    """The session's database is PostgreSQL (else SQLite, the embedded default)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def insert_or_skip(table):
+    """INSERT ... ON CONFLICT for the session's database (PostgreSQL's or SQLite's)."""
+    return (pg_insert if on_postgresql() else sqlite_insert)(table)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, any_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .clock import local_today
-from .extensions import db
+from .extensions import db, on_postgresql
 from .models import AuditRecord, Dossier, RoleAssignment, Unit, UnitLink, User
 from .workflow.definitions import Actor
 
@@ -99,7 +99,7 @@ def scope_clause(unit_id_column, who: User | Scope, *, probe: bool = False) -> C
     if not paths:
         return false()
     units = select(UnitLink.unit_id).where(under(UnitLink.path, *paths))
-    if probe and db.session.get_bind().dialect.name == "postgresql":
+    if probe and on_postgresql():
         return unit_id_column == any_(func.array(units.scalar_subquery()))
     return unit_id_column.in_(units)
 

@@ -24,7 +24,7 @@ from sqlalchemy import func
 
 from ... import workdays
 from ...clock import as_stored, local_date, local_today
-from ...extensions import db
+from ...extensions import db, on_postgresql
 from ...formats import vn_date
 from ...models import CommitteeMember, CommitteeVisit, MonthlyReport, Unit, User
 from ...months import FIRST_DAY, check_in_range, first_day, parse_month, shift_month
@@ -320,7 +320,7 @@ def _owns_one_of(scope: Subtree):
     """SQL: the member's list of commune codes holds a unit in `scope` (the JSON list
     expanded by the database's own function: json_each on SQLite,
     json_array_elements_text on PostgreSQL)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         codes = func.json_array_elements_text(CommitteeMember.communes).table_valued("value")
     else:
         codes = func.json_each(CommitteeMember.communes).table_valued("value")

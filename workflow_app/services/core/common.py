@@ -7,13 +7,11 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...clock import local_today
-from ...extensions import db
+from ...extensions import db, insert_or_skip
 from ...formats import vn_date
 from ...models import AuditRecord, Counter, Dossier, Unit, UnitLink, User, utcnow
 from ...models.audit import GENESIS
@@ -206,8 +204,6 @@ def next_number(scope: str) -> int:
             .execution_options(synchronize_session=False))
     value = db.session.execute(bump).scalar()
     if value is None:
-        dialect = db.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        db.session.execute(insert(Counter).values(scope=scope, value=0).on_conflict_do_nothing())
+        db.session.execute(insert_or_skip(Counter).values(scope=scope, value=0).on_conflict_do_nothing())
         value = db.session.execute(bump).scalar()
     return int(value)

@@ -19,11 +19,8 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from ...clock import local_today
-from ...extensions import db
+from ...extensions import db, insert_or_skip
 from ...formats import vn_date
 from ...models import Dossier, RoleAssignment, Unit, User, utcnow
 from ...models.progress import OutboxMessage
@@ -57,9 +54,7 @@ def _enqueue(kind: str, user: User, dossier: Dossier | None, step: str, day: dat
              key: str | None = None) -> bool:
     """Insert one message unless its dedupe key exists; True when it is new. `key`
     replaces the dossier's dedupe key for a message about no dossier yet."""
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (insert(OutboxMessage).values(
+    stmt = (insert_or_skip(OutboxMessage).values(
         kind=kind, dedupe_key=key or dedupe_key(kind, user.id, dossier.id, step, day), to_user_id=user.id,
         to_email=(user.email or "").strip() or None, dossier_id=dossier.id if dossier else None, step=step, day=day,
         subject=subject[:300], body=body, created_at=utcnow(), attempts=0)

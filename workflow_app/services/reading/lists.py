@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ...clock import local_today
-from ...extensions import db
+from ...extensions import db, on_postgresql
 from ...models import AuditRecord, Dossier, Unit, UnitLink, User
 from ...permissions import Scope, capacities, scope_clause
 from ...workflow.definitions import EventDef
@@ -41,7 +41,7 @@ def visible_dossiers(user: User):
 def _contains(column, text: str):
     """Case-insensitive "contains": on PostgreSQL `column ILIKE '%text%'`, which the pg_trgm
     GIN indexes of dossiers.code and units.name serve; on SQLite lower(column) LIKE (a scan)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column.ilike(f"%{text}%")
     return db.func.lower(column).like(f"%{text}%")
 
