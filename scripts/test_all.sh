@@ -4,8 +4,7 @@
 # they cannot meet). The browser tests check what a person sees in chromium; what
 # the database does under those pages is checked on PostgreSQL by the in-process
 # page tests, so their ~3 minutes are spent once, in the shorter pass.
-# The two passes run side by side because each keeps about one core busy: on a
-# two-core machine the run takes as long as the longer pass, not their sum.
+# The two passes run side by side, each in TEST_WORKERS processes (below).
 # Each pass writes its own log under test-artifacts/; both are printed at the end.
 #   scripts/test_all.sh [pytest arguments, e.g. tests/test_register.py]
 # Without PostgreSQL the second pass is skipped, except in CI (CI set), where it fails.
@@ -14,13 +13,19 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PG_URL="${PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 LOGS=test-artifacts
+# Each pass in TEST_WORKERS processes (pytest-xdist), a test file's tests together in one
+# (--dist loadfile: a module's shared fixtures are built once). A pass alone keeps about half
+# a core busy (it waits on the database, the PDF render worker, chromium, subprocesses), so
+# two workers a pass fill a two-core machine. TEST_WORKERS=0 runs each pass in one process.
+WORKERS="-n ${TEST_WORKERS:-2} --dist loadfile"
+[ "${TEST_WORKERS:-2}" = "0" ] && WORKERS=""
 mkdir -p "$LOGS"
 
-.venv/bin/pytest -q "$@" >"$LOGS/pytest-sqlite.log" 2>&1 &
+.venv/bin/pytest -q $WORKERS "$@" >"$LOGS/pytest-sqlite.log" 2>&1 &
 sqlite_pid=$!
 pg_pid=""
 if $PY scripts/pg_ready.py "$PG_URL"; then
-  TEST_DATABASE_URL="$PG_URL" .venv/bin/pytest -q -m "(db or pg) and not browser" "$@" >"$LOGS/pytest-postgresql.log" 2>&1 &
+  TEST_DATABASE_URL="$PG_URL" .venv/bin/pytest -q $WORKERS -m "(db or pg) and not browser" "$@" >"$LOGS/pytest-postgresql.log" 2>&1 &
   pg_pid=$!
 elif [ -n "${CI:-}" ]; then
   echo "PostgreSQL does not answer at $PG_URL; CI needs it." >&2

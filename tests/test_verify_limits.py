@@ -8,7 +8,7 @@ import io
 
 import pytest
 import redis
-from conftest import build_app
+from conftest import PG_URL, build_app
 from helpers import PDF, dispose_engines, dossier_in
 
 from workflow_app.extensions import db
@@ -20,7 +20,9 @@ pytestmark = pytest.mark.db
 
 # A window far longer than any test run: the budget never refills mid-test.
 LIMIT = "3/day"
-REDIS_TEST_URL = "redis://127.0.0.1:6379/7"  # this file's own database number; flushed before and after
+# This file's own database number, one for each pass (the SQLite and PostgreSQL passes run
+# side by side, and the counters' keys are the same): flushed before and after.
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{8 if PG_URL else 7}"
 
 
 def issue_decision(app, suffix: str = "") -> str:
