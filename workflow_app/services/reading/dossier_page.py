@@ -194,21 +194,22 @@ def dossier_page(actor: User, dossier: Dossier, lang: str, shown_round: int | No
     # The next step: events that move the dossier on (not a return, rejection or revocation).
     next_actors = [f"{who(e.by, lang)}: {e.labels[lang]}" for e in d.offered_from(dossier.state)
                    if not e.negative and not d.states[e.dest].closed]
+    records = _records(dossier)
     page = DossierPage(
         dossier=dossier, definition=d, kind_label=engine().kind_label(dossier.kind, lang),
         state_label=d.states[dossier.state].labels[lang],
         next_actors=next_actors, criteria=rows, fields=fields, events=event_options(actor, dossier),
-        history=history_rows(dossier, d, lang), decision=decision_of(dossier),
+        history=history_rows(records, d, lang), decision=decision_of(dossier),
         revocation=decision_of(dossier, "revocation"),
         can_self_assess=_can(actor, dossier, d, "self_assess"), can_upload=_can(actor, dossier, d, "attach"),
         can_appraise=_can(actor, dossier, d, "appraise_criterion"),
         ended_role=_ended_role(actor, dossier, lang))
     if d.lines is not None:
-        page.lines = lines_view(actor, dossier, d, lang, shown_round)
+        page.lines = lines_view(actor, dossier, d, lang, shown_round, records)
     page.checklist = _checklist(dossier, d, rows, lang)
     if page.lines is not None and page.lines.current:
         page.lines.next_step = page.checklist.conditions
-    page.last_return = _last_return(dossier, d, rows, lang, with_applicant)
+    page.last_return = _last_return(dossier, d, rows, lang, with_applicant, records)
     if page.can_appraise:
         caps = capacities(actor, dossier.unit, d.actions["appraise_criterion"].by)
         limits = [c.assignment.criteria for c in caps]
@@ -263,16 +264,21 @@ def _checklist(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: 
                      counts=[(CHECK_STATES[k][0 if lang == "vi" else 1], n) for k, n in counts.items() if n])
 
 
+def _records(dossier: Dossier) -> list[AuditRecord]:
+    """The dossier's audit trail, oldest first: read once for the history, the last
+    return and the rounds' outcomes."""
+    return list(db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id)
+                                   .order_by(AuditRecord.seq)).scalars())
+
+
 def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang: str,
-                 with_applicant: bool) -> ReturnLetter | None:
+                 with_applicant: bool, records: list[AuditRecord]) -> ReturnLetter | None:
     """The return that opened the present round, while the dossier is still open
     and undecided (its applicant completes it, then the appraisers read it again)."""
     if dossier.round < 2 or d.states[dossier.state].closed or decision_of(dossier) is not None:
         return None
-    returns = [name for name, e in d.events.items() if e.starts_round]
-    r = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
-                                                        AuditRecord.action.in_(returns))
-                           .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    returns = {name for name, e in d.events.items() if e.starts_round}
+    r = next((r for r in reversed(records) if r.action in returns), None)
     if r is None:
         return None
     i = 0 if lang == "vi" else 1
@@ -282,10 +288,8 @@ def _last_return(dossier: Dossier, d: Definition, rows: list[CriterionRow], lang
                         with_applicant=with_applicant)
 
 
-def history_rows(dossier: Dossier, d: Definition, lang: str) -> list[HistoryRow]:
+def history_rows(records: list[AuditRecord], d: Definition, lang: str) -> list[HistoryRow]:
     i = 0 if lang == "vi" else 1
-    records = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id)
-                                 .order_by(AuditRecord.seq)).scalars()
     rows = []
     for r in records:
         if r.action in d.events:
@@ -379,15 +383,12 @@ class LinesView:
     next_step: list[str]           # what the next step still needs (guards), in words
 
 
-def _round_outcomes(dossier: Dossier, d: Definition, lang: str) -> dict[int, str]:
+def _round_outcomes(records: list[AuditRecord], d: Definition, lang: str) -> dict[int, str]:
     """What became of each closed round, in words: the n-th event that started a round
     closed round n (a return: returned; an amendment: accepted, then amended)."""
-    starts = [name for name, e in d.events.items() if e.starts_round]
-    records = db.session.execute(db.select(AuditRecord).where(AuditRecord.dossier_id == dossier.id,
-                                                              AuditRecord.action.in_(starts))
-                                 .order_by(AuditRecord.seq)).scalars()
+    starts = {name for name, e in d.events.items() if e.starts_round}
     out = {}
-    for n, r in enumerate(records, start=1):
+    for n, r in enumerate((r for r in records if r.action in starts), start=1):
         event = d.events.get(r.action)
         state = (r.to_state if event is not None and event.negative else r.from_state) or ""
         label = d.states[state].labels[lang] if state in d.states else state
@@ -397,7 +398,8 @@ def _round_outcomes(dossier: Dossier, d: Definition, lang: str) -> dict[int, str
     return out
 
 
-def lines_view(actor: User, dossier: Dossier, d: Definition, lang: str, shown_round: int | None) -> LinesView:
+def lines_view(actor: User, dossier: Dossier, d: Definition, lang: str, shown_round: int | None,
+               records: list[AuditRecord]) -> LinesView:
     spec = d.lines
     shown = dossier.round if shown_round is None else shown_round
     by_round: dict[int, list[DossierLine]] = {}
@@ -443,7 +445,7 @@ def lines_view(actor: User, dossier: Dossier, d: Definition, lang: str, shown_ro
                             cell_text(measure, t.granted, lang) if t.granted is not None else None) for t in sums]
     total = TotalLine("Cộng" if lang != "en" else "Total", cell_text(measure, sum(t.amount for t in sums), lang),
                       cell_text(measure, sum(t.granted or 0 for t in sums), lang) if granted_any else None)
-    outcomes = _round_outcomes(dossier, d, lang)
+    outcomes = _round_outcomes(records, d, lang)
     word = "Version" if lang == "en" else "Phiên bản"
     rounds = [RoundLink(n, f"{word} {n} ({outcomes[n]})" if n in outcomes else f"{word} {n}", n == dossier.round)
               for n in sorted(set(by_round) | {dossier.round})]
