@@ -146,8 +146,9 @@ def dossier_lines_import(dossier_id: int):
         def work() -> int:
             dossier = load_dossier(dossier_id, g.user)
             d = definition_of(dossier)
-            rows = read_workbook(d, name, data, max_bytes(), offered_units(d.lines, dossier.unit))
-            return len(replace_lines(g.user, dossier, rows, form.version.data))
+            offered = offered_units(d.lines, dossier.unit)  # read once: the workbook's names, then the check
+            rows = read_workbook(d, name, data, max_bytes(), offered)
+            return len(replace_lines(g.user, dossier, rows, form.version.data, offered))
         try:
             count = unit_of_work(work, form.version.data)
         except LineRefused as exc:

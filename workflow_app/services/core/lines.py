@@ -315,7 +315,8 @@ class RowProblem:
 
 
 def replace_lines(actor: User, dossier: Dossier, rows: list[tuple[int, dict]],
-                  expected_version: int | None = None) -> list[DossierLine]:
+                  expected_version: int | None = None,
+                  offered: dict[str, dict[str, str]] | None = None) -> list[DossierLine]:
     """The table replaced by `rows` ((row number, values), e.g. read from a workbook),
     all or nothing: LineRefused lists every row at fault. A sequence column is either
     given on every row, as 1..n once each, or on none (then the rows' order is kept)."""
@@ -328,7 +329,7 @@ def replace_lines(actor: User, dossier: Dossier, rows: list[tuple[int, dict]],
         raise RuleRefused(f"Một hồ sơ có tối đa {MAX_LINES} dòng; tệp có {len(rows)}.",
                           f"A dossier holds at most {MAX_LINES} lines; the file has {len(rows)}.")
     checked, problems = [], []
-    offered = offered_units(spec, dossier.unit)
+    offered = offered if offered is not None else offered_units(spec, dossier.unit)
     for number, raw in rows:
         try:
             checked.append((number, check_line(spec, raw, dossier.unit, offered=offered)))

@@ -153,7 +153,6 @@ class MonthlyReportData:
     kinds: list[KindCounts]
     communes: list[CommuneMonth]
     moves: list[MoveRow]          # the first `rows` moves of the month (all of them when rows is None)
-    village_moves: list[MoveCount]  # the village kind's, for the per-commune columns
     overdue: list[OverdueRow]     # the most late first, as many as `moves`
     reports: list[MemberReportRow]
     moves_total: int = 0
@@ -165,6 +164,11 @@ class MonthlyReportData:
     @property
     def label(self) -> str:
         return month_label(self.month)
+
+    @property
+    def village_moves(self) -> list[MoveCount]:
+        """The village kind's moves: the per-commune columns."""
+        return next((k.moves for k in self.kinds if k.kind == self.village_kind), [])
 
     def reports_with(self, *statuses: str) -> int:
         return sum(1 for r in self.reports if r.status in statuses)
@@ -262,7 +266,7 @@ def monthly_report(user: User, month: str | None, today: date, lang: str = "vi",
         scope_name=scope.name if scope else "", scope_level=scope.level if scope else "",
         village_kind=village_kind, states=list(vd.states),
         state_labels={s: st.labels[lang] for s, st in vd.states.items()},
-        kinds=kinds, communes=communes, moves=moves, village_moves=kinds[0].moves if kinds else [],
+        kinds=kinds, communes=communes, moves=moves,
         overdue=late.rows, reports=reports,
         moves_total=sum(counted.values()), overdue_total=late.total, overdue_counts=late.by_state,
         criteria_year=criteria_year,

@@ -50,23 +50,22 @@ def commune_sheet(wb, dash: Dashboard, title: str = "Theo xã", states: list[str
 
 
 def criteria_sheet(wb, dash_criteria, heading: str, title: str = "Theo tiêu chí"):
-    ws = titled_sheet(wb, title, heading, [("Thứ tự yếu nhất", 9), ("Mã", 6), ("Tiêu chí", 40),
-                                     ("Số bản đạt (tự đánh giá)", 12), ("Trên số bản có hồ sơ", 12),
-                                     ("Số bản đạt (thẩm định)", 12), ("Trên số hồ sơ có kết luận thẩm định", 12)])
+    ws = titled_sheet(wb, title, heading, [
+        ("Thứ tự yếu nhất", 9), ("Mã", 6), ("Tiêu chí", 40), ("Số bản đạt (tự đánh giá)", 12),
+        ("Trên số bản có hồ sơ", 12), ("Số bản đạt (thẩm định)", 12), ("Trên số hồ sơ có kết luận thẩm định", 12)])
     for rank, c in enumerate(dash_criteria, start=1):
         ws.append([rank, c.code, c.name, c.self_met, c.of, c.passed, c.appraised_of])
     return ws
 
 
 def dashboard_xlsx(dash: Dashboard) -> bytes:
-    wb = new_book()
-    wb.properties.title = f"Tiến độ xây dựng nông thôn mới năm {dash.year}"
+    wb = new_book(f"Tiến độ xây dựng nông thôn mới năm {dash.year}")
     commune_sheet(wb, dash)
     if dash.has_criteria:
         criteria_sheet(wb, dash.criteria, f"SỐ BẢN ĐẠT TỪNG TIÊU CHÍ — NĂM {dash.year} (yếu nhất trước)")
     ws = titled_sheet(wb, "Thị trấn", f"TIÊU CHÍ CỦA THỊ TRẤN — NĂM {dash.year}",
-                [("Thị trấn", 22), ("Mã hồ sơ", 22), ("Mã", 6), ("Tiêu chí", 44), ("Tự đánh giá", 12),
-                 ("Thẩm định", 12)])
+                       [("Thị trấn", 22), ("Mã hồ sơ", 22), ("Mã", 6), ("Tiêu chí", 44), ("Tự đánh giá", 12),
+                        ("Thẩm định", 12)])
     for town in dash.towns:
         if not town.criteria:
             ws.append([town.name, "Chưa có hồ sơ"])
@@ -74,7 +73,7 @@ def dashboard_xlsx(dash: Dashboard) -> bytes:
             ws.append([town.name, town.dossier_code, c.code, c.name, WORDS.get(c.self_assessment, c.self_assessment),
                        WORDS.get(c.verdict, c.verdict)])
     ws = titled_sheet(wb, "Huyện", f"TIÊU CHÍ HUYỆN NÔNG THÔN MỚI — NĂM {dash.year}",
-                [("Huyện", 22), ("Số tiêu chí đạt", 12), ("Tổng số tiêu chí", 12)])
+                       [("Huyện", 22), ("Số tiêu chí đạt", 12), ("Tổng số tiêu chí", 12)])
     for x in dash.district:
         ws.append([x.name, x.met, x.total])
     if not dash.district:
@@ -89,12 +88,11 @@ def dashboard_filename(dash: Dashboard) -> str:
 # ----------------------------------------------------------------------------- monthly report
 
 def monthly_xlsx(report: MonthlyReportData) -> bytes:
-    wb = new_book()
-    wb.properties.title = f"Báo cáo tiến độ xây dựng nông thôn mới tháng {report.label}"
+    wb = new_book(f"Báo cáo tiến độ xây dựng nông thôn mới tháng {report.label}")
     ws = titled_sheet(wb, "Tổng hợp",
-                f"BÁO CÁO TIẾN ĐỘ XÂY DỰNG NÔNG THÔN MỚI THÁNG {report.label} — {report.scope_name.upper()}",
-                [("Loại hồ sơ", 40), ("Trạng thái", 22), (f"Cuối tháng {report.label}", 14),
-                 ("Cuối tháng trước", 14), ("Thay đổi", 10)])
+                       f"BÁO CÁO TIẾN ĐỘ XÂY DỰNG NÔNG THÔN MỚI THÁNG {report.label} — {report.scope_name.upper()}",
+                       [("Loại hồ sơ", 40), ("Trạng thái", 22), (f"Cuối tháng {report.label}", 14),
+                        ("Cuối tháng trước", 14), ("Thay đổi", 10)])
     for k in report.kinds:
         for r in k.rows:
             ws.append([k.label, r.label, r.end, r.previous, r.change])
@@ -132,8 +130,8 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
                                         f"(tại ngày {vn_date(report.today)}, yếu nhất trước)")
 
     ws = titled_sheet(wb, "Hồ sơ quá hạn", f"HỒ SƠ QUÁ HẠN TẠI NGÀY {vn_date(report.today)}",
-                [("Mã hồ sơ", 22), ("Loại", 30), ("Đơn vị", 22), ("Xã", 18), ("Trạng thái", 16),
-                 ("Hạn xử lý", 12), ("Số ngày trễ", 9), ("Người phải xử lý", 30), ("Lý do", 50)])
+                       [("Mã hồ sơ", 22), ("Loại", 30), ("Đơn vị", 22), ("Xã", 18), ("Trạng thái", 16),
+                        ("Hạn xử lý", 12), ("Số ngày trễ", 9), ("Người phải xử lý", 30), ("Lý do", 50)])
     for o in report.overdue:
         ws.append([o.code, o.kind_label, o.unit, o.commune, o.state_label, o.due_on, o.days_late, o.who, o.why])
         ws.cell(ws.max_row, 6).number_format = "DD/MM/YYYY"
@@ -141,8 +139,8 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
         ws.append(["Không có hồ sơ quá hạn."])
 
     ws = titled_sheet(wb, "Báo cáo thành viên BCĐ", f"BÁO CÁO CỦA THÀNH VIÊN BAN CHỈ ĐẠO — THÁNG {report.label}",
-                [("Thành viên", 26), ("Chức vụ", 30), ("Xã, thị trấn", 20), ("Hạn nộp", 12), ("Ngày nộp", 16),
-                 ("Tình trạng", 22)])
+                       [("Thành viên", 26), ("Chức vụ", 30), ("Xã, thị trấn", 20), ("Hạn nộp", 12), ("Ngày nộp", 16),
+                        ("Tình trạng", 22)])
     for r in report.reports:
         ws.append([r.member, r.title, r.commune, r.due_on, local_naive(r.submitted_at),
                    REPORT_STATUS.get(r.status, r.status)])
@@ -152,8 +150,8 @@ def monthly_xlsx(report: MonthlyReportData) -> bytes:
         ws.append(["Chưa có thành viên Ban chỉ đạo phụ trách xã nào trong phạm vi này."])
 
     ws = titled_sheet(wb, "Diễn biến", f"HỒ SƠ CHUYỂN TRẠNG THÁI TRONG THÁNG {report.label}",
-                [("Thời điểm", 17), ("Thao tác", 30), ("Mã hồ sơ", 22), ("Đơn vị", 22), ("Xã", 18),
-                 ("Người thực hiện", 24), ("Ý kiến", 50)])
+                       [("Thời điểm", 17), ("Thao tác", 30), ("Mã hồ sơ", 22), ("Đơn vị", 22), ("Xã", 18),
+                        ("Người thực hiện", 24), ("Ý kiến", 50)])
     for m in report.moves:
         ws.append([local_naive(m.at), m.event_label, m.code, m.unit, m.commune, m.actor, m.comment or ""])
         ws.cell(ws.max_row, 1).number_format = "DD/MM/YYYY HH:MM"
